@@ -1,0 +1,207 @@
+"""Project commands: init, demo, status, reindex, doctor."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.output import bar, emit_json, hours, json_option, status_text, table
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_obj
+def init(ctx, directory: str | None) -> None:
+    """Create .task_orchestrator/ in DIRECTORY (default: --root, or the current directory).
+
+    Adds config.yaml, the shipped modes in roles/, sessions/, archives/ and exports/.
+    Running it again only adds what is missing.
+    """
+    from orchestrator.core.setup import init_project
+
+    target = directory or ctx.root or "."
+    Path(target).mkdir(parents=True, exist_ok=True)
+    project, created = init_project(target)
+    ctx.adopt(project)
+    if created:
+        click.echo(f"Initialised {project.layout.base}")
+        for path in created:
+            click.echo(f"  created {path}")
+        click.echo('Next: orch session create "My first session"')
+    else:
+        click.echo(f"{project.layout.base} is already set up; nothing to add")
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_obj
+def demo(ctx, directory: str | None) -> None:
+    """Copy the sample project into DIRECTORY (default: a new temporary directory) as a
+    git repository, and show its board."""
+    from orchestrator.core.board import board
+    from orchestrator.core.setup import make_demo
+
+    project, notes = make_demo(directory)
+    ctx.adopt(project)
+    for note in notes:
+        project.warnings.append(note)
+    click.echo(f"Demo project: {project.root}\n")
+    show_board(board(project))
+    click.echo(f"\nTry:  cd {project.root} && orch task list --ready")
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def status(ctx, as_json: bool) -> None:
+    """The board: the active session, its groups with progress, ready tasks, other
+    sessions, and problems found in the files."""
+    from orchestrator.core.board import board
+
+    data = board(ctx.project)
+    if as_json:
+        emit_json(data)
+    else:
+        show_board(data)
+
+
+def show_board(data: dict) -> None:
+    active = data["active_session"]
+    if active is None:
+        click.echo(
+            "No active session. Create one: orch session create NAME"
+            " (or activate one: orch session activate ID)"
+        )
+    else:
+        mode = active["mode_file"] or "default_roles.yaml"
+        click.echo(
+            f"{click.style(active['name'], bold=True)}  {active['session_id']}  "
+            f"{status_text(active['status'])}  mode {mode}"
+        )
+        counts = data["status_counts"]
+        extra = "".join(
+            f" · {counts[s]} {s.replace('_', ' ')}"
+            for s in ("in_progress", "blocked")
+            if counts.get(s)
+        )
+        click.echo(
+            f"{bar(active['progress_percentage'], 30)} {active['progress_percentage']:5.1f}%"
+            f"  {active['completed_tasks']}/{active['total_tasks']} tasks{extra}"
+        )
+        if data["groups"]:
+            click.echo(click.style("\nGroups", bold=True))
+            table(
+                (
+                    [
+                        ("  " * g["group_level"]) + g["group_name"],
+                        bar(g["progress_percentage"], 16),
+                        f"{g['progress_percentage']:5.1f}%",
+                        f"{g['completed_tasks']}/{g['total_tasks']}",
+                        g["specialist_focus"] or "",
+                        f"P{g['priority_level']}",
+                    ]
+                    for g in data["groups"]
+                ),
+                indent=2,
+            )
+        click.echo(click.style(f"\nReady ({data['ready_count']})", bold=True))
+        if data["ready"]:
+            table(
+                (
+                    [
+                        t["task_id"],
+                        t["title"],
+                        t["specialist_type"] or "",
+                        f"P{t['priority_level']}",
+                        hours(t["estimated_effort"]),
+                    ]
+                    for t in data["ready"]
+                ),
+                indent=2,
+            )
+            if data["ready_count"] > len(data["ready"]):
+                click.echo(
+                    f"  ... and {data['ready_count'] - len(data['ready'])} more: orch task list --ready"
+                )
+        else:
+            click.echo("  nothing is ready")
+    if data["other_sessions"]:
+        click.echo(click.style("\nOther sessions", bold=True))
+        table(
+            (
+                [
+                    s["session_id"],
+                    s["name"],
+                    status_text(s["status"]),
+                    f"{s['progress_percentage']:.1f}% ({s['completed_tasks']}/{s['total_tasks']})",
+                ]
+                for s in data["other_sessions"]
+            ),
+            indent=2,
+        )
+    problems = data["problems"]
+    if problems["errors"] or problems["warnings"]:
+        click.secho(
+            f"\n{problems['errors']} problem(s) and {problems['warnings']} warning(s) in the"
+            " files: run `orch doctor`",
+            fg="red" if problems["errors"] else "yellow",
+        )
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def reindex(ctx, as_json: bool) -> None:
+    """Rebuild the index from the files (it is a cache; nothing is lost)."""
+    project = ctx.project
+    started = time.perf_counter()
+    if as_json:
+        report = project.reindex()
+    else:
+        with click.progressbar(length=1, label="Reading records", show_pos=True) as progress:
+
+            def step(done: int, total: int) -> None:
+                progress.length = total
+                progress.update(done - progress.pos)
+
+            report = project.reindex(progress=step)
+    from orchestrator.core.board import problems
+
+    found = problems(project)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if as_json:
+        emit_json(
+            {"files": len(report.read), "problems": len(found), "elapsed_ms": round(elapsed_ms, 1)}
+        )
+    else:
+        click.echo(
+            f"Indexed {len(report.read)} files in {elapsed_ms:.0f} ms"
+            f" ({project.config.index}); {len(found)} problem(s)"
+        )
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def doctor(ctx, as_json: bool) -> None:
+    """List every problem in the files as `path:line: problem — fix`. Exits 1 if there is
+    an error (warnings alone exit 0)."""
+    from orchestrator.core.board import problems
+
+    found = problems(ctx.project)
+    if as_json:
+        emit_json([p.__dict__ for p in found])
+    elif not found:
+        click.echo("No problems found.")
+    else:
+        for p in found:
+            click.secho(str(p), fg="red" if p.severity == "error" else "yellow")
+    if any(p.severity == "error" for p in found):
+        raise SystemExit(1)
+
+
+def register(cli: click.Group) -> None:
+    for command in (init, demo, status, reindex, doctor):
+        cli.add_command(command)

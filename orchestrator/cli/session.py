@@ -1,0 +1,188 @@
+"""`orch session ...`: create, list, show, and the lifecycle."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.output import (
+    bar,
+    emit_json,
+    json_option,
+    read_text_option,
+    status_text,
+    table,
+)
+from orchestrator.core import sessions as core
+
+
+@click.group()
+def session() -> None:
+    """Sessions: large units of work; one is active at a time.
+
+    Lifecycle: creating -> active <-> paused; active -> completed; paused, completed or
+    cancelled -> archived; archived -> active.
+    """
+
+
+def show_done(row: dict, verb: str, as_json: bool) -> None:
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(
+            f'{verb} session {row["session_id"]} "{row["name"]}" ({status_text(row["status"])})'
+        )
+
+
+@session.command("create")
+@click.argument("name")
+@click.option("-d", "--description", help="Overview in Markdown ('-' reads standard input).")
+@click.option(
+    "--type",
+    "session_type",
+    default="project",
+    show_default=True,
+    help="Kind of session: project, maintenance, research, ...",
+)
+@click.option(
+    "--mode",
+    "mode_file",
+    metavar="MODE",
+    help="Role file in roles/ to bind (default: default_roles.yaml).",
+)
+@click.option(
+    "--priority",
+    type=click.IntRange(1, 5),
+    default=3,
+    show_default=True,
+    help="1 urgent .. 5 someday.",
+)
+@click.option("--switch", is_flag=True, help="Pause the active session and activate this one.")
+@json_option
+@click.pass_obj
+def create(ctx, name, description, session_type, mode_file, priority, switch, as_json) -> None:
+    """Create a session named NAME and make it active."""
+    row = core.create_session(
+        ctx.project,
+        name,
+        description=read_text_option(description),
+        session_type=session_type,
+        mode_file=mode_file,
+        priority_level=priority,
+        switch=switch,
+    )
+    show_done(row, "Created", as_json)
+
+
+@session.command("list")
+@click.option("--status", help="Only sessions in this status.")
+@click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
+@json_option
+@click.pass_obj
+def list_(ctx, status, include_archived, as_json) -> None:
+    """List sessions, the active one first."""
+    rows = core.list_sessions(ctx.project, status=status, include_archived=include_archived)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No sessions. Create one: orch session create NAME")
+        return
+    table(
+        (
+            [
+                r["session_id"],
+                status_text(r["status"]),
+                r["name"],
+                bar(r["progress_percentage"], 10),
+                f"{r['progress_percentage']:.1f}% ({r['completed_tasks']}/{r['total_tasks']})",
+                r["mode_file"] or "default_roles.yaml",
+            ]
+            for r in rows
+        ),
+        headers=["ID", "STATUS", "NAME", "PROGRESS", "", "MODE"],
+    )
+
+
+@session.command("show")
+@click.argument("session_ref", metavar="[ID]", required=False)
+@json_option
+@click.pass_obj
+def show(ctx, session_ref, as_json) -> None:
+    """Show a session (default: the active one)."""
+    row = core.show_session(ctx.project, session_ref)
+    if as_json:
+        emit_json(row)
+        return
+    click.echo(
+        f"{click.style(row['name'], bold=True)}  {row['session_id']}  {status_text(row['status'])}"
+    )
+    binding = row["mode_binding"] or {}
+    fields = [
+        ("type", row["session_type"]),
+        ("mode", row["mode_file"] or "default_roles.yaml"),
+        ("priority", f"P{row['priority_level']}"),
+        (
+            "progress",
+            f"{bar(row['progress_percentage'])} {row['progress_percentage']:.1f}%"
+            f" ({row['completed_tasks']}/{row['total_tasks']} tasks)",
+        ),
+        ("tasks", ", ".join(f"{n} {s}" for s, n in row["status_counts"].items()) or "none"),
+        ("created", row["created_at"]),
+        ("activated", row["activated_at"]),
+        ("completed", row["completed_at"]),
+        ("archived", row["archived_at"]),
+        ("last activity", row["last_activity_at"]),
+        ("file", row["markdown_file_path"]),
+    ]
+    if binding.get("binding_context") and '"ok"' not in binding["binding_context"]:
+        fields.insert(2, ("mode note", binding["binding_context"]))
+    table(([k, str(v)] for k, v in fields if v), indent=2)
+    if row["groups"]:
+        click.echo(click.style("\nGroups", bold=True))
+        table(
+            (
+                [
+                    g["group_id"],
+                    ("  " * g["group_level"]) + g["group_name"],
+                    f"{g['progress_percentage']:.1f}%",
+                    f"{g['completed_tasks']}/{g['total_tasks']}",
+                ]
+                for g in row["groups"]
+            ),
+            indent=2,
+        )
+    if row["description"]:
+        click.echo(f"\n{row['description']}")
+
+
+def lifecycle(name: str, target: str, verb: str, doc: str) -> click.Command:
+    @click.argument("session_ref", metavar="ID")
+    @json_option
+    @click.pass_obj
+    def command(ctx, session_ref, as_json) -> None:
+        row = core.change_status(ctx.project, session_ref, target)
+        show_done(row, verb, as_json)
+
+    command.__doc__ = doc
+    return session.command(name)(command)
+
+
+lifecycle(
+    "activate",
+    "active",
+    "Activated",
+    "Make session ID the active one (the current active session is paused).",
+)
+lifecycle("pause", "paused", "Paused", "Pause session ID.")
+lifecycle("complete", "completed", "Completed", "Mark session ID completed.")
+lifecycle("cancel", "cancelled", "Cancelled", "Cancel session ID.")
+lifecycle(
+    "archive",
+    "archived",
+    "Archived",
+    "Archive session ID (it must be paused, completed or cancelled first).",
+)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(session)

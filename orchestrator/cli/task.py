@@ -1,0 +1,320 @@
+"""`orch task ...`: add, list, show, update, start, done, move."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.output import (
+    emit_json,
+    hours,
+    json_option,
+    read_text_option,
+    status_text,
+    table,
+    tree_order,
+)
+from orchestrator.core import tasks as core
+
+
+class Hours(click.ParamType):
+    """Whole hours: 3 or 3h."""
+
+    name = "HOURS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("h")
+        if not text.isdigit():
+            self.fail(f"{value!r} is not a whole number of hours (e.g. 3 or 3h)", param, ctx)
+        return int(text)
+
+
+HOURS = Hours()
+
+
+def split_ids(values: tuple[str, ...]) -> list[str]:
+    """--depends-on a --depends-on b,c -> [a, b, c]"""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def shown(row: dict, verb: str, as_json: bool) -> None:
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f'{verb} {row["task_id"]} "{row["title"]}" ({status_text(row["status"])})')
+
+
+@click.group()
+def task() -> None:
+    """Tasks: the units of work, in a session, optionally in a group, with subtasks
+    (--parent) and dependencies (--depends-on)."""
+
+
+@task.command("add")
+@click.argument("title")
+@click.option("--session", metavar="ID", help="Session (default: the parent's, or the active one).")
+@click.option("--group", metavar="GROUP", help="Group name or id (default: the parent's group).")
+@click.option("--parent", metavar="TASK", help="Make it a subtask of TASK.")
+@click.option("-d", "--description", help="Description in Markdown ('-' reads standard input).")
+@click.option("--specialist", metavar="ROLE", help="Specialist role: architect, implementer, ...")
+@click.option("--complexity", type=click.Choice(["simple", "moderate", "complex", "very_complex"]))
+@click.option("--priority", type=click.IntRange(1, 5), help="1 urgent .. 5 someday (default 3).")
+@click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    metavar="TASK",
+    multiple=True,
+    help="A task this one waits for (repeat, or separate with commas).",
+)
+@click.option("--status", help="Initial status (default pending).")
+@json_option
+@click.pass_obj
+def add(
+    ctx,
+    title,
+    session,
+    group,
+    parent,
+    description,
+    specialist,
+    complexity,
+    priority,
+    estimate,
+    depends_on,
+    status,
+    as_json,
+) -> None:
+    """Add a task titled TITLE."""
+    row = core.add_task(
+        ctx.project,
+        title,
+        session=session,
+        group=group,
+        parent=parent,
+        description=read_text_option(description),
+        specialist=specialist,
+        complexity=complexity,
+        priority=priority,
+        estimate=estimate,
+        depends_on=split_ids(depends_on),
+        status=status,
+    )
+    shown(row, "Added", as_json)
+
+
+@task.command("list")
+@click.option("--session", metavar="ID", help="Session (default: the active one).")
+@click.option("--all-sessions", is_flag=True, help="Tasks of every session.")
+@click.option("--group", metavar="GROUP", help="Only tasks of this group.")
+@click.option("--status", multiple=True, help="Only tasks in this status (repeatable).")
+@click.option("--specialist", metavar="ROLE", help="Only tasks for this specialist.")
+@click.option("--complexity", help="Only tasks of this complexity.")
+@click.option("--parent", metavar="TASK", help="Only the subtasks of TASK.")
+@click.option(
+    "--ready",
+    is_flag=True,
+    help="Only pending tasks whose dependencies and subtasks are all completed, urgent first.",
+)
+@click.option("--limit", type=click.IntRange(1), help="At most this many tasks.")
+@json_option
+@click.pass_obj
+def list_(
+    ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, limit, as_json
+) -> None:
+    """List tasks (of the active session unless told otherwise)."""
+    rows = core.list_tasks(
+        ctx.project,
+        session=session,
+        all_sessions=all_sessions,
+        group=group,
+        status=split_ids(status),
+        specialist=specialist,
+        complexity=complexity,
+        parent=parent,
+        ready=ready,
+        limit=limit,
+    )
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(
+            "No tasks match."
+            if (status or group or ready or parent or specialist or complexity)
+            else 'No tasks. Add one: orch task add "Write the parser"'
+        )
+        return
+    ordered = [(0, r) for r in rows] if ready else tree_order(rows)
+    table(
+        (
+            [
+                r["task_id"],
+                status_text(r["status"]),
+                f"P{r['priority_level']}",
+                "  " * depth + r["title"],
+                r["task_group"] or "",
+                r["specialist_type"] or "",
+                hours(r["estimated_effort"]),
+            ]
+            for depth, r in ordered
+        ),
+        headers=["ID", "STATUS", "PRIO", "TITLE", "GROUP", "SPECIALIST", "EST"],
+    )
+
+
+@task.command("show")
+@click.argument("task_ref", metavar="TASK")
+@json_option
+@click.pass_obj
+def show(ctx, task_ref, as_json) -> None:
+    """Show a task with its dependencies, subtasks and description."""
+    row = core.show_task(ctx.project, task_ref)
+    if as_json:
+        emit_json(row)
+        return
+    click.echo(f"{click.style(row['title'], bold=True)}  {row['task_id']}")
+    effort = f"estimated {hours(row['estimated_effort']) or '-'}, actual {hours(row['actual_effort']) or '-'}"
+    fields = [
+        ("status", status_text(row["status"])),
+        ("progress", f"{row['progress_percentage']:.1f}%"),
+        ("session", row["session_id"]),
+        ("group", f"{row['task_group']} ({row['group_id']})" if row["group_id"] else None),
+        ("parent", row["parent_task_id"]),
+        ("specialist", row["specialist_type"]),
+        ("complexity", row["complexity_level"]),
+        ("priority", f"P{row['priority_level']}"),
+        ("effort", effort),
+        ("created", row["created_at"]),
+        ("started", row["started_at"]),
+        ("completed", row["completed_at"]),
+        ("updated", row["last_updated_at"]),
+        ("file", row["file_path"]),
+    ]
+    table(([k, str(v)] for k, v in fields if v), indent=2)
+    for label, items in (
+        ("Depends on", row["dependencies"]),
+        ("Blocks", row["blocked_tasks"]),
+        ("Subtasks", row["subtasks"]),
+    ):
+        if items:
+            click.echo(click.style(f"\n{label}", bold=True))
+            table(
+                (
+                    [t["task_id"], status_text(t["status"]), t["title"] or "(unknown task)"]
+                    for t in items
+                ),
+                indent=2,
+            )
+    for p in row["problems"]:
+        click.secho(
+            f"\n{p['path']}:{p['line'] or ''}: {p['message']} — {p['fix']}",
+            fg="red" if p["severity"] == "error" else "yellow",
+        )
+    if row["description"]:
+        click.echo(f"\n{row['description']}")
+
+
+@task.command("update")
+@click.argument("task_ref", metavar="TASK")
+@click.option("--title")
+@click.option(
+    "--status", help="pending, in_progress, blocked, needs_revision, completed, failed, cancelled"
+)
+@click.option("-d", "--description", help="New description ('-' reads standard input).")
+@click.option("--specialist", metavar="ROLE", help="Specialist role ('' clears it).")
+@click.option("--complexity", type=click.Choice(["simple", "moderate", "complex", "very_complex"]))
+@click.option("--priority", type=click.IntRange(1, 5))
+@click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
+@click.option("--actual", type=HOURS, help="Actual effort in hours.")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    metavar="TASK",
+    multiple=True,
+    help="Replace the dependencies with these (repeat or comma-separate).",
+)
+@click.option("--no-dependencies", is_flag=True, help="Remove every dependency.")
+@click.option("--add-dep", metavar="TASK", multiple=True, help="Add a dependency.")
+@click.option("--remove-dep", metavar="TASK", multiple=True, help="Remove a dependency.")
+@json_option
+@click.pass_obj
+def update(
+    ctx,
+    task_ref,
+    title,
+    status,
+    description,
+    specialist,
+    complexity,
+    priority,
+    estimate,
+    actual,
+    depends_on,
+    no_dependencies,
+    add_dep,
+    remove_dep,
+    as_json,
+) -> None:
+    """Change a task's fields."""
+    deps = [] if no_dependencies else (split_ids(depends_on) if depends_on else None)
+    row = core.update_task(
+        ctx.project,
+        task_ref,
+        title=title,
+        status=status,
+        description=read_text_option(description),
+        specialist=specialist,
+        complexity=complexity,
+        priority=priority,
+        estimate=estimate,
+        actual=actual,
+        depends_on=deps,
+        add_dependencies=split_ids(add_dep),
+        remove_dependencies=split_ids(remove_dep),
+    )
+    shown(row, "Updated", as_json)
+
+
+@task.command("start")
+@click.argument("task_ref", metavar="TASK")
+@click.option("--force", is_flag=True, help="Start even if dependencies are not completed.")
+@json_option
+@click.pass_obj
+def start(ctx, task_ref, force, as_json) -> None:
+    """Mark a task in progress."""
+    shown(core.start_task(ctx.project, task_ref, force=force), "Started", as_json)
+
+
+@task.command("done")
+@click.argument("task_ref", metavar="TASK")
+@click.option("--actual", type=HOURS, help="Actual effort in hours.")
+@click.option("--force", is_flag=True, help="Complete even if subtasks are unfinished.")
+@json_option
+@click.pass_obj
+def done(ctx, task_ref, actual, force, as_json) -> None:
+    """Mark a task completed."""
+    shown(core.done_task(ctx.project, task_ref, actual=actual, force=force), "Completed", as_json)
+
+
+@task.command("move")
+@click.argument("task_ref", metavar="TASK")
+@click.option(
+    "--group", metavar="GROUP", help="Move it (and its subtasks in the same group) to GROUP."
+)
+@click.option("--no-group", "ungroup", is_flag=True, help="Take it out of its group.")
+@click.option("--parent", metavar="TASK", help="Make it a subtask of TASK.")
+@click.option("--no-parent", is_flag=True, help="Make it a top-level task.")
+@json_option
+@click.pass_obj
+def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
+    """Move a task to another group and/or parent (dependencies are kept)."""
+    row = core.move_task(
+        ctx.project, task_ref, group=group, ungroup=ungroup, parent=parent, no_parent=no_parent
+    )
+    shown(row, "Moved", as_json)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(task)

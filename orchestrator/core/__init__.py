@@ -1,0 +1,1 @@
+"""The core API: every operation, usable from Python; the adapters only translate."""

@@ -1,0 +1,67 @@
+"""The board: what `orch status` shows — the active session, its groups and what is ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.project import Project
+from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
+from orchestrator.model import Problem
+
+
+def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
+    """The active session (or None), its groups with progress, its ready tasks, the other
+    sessions, and how many problems the files have."""
+    with project.reading() as db:
+        active = lookup.active_session(db)
+        groups = []
+        if active is not None:
+            groups = db.query(
+                "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
+                [active["session_id"]],
+            )
+        others = db.query(
+            "SELECT session_id, name, status, progress_percentage, total_tasks, completed_tasks"
+            " FROM sessions WHERE status NOT IN ('active', 'archived')"
+            " ORDER BY created_at NULLS FIRST, session_id"
+        )
+        counts = dict(db.rows("SELECT severity, count(*) FROM problems GROUP BY severity"))
+        status_counts = {}
+        if active is not None:
+            status_counts = dict(
+                db.rows(
+                    "SELECT status, count(*) FROM tasks WHERE session_id = ? GROUP BY status ORDER BY status",
+                    [active["session_id"]],
+                )
+            )
+        ready, ready_total = [], 0
+        if active is not None:
+            where, params = task_filter(project, db, ready=True)
+            ready = db.query(
+                f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(ready_limit)}",
+                params,
+            )
+            ready_total = db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
+    return {
+        "active_session": active,
+        "status_counts": status_counts,
+        "groups": groups,
+        "ready": ready,
+        "ready_count": ready_total,
+        "other_sessions": others,
+        "problems": {"errors": counts.get("error", 0), "warnings": counts.get("warning", 0)},
+    }
+
+
+def problems(project: Project) -> list[Problem]:
+    """Every problem found in the project's files, by file and line."""
+    with project.reading() as db:
+        rows = db.query(
+            "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
+            " ORDER BY path, line NULLS FIRST, message"
+        )
+    return [
+        Problem(r["path"], r["message"], r["line"], r["field"], r["fix"], r["severity"])
+        for r in rows
+    ]

@@ -1,0 +1,102 @@
+"""Finding records by what people type: an id, a unique id prefix (with or without its
+`t-`/`g-`/`s-`), a file name, or (for sessions and groups) a name."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from orchestrator.errors import AmbiguousId, NotFound
+from orchestrator.index.engine import IndexDB
+from orchestrator.model import ID_KEY, ID_PREFIX, TITLE_KEY
+
+TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
+NOUN = {"session": "session", "group": "task group", "task": "task"}
+LIST_HINT = {"session": "orch session list", "group": "orch group list", "task": "orch task list"}
+
+
+def _candidates(text: str, kind: str) -> list[str]:
+    text = text.strip()
+    if "/" in text or text.endswith(".md"):
+        text = text.rsplit("/", 1)[-1].removesuffix(".md")
+    prefix = ID_PREFIX[kind]
+    return [text] if text.startswith(prefix) else [prefix + text, text]
+
+
+def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> dict[str, Any]:
+    """The one record whose id is `text` or starts with it."""
+    table, key, title = TABLE[kind], ID_KEY[kind], TITLE_KEY[kind]
+    extra = f" AND {where}" if where else ""
+    for candidate in _candidates(text, kind):
+        if not candidate:
+            continue
+        row = db.query_one(f"SELECT * FROM {table} WHERE {key} = ?{extra}", [candidate, *params])
+        if row:
+            return row
+        rows = db.query(
+            f"SELECT * FROM {table} WHERE {key} >= ? AND {key} < ?{extra} ORDER BY {key} LIMIT 11",
+            [candidate, candidate + "~", *params],
+        )
+        if len(rows) == 1:
+            return rows[0]
+        if rows:
+            listed = "\n".join(f"  {r[key]}  {r[title]}" for r in rows[:10])
+            more = "\n  ..." if len(rows) > 10 else ""
+            raise AmbiguousId(
+                f"{text!r} matches several {NOUN[kind]}s; type more of the id:\n{listed}{more}"
+            )
+    raise not_found(db, kind, text, where, params)
+
+
+def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> NotFound:
+    table, key = TABLE[kind], ID_KEY[kind]
+    clause = f" WHERE {where}" if where else ""
+    ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]
+    close = difflib.get_close_matches(_candidates(text, kind)[0], ids, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; `{LIST_HINT[kind]}` shows them"
+    return NotFound(f"no {NOUN[kind]} {text!r}{hint}")
+
+
+def task(db: IndexDB, text: str) -> dict[str, Any]:
+    return by_id(db, "task", text)
+
+
+def session(db: IndexDB, text: str) -> dict[str, Any]:
+    """A session by id (or prefix) or by exact name."""
+    rows = db.query("SELECT * FROM sessions WHERE name = ? ORDER BY session_id", [text])
+    if len(rows) == 1:
+        return rows[0]
+    return by_id(db, "session", text)
+
+
+def group(db: IndexDB, text: str, session_id: str | None) -> dict[str, Any]:
+    """A group by name within `session_id` (case-insensitive) or by id (or prefix)."""
+    if session_id is not None:
+        rows = db.query(
+            "SELECT * FROM task_groups WHERE session_id = ? AND lower(group_name) = lower(?)"
+            " ORDER BY group_id",
+            [session_id, text],
+        )
+        if len(rows) == 1:
+            return rows[0]
+        return by_id(db, "group", text, "session_id = ?", (session_id,))
+    return by_id(db, "group", text)
+
+
+def active_session(db: IndexDB) -> dict[str, Any] | None:
+    return db.query_one(
+        "SELECT s.* FROM active_session a JOIN sessions s ON s.session_id = a.session_id"
+    )
+
+
+def session_or_active(db: IndexDB, text: str | None) -> dict[str, Any]:
+    """The session named by `text`, or the active one."""
+    if text:
+        return session(db, text)
+    row = active_session(db)
+    if row is None:
+        raise NotFound(
+            "no session is active; activate one (orch session activate ID), create one"
+            " (orch session create NAME), or name one with --session"
+        )
+    return row

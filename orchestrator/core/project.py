@@ -1,0 +1,235 @@
+"""A project: its files, its settings, and a fresh index to answer from.
+
+Reading: `with project.reading() as db` gives an index that reflects every file as it is
+now (hand edits included); when nothing changed that costs a stat of each record file.
+Writing: `with project.writing() as w` holds the project lock (one writer at a time across
+processes), reads records from their files, writes them atomically and brings the index up
+to date before it returns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from orchestrator.config import Config, load_config
+from orchestrator.errors import RecordError
+from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
+from orchestrator.index.refresh import Indexer, Report
+from orchestrator.layout import Layout, find_root
+from orchestrator.model import Record
+from orchestrator.store.files import blob_id, write_atomic
+
+INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
+
+
+class Project:
+    """One project root holding a .task_orchestrator/ folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.layout = Layout(root)
+        # Things a person should hear about that did not stop the command.
+        self.warnings: list[str] = []
+        self._config: Config | None = None
+
+    @classmethod
+    def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
+        """The project at `root`, or the nearest one at or above `start` (the cwd)."""
+        return cls(find_root(root, start))
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.layout.config_file)
+            self.warnings.extend(self._config.warnings)
+        return self._config
+
+    # -- the index -------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, exclusive: bool = True) -> Iterator[None]:
+        """The project lock: exclusive for writers; DuckDB readers take it shared because
+        DuckDB refuses to open a file another process is writing."""
+        self._ensure_index_dir()
+        fd = os.open(self.layout.index_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def _ensure_index_dir(self) -> None:
+        index_dir = self.layout.index_dir
+        if not index_dir.is_dir():
+            index_dir.mkdir(parents=True, exist_ok=True)
+        ignore = index_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(INDEX_GITIGNORE, encoding="utf-8")
+
+    @contextmanager
+    def reading(self) -> Iterator[IndexDB]:
+        """An index reflecting the files as they are now."""
+        engine = self.config.index
+        path = index_path(self.layout.index_dir, engine)
+        if engine == "sqlite":
+            # WAL: readers see the last committed state and never wait for the lock.
+            db = self._try_open(engine, path, writable=True) if path.exists() else None
+            if db is not None and self._is_fresh(db):
+                try:
+                    yield db
+                finally:
+                    db.close()
+                return
+            if db is not None:
+                db.close()
+            with self.lock(), self._fresh_writable() as db:
+                yield db
+            return
+        if path.exists():
+            with self.lock(exclusive=False):
+                db = self._try_open(engine, path, writable=False)
+                if db is not None and self._is_fresh(db):
+                    try:
+                        yield db
+                    finally:
+                        db.close()
+                    return
+                if db is not None:
+                    db.close()
+        with self.lock(), self._fresh_writable() as db:
+            yield db
+
+    def _try_open(self, engine: str, path: Path, writable: bool) -> IndexDB | None:
+        try:
+            return IndexDB(engine, path, writable)
+        except Exception:
+            return None  # unreadable or locked: the writable path rebuilds it under the lock
+
+    def _is_fresh(self, db: IndexDB) -> bool:
+        try:
+            return (
+                db.stored_version() == schema_version() and not Indexer(self.layout, db).pending()
+            )
+        except Exception:
+            return False
+
+    @contextmanager
+    def _fresh_writable(self) -> Iterator[IndexDB]:
+        """Open the index for writing (the caller holds the lock), rebuilding it if it is
+        missing, damaged or from another version, and refresh it from the files."""
+        engine = self.config.index
+        path = index_path(self.layout.index_dir, engine)
+        existed = path.exists()
+        db = None
+        try:
+            db = IndexDB(engine, path, writable=True)
+            version = db.stored_version()
+        except Exception:
+            version = None
+        if version != schema_version():
+            if db is not None:
+                db.close()
+            if existed:
+                self.warnings.append(
+                    f"the index ({path.name}) was from another version of orch or damaged;"
+                    " rebuilt it from the files"
+                )
+            remove_index_files(self.layout.index_dir, engine)
+            db = IndexDB(engine, path, writable=True)
+            db.create_schema()
+        try:
+            Indexer(self.layout, db).refresh()
+            yield db
+        finally:
+            db.close()
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
+        """Throw the index away and rebuild it from the files."""
+        engine = self.config.index
+        with self.lock():
+            remove_index_files(self.layout.index_dir, engine)
+            db = IndexDB(engine, index_path(self.layout.index_dir, engine), writable=True)
+            try:
+                db.create_schema()
+                return Indexer(self.layout, db).refresh(progress=progress)
+            finally:
+                db.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """Hold the project lock with a fresh index; files written through the Writer are
+        indexed before this returns (and if the operation fails half-way, what it wrote
+        is indexed too: the files are the truth)."""
+        with self.lock(), self._fresh_writable() as db:
+            writer = Writer(self, db)
+            try:
+                yield writer
+            finally:
+                writer.sync()
+
+
+class Writer:
+    """Reads and writes record files for one operation, under the project lock."""
+
+    def __init__(self, project: Project, db: IndexDB):
+        self.project, self.db, self.layout = project, db, project.layout
+        self.written: list[str] = []
+        self._read: dict[Path, str] = {}  # path -> blob id of the content we based a change on
+
+    def path_of(self, kind: str, session_id: str, record_id: str) -> Path:
+        return self.layout.record_path(kind, session_id, record_id)
+
+    def load(self, kind: str, session_id: str, record_id: str) -> Record:
+        """A record as its file has it now (not as the index remembers it)."""
+        from orchestrator.layout import FileRole
+        from orchestrator.store.record_file import parse_record
+
+        path = self.path_of(kind, session_id, record_id)
+        rel = self.layout.rel(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RecordError(
+                f"{rel} is gone (deleted since the index was read?); run the command again"
+            ) from None
+        parsed = parse_record(
+            kind, data.decode("utf-8", errors="replace"), rel, FileRole(kind, record_id, session_id)
+        )
+        if parsed.record is None:
+            problem = parsed.problems[0]
+            raise RecordError(
+                f"cannot change {problem}; fix the file first (orch doctor lists every problem)"
+            )
+        self._read[path] = blob_id(data)
+        parsed.record.path = path
+        return parsed.record
+
+    def save(self, record: Record) -> None:
+        """Write a loaded (or new) record atomically. Refuses to overwrite a file that
+        changed since it was loaded, so that no edit made meanwhile is lost."""
+        from orchestrator.store.record_file import render_record
+
+        path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
+        expected = self._read.get(path)
+        try:
+            current = blob_id(path.read_bytes())
+        except FileNotFoundError:
+            current = None
+        if current != expected:
+            rel = self.layout.rel(path)
+            what = "already exists" if expected is None else "changed while orch was updating it"
+            raise RecordError(f"{rel} {what}; nothing was written — run the command again")
+        data = render_record(record).encode("utf-8")
+        write_atomic(path, data)
+        record.path = path
+        self._read[path] = blob_id(data)
+        self.written.append(self.layout.rel(path))
+
+    def sync(self) -> None:
+        """Bring the index up to date with what this writer wrote."""
+        if self.written:
+            Indexer(self.layout, self.db).refresh(paths=self.written)

@@ -1,0 +1,171 @@
+"""Sessions: create, list, show, and move through the spec's state machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.project import Project, Writer
+from orchestrator.errors import ActiveSessionExists, InvalidInput, InvalidTransition
+from orchestrator.model import DONE, allowed_values, new_id, now, session_transitions
+from orchestrator.store.record_file import new_record
+
+# The command that moves a session into each status.
+VERB = {
+    "active": "activate",
+    "paused": "pause",
+    "completed": "complete",
+    "cancelled": "cancel",
+    "archived": "archive",
+}
+STAMP = {"active": "activated_at", "completed": "completed_at", "archived": "archived_at"}
+
+
+def describe(row: dict[str, Any]) -> str:
+    return f'{row["session_id"]} "{row["name"]}"'
+
+
+def create_session(
+    project: Project,
+    name: str,
+    *,
+    description: str | None = None,
+    session_type: str = "project",
+    mode_file: str | None = None,
+    priority_level: int = 3,
+    switch: bool = False,
+) -> dict[str, Any]:
+    """Create a session and make it the active one. Refused while another session is
+    active unless `switch`, which pauses that one first."""
+    from orchestrator.core.modes import checked_mode_name
+
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a session needs a name")
+    with project.writing() as w:
+        active = lookup.active_session(w.db)
+        if active is not None and not switch:
+            raise ActiveSessionExists(
+                f"session {describe(active)} is active; pass --switch to pause it and start"
+                f" the new one, or pause it first (orch session pause {active['session_id']})"
+            )
+        if mode_file is not None:
+            mode_file = checked_mode_name(w, mode_file)
+        if active is not None:
+            _set_status(w, active, "paused")
+        session_id = _unused_id(w)
+        stamp = now()
+        record = new_record(
+            "session",
+            {
+                "session_id": session_id,
+                "name": name,
+                "session_type": session_type,
+                "status": "active",
+                "mode_file": mode_file,
+                "mode_bound_at": stamp if mode_file else None,
+                "priority_level": priority_level,
+                "created_at": stamp,
+                "activated_at": stamp,
+            },
+            description,
+        )
+        w.save(record)
+        w.sync()
+        return lookup.session(w.db, session_id)
+
+
+def _unused_id(w: Writer) -> str:
+    while True:
+        session_id = new_id("session")
+        if not w.layout.session_dir(session_id).exists():
+            return session_id
+
+
+def list_sessions(
+    project: Project, status: str | None = None, include_archived: bool = False
+) -> list[dict[str, Any]]:
+    """Sessions, the active first, then by creation. Archived ones only when asked for
+    (or when `status` is archived)."""
+    if status is not None and status not in allowed_values("session", "status"):
+        raise InvalidInput(
+            f"unknown session status {status!r}; use one of {', '.join(allowed_values('session', 'status'))}"
+        )
+    clauses, params = [], []
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    elif not include_archived:
+        clauses.append("status <> 'archived'")
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    with project.reading() as db:
+        return db.query(
+            f"SELECT * FROM sessions{where} ORDER BY status = 'active' DESC, created_at NULLS FIRST, session_id",
+            params,
+        )
+
+
+def show_session(project: Project, ref: str | None) -> dict[str, Any]:
+    """A session with its groups and mode binding; the active one if `ref` is None."""
+    with project.reading() as db:
+        row = lookup.session_or_active(db, ref)
+        sid = row["session_id"]
+        row = dict(row)
+        row["groups"] = db.query(
+            "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session", [sid]
+        )
+        row["mode_binding"] = db.query_one(
+            "SELECT * FROM session_mode_bindings WHERE session_id = ?", [sid]
+        )
+        row["status_counts"] = dict(
+            db.rows(
+                "SELECT status, count(*) FROM tasks WHERE session_id = ? GROUP BY status ORDER BY status",
+                [sid],
+            )
+        )
+        return row
+
+
+def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
+    """Move a session to `target` if the state machine allows it. Activating a session
+    pauses the one that was active."""
+    with project.writing() as w:
+        row = lookup.session(w.db, ref)
+        if row["status"] == target:
+            project.warnings.append(f"session {describe(row)} is already {target}")
+            return row
+        allowed = session_transitions().get(row["status"], ())
+        if target not in allowed:
+            raise InvalidTransition(transition_refusal(row, target, allowed))
+        if target == "active":
+            current = lookup.active_session(w.db)
+            if current is not None:
+                _set_status(w, current, "paused")
+        if target == "completed":
+            open_tasks = w.db.scalar(
+                "SELECT count(*) FROM tasks WHERE session_id = ? AND status NOT IN (?, 'cancelled')",
+                [row["session_id"], DONE],
+            )
+            if open_tasks:
+                project.warnings.append(
+                    f"{open_tasks} task(s) of {describe(row)} are not completed"
+                )
+        _set_status(w, row, target)
+        w.sync()
+        return lookup.session(w.db, row["session_id"])
+
+
+def transition_refusal(row: dict[str, Any], target: str, allowed: tuple[str, ...]) -> str:
+    options = ", ".join(f"{s} (orch session {VERB.get(s, s)})" for s in allowed) or "nothing"
+    return (
+        f"cannot {VERB.get(target, target)} session {describe(row)}: it is {row['status']};"
+        f" from {row['status']} a session can go to: {options}"
+    )
+
+
+def _set_status(w: Writer, row: dict[str, Any], status: str) -> None:
+    record = w.load("session", row["session_id"], row["session_id"])
+    record.meta["status"] = status
+    if status in STAMP:
+        record.meta[STAMP[status]] = now()
+    w.save(record)

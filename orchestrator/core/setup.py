@@ -1,0 +1,92 @@
+"""Creating projects: `orch init` in any directory, and the demo copy of sample_project/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from orchestrator.config import TEMPLATE
+from orchestrator.core.project import Project
+from orchestrator.errors import InvalidInput
+from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, checked_root
+from orchestrator.resources import shipped
+
+
+def init_project(root: str | Path) -> tuple[Project, list[str]]:
+    """Create .task_orchestrator/ in `root` (DESIGN.md section 2) with the shipped modes in
+    roles/. Safe to run again: it adds what is missing and overwrites nothing. Returns the
+    project and the paths it created."""
+    root = checked_root(root)
+    if ORCH_DIR in root.parts:
+        raise InvalidInput(
+            f"{root} is inside a {ORCH_DIR}/ folder; run orch init in the project itself"
+        )
+    project = Project(root)
+    layout = project.layout
+    created: list[str] = []
+    for folder in (
+        layout.base,
+        layout.roles_dir,
+        layout.sessions_dir,
+        layout.archives_dir,
+        layout.exports_dir,
+    ):
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            created.append(layout.rel(folder) + "/")
+    if not layout.config_file.exists():
+        layout.config_file.write_text(TEMPLATE, encoding="utf-8")
+        created.append(layout.rel(layout.config_file))
+    for source in sorted(shipped("config").iterdir()):
+        target = layout.roles_dir / source.name
+        if source.suffix in MODE_SUFFIXES and not target.exists():
+            shutil.copyfile(source, target)
+            created.append(layout.rel(target))
+    with project.reading():
+        pass  # builds the index, with its own .gitignore
+    return project, created
+
+
+def make_demo(target: str | Path | None = None) -> tuple[Project, list[str]]:
+    """Copy sample_project/ into `target` (a new temporary directory by default), make it
+    a git repository with one commit, and return it. Returns the notes worth printing."""
+    if target is None:
+        directory = Path(tempfile.mkdtemp(prefix="orch-demo-"))
+    else:
+        directory = Path(target).expanduser()
+        if directory.exists() and any(directory.iterdir()):
+            raise InvalidInput(
+                f"{directory} is not empty; give a new or empty directory for the demo"
+            )
+    shutil.copytree(
+        shipped("sample_project"),
+        directory,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".index", "__pycache__"),
+    )
+    notes = []
+    git = shutil.which("git")
+    if git is None:
+        notes.append("git is not installed: the demo is not a git repository")
+    else:
+
+        def run(*args: str) -> None:
+            subprocess.run([git, *args], cwd=directory, check=True, capture_output=True)
+
+        run("init", "--quiet")
+        run("add", "--all")
+        # The demo's own identity, so the commit works on a machine with no git config.
+        run(
+            "-c",
+            "user.name=orch demo",
+            "-c",
+            "user.email=demo@orch.invalid",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "Demo project copied from orch's sample_project",
+        )
+    return Project(directory.resolve()), notes

@@ -1,0 +1,567 @@
+"""Tasks: add, list, show, update, start, done, move."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.project import Project, Writer
+from orchestrator.errors import DependencyCycle, InvalidInput
+from orchestrator.graph import find_path, show_cycle
+from orchestrator.model import DONE, IN_PROGRESS, PENDING, allowed_values, new_id, now
+from orchestrator.store.record_file import body_text, new_record
+
+# Statuses from which `orch task start` may begin work.
+STARTABLE = ("pending", "blocked", "needs_revision", "failed")
+# Ready tasks: urgent first, then the group's priority and order, then creation order.
+READY_ORDER = (
+    "t.priority_level, g.priority_level NULLS LAST, g.position_in_session NULLS LAST,"
+    " t.position_in_group, t.created_at NULLS FIRST, t.task_id"
+)
+LIST_ORDER = (
+    "s.created_at NULLS FIRST, t.session_id, g.position_in_session NULLS LAST,"
+    " t.position_in_group, t.task_id"
+)
+
+
+def describe(row: dict[str, Any]) -> str:
+    return f'{row["task_id"]} "{row["title"]}"'
+
+
+def checked_choice(kind: str, key: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    allowed = allowed_values(kind, key)
+    if value not in allowed:
+        raise InvalidInput(f"{key} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def checked_number(
+    name: str, value: int | None, low: int = 0, high: int | None = None
+) -> int | None:
+    if value is None:
+        return None
+    if value < low or (high is not None and value > high):
+        bound = f"{low} to {high}" if high is not None else f"{low} or more"
+        raise InvalidInput(f"{name} must be {bound}, not {value}")
+    return value
+
+
+def dependency_edges(db, session_id: str) -> dict[str, list[str]]:
+    edges: dict[str, list[str]] = {}
+    for task_id, dep in db.rows(
+        "SELECT task_id, depends_on_task_id FROM task_dependencies WHERE session_id = ?",
+        [session_id],
+    ):
+        edges.setdefault(task_id, []).append(dep)
+    return edges
+
+
+def ancestors(row: dict[str, Any] | None) -> list[str]:
+    """The ids above a task (row from the index), nearest last; [] for None."""
+    if row is None:
+        return []
+    return (row["hierarchy_path"] or "").split("/")[2:-1]
+
+
+def checked_dependencies(
+    db, task_id: str, session_id: str, refs: Iterable[str], above: Iterable[str] = ()
+) -> list[str]:
+    """Resolve dependency references; refuse unknown ids, other sessions, the task's own
+    ancestors (a parent finishes after its subtasks: waiting on it would never end) and
+    cycles (printing the cycle)."""
+    above = set(above)
+    resolved: list[str] = []
+    for ref in refs:
+        row = lookup.task(db, ref)
+        if row["task_id"] in above:
+            raise DependencyCycle(
+                f"{task_id} cannot depend on {describe(row)}: it is above {task_id} in the task"
+                " tree, and a parent is done only after its subtasks"
+            )
+        if row["session_id"] != session_id:
+            raise InvalidInput(
+                f"{describe(row)} is in session {row['session_id']}; a task can only depend on"
+                f" tasks of its own session ({session_id})"
+            )
+        if row["task_id"] == task_id:
+            raise DependencyCycle(f"{task_id} cannot depend on itself")
+        if row["task_id"] not in resolved:
+            resolved.append(row["task_id"])
+    edges = dependency_edges(db, session_id)
+    edges[task_id] = resolved
+    for dep in resolved:
+        path = find_path(edges, dep, task_id)
+        if path:
+            raise DependencyCycle(
+                f"{task_id} cannot depend on {dep}: that would make a cycle:"
+                f" {show_cycle([task_id, *path])}"
+            )
+    return resolved
+
+
+def _unused_task_id(db) -> str:
+    while True:
+        task_id = new_id("task")
+        if not db.scalar("SELECT count(*) FROM file_signatures WHERE record_id = ?", [task_id]):
+            return task_id
+
+
+def _warn_unknown_specialist(project: Project, db, session_id: str, specialist: str | None) -> None:
+    """A specialist the session's mode does not define is allowed, but probably a typo."""
+    if not specialist:
+        return
+    context = db.scalar(
+        "SELECT binding_context FROM session_mode_bindings WHERE session_id = ?", [session_id]
+    )
+    mode_id = json.loads(context or "{}").get("effective_mode")
+    roles = json.loads(
+        db.scalar("SELECT specialist_roles FROM session_modes WHERE mode_id = ?", [mode_id]) or "{}"
+    )
+    if roles and specialist not in roles:
+        project.warnings.append(
+            f"{specialist!r} is not a specialist role of mode {mode_id} ({', '.join(roles)})"
+        )
+
+
+def add_task(
+    project: Project,
+    title: str,
+    *,
+    session: str | None = None,
+    group: str | None = None,
+    parent: str | None = None,
+    description: str | None = None,
+    specialist: str | None = None,
+    complexity: str | None = None,
+    priority: int | None = None,
+    estimate: int | None = None,
+    depends_on: Iterable[str] = (),
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Create a task in a session (the active one, or the parent's). A subtask joins its
+    parent's group unless another is given."""
+    title = title.strip()
+    if not title:
+        raise InvalidInput("a task needs a title")
+    checked_choice("task", "complexity_level", complexity)
+    checked_choice("task", "status", status)
+    checked_number("priority", priority, 1, 5)
+    checked_number("estimate", estimate)
+    with project.writing() as w:
+        db = w.db
+        parent_row = lookup.task(db, parent) if parent else None
+        if parent_row is not None:
+            session_row = (
+                lookup.session(db, parent_row["session_id"])
+                if not session
+                else lookup.session(db, session)
+            )
+            if session_row["session_id"] != parent_row["session_id"]:
+                raise InvalidInput(
+                    f"parent {describe(parent_row)} is in session {parent_row['session_id']},"
+                    f" not {session_row['session_id']}"
+                )
+        else:
+            session_row = lookup.session_or_active(db, session)
+        session_id = session_row["session_id"]
+        if session_row["status"] in ("completed", "archived", "cancelled"):
+            project.warnings.append(f"session {session_id} is {session_row['status']}")
+        group_id = None
+        if group:
+            group_id = lookup.group(db, group, session_id)["group_id"]
+        elif parent_row is not None:
+            group_id = parent_row["group_id"]
+        task_id = _unused_task_id(db)
+        above = [*ancestors(parent_row), parent_row["task_id"]] if parent_row else []
+        deps = checked_dependencies(db, task_id, session_id, depends_on, above)
+        _warn_unknown_specialist(project, db, session_id, specialist)
+        stamp = now()
+        status = status or PENDING
+        record = new_record(
+            "task",
+            {
+                "task_id": task_id,
+                "session_id": session_id,
+                "title": title,
+                "status": status,
+                "group_id": group_id,
+                "parent_task_id": parent_row["task_id"] if parent_row else None,
+                "specialist_type": specialist,
+                "complexity_level": complexity,
+                "priority_level": priority,
+                "estimated_effort": estimate,
+                "depends_on": deps,
+                "created_at": stamp,
+                "started_at": stamp if status == IN_PROGRESS else None,
+                "completed_at": stamp if status == DONE else None,
+                "last_updated_at": stamp,
+            },
+            description,
+        )
+        w.save(record)
+        w.sync()
+        return lookup.task(db, task_id)
+
+
+def list_tasks(
+    project: Project,
+    *,
+    session: str | None = None,
+    all_sessions: bool = False,
+    group: str | None = None,
+    status: Iterable[str] = (),
+    specialist: str | None = None,
+    complexity: str | None = None,
+    parent: str | None = None,
+    ready: bool = False,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Tasks of a session (the active one by default; all sessions with `all_sessions` or
+    when none is active), filtered. `ready`: pending tasks whose dependencies are all
+    completed and whose subtasks are all done, urgent first."""
+    with project.reading() as db:
+        where, params = task_filter(
+            project,
+            db,
+            session=session,
+            all_sessions=all_sessions,
+            group=group,
+            status=status,
+            specialist=specialist,
+            complexity=complexity,
+            parent=parent,
+            ready=ready,
+        )
+        order = READY_ORDER if ready else LIST_ORDER
+        tail = f" LIMIT {int(limit)}" if limit else ""
+        return db.query(f"SELECT t.* {TASK_FROM} {where} ORDER BY {order}{tail}", params)
+
+
+TASK_FROM = (
+    "FROM tasks t LEFT JOIN task_groups g ON g.group_id = t.group_id"
+    " LEFT JOIN sessions s ON s.session_id = t.session_id"
+)
+READY_CLAUSE = (
+    "t.status = 'pending'"
+    " AND NOT EXISTS (SELECT 1 FROM task_dependencies d"
+    "   LEFT JOIN tasks dt ON dt.task_id = d.depends_on_task_id"
+    "   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.status <> 'completed'))"
+    " AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
+    "   AND c.status NOT IN ('completed', 'cancelled'))"
+)
+
+
+def task_filter(
+    project: Project,
+    db,
+    *,
+    session: str | None = None,
+    all_sessions: bool = False,
+    group: str | None = None,
+    status: Iterable[str] = (),
+    specialist: str | None = None,
+    complexity: str | None = None,
+    parent: str | None = None,
+    ready: bool = False,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over TASK_FROM) and parameters of a task listing."""
+    statuses = [checked_choice("task", "status", s) for s in status]
+    checked_choice("task", "complexity_level", complexity)
+    clauses, params = [], []
+    if session or not all_sessions:
+        row = lookup.session(db, session) if session else lookup.active_session(db)
+        if row is not None:
+            clauses.append("t.session_id = ?")
+            params.append(row["session_id"])
+        elif not session:
+            project.warnings.append("no session is active: listing the tasks of every session")
+    session_id = params[0] if params else None
+    if group:
+        clauses.append("t.group_id = ?")
+        params.append(lookup.group(db, group, session_id)["group_id"])
+    if statuses:
+        clauses.append(f"t.status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
+    if specialist:
+        clauses.append("t.specialist_type = ?")
+        params.append(specialist)
+    if complexity:
+        clauses.append("t.complexity_level = ?")
+        params.append(complexity)
+    if parent:
+        clauses.append("t.parent_task_id = ?")
+        params.append(lookup.task(db, parent)["task_id"])
+    if ready:
+        clauses.append(READY_CLAUSE)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def show_task(project: Project, ref: str) -> dict[str, Any]:
+    """A task with its subtasks, its dependencies and the tasks it blocks."""
+    with project.reading() as db:
+        row = dict(lookup.task(db, ref))
+        brief = "task_id, title, status, specialist_type, progress_percentage"
+        row["subtasks"] = db.query(
+            f"SELECT {brief} FROM tasks WHERE parent_task_id = ? ORDER BY position_in_group, task_id",
+            [row["task_id"]],
+        )
+        row["dependencies"] = db.query(
+            "SELECT d.depends_on_task_id AS task_id, t.title, t.status FROM task_dependencies d"
+            " LEFT JOIN tasks t ON t.task_id = d.depends_on_task_id WHERE d.task_id = ?"
+            " ORDER BY d.depends_on_task_id",
+            [row["task_id"]],
+        )
+        row["blocked_tasks"] = db.query(
+            f"SELECT {brief} FROM tasks WHERE task_id IN (SELECT task_id FROM task_dependencies"
+            f" WHERE depends_on_task_id = ?) ORDER BY task_id",
+            [row["task_id"]],
+        )
+        row["problems"] = db.query(
+            "SELECT path, line, field, severity, message, fix FROM problems WHERE path = ?"
+            " ORDER BY line NULLS FIRST, message",
+            [row["file_path"]],
+        )
+        return row
+
+
+def set_status(meta: dict[str, Any], status: str) -> None:
+    """Change a task's status and the timestamps that go with it."""
+    stamp = now()
+    meta["status"] = status
+    if status == IN_PROGRESS and not meta.get("started_at"):
+        meta["started_at"] = stamp
+    meta["completed_at"] = (meta.get("completed_at") or stamp) if status == DONE else None
+
+
+def update_task(
+    project: Project,
+    ref: str,
+    *,
+    title: str | None = None,
+    status: str | None = None,
+    description: str | None = None,
+    specialist: str | None = None,
+    complexity: str | None = None,
+    priority: int | None = None,
+    estimate: int | None = None,
+    actual: int | None = None,
+    depends_on: Iterable[str] | None = None,
+    add_dependencies: Iterable[str] = (),
+    remove_dependencies: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it."""
+    checked_choice("task", "status", status)
+    checked_choice("task", "complexity_level", complexity)
+    checked_number("priority", priority, 1, 5)
+    checked_number("estimate", estimate)
+    checked_number("actual", actual)
+    with project.writing() as w:
+        row = lookup.task(w.db, ref)
+        record = w.load("task", row["session_id"], row["task_id"])
+        meta = record.meta
+        if title is not None:
+            if not title.strip():
+                raise InvalidInput("a task needs a title")
+            meta["title"] = title.strip()
+        if status is not None:
+            set_status(meta, status)
+        if description is not None:
+            record.body = body_text(description)
+        if specialist is not None:
+            _warn_unknown_specialist(project, w.db, row["session_id"], specialist)
+            meta["specialist_type"] = specialist or None
+        for key, value in (
+            ("complexity_level", complexity),
+            ("priority_level", priority),
+            ("estimated_effort", estimate),
+            ("actual_effort", actual),
+        ):
+            if value is not None:
+                meta[key] = value
+        add_dependencies, remove_dependencies = list(add_dependencies), list(remove_dependencies)
+        if depends_on is not None or add_dependencies or remove_dependencies:
+            current = list(meta.get("depends_on") or []) if depends_on is None else []
+            removed = {lookup.task(w.db, r)["task_id"] for r in remove_dependencies}
+            wanted = [
+                d for d in [*current, *(depends_on or []), *add_dependencies] if d not in removed
+            ]
+            meta["depends_on"] = checked_dependencies(
+                w.db, row["task_id"], row["session_id"], wanted, ancestors(row)
+            )
+        meta["last_updated_at"] = now()
+        w.save(record)
+        w.sync()
+        return lookup.task(w.db, row["task_id"])
+
+
+def unfinished(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    return db.query(sql + " AND status NOT IN ('completed', 'cancelled') ORDER BY task_id", params)
+
+
+def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any]:
+    """Mark a task in progress; refused while its dependencies are not completed
+    (unless `force`)."""
+    with project.writing() as w:
+        row = lookup.task(w.db, ref)
+        if row["status"] == IN_PROGRESS:
+            project.warnings.append(f"{describe(row)} is already in progress")
+            return row
+        if row["status"] not in STARTABLE and not force:
+            raise InvalidInput(
+                f"{describe(row)} is {row['status']}; to reopen it: orch task update"
+                f" {row['task_id']} --status in_progress"
+            )
+        waiting = unfinished(
+            w.db,
+            "SELECT task_id, title, status FROM tasks WHERE task_id IN"
+            " (SELECT depends_on_task_id FROM task_dependencies WHERE task_id = ?)",
+            [row["task_id"]],
+        )
+        if waiting and not force:
+            listed = ", ".join(f"{d['task_id']} ({d['status']})" for d in waiting)
+            raise InvalidInput(
+                f"{describe(row)} waits on {listed}; finish those first or pass --force"
+            )
+        record = w.load("task", row["session_id"], row["task_id"])
+        set_status(record.meta, IN_PROGRESS)
+        record.meta["last_updated_at"] = now()
+        w.save(record)
+        w.sync()
+        return lookup.task(w.db, row["task_id"])
+
+
+def done_task(
+    project: Project, ref: str, actual: int | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Mark a task completed; refused while it has unfinished subtasks (unless `force`)."""
+    checked_number("actual", actual)
+    with project.writing() as w:
+        row = lookup.task(w.db, ref)
+        open_subtasks = unfinished(
+            w.db,
+            "SELECT task_id, title, status FROM tasks WHERE parent_task_id = ?",
+            [row["task_id"]],
+        )
+        if open_subtasks and not force:
+            listed = ", ".join(f"{s['task_id']} ({s['status']})" for s in open_subtasks)
+            raise InvalidInput(
+                f"{describe(row)} has unfinished subtasks: {listed}; finish them or pass --force"
+            )
+        if row["status"] == DONE and actual is None:
+            project.warnings.append(f"{describe(row)} is already completed")
+            return row
+        record = w.load("task", row["session_id"], row["task_id"])
+        set_status(record.meta, DONE)
+        if actual is not None:
+            record.meta["actual_effort"] = actual
+        record.meta["last_updated_at"] = now()
+        w.save(record)
+        w.sync()
+        return lookup.task(w.db, row["task_id"])
+
+
+def subtree(db, task_id: str) -> list[dict[str, Any]]:
+    """A task's descendants (not itself)."""
+    out, frontier = [], [task_id]
+    while frontier:
+        rows = db.query(
+            f"SELECT task_id, group_id, session_id FROM tasks WHERE parent_task_id IN"
+            f" ({', '.join('?' * len(frontier))}) ORDER BY task_id",
+            frontier,
+        )
+        out += rows
+        frontier = [r["task_id"] for r in rows]
+    return out
+
+
+def regroup(
+    w: Writer, rows: list[dict[str, Any]], group_id: str | None, preserve_dependencies: bool = True
+) -> list[str]:
+    """Put tasks, and the subtasks that shared their group, into `group_id`. Without
+    `preserve_dependencies`, dependency links between moved and unmoved tasks are dropped.
+    Returns the ids moved."""
+    moving: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        moving[row["task_id"]] = row
+        for child in subtree(w.db, row["task_id"]):
+            if child["group_id"] == row["group_id"]:
+                moving.setdefault(child["task_id"], child)
+    stamp = now()
+    changed_deps: set[str] = set()
+    if not preserve_dependencies:
+        for task_id, dep in w.db.rows(
+            f"SELECT task_id, depends_on_task_id FROM task_dependencies WHERE task_id IN"
+            f" ({', '.join('?' * len(moving))}) OR depends_on_task_id IN ({', '.join('?' * len(moving))})",
+            [*moving, *moving],
+        ):
+            if (task_id in moving) != (dep in moving):
+                changed_deps.add(task_id)
+    for task_id in [*moving, *sorted(changed_deps - set(moving))]:
+        row = moving.get(task_id) or lookup.task(w.db, task_id)
+        record = w.load("task", row["session_id"], task_id)
+        if task_id in moving:
+            record.meta["group_id"] = group_id
+        if task_id in changed_deps:
+            inside = task_id in moving
+            record.meta["depends_on"] = [
+                d for d in record.meta.get("depends_on") or [] if (d in moving) == inside
+            ]
+        record.meta["last_updated_at"] = stamp
+        w.save(record)
+    return list(moving)
+
+
+def move_task(
+    project: Project,
+    ref: str,
+    *,
+    group: str | None = None,
+    ungroup: bool = False,
+    parent: str | None = None,
+    no_parent: bool = False,
+) -> dict[str, Any]:
+    """Move a task to another group (its subtasks follow) and/or under another parent."""
+    if not (group or ungroup or parent or no_parent):
+        raise InvalidInput("say where to: --group NAME, --no-group, --parent ID or --no-parent")
+    with project.writing() as w:
+        row = lookup.task(w.db, ref)
+        if parent or no_parent:
+            new_parent = None
+            if parent:
+                parent_row = lookup.task(w.db, parent)
+                if parent_row["session_id"] != row["session_id"]:
+                    raise InvalidInput(f"{describe(parent_row)} is in another session")
+                chain = (parent_row["hierarchy_path"] or "").split("/")
+                if row["task_id"] in chain:
+                    cycle = [*chain[chain.index(row["task_id"]) :], row["task_id"]]
+                    raise DependencyCycle(
+                        f"{parent_row['task_id']} is under {row['task_id']}; that would make a"
+                        f" cycle: {show_cycle(cycle)}"
+                    )
+                new_parent = parent_row["task_id"]
+                moved = [row["task_id"], *(r["task_id"] for r in subtree(w.db, row["task_id"]))]
+                waits = w.db.rows(
+                    f"SELECT task_id, depends_on_task_id FROM task_dependencies WHERE task_id IN"
+                    f" ({', '.join('?' * len(moved))}) ORDER BY task_id",
+                    moved,
+                )
+                above = {*ancestors(parent_row), new_parent}
+                for waiting, dep in waits:
+                    if dep in above:
+                        raise DependencyCycle(
+                            f"{waiting} depends on {dep}; under {new_parent} it would wait on its own"
+                            " ancestor, which is done only after its subtasks"
+                        )
+            record = w.load("task", row["session_id"], row["task_id"])
+            record.meta["parent_task_id"] = new_parent
+            record.meta["last_updated_at"] = now()
+            w.save(record)
+        if group or ungroup:
+            group_id = lookup.group(w.db, group, row["session_id"])["group_id"] if group else None
+            regroup(w, [row], group_id)
+        w.sync()
+        return lookup.task(w.db, row["task_id"])

@@ -1,0 +1,94 @@
+"""Paths and cycles in the dependency and parent graphs (plain dicts of id -> ids)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+
+def find_path(edges: Mapping[str, Iterable[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest path start -> ... -> goal following `edges`, or None."""
+    previous: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            path = [node]
+            while (node := previous[node]) is not None:
+                path.append(node)
+            return path[::-1]
+        for nxt in sorted(edges.get(node, ())):
+            if nxt not in previous:
+                previous[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def cycles(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """One cycle (a path ending where it starts) for every strongly connected group of
+    nodes that loops, found with Tarjan's algorithm; deterministic order."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in edges and child not in index:
+                    continue  # an edge to an unknown node: reported elsewhere
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                looping = len(component) > 1 or node in set(edges.get(node, ()))
+                if looping:
+                    components.append(sorted(component))
+    result = []
+    for component in sorted(components):
+        members = set(component)
+        start = component[0]
+        inner = {n: [m for m in edges.get(n, ()) if m in members] for n in component}
+        if start in inner[start]:
+            result.append([start, start])
+            continue
+        path = min(
+            (p for nxt in inner[start] if (p := find_path(inner, nxt, start))),
+            key=lambda p: (len(p), p),
+        )
+        result.append([start, *path])
+    return result
+
+
+def show_cycle(cycle: list[str]) -> str:
+    return " → ".join(cycle)

@@ -1,0 +1,1 @@
+"""The rebuildable index: a cache of the record files in SQLite or DuckDB."""

@@ -1,0 +1,309 @@
+"""Derived figures of one session, computed from its facts (DESIGN.md section 3).
+
+Never written to files, so they can never conflict in a merge:
+  tasks:  task_group, level, root_task_id, hierarchy_path, position_in_group,
+          progress_percentage, blocks
+  groups: group_level, position_in_session, estimated_effort, total_tasks,
+          completed_tasks, progress_percentage
+  session: total_tasks, completed_tasks, progress_percentage, last_activity_at
+
+Progress is recursive. Cancelled tasks are not work to do and count nowhere. A task's
+progress is 100 when it is completed, else the share of its completed descendants; a
+group's is the share of completed tasks in it and in its subgroups; a session's the share
+of completed tasks in it.
+
+The same function serves an incremental refresh and a full rebuild, which is why both give
+identical answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.graph import cycles, show_cycle
+from orchestrator.model import CANCELLED, DONE, Problem
+
+TASK_DERIVED = (
+    "task_group",
+    "level",
+    "root_task_id",
+    "hierarchy_path",
+    "position_in_group",
+    "progress_percentage",
+    "blocks",
+)
+GROUP_DERIVED = (
+    "group_level",
+    "position_in_session",
+    "estimated_effort",
+    "total_tasks",
+    "completed_tasks",
+    "progress_percentage",
+)
+SESSION_DERIVED = ("total_tasks", "completed_tasks", "progress_percentage", "last_activity_at")
+
+TIMESTAMP_KEYS = (
+    "created_at",
+    "started_at",
+    "completed_at",
+    "last_updated_at",
+    "updated_at",
+    "activated_at",
+    "archived_at",
+)
+
+
+@dataclass
+class Derived:
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    session: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def percent(done: int, total: int) -> float:
+    return round(100.0 * done / total, 1) if total else 0.0
+
+
+def break_cycles(
+    parent: dict[str, str | None], what: str, path_of: Callable[[str], str], problems: list[Problem]
+) -> None:
+    """Cut every loop in a parent relation (a hand edit can make one), at its smallest id,
+    and report it."""
+    edges = {node: [p] for node, p in parent.items() if p is not None}
+    for cycle in cycles(edges):
+        breaker = cycle[0]
+        parent[breaker] = None
+        problems.append(
+            Problem(
+                path_of(breaker),
+                f"{what} makes a cycle: {show_cycle(cycle)}",
+                field=what,
+                fix=f"change {what} of one of these so that the chain ends",
+            )
+        )
+
+
+def depths(parent: dict[str, str | None]) -> dict[str, list[str]]:
+    """For each node its chain from the root down to itself (parent must be acyclic)."""
+    chains: dict[str, list[str]] = {}
+    for node in parent:
+        pending = []
+        current: str | None = node
+        while current is not None and current not in chains:
+            pending.append(current)
+            current = parent[current]
+        base = chains[current] if current is not None else []
+        for item in reversed(pending):
+            base = [*base, item]
+            chains[item] = base
+    return chains
+
+
+def derive_session(
+    session_id: str,
+    session: dict[str, Any] | None,
+    groups: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    existing_elsewhere: Callable[[set[str]], set[str]],
+) -> Derived:
+    out = Derived()
+    task_by_id = {t["task_id"]: t for t in tasks}
+    group_by_id = {g["group_id"]: g for g in groups}
+    task_path = lambda tid: task_by_id[tid]["file_path"]  # noqa: E731
+    group_path = lambda gid: group_by_id[gid]["file_path"]  # noqa: E731
+
+    # References that point nowhere are reported once per file, with what to do.
+    unknown: dict[str, list[tuple[str, str]]] = defaultdict(list)  # missing id -> (task, field)
+    parent: dict[str, str | None] = {}
+    for t in tasks:
+        p = t["parent_task_id"]
+        if p is not None and (p not in task_by_id or p == t["task_id"]):
+            if p == t["task_id"]:
+                out.problems.append(
+                    Problem(
+                        t["file_path"],
+                        "parent_task_id is the task itself",
+                        field="parent_task_id",
+                        fix="remove parent_task_id",
+                    )
+                )
+            else:
+                unknown[p].append((t["task_id"], "parent_task_id"))
+            p = None
+        parent[t["task_id"]] = p
+    deps: dict[str, list[str]] = {}
+    for t in tasks:
+        listed = json.loads(t["depends_on"] or "[]")
+        for d in listed:
+            if d not in task_by_id:
+                unknown[d].append((t["task_id"], "depends_on"))
+        deps[t["task_id"]] = [d for d in listed if d in task_by_id]
+    if unknown:
+        elsewhere = existing_elsewhere(set(unknown))
+        for missing, users in sorted(unknown.items()):
+            for tid, key in users:
+                where = "is in another session" if missing in elsewhere else "does not exist"
+                out.problems.append(
+                    Problem(
+                        task_path(tid),
+                        f"{key} names {missing}, which {where}",
+                        field=key,
+                        fix=f"remove {missing} from {key} or correct the id",
+                    )
+                )
+
+    break_cycles(parent, "parent_task_id", task_path, out.problems)
+    chains = depths(parent)
+    for tid, listed in deps.items():
+        above = chains[tid][:-1]
+        for d in listed:
+            if d in above:
+                out.problems.append(
+                    Problem(
+                        task_path(tid),
+                        f"depends_on names {d}, which is above it in the task tree"
+                        " (a parent is done only after its subtasks, so this never becomes ready)",
+                        field="depends_on",
+                        fix=f"remove {d} from depends_on",
+                    )
+                )
+    for cycle in cycles(deps):
+        out.problems.append(
+            Problem(
+                task_path(cycle[0]),
+                f"dependency cycle: {show_cycle(cycle)}",
+                field="depends_on",
+                fix="remove one of these dependencies",
+            )
+        )
+
+    group_parent: dict[str, str | None] = {}
+    for g in groups:
+        p = g["parent_group_id"]
+        if p is not None and (p not in group_by_id or p == g["group_id"]):
+            out.problems.append(
+                Problem(
+                    g["file_path"],
+                    f"parent_group_id names {p}, which is not a group of this session",
+                    field="parent_group_id",
+                    fix="remove parent_group_id or correct the id",
+                )
+            )
+            p = None
+        group_parent[g["group_id"]] = p
+    break_cycles(group_parent, "parent_group_id", group_path, out.problems)
+    first_named: dict[str, str] = {}
+    for g in sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"])):
+        other = first_named.setdefault(g["group_name"], g["group_id"])
+        if other != g["group_id"]:
+            out.problems.append(
+                Problem(
+                    g["file_path"],
+                    f"group_name {g['group_name']!r} is also the name of {other}",
+                    field="group_name",
+                    fix="give each group of a session its own name",
+                )
+            )
+    group_chains = depths(group_parent)
+
+    task_group: dict[str, str | None] = {}
+    for t in tasks:
+        gid = t["group_id"]
+        if gid is not None and gid not in group_by_id:
+            out.problems.append(
+                Problem(
+                    t["file_path"],
+                    f"group_id names {gid}, which is not a group of this session",
+                    field="group_id",
+                    fix="set group_id to a group of this session, or remove it",
+                )
+            )
+            gid = None
+        task_group[t["task_id"]] = gid
+
+    # Tasks: hierarchy, blocks, positions, progress.
+    children: dict[str, list[str]] = defaultdict(list)
+    for tid, p in parent.items():
+        if p is not None:
+            children[p].append(tid)
+    blocks: dict[str, list[str]] = defaultdict(list)
+    for tid, listed in deps.items():
+        for d in listed:
+            blocks[d].append(tid)
+    order = sorted(tasks, key=lambda t: (t["created_at"] or "", t["task_id"]))
+    position: dict[str, int] = {}
+    seen_in_group: dict[str | None, int] = defaultdict(int)
+    for t in order:
+        gid = task_group[t["task_id"]]
+        seen_in_group[gid] += 1
+        position[t["task_id"]] = seen_in_group[gid]
+    # Descendant counts, deepest first so that children are done before parents.
+    counted = lambda tid: task_by_id[tid]["status"] != CANCELLED  # noqa: E731
+    below: dict[str, tuple[int, int]] = {}
+    for tid in sorted(task_by_id, key=lambda x: -len(chains[x])):
+        total = done = 0
+        for child in children.get(tid, ()):
+            child_total, child_done = below[child]
+            total += child_total
+            done += child_done
+            if counted(child):
+                total += 1
+                done += task_by_id[child]["status"] == DONE
+        below[tid] = (total, done)
+    for tid, t in task_by_id.items():
+        chain = chains[tid]
+        total, done = below[tid]
+        gid = task_group[tid]
+        out.tasks[tid] = {
+            "task_group": group_by_id[gid]["group_name"] if gid else None,
+            "level": len(chain) - 1,
+            "root_task_id": chain[0],
+            "hierarchy_path": "/" + "/".join([session_id, *chain]),
+            "position_in_group": position[tid],
+            "progress_percentage": 100.0 if t["status"] == DONE else percent(done, total),
+            "blocks": json.dumps(sorted(blocks.get(tid, []))),
+        }
+
+    # Groups: their own tasks plus those of their subgroups.
+    own: dict[str, list[int]] = {gid: [0, 0, 0] for gid in group_by_id}  # total, done, effort
+    for tid, gid in task_group.items():
+        if gid is None or not counted(tid):
+            continue
+        t = task_by_id[tid]
+        own[gid][0] += 1
+        own[gid][1] += t["status"] == DONE
+        own[gid][2] += t["estimated_effort"] or 0
+    totals = {gid: [0, 0, 0] for gid in group_by_id}
+    for gid, chain in group_chains.items():
+        for ancestor in chain:
+            for i in range(3):
+                totals[ancestor][i] += own[gid][i]
+    group_order = sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"]))
+    for pos, g in enumerate(group_order, start=1):
+        gid = g["group_id"]
+        total, done, effort = totals[gid]
+        out.groups[gid] = {
+            "group_level": len(group_chains[gid]) - 1,
+            "position_in_session": pos,
+            "estimated_effort": effort,
+            "total_tasks": total,
+            "completed_tasks": done,
+            "progress_percentage": percent(done, total),
+        }
+
+    if session is not None:
+        live = [t for t in tasks if counted(t["task_id"])]
+        done = sum(t["status"] == DONE for t in live)
+        stamps = [r[k] for r in (session, *groups, *tasks) for k in TIMESTAMP_KEYS if r.get(k)]
+        out.session = {
+            "total_tasks": len(live),
+            "completed_tasks": done,
+            "progress_percentage": percent(done, len(live)),
+            "last_activity_at": max(stamps) if stamps else None,
+        }
+    return out

@@ -1,0 +1,140 @@
+"""The two index engines behind one small interface: SQLite (default) and DuckDB.
+
+Both run the same SQL (schema/index.sql and the queries in this package) with `?`
+parameters; rows come back as dicts keyed by column name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from orchestrator.resources import shipped
+
+# Bump when the meaning of derived columns changes within one release: an index written
+# by another format (or another orch version) is rebuilt from the files on first use.
+INDEX_FORMAT = "2"
+FILE_NAME = {"sqlite": "index.sqlite", "duckdb": "index.duckdb"}
+
+
+def schema_sql() -> str:
+    return (shipped("schema") / "index.sql").read_text(encoding="utf-8")
+
+
+def schema_statements() -> list[str]:
+    text = re.sub(r"--[^\n]*", "", schema_sql())
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def schema_version() -> str:
+    """Changes with orch's version, the index SQL and the record schemas (which decide
+    what a file parses to): an index built under others is rebuilt."""
+    from orchestrator import __version__
+
+    digest = hashlib.sha1(__version__.encode(), usedforsecurity=False)
+    for path in sorted(shipped("schema").iterdir()):
+        if path.suffix in (".sql", ".json"):
+            digest.update(path.read_bytes())
+    return f"{INDEX_FORMAT}-{digest.hexdigest()[:12]}"
+
+
+class IndexDB:
+    """A connection to a project's index."""
+
+    def __init__(self, engine: str, path: Path, writable: bool):
+        self.engine, self.path, self.writable = engine, path, writable
+        if engine == "sqlite":
+            import sqlite3
+
+            sqlite3.register_converter("BOOLEAN", lambda b: b not in (b"0", b""))
+            self._con = sqlite3.connect(
+                path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES, timeout=60
+            )
+            self._con.execute("PRAGMA synchronous=NORMAL")
+        else:
+            import duckdb
+
+            self._con = duckdb.connect(str(path), read_only=not writable)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self._con.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._con.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._con.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._con.executemany(sql, rows)
+
+    def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows given as dicts (all with the same keys)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        self.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.engine == "sqlite":
+            self._con.execute("BEGIN IMMEDIATE")
+        else:
+            self._con.begin()
+        try:
+            yield
+        except BaseException:
+            self._con.rollback() if self.engine == "duckdb" else self._con.execute("ROLLBACK")
+            raise
+        self._con.commit() if self.engine == "duckdb" else self._con.execute("COMMIT")
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema ------------------------------------------------------------------
+
+    def stored_version(self) -> str | None:
+        try:
+            return self.scalar("SELECT value FROM index_meta WHERE key = 'version'")
+        except Exception:  # no such table: a new or foreign file
+            return None
+
+    def create_schema(self) -> None:
+        if self.engine == "sqlite":
+            self._con.execute("PRAGMA journal_mode=WAL")
+        with self.transaction():
+            for statement in schema_statements():
+                self._con.execute(statement)
+            self.execute("DELETE FROM index_meta")
+            self.executemany(
+                "INSERT INTO index_meta (key, value) VALUES (?, ?)",
+                [("version", schema_version()), ("engine", self.engine)],
+            )
+
+
+def index_path(index_dir: Path, engine: str) -> Path:
+    return index_dir / FILE_NAME[engine]
+
+
+def remove_index_files(index_dir: Path, engine: str) -> None:
+    """Delete an engine's database with its journal files (the index is a cache)."""
+    path = index_path(index_dir, engine)
+    for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

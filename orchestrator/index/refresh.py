@@ -1,0 +1,547 @@
+"""Keeping the index in step with the files, at a cost that grows with what changed.
+
+Every command starts with a refresh: stat the record files (no reads), compare with the
+signatures stored at the last refresh (mtime_ns, size, inode), read and hash only the files
+that differ, re-parse only those whose content changed, then recompute the derived figures
+of the sessions they belong to. A file modified within RACY_NS of being read is checked
+by content next time (the "racy git" problem: coarse file-system clocks can hide a second
+write in the same tick).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from orchestrator.index.derive import GROUP_DERIVED, SESSION_DERIVED, TASK_DERIVED, derive_session
+from orchestrator.index.engine import IndexDB
+from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
+from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, FileRole, Layout
+from orchestrator.model import ID_KEY, Parsed, Problem
+from orchestrator.store.files import blob_id
+
+RACY_NS = 2_000_000_000
+DEFAULT_MODE = "default_roles.yaml"
+TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
+CHUNK = 500
+
+
+class Signature(NamedTuple):
+    mtime_ns: int
+    size: int
+    inode: int
+
+
+class Stored(NamedTuple):
+    mtime_ns: int
+    size: int
+    inode: int
+    content_hash: str
+    recorded_ns: int
+    kind: str
+    record_id: str
+    session_dir: str | None
+    readable: bool
+
+
+@dataclass
+class Report:
+    """What a refresh did."""
+
+    read: list[str] = field(default_factory=list)  # files whose new content was parsed
+    removed: list[str] = field(default_factory=list)  # files gone since the last refresh
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.read or self.removed)
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class Indexer:
+    """Reads record files into one project's index."""
+
+    def __init__(self, layout: Layout, db: IndexDB):
+        self.layout, self.db = layout, db
+
+    # -- finding what changed -----------------------------------------------------
+
+    def scan(self) -> dict[str, Signature]:
+        """Signatures of every file orch reads, by path relative to the root."""
+        found: dict[str, Signature] = {}
+        self._scan_dir(self.layout.roles_dir, f"{ORCH_DIR}/roles/", MODE_SUFFIXES, found)
+        try:
+            sessions = list(os.scandir(self.layout.sessions_dir))
+        except FileNotFoundError:
+            return found
+        for entry in sessions:
+            if not entry.is_dir() or entry.name.startswith("."):
+                continue
+            prefix = f"{ORCH_DIR}/sessions/{entry.name}/"
+            try:
+                st = os.stat(os.path.join(entry.path, SESSION_FILE))
+                found[prefix + SESSION_FILE] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            for folder in ("groups", "tasks"):
+                self._scan_dir(
+                    os.path.join(entry.path, folder), f"{prefix}{folder}/", (".md",), found
+                )
+        return found
+
+    @staticmethod
+    def _scan_dir(
+        path: os.PathLike | str, prefix: str, suffixes: tuple[str, ...], found: dict[str, Signature]
+    ) -> None:
+        try:
+            entries = os.scandir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if not name.endswith(suffixes) or name[0] in ".#~":
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # a dangling symlink, or deleted just now
+                    continue
+                found[prefix + name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def stat_paths(self, rels: Iterable[str]) -> dict[str, Signature]:
+        found = {}
+        for rel in rels:
+            try:
+                st = os.stat(self.layout.root / rel)
+            except FileNotFoundError:
+                continue
+            found[rel] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+        return found
+
+    def stored(self, rels: list[str] | None = None) -> dict[str, Stored]:
+        sql = (
+            "SELECT path, mtime_ns, size, inode, content_hash, recorded_ns, kind, record_id,"
+            " session_dir, readable FROM file_signatures"
+        )
+        if rels is None:
+            rows = self.db.rows(sql)
+        else:
+            rows = []
+            for part in chunks(rels):
+                rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
+        return {row[0]: Stored(*row[1:]) for row in rows}
+
+    @staticmethod
+    def diff(
+        scanned: dict[str, Signature], stored: dict[str, Stored]
+    ) -> tuple[list[str], list[str]]:
+        """(files to read, files gone)."""
+        to_read = []
+        for rel, sig in scanned.items():
+            old = stored.get(rel)
+            if old is None or sig != old[:3] or sig.mtime_ns >= old.recorded_ns - RACY_NS:
+                to_read.append(rel)
+        gone = [rel for rel in stored if rel not in scanned]
+        return sorted(to_read), sorted(gone)
+
+    def pending(self) -> bool:
+        """Whether any file changed since the last refresh (stat only, no writes)."""
+        to_read, gone = self.diff(self.scan(), self.stored())
+        return bool(to_read or gone)
+
+    # -- bringing the index up to date -----------------------------------------------
+
+    def refresh(
+        self, paths: Iterable[str] | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> Report:
+        """Re-read what changed: every file, or just `paths` (relative to the root)."""
+        started_ns = time.time_ns()
+        if paths is None:
+            scanned, stored = self.scan(), self.stored()
+        else:
+            rels = sorted(set(paths))
+            scanned, stored = self.stat_paths(rels), self.stored(rels)
+        to_read, gone = self.diff(scanned, stored)
+        if not to_read and not gone:
+            return Report()
+        with self.db.transaction():
+            return self._apply(scanned, stored, to_read, gone, started_ns, progress)
+
+    def _apply(self, scanned, stored, to_read, gone, started_ns, progress) -> Report:
+        report = Report()
+        signatures: list[tuple] = []
+        parsed: dict[str, Any] = {}  # rel -> Parsed (records) or Mode
+        digests: dict[str, str] = {}
+        touched: dict[str, set[str]] = defaultdict(set)  # kind -> record ids
+        sessions: set[str] = set()
+        file_problems: dict[str, list[Problem]] = {}
+        for n, rel in enumerate(to_read, start=1):
+            if progress:
+                progress(n, len(to_read))
+            role = self.layout.classify(rel)
+            if role is None:
+                continue
+            try:
+                data = (self.layout.root / rel).read_bytes()
+            except FileNotFoundError:
+                gone.append(rel)
+                continue
+            digest = blob_id(data)
+            old = stored.get(rel)
+            if old is not None and old.content_hash == digest:
+                signatures.append(
+                    (
+                        rel,
+                        role.kind,
+                        role.record_id,
+                        role.session_dir,
+                        *scanned[rel],
+                        digest,
+                        started_ns,
+                        old.readable,
+                    )
+                )
+                continue
+            result, problems = self._parse(role, rel, data)
+            parsed[rel] = result
+            digests[rel] = digest
+            file_problems[rel] = problems
+            readable = role.kind == "mode" or result.record is not None
+            signatures.append(
+                (
+                    rel,
+                    role.kind,
+                    role.record_id,
+                    role.session_dir,
+                    *scanned[rel],
+                    digest,
+                    started_ns,
+                    readable,
+                )
+            )
+            touched[role.kind].add(role.record_id)
+            if role.session_dir:
+                sessions.add(role.session_dir)
+            report.read.append(rel)
+        for rel in gone:
+            old = stored.get(rel)
+            if old is None:
+                continue
+            touched[old.kind].add(old.record_id)
+            if old.session_dir:
+                sessions.add(old.session_dir)
+            file_problems[rel] = []
+            report.removed.append(rel)
+
+        changed_paths = [s[0] for s in signatures] + report.removed
+        for part in chunks(changed_paths):
+            self.db.execute(
+                f"DELETE FROM file_signatures WHERE path IN ({placeholders(len(part))})", part
+            )
+        self.db.executemany(
+            "INSERT INTO file_signatures (path, kind, record_id, session_dir, mtime_ns, size, inode,"
+            " content_hash, recorded_ns, readable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            signatures,
+        )
+        self._delete_problems("parse", "path", list(file_problems))
+        self._insert_problems("parse", file_problems)
+
+        for kind in ("session", "group", "task"):
+            if touched.get(kind):
+                sessions |= self._reindex_records(kind, sorted(touched[kind]), parsed)
+        if touched.get("mode"):
+            self._reindex_modes(sorted(touched["mode"]), parsed, digests)
+        for session_id in sorted(sessions):
+            self._derive(session_id)
+        if touched.get("session") or touched.get("mode"):
+            self._derive_project()
+        return report
+
+    def _parse(self, role: FileRole, rel: str, data: bytes):
+        from orchestrator.store.mode_file import parse_mode
+        from orchestrator.store.record_file import parse_record
+
+        path = self.layout.root / rel
+        if path.is_symlink() and not path.resolve().is_relative_to(self.layout.base.resolve()):
+            problem = Problem(
+                rel,
+                "a symlink pointing outside .task_orchestrator/; not read",
+                fix="replace the link with the file itself",
+            )
+            if role.kind == "mode":
+                from orchestrator.store.mode_file import Mode
+
+                return Mode(role.record_id, problems=[problem]), [problem]
+            return Parsed(None, [problem]), [problem]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            problem = Problem(rel, f"not UTF-8 text (byte {e.start})", fix="save the file as UTF-8")
+            return (parse_mode(role.record_id, "", rel) if role.kind == "mode" else Parsed(None)), [
+                problem
+            ]
+        if role.kind == "mode":
+            mode = parse_mode(role.record_id, text, rel)
+            return mode, mode.problems
+        result = parse_record(role.kind, text, rel, role)
+        return result, result.problems
+
+    def _delete_problems(
+        self, source: str, column: str | None = None, values: list[str] | None = None
+    ) -> None:
+        """Forget the problems found by `source`, all or those whose `column` is in `values`."""
+        if column is None:
+            self.db.execute("DELETE FROM problems WHERE source = ?", [source])
+            return
+        for part in chunks(values or []):
+            self.db.execute(
+                f"DELETE FROM problems WHERE source = ? AND {column} IN ({placeholders(len(part))})",
+                [source, *part],
+            )
+
+    def _insert_problems(self, source: str, by_path: dict[str, list[Problem]]) -> None:
+        rows = []
+        for path, problems in by_path.items():
+            role = self.layout.classify(path)
+            for p in problems:
+                rows.append(
+                    (
+                        p.path,
+                        p.line,
+                        p.field,
+                        p.severity,
+                        p.message,
+                        p.fix,
+                        source,
+                        role.record_id if role else None,
+                    )
+                )
+        self.db.executemany(
+            "INSERT INTO problems (path, line, field, severity, message, fix, source, record_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _reindex_records(self, kind: str, ids: list[str], parsed: dict[str, Any]) -> set[str]:
+        """Replace the rows of `ids` with their files' facts. When two files claim one id
+        (a task file copied into another session), the first path wins and the other is
+        reported, so neither vanishes silently. Returns the sessions involved."""
+        table, key = TABLE[kind], ID_KEY[kind]
+        claimants: dict[str, list[str]] = defaultdict(list)
+        for part in chunks(ids):
+            for path, record_id in self.db.rows(
+                "SELECT path, record_id FROM file_signatures WHERE kind = ? AND readable"
+                f" AND record_id IN ({placeholders(len(part))}) ORDER BY path",
+                [kind, *part],
+            ):
+                claimants[record_id].append(path)
+        for part in chunks(ids):
+            marks = placeholders(len(part))
+            self.db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", part)
+            if kind == "task":
+                self.db.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({marks})", part)
+            if kind == "session":
+                self.db.execute(
+                    f"DELETE FROM session_mode_bindings WHERE session_id IN ({marks})", part
+                )
+        rows, deps, bindings, sessions = [], [], [], set()
+        duplicates: dict[str, list[Problem]] = {}
+        root = str(self.layout.root)
+        for record_id in ids:
+            paths = claimants.get(record_id)
+            if not paths:
+                continue
+            winner = paths[0]
+            result = parsed.get(winner) or self._parse_again(winner)
+            if result is None or result.record is None:
+                continue
+            meta = result.index_meta or result.record.meta
+            sessions.add(meta["session_id"])
+            if kind == "task":
+                rows.append(task_row(meta, result.record, winner))
+                deps += dependency_rows(meta)
+            elif kind == "group":
+                rows.append(group_row(meta, result.record, winner))
+            else:
+                rows.append(session_row(meta, result.record, winner, root))
+                bindings.append(
+                    (record_id, meta.get("mode_file") or DEFAULT_MODE, meta.get("mode_bound_at"))
+                )
+            for loser in paths[1:]:
+                duplicates.setdefault(loser, []).append(
+                    Problem(
+                        loser,
+                        f"duplicate {key} {record_id}: {winner} has the same id",
+                        field=key,
+                        fix="give one of them a new id (rename the file; orch doctor --fix will)",
+                    )
+                )
+        self.db.insert(table, rows)
+        self.db.executemany(
+            "INSERT INTO task_dependencies (task_id, depends_on_task_id, session_id) VALUES (?, ?, ?)",
+            deps,
+        )
+        self.db.executemany(
+            "INSERT INTO session_mode_bindings (session_id, mode_id, bound_at) VALUES (?, ?, ?)",
+            bindings,
+        )
+        self._delete_problems("duplicate", "record_id", ids)
+        self._insert_problems("duplicate", duplicates)
+        return sessions
+
+    def _parse_again(self, rel: str) -> Parsed | None:
+        role = self.layout.classify(rel)
+        try:
+            data = (self.layout.root / rel).read_bytes()
+        except FileNotFoundError:
+            return None
+        return self._parse(role, rel, data)[0]
+
+    def _reindex_modes(
+        self, names: list[str], parsed: dict[str, Any], digests: dict[str, str]
+    ) -> None:
+        for part in chunks(names):
+            self.db.execute(
+                f"DELETE FROM session_modes WHERE mode_id IN ({placeholders(len(part))})", part
+            )
+        rows = []
+        for rel, mode in parsed.items():
+            role = self.layout.classify(rel)
+            if role is None or role.kind != "mode":
+                continue
+            errors = [str(p) for p in mode.problems if p.severity == "error"]
+            rows.append(
+                {
+                    "mode_id": role.record_id,
+                    "mode_name": role.record_id.rsplit(".", 1)[0],
+                    "yaml_file_path": rel,
+                    "yaml_content_hash": digests[rel],
+                    "description": mode.description,
+                    "specialist_roles": json.dumps(mode.specialist_roles),
+                    "is_valid": mode.is_valid,
+                    "validation_errors": json.dumps(errors),
+                }
+            )
+        self.db.insert("session_modes", rows)
+
+    def _derive(self, session_id: str) -> None:
+        """Recompute a session's derived figures and write only those that changed."""
+        db = self.db
+        session = db.query_one("SELECT * FROM sessions WHERE session_id = ?", [session_id])
+        groups = db.query("SELECT * FROM task_groups WHERE session_id = ?", [session_id])
+        tasks = db.query("SELECT * FROM tasks WHERE session_id = ?", [session_id])
+
+        def elsewhere(ids: set[str]) -> set[str]:
+            found = set()
+            listed = sorted(ids)
+            for part in chunks(listed):
+                found |= {
+                    r[0]
+                    for r in db.rows(
+                        f"SELECT task_id FROM tasks WHERE task_id IN ({placeholders(len(part))})",
+                        part,
+                    )
+                }
+            return found
+
+        derived = derive_session(session_id, session, groups, tasks, elsewhere)
+        self._update("tasks", "task_id", tasks, derived.tasks, TASK_DERIVED)
+        self._update("task_groups", "group_id", groups, derived.groups, GROUP_DERIVED)
+        if session is not None and derived.session is not None:
+            self._update(
+                "sessions", "session_id", [session], {session_id: derived.session}, SESSION_DERIVED
+            )
+        problems = derived.problems
+        session_file = self.layout.session_dir(session_id) / SESSION_FILE
+        if session is None and (tasks or groups) and not session_file.exists():
+            problems.append(
+                Problem(
+                    self.layout.rel(session_file),
+                    f"session folder {session_id} has no session.md",
+                    fix="create it (name: ...) or move the folder's records to another session",
+                )
+            )
+        by_path: dict[str, list[Problem]] = defaultdict(list)
+        for p in problems:
+            by_path[p.path].append(p)
+        self._delete_problems(f"session:{session_id}")
+        self._insert_problems(f"session:{session_id}", by_path)
+
+    def _update(
+        self,
+        table: str,
+        key: str,
+        current: list[dict[str, Any]],
+        values: dict[str, dict[str, Any]],
+        columns: tuple[str, ...],
+    ) -> None:
+        rows = []
+        for row in current:
+            new = values.get(row[key])
+            if new is not None and any(row[c] != new[c] for c in columns):
+                rows.append([*(new[c] for c in columns), row[key]])
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.db.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows)
+
+    def _derive_project(self) -> None:
+        """What depends on all sessions: the active session, mode bindings, and the rule
+        that at most one session is active."""
+        db = self.db
+        active = db.query(
+            "SELECT session_id, activated_at, markdown_file_path FROM sessions WHERE status = 'active'"
+            " ORDER BY activated_at DESC NULLS LAST, session_id"
+        )
+        db.execute("DELETE FROM active_session")
+        problems: dict[str, list[Problem]] = {}
+        if active:
+            db.execute(
+                "INSERT INTO active_session (id, session_id, activated_at) VALUES (1, ?, ?)",
+                [active[0]["session_id"], active[0]["activated_at"]],
+            )
+            for extra in active[1:]:
+                problems[extra["markdown_file_path"]] = [
+                    Problem(
+                        extra["markdown_file_path"],
+                        f"more than one session is active ({active[0]['session_id']} was activated last"
+                        f" and is the active one)",
+                        field="status",
+                        fix=f"pause one: orch session pause {extra['session_id']}",
+                    )
+                ]
+        self._delete_problems("project")
+        self._insert_problems("project", problems)
+        modes = {r[0]: bool(r[1]) for r in db.rows("SELECT mode_id, is_valid FROM session_modes")}
+        updates = []
+        for session_id, mode_id in db.rows("SELECT session_id, mode_id FROM session_mode_bindings"):
+            updates.append((json.dumps(mode_binding(mode_id, modes)), session_id, mode_id))
+        db.executemany(
+            "UPDATE session_mode_bindings SET binding_context = ? WHERE session_id = ? AND mode_id = ?",
+            updates,
+        )
+
+
+def mode_binding(requested: str, modes: dict[str, bool]) -> dict[str, str]:
+    """Which mode a session really uses: the one it names if that file is present and
+    valid, else the project's default_roles.yaml, else the one shipped with orch."""
+    if "/" in requested or "\\" in requested or requested.startswith("."):
+        status = "outside"
+    elif requested not in modes:
+        status = "missing"
+    elif not modes[requested]:
+        status = "invalid"
+    else:
+        return {"mode_file": requested, "effective_mode": requested, "status": "ok"}
+    effective = DEFAULT_MODE if modes.get(DEFAULT_MODE) else "(built-in default_roles.yaml)"
+    return {"mode_file": requested, "effective_mode": effective, "status": status}

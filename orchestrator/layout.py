@@ -1,0 +1,130 @@
+"""Where things live in a project: the one description of the on-disk layout.
+
+<root>/.task_orchestrator/
+  config.yaml
+  roles/*.yaml
+  sessions/<session_id>/session.md
+  sessions/<session_id>/groups/<group_id>.md
+  sessions/<session_id>/tasks/<task_id>.md
+  sessions/<session_id>/artifacts/<task_id>/...
+  archives/  exports/
+  .index/        (not in git)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import PathOutsideProject, ProjectNotFound
+
+ORCH_DIR = ".task_orchestrator"
+SESSION_FILE = "session.md"
+KIND_FOLDER = {"group": "groups", "task": "tasks"}
+FOLDER_KIND = {folder: kind for kind, folder in KIND_FOLDER.items()}
+MODE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class FileRole:
+    """What a file under .task_orchestrator/ is, read from its path alone."""
+
+    kind: str  # session | group | task | mode
+    record_id: str  # from the file (or folder) name
+    session_dir: str | None  # the session folder it lives in
+
+
+class Layout:
+    """Paths of one project."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.base = root / ORCH_DIR
+        self.config_file = self.base / "config.yaml"
+        self.roles_dir = self.base / "roles"
+        self.sessions_dir = self.base / "sessions"
+        self.archives_dir = self.base / "archives"
+        self.exports_dir = self.base / "exports"
+        self.index_dir = self.base / ".index"
+
+    def session_dir(self, session_id: str) -> Path:
+        return self.sessions_dir / session_id
+
+    def record_path(self, kind: str, session_id: str, record_id: str) -> Path:
+        """The file of a session, group or task record."""
+        if kind == "session":
+            return self.session_dir(session_id) / SESSION_FILE
+        return self.session_dir(session_id) / KIND_FOLDER[kind] / f"{record_id}.md"
+
+    def rel(self, path: Path) -> str:
+        """A path as shown to people and stored in the index: relative to the root, with /."""
+        return path.relative_to(self.root).as_posix()
+
+    def classify(self, rel: str) -> FileRole | None:
+        """The role of a file from its relative path, or None if orch does not read it."""
+        parts = rel.split("/")
+        if len(parts) < 3 or parts[0] != ORCH_DIR or not is_record_name(parts[-1]):
+            return None
+        if parts[1] == "roles" and len(parts) == 3 and parts[2].endswith(MODE_SUFFIXES):
+            return FileRole("mode", parts[2], None)
+        if parts[1] != "sessions" or len(parts) not in (4, 5):
+            return None
+        session_dir = parts[2]
+        if len(parts) == 4:
+            return (
+                FileRole("session", session_dir, session_dir) if parts[3] == SESSION_FILE else None
+            )
+        kind = FOLDER_KIND.get(parts[3])
+        if kind is None or not parts[4].endswith(".md"):
+            return None
+        return FileRole(kind, parts[4][: -len(".md")], session_dir)
+
+    def inside(self, path: str | Path, base: Path | None = None, what: str = "path") -> Path:
+        """Resolve a path a user gave against `base` (the root by default) and refuse one
+        that leaves it: no `..` out, no absolute path elsewhere, no symlink pointing out."""
+        base = (base or self.root).resolve()
+        given = Path(path).expanduser()
+        resolved = (given if given.is_absolute() else base / given).resolve()
+        if not resolved.is_relative_to(base):
+            raise PathOutsideProject(
+                f"{what} {str(path)!r} points outside {base}; give a path inside it"
+            )
+        return resolved
+
+
+def is_record_name(name: str) -> bool:
+    """False for editor droppings: swap files, backups, lock links, hidden files."""
+    return not (name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp")))
+
+
+def find_root(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
+    """The project root: `explicit` (from --root or ORCH_ROOT) if given, else the nearest
+    directory at or above `start` (the current directory) holding .task_orchestrator/."""
+    if explicit:
+        root = checked_root(explicit)
+        if not (root / ORCH_DIR).is_dir():
+            raise ProjectNotFound(
+                f"{root} has no {ORCH_DIR}/ folder; run `orch init` there to create one"
+            )
+        return root
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / ORCH_DIR).is_dir():
+            return directory
+    raise ProjectNotFound(
+        f"no {ORCH_DIR}/ folder in {here} or any directory above it; "
+        "run `orch init` to create one, or pass --root DIR (or set ORCH_ROOT)"
+    )
+
+
+def checked_root(given: str | os.PathLike) -> Path:
+    """A directory a user named as project root, resolved; refused if it does not exist.
+    Naming the .task_orchestrator folder itself means its parent."""
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise ProjectNotFound(f"project root {str(given)!r} does not exist")
+    if not path.is_dir():
+        raise ProjectNotFound(f"project root {str(given)!r} is not a directory")
+    path = path.resolve()
+    return path.parent if path.name == ORCH_DIR else path

@@ -1,0 +1,1 @@
+"""The Markdown store: record files with YAML frontmatter, read and written exactly."""

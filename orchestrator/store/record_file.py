@@ -1,0 +1,204 @@
+"""The record file format: a YAML frontmatter block between `---` lines, then Markdown.
+
+    ---
+    task_id: t-7f3a9c2e
+    title: Write the parser
+    status: pending
+    ---
+
+    The description, in Markdown.
+
+Parsing never raises for bad content: it returns the record it could read and the
+problems it found, each with the file's line number, so that a bad file is reported
+rather than silently dropped. Rendering writes known fields in schema order, then the
+keys a user added, and the body exactly as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from orchestrator.layout import FileRole
+from orchestrator.model import (
+    ID_KEY,
+    TITLE_KEY,
+    Parsed,
+    Problem,
+    Record,
+    derived_fields,
+    field_default,
+    format_time,
+    known_fields,
+)
+
+DELIMITERS = ("---", "...")
+
+
+class FrontmatterError(ValueError):
+    def __init__(self, line: int, message: str, fix: str):
+        super().__init__(message)
+        self.line, self.message, self.fix = line, message, fix
+
+
+def split_frontmatter(text: str) -> tuple[str, str]:
+    """Split a record file into (yaml_text, body). The YAML starts on line 2."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise FrontmatterError(
+            1, "no frontmatter", "start the file with a line `---`, the YAML fields, then `---`"
+        )
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in DELIMITERS:
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+    raise FrontmatterError(
+        len(lines), "the frontmatter is not closed", "add a line `---` after the YAML fields"
+    )
+
+
+def load_yaml(yaml_text: str) -> Any:
+    import yaml
+
+    return yaml.load(yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
+    """A YAML syntax error as a Problem on the file's own line numbers."""
+    mark = getattr(error, "problem_mark", None)
+    line = first_line + mark.line if mark is not None else None
+    problem = getattr(error, "problem", None) or str(error)
+    fix = "fix the YAML syntax on that line"
+    if "mapping values are not allowed" in problem:
+        fix = 'a value containing ": " must be quoted, e.g. title: "Fix: the parser"'
+    elif "found character '\\t'" in problem:
+        fix = "indent with spaces, not tabs"
+    elif "could not find expected ':'" in problem:
+        fix = "each line must be `key: value`"
+    return Problem(rel, f"YAML error: {problem}", line=line, fix=fix)
+
+
+def normalize(value: Any) -> Any:
+    """YAML reads unquoted timestamps as datetimes; records keep them as ISO strings."""
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    return value
+
+
+def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
+    """Read a session, group or task file. The file's location is its identity: its
+    name gives the record id and its folder the session, whatever the frontmatter says
+    (a disagreement is reported)."""
+    try:
+        yaml_text, body = split_frontmatter(text)
+    except FrontmatterError as e:
+        return Parsed(None, [Problem(rel, e.message, line=e.line, fix=e.fix)])
+    try:
+        data = load_yaml(yaml_text)
+    except Exception as e:  # yaml.YAMLError and its marked subclasses
+        return Parsed(None, [yaml_problem(e, rel, first_line=2)])
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return Parsed(
+            None,
+            [
+                Problem(
+                    rel,
+                    "the frontmatter is not a set of `key: value` fields",
+                    line=2,
+                    fix="write one `key: value` per line between the `---` lines",
+                )
+            ],
+        )
+    meta = {str(k): normalize(v) for k, v in data.items()}
+    problems: list[Problem] = []
+    from orchestrator.store.validation import KeyLines, validate_fields
+
+    lines = KeyLines(yaml_text, first_line=2)
+    identity = {ID_KEY[kind]: role.record_id, "session_id": role.session_dir}
+    for key, expected in identity.items():
+        written = meta.get(key)
+        if written is not None and written != expected:
+            where = "file name" if key == ID_KEY[kind] else "session folder"
+            problems.append(
+                Problem(
+                    rel,
+                    f"{key} {written!r} does not match the {where} ({expected})",
+                    line=lines.get((key,)),
+                    field=key,
+                    fix=f"set {key}: {expected} (the {where} is the record's identity)",
+                )
+            )
+        meta[key] = expected
+    for key in derived_fields(kind):
+        if key in meta:
+            problems.append(
+                Problem(
+                    rel,
+                    f"{key} is computed by orch and is ignored here",
+                    line=lines.get((key,)),
+                    field=key,
+                    fix=f"remove the line `{key}: ...`",
+                    severity="warning",
+                )
+            )
+    schema_problems, bad_fields = validate_fields(kind, meta, rel, lines)
+    problems.extend(schema_problems)
+    index_meta = None
+    if bad_fields:
+        index_meta = dict(meta)
+        for key in bad_fields:
+            index_meta[key] = field_default(kind, key)
+        title_key = TITLE_KEY[kind]
+        if not isinstance(index_meta.get(title_key), str) or not index_meta[title_key]:
+            index_meta[title_key] = f"(no {title_key}: {role.record_id})"
+    return Parsed(Record(kind, meta, body), problems, index_meta)
+
+
+def render_record(record: Record) -> str:
+    """The file text of a record: known fields in schema order (unset ones left out),
+    then the keys a user added in their order, then the body byte for byte."""
+    known = known_fields(record.kind)
+    ordered: dict[str, Any] = {}
+    for key in known:
+        value = record.meta.get(key)
+        if value is not None and value != []:
+            ordered[key] = value
+    for key, value in record.meta.items():
+        if key not in known:
+            ordered[key] = value
+    return f"---\n{dump_yaml(ordered)}---\n{record.body}"
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.dump(
+        data,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1_000_000,
+    )
+
+
+def body_text(description: str | None) -> str:
+    """The body of a new record holding `description`."""
+    description = (description or "").strip()
+    return f"\n{description}\n" if description else ""
+
+
+def new_record(kind: str, meta: dict[str, Any], description: str | None = None) -> Record:
+    """A record with schema defaults filled in for the fields `meta` leaves out."""
+    full = {key: field_default(kind, key) for key in known_fields(kind)}
+    full.update({k: v for k, v in meta.items() if v is not None})
+    return Record(kind, full, body_text(description))

@@ -1,0 +1,175 @@
+"""Checking frontmatter and role files against the JSON Schemas in schema/, and saying
+where each problem is (line and key) and how to fix it."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from orchestrator.model import Problem, record_schema
+
+TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "array": "a list",
+    "object": "a mapping of key: value",
+    "null": "empty",
+    "boolean": "true or false",
+}
+ID_EXAMPLE = {
+    "t-": "a task id like t-7f3a9c2e",
+    "g-": "a group id like g-1a2b3c4d",
+    "s-": "a session id like s-9e8d7c6b",
+}
+
+
+class KeyLines:
+    """Line numbers of the keys in a YAML text, computed only when first asked for
+    (composing the YAML again costs as much as loading it)."""
+
+    def __init__(self, yaml_text: str, first_line: int):
+        self.yaml_text, self.first_line = yaml_text, first_line
+        self._lines: dict[tuple, int] | None = None
+
+    def get(self, path: tuple) -> int | None:
+        if self._lines is None:
+            self._lines = {}
+            try:
+                import yaml
+
+                node = yaml.compose(
+                    self.yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                )
+            except Exception:
+                node = None
+            if node is not None:
+                self._walk(node, ())
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]  # fall back to the enclosing key
+        return None
+
+    def _walk(self, node: Any, path: tuple) -> None:
+        if node.id == "mapping":
+            for key_node, value_node in node.value:
+                child = (*path, key_node.value)
+                self._lines[child] = self.first_line + key_node.start_mark.line
+                self._walk(value_node, child)
+        elif node.id == "sequence":
+            for i, item in enumerate(node.value):
+                child = (*path, i)
+                self._lines[child] = self.first_line + item.start_mark.line
+                self._walk(item, child)
+
+
+@cache
+def _validator(kind: str):
+    # jsonschema takes ~40 ms to import: only files that changed since the last command
+    # are validated, so a command with nothing new to read never pays for it.
+    import jsonschema
+
+    schema = record_schema(kind)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def validate_fields(
+    kind: str, data: dict[str, Any], rel: str, lines: KeyLines
+) -> tuple[list[Problem], set[str]]:
+    """Validate `data` against the kind's schema. Returns the problems (with lines) and
+    the top-level keys whose values cannot be used."""
+    problems: list[Problem] = []
+    bad: set[str] = set()
+    errors = sorted(
+        _validator(kind).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    for error in errors:
+        path = tuple(error.absolute_path)
+        if error.validator == "required":
+            for missing in error.validator_value:
+                if isinstance(error.instance, dict) and missing not in error.instance:
+                    problems.append(
+                        Problem(
+                            rel,
+                            f"{dotted((*path, missing))} is missing",
+                            line=lines.get(path) if path else None,
+                            field=dotted((*path, missing)),
+                            fix=f"add a line `{missing}: ...`",
+                        )
+                    )
+                    if not path:
+                        bad.add(missing)
+            continue
+        message, fix = describe(error, path)
+        problems.append(Problem(rel, message, line=lines.get(path), field=dotted(path), fix=fix))
+        if path:
+            bad.add(str(path[0]))
+    return problems, bad
+
+
+def dotted(path: tuple) -> str:
+    """("architect", "expertise", 2) -> "architect.expertise[2]"."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def describe(error: Any, path: tuple) -> tuple[str, str]:
+    """A one-line message and a fix for a jsonschema error."""
+    where, value, rule = dotted(path), error.instance, error.validator_value
+    match error.validator:
+        case "enum":
+            return (
+                f"{where}: {value!r} is not one of {', '.join(map(str, rule))}",
+                "use one of the listed values",
+            )
+        case "type":
+            wanted = " or ".join(
+                TYPE_WORDS.get(t, t) for t in ([rule] if isinstance(rule, str) else rule)
+            )
+            fix = f"write {wanted}"
+            if "array" in rule:
+                fix = (
+                    f"write a list, e.g. {path[-1]}: [{value}]"
+                    if isinstance(value, str)
+                    else "write a list: [a, b]"
+                )
+            return f"{where}: expected {wanted}, found {kind_of(value)} {value!r}", fix
+        case "pattern":
+            what = next(
+                (text for prefix, text in ID_EXAMPLE.items() if rule.startswith(f"^{prefix}")), None
+            )
+            if what:
+                return f"{where}: {value!r} is not {what}", f"write {what}"
+            return (
+                f"{where}: {value!r} is not in the expected format",
+                "write an ISO date-time like 2026-11-25T14:30:00Z",
+            )
+        case "minimum" | "maximum":
+            schema = error.schema
+            return (
+                f"{where}: {value!r} is out of range ({schema.get('minimum', '…')} to {schema.get('maximum', '…')})",
+                "use a number in that range",
+            )
+        case "minLength" | "minItems" | "minProperties":
+            return f"{where} is empty", "give it a value"
+        case "uniqueItems":
+            return f"{where} lists the same id twice", "remove the duplicate"
+        case _:
+            return f"{where}: {error.message}", "see the schema in schema/ for the expected form"
+
+
+def kind_of(value: Any) -> str:
+    for python_type, word in (
+        (bool, "true/false"),
+        (int, "a number"),
+        (float, "a number"),
+        (str, "text"),
+        (list, "a list"),
+        (dict, "a mapping"),
+    ):
+        if isinstance(value, python_type):
+            return word
+    return "nothing" if value is None else type(value).__name__
