@@ -40,7 +40,8 @@ def load_config(path: Path) -> Config:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        config.warnings.append(f"{where}: not valid YAML ({e}); using default settings")
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        config.warnings.append(f"{where}: not valid YAML ({problem}); using default settings")
         return config
     if not isinstance(data, dict):
         config.warnings.append(f"{path}: expected key: value settings; using defaults")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
 from orchestrator.errors import RecordError
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
-from orchestrator.index.refresh import Indexer, Report
+from orchestrator.index.refresh import Indexer, Plan, Report
 from orchestrator.layout import Layout, find_root
 from orchestrator.model import Record
 from orchestrator.store.files import blob_id, write_atomic
@@ -35,6 +35,8 @@ class Project:
         # Things a person should hear about that did not stop the command.
         self.warnings: list[str] = []
         self._config: Config | None = None
+        self._db: IndexDB | None = None  # the open index, while reading or writing
+        self._writer: Writer | None = None
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -72,55 +74,94 @@ class Project:
 
     @contextmanager
     def reading(self) -> Iterator[IndexDB]:
-        """An index reflecting the files as they are now."""
+        """An index reflecting the files as they are now. Files that could not be read
+        are left out of it, and said so in a warning. Nested in another reading or
+        writing of this project, it shares that one's connection."""
+        if self._db is not None:
+            yield self._db
+            return
+        with self._open_fresh(write=False) as db:
+            unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE NOT readable")
+            if unreadable:
+                self.warnings.append(
+                    f"{unreadable} file(s) could not be read and are left out; `orch doctor` lists them"
+                )
+            yield db
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """Hold the project lock with a fresh index; files written through the Writer are
+        indexed before this returns (and if the operation fails half-way, what it wrote
+        is indexed too: the files are the truth)."""
+        if self._writer is not None:
+            yield self._writer
+            return
+        if self._db is not None:
+            raise RuntimeError("Project.writing() inside Project.reading(): open the writer first")
+        with self._open_fresh(write=True) as db:
+            self._writer = Writer(self, db)
+            try:
+                yield self._writer
+            finally:
+                try:
+                    self._writer.sync()
+                finally:
+                    self._writer = None
+
+    @contextmanager
+    def _open_fresh(self, write: bool) -> Iterator[IndexDB]:
+        """Open the index and bring it up to date. A reader first checks without the lock
+        (by stat alone) and goes on without it if nothing changed: SQLite's WAL lets
+        readers read while a writer writes; DuckDB readers share the lock because DuckDB
+        will not open a file another process is writing."""
         engine = self.config.index
         path = index_path(self.layout.index_dir, engine)
-        if engine == "sqlite":
-            # WAL: readers see the last committed state and never wait for the lock.
-            db = self._try_open(engine, path, writable=True) if path.exists() else None
-            if db is not None and self._is_fresh(db):
-                try:
-                    yield db
-                finally:
-                    db.close()
-                return
-            if db is not None:
-                db.close()
-            with self.lock(), self._fresh_writable() as db:
-                yield db
-            return
-        if path.exists():
-            with self.lock(exclusive=False):
-                db = self._try_open(engine, path, writable=False)
-                if db is not None and self._is_fresh(db):
-                    try:
-                        yield db
-                    finally:
-                        db.close()
-                    return
+        plan = None
+        if not write and path.exists():
+            shared = self.lock(exclusive=False) if engine == "duckdb" else nullcontext()
+            with shared:
+                db = self._try_open(engine, path, writable=engine == "sqlite")
                 if db is not None:
+                    plan = self._plan(db)
+                    if plan is not None and plan.empty:
+                        with self._using(db):
+                            yield db
+                        return
                     db.close()
-        with self.lock(), self._fresh_writable() as db:
-            yield db
+        with self.lock():
+            db, rebuilt = self._writable_index()
+            with self._using(db):
+                # A plan made against an index that had to be rebuilt does not apply.
+                Indexer(self.layout, db).refresh(plan=None if rebuilt else plan)
+                yield db
+
+    @contextmanager
+    def _using(self, db: IndexDB) -> Iterator[None]:
+        self._db = db
+        try:
+            yield
+        finally:
+            self._db = None
+            db.close()
 
     def _try_open(self, engine: str, path: Path, writable: bool) -> IndexDB | None:
         try:
             return IndexDB(engine, path, writable)
         except Exception:
-            return None  # unreadable or locked: the writable path rebuilds it under the lock
+            return None  # damaged or busy: the writable path sorts it out under the lock
 
-    def _is_fresh(self, db: IndexDB) -> bool:
+    def _plan(self, db: IndexDB) -> Plan | None:
+        """What changed since the last refresh; None if the index must be rebuilt."""
         try:
-            return (
-                db.stored_version() == schema_version() and not Indexer(self.layout, db).pending()
-            )
+            if db.stored_version() != schema_version():
+                return None
+            return Indexer(self.layout, db).plan()
         except Exception:
-            return False
+            return None
 
-    @contextmanager
-    def _fresh_writable(self) -> Iterator[IndexDB]:
+    def _writable_index(self) -> tuple[IndexDB, bool]:
         """Open the index for writing (the caller holds the lock), rebuilding it if it is
-        missing, damaged or from another version, and refresh it from the files."""
+        missing, damaged or from another version of orch. Says whether it rebuilt."""
         engine = self.config.index
         path = index_path(self.layout.index_dir, engine)
         existed = path.exists()
@@ -130,7 +171,8 @@ class Project:
             version = db.stored_version()
         except Exception:
             version = None
-        if version != schema_version():
+        rebuilt = version != schema_version()
+        if rebuilt:
             if db is not None:
                 db.close()
             if existed:
@@ -141,11 +183,7 @@ class Project:
             remove_index_files(self.layout.index_dir, engine)
             db = IndexDB(engine, path, writable=True)
             db.create_schema()
-        try:
-            Indexer(self.layout, db).refresh()
-            yield db
-        finally:
-            db.close()
+        return db, rebuilt
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
         """Throw the index away and rebuild it from the files."""
@@ -158,18 +196,6 @@ class Project:
                 return Indexer(self.layout, db).refresh(progress=progress)
             finally:
                 db.close()
-
-    @contextmanager
-    def writing(self) -> Iterator[Writer]:
-        """Hold the project lock with a fresh index; files written through the Writer are
-        indexed before this returns (and if the operation fails half-way, what it wrote
-        is indexed too: the files are the truth)."""
-        with self.lock(), self._fresh_writable() as db:
-            writer = Writer(self, db)
-            try:
-                yield writer
-            finally:
-                writer.sync()
 
 
 class Writer:

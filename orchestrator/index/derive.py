@@ -109,7 +109,7 @@ def derive_session(
     session: dict[str, Any] | None,
     groups: list[dict[str, Any]],
     tasks: list[dict[str, Any]],
-    existing_elsewhere: Callable[[set[str]], set[str]],
+    locate: Callable[[set[str]], dict[str, str]],
 ) -> Derived:
     out = Derived()
     task_by_id = {t["task_id"]: t for t in tasks}
@@ -144,10 +144,10 @@ def derive_session(
                 unknown[d].append((t["task_id"], "depends_on"))
         deps[t["task_id"]] = [d for d in listed if d in task_by_id]
     if unknown:
-        elsewhere = existing_elsewhere(set(unknown))
+        whereabouts = locate(set(unknown))
         for missing, users in sorted(unknown.items()):
             for tid, key in users:
-                where = "is in another session" if missing in elsewhere else "does not exist"
+                where = whereabouts.get(missing, "does not exist")
                 out.problems.append(
                     Problem(
                         task_path(tid),

@@ -31,10 +31,8 @@ TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 CHUNK = 500
 
 
-class Signature(NamedTuple):
-    mtime_ns: int
-    size: int
-    inode: int
+# (mtime_ns, size, inode): a plain tuple, as the scan makes ten thousand of them.
+Signature = tuple[int, int, int]
 
 
 class Stored(NamedTuple):
@@ -47,6 +45,20 @@ class Stored(NamedTuple):
     record_id: str
     session_dir: str | None
     readable: bool
+
+
+@dataclass
+class Plan:
+    """What a refresh has to do: files to read (new or changed) and files gone."""
+
+    scanned: dict[str, Signature]
+    to_read: list[str]
+    gone: list[str]
+    clock_ns: int  # when the scan began
+
+    @property
+    def empty(self) -> bool:
+        return not self.to_read and not self.gone
 
 
 @dataclass
@@ -92,7 +104,7 @@ class Indexer:
             prefix = f"{ORCH_DIR}/sessions/{entry.name}/"
             try:
                 st = os.stat(os.path.join(entry.path, SESSION_FILE))
-                found[prefix + SESSION_FILE] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+                found[prefix + SESSION_FILE] = (st.st_mtime_ns, st.st_size, st.st_ino)
             except (FileNotFoundError, NotADirectoryError):
                 pass
             for folder in ("groups", "tasks"):
@@ -118,7 +130,7 @@ class Indexer:
                     st = entry.stat()
                 except FileNotFoundError:  # a dangling symlink, or deleted just now
                     continue
-                found[prefix + name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+                found[prefix + name] = (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def stat_paths(self, rels: Iterable[str]) -> dict[str, Signature]:
         found = {}
@@ -127,57 +139,61 @@ class Indexer:
                 st = os.stat(self.layout.root / rel)
             except FileNotFoundError:
                 continue
-            found[rel] = Signature(st.st_mtime_ns, st.st_size, st.st_ino)
+            found[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return found
 
-    def stored(self, rels: list[str] | None = None) -> dict[str, Stored]:
+    def stored(self, rels: list[str]) -> dict[str, Stored]:
+        """What the index remembers of these files."""
         sql = (
             "SELECT path, mtime_ns, size, inode, content_hash, recorded_ns, kind, record_id,"
             " session_dir, readable FROM file_signatures"
         )
-        if rels is None:
-            rows = self.db.rows(sql)
-        else:
-            rows = []
-            for part in chunks(rels):
-                rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
+        rows = []
+        for part in chunks(rels):
+            rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
         return {row[0]: Stored(*row[1:]) for row in rows}
 
-    @staticmethod
-    def diff(
-        scanned: dict[str, Signature], stored: dict[str, Stored]
-    ) -> tuple[list[str], list[str]]:
-        """(files to read, files gone)."""
+    def plan(self, paths: Iterable[str] | None = None) -> Plan:
+        """Find what changed since the last refresh, by stat alone: of every file, or of
+        `paths` (relative to the root). Reads nothing and writes nothing."""
+        clock_ns = time.time_ns()
+        sql = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
+        if paths is None:
+            scanned, rows = self.scan(), self.db.rows(sql)
+        else:
+            rels = sorted(set(paths))
+            scanned, rows = self.stat_paths(rels), []
+            for part in chunks(rels):
+                rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
+        known = {row[0]: row[1:] for row in rows}
         to_read = []
         for rel, sig in scanned.items():
-            old = stored.get(rel)
-            if old is None or sig != old[:3] or sig.mtime_ns >= old.recorded_ns - RACY_NS:
+            old = known.get(rel)
+            # Read again if the stat differs, or if the file was written so close to when
+            # it was last read that a second write in the same clock tick could hide.
+            if old is None or sig != old[:3] or sig[0] >= old[3] - RACY_NS:
                 to_read.append(rel)
-        gone = [rel for rel in stored if rel not in scanned]
-        return sorted(to_read), sorted(gone)
-
-    def pending(self) -> bool:
-        """Whether any file changed since the last refresh (stat only, no writes)."""
-        to_read, gone = self.diff(self.scan(), self.stored())
-        return bool(to_read or gone)
+        gone = [rel for rel in known if rel not in scanned]
+        return Plan(scanned, sorted(to_read), sorted(gone), clock_ns)
 
     # -- bringing the index up to date -----------------------------------------------
 
     def refresh(
-        self, paths: Iterable[str] | None = None, progress: Callable[[int, int], None] | None = None
+        self,
+        paths: Iterable[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        plan: Plan | None = None,
     ) -> Report:
-        """Re-read what changed: every file, or just `paths` (relative to the root)."""
-        started_ns = time.time_ns()
-        if paths is None:
-            scanned, stored = self.scan(), self.stored()
-        else:
-            rels = sorted(set(paths))
-            scanned, stored = self.stat_paths(rels), self.stored(rels)
-        to_read, gone = self.diff(scanned, stored)
-        if not to_read and not gone:
+        """Re-read what changed: in every file, in `paths`, or as found by an earlier
+        `plan` (made before taking the lock; files read now are read as they are now)."""
+        plan = plan or self.plan(paths)
+        if plan.empty:
             return Report()
+        stored = self.stored(plan.to_read + plan.gone)
         with self.db.transaction():
-            return self._apply(scanned, stored, to_read, gone, started_ns, progress)
+            return self._apply(
+                plan.scanned, stored, list(plan.to_read), list(plan.gone), plan.clock_ns, progress
+            )
 
     def _apply(self, scanned, stored, to_read, gone, started_ns, progress) -> Report:
         report = Report()
@@ -270,28 +286,31 @@ class Indexer:
         return report
 
     def _parse(self, role: FileRole, rel: str, data: bytes):
-        from orchestrator.store.mode_file import parse_mode
+        """(what the file parses to, its problems): a Parsed record or a Mode."""
+        from orchestrator.store.mode_file import Mode, parse_mode
         from orchestrator.store.record_file import parse_record
+
+        def unreadable(problem: Problem):
+            if role.kind == "mode":
+                return Mode(role.record_id, problems=[problem]), [problem]
+            return Parsed(None, [problem]), [problem]
 
         path = self.layout.root / rel
         if path.is_symlink() and not path.resolve().is_relative_to(self.layout.base.resolve()):
-            problem = Problem(
-                rel,
-                "a symlink pointing outside .task_orchestrator/; not read",
-                fix="replace the link with the file itself",
+            return unreadable(
+                Problem(
+                    rel,
+                    "a symlink pointing outside .task_orchestrator/; not read",
+                    fix="replace the link with the file itself",
+                )
             )
-            if role.kind == "mode":
-                from orchestrator.store.mode_file import Mode
-
-                return Mode(role.record_id, problems=[problem]), [problem]
-            return Parsed(None, [problem]), [problem]
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            problem = Problem(rel, f"not UTF-8 text (byte {e.start})", fix="save the file as UTF-8")
-            return (parse_mode(role.record_id, "", rel) if role.kind == "mode" else Parsed(None)), [
-                problem
-            ]
+            line = data[: e.start].count(b"\n") + 1
+            return unreadable(
+                Problem(rel, "not UTF-8 text", line=line, fix="save the file as UTF-8")
+            )
         if role.kind == "mode":
             mode = parse_mode(role.record_id, text, rel)
             return mode, mode.problems
@@ -443,20 +462,24 @@ class Indexer:
         groups = db.query("SELECT * FROM task_groups WHERE session_id = ?", [session_id])
         tasks = db.query("SELECT * FROM tasks WHERE session_id = ?", [session_id])
 
-        def elsewhere(ids: set[str]) -> set[str]:
-            found = set()
-            listed = sorted(ids)
-            for part in chunks(listed):
-                found |= {
-                    r[0]
-                    for r in db.rows(
-                        f"SELECT task_id FROM tasks WHERE task_id IN ({placeholders(len(part))})",
-                        part,
-                    )
-                }
+        def locate(ids: set[str]) -> dict[str, str]:
+            """Why ids a session refers to are not among its tasks."""
+            found = {}
+            for part in chunks(sorted(ids)):
+                marks = placeholders(len(part))
+                for (task_id,) in db.rows(
+                    "SELECT record_id FROM file_signatures WHERE kind = 'task' AND NOT readable"
+                    f" AND record_id IN ({marks})",
+                    part,
+                ):
+                    found[task_id] = "is in a file that cannot be read (see its own problem)"
+                for (task_id,) in db.rows(
+                    f"SELECT task_id FROM tasks WHERE task_id IN ({marks})", part
+                ):
+                    found[task_id] = "is in another session"
             return found
 
-        derived = derive_session(session_id, session, groups, tasks, elsewhere)
+        derived = derive_session(session_id, session, groups, tasks, locate)
         self._update("tasks", "task_id", tasks, derived.tasks, TASK_DERIVED)
         self._update("task_groups", "group_id", groups, derived.groups, GROUP_DERIVED)
         if session is not None and derived.session is not None:

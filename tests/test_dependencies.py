@@ -1,0 +1,94 @@
+"""Dependencies: refused when unknown or cyclic (the cycle printed), and the ready list."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.core import sessions, tasks
+from orchestrator.errors import DependencyCycle, InvalidInput, NotFound
+
+
+@pytest.fixture
+def chain(project):
+    """a <- b <- c (c depends on b, b on a)."""
+    sessions.create_session(project, "S")
+    a = tasks.add_task(project, "A")["task_id"]
+    b = tasks.add_task(project, "B", depends_on=[a])["task_id"]
+    c = tasks.add_task(project, "C", depends_on=[b])["task_id"]
+    return a, b, c
+
+
+def test_a_cycle_is_refused_and_printed(project, chain):
+    a, b, c = chain
+    with pytest.raises(DependencyCycle) as refused:
+        tasks.update_task(project, a, add_dependencies=[c])
+    assert str(refused.value) == f"{a} cannot depend on {c}: that would make a cycle: {a} → {c} → {b} → {a}"
+    assert tasks.show_task(project, a)["depends_on"] == "[]", "nothing was written"
+
+
+def test_depending_on_itself_is_refused(project, chain):
+    a, _, _ = chain
+    with pytest.raises(DependencyCycle, match="cannot depend on itself"):
+        tasks.update_task(project, a, add_dependencies=[a])
+
+
+def test_an_unknown_dependency_is_refused(project, chain):
+    with pytest.raises(NotFound, match="no task 't-nothere'"):
+        tasks.add_task(project, "D", depends_on=["t-nothere"])
+
+
+def test_a_dependency_in_another_session_is_refused(project, chain):
+    a, _, _ = chain
+    sessions.create_session(project, "Other", switch=True)
+    with pytest.raises(InvalidInput, match="can only depend on tasks of its own session"):
+        tasks.add_task(project, "D", depends_on=[a])
+
+
+def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
+    a, _, _ = chain
+    with pytest.raises(DependencyCycle, match="above .* in the task tree"):
+        tasks.add_task(project, "A1", parent=a, depends_on=[a])
+
+
+def test_moving_a_task_under_one_it_waits_on_is_refused(project, chain):
+    a, b, _ = chain
+    with pytest.raises(DependencyCycle, match=f"{b} depends on {a}; under {a} it would wait on its own ancestor"):
+        tasks.move_task(project, b, parent=a)
+
+
+def ready_ids(project):
+    return [t["task_id"] for t in tasks.list_tasks(project, ready=True)]
+
+
+def test_ready_lists_pending_tasks_whose_dependencies_are_completed(project, chain):
+    a, b, c = chain
+    assert ready_ids(project) == [a]
+    tasks.done_task(project, a)
+    assert ready_ids(project) == [b]
+    tasks.start_task(project, b)
+    assert ready_ids(project) == [], "in progress is not ready"
+    tasks.done_task(project, b)
+    assert ready_ids(project) == [c]
+
+
+def test_ready_puts_urgent_first(project):
+    sessions.create_session(project, "S")
+    low = tasks.add_task(project, "Someday", priority=5)["task_id"]
+    urgent = tasks.add_task(project, "Urgent", priority=1)["task_id"]
+    normal = tasks.add_task(project, "Normal")["task_id"]
+    assert ready_ids(project) == [urgent, normal, low]
+
+
+def test_a_parent_is_ready_only_when_its_subtasks_are_done(project):
+    sessions.create_session(project, "S")
+    parent = tasks.add_task(project, "Parent")["task_id"]
+    child = tasks.add_task(project, "Child", parent=parent)["task_id"]
+    assert ready_ids(project) == [child]
+    tasks.done_task(project, child)
+    assert ready_ids(project) == [parent]
+
+
+def test_a_cancelled_dependency_does_not_make_a_task_ready(project, chain):
+    a, b, _ = chain
+    tasks.update_task(project, a, status="cancelled")
+    assert b not in ready_ids(project)

@@ -1,0 +1,219 @@
+"""The index: rebuildable (identical answers), always fresh, incremental, on both engines."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from orchestrator.core.project import Project
+from orchestrator.index.engine import IndexDB, index_path
+from orchestrator.index.refresh import Indexer
+from orchestrator.model import derived_fields
+from orchestrator.store.record_file import split_frontmatter
+from tests.conftest import Orch, edit, task_file
+
+
+def all_answers(orch: Orch) -> dict[str, str]:
+    """The output of every read command over a project, as text."""
+    answers = {}
+    reads = [
+        ["status"],
+        ["session", "list", "--all"],
+        ["group", "list", "--all-sessions"],
+        ["task", "list", "--all-sessions"],
+        ["task", "list", "--ready"],
+        ["mode", "list"],
+        ["doctor"],
+        ["session", "show"],
+    ]
+    for session in orch.json("session", "list", "--all"):
+        reads.append(["session", "show", session["session_id"]])
+    for group in orch.json("group", "list", "--all-sessions"):
+        reads.append(["group", "show", group["group_id"]])
+    for task in orch.json("task", "list", "--all-sessions"):
+        reads.append(["task", "show", task["task_id"]])
+    for args in reads:
+        for fmt in ([], ["--json"]):
+            answers[" ".join(args + fmt)] = orch(*args, *fmt, code=None).stdout
+    return answers
+
+
+def test_rebuilding_the_index_gives_identical_answers(sample, sample_orch):
+    before = all_answers(sample_orch)
+    assert len(before) > 80
+    shutil.rmtree(sample.layout.index_dir)
+    sample_orch("reindex")
+    assert all_answers(sample_orch) == before
+
+
+def test_incremental_refresh_gives_the_answers_of_a_rebuild(sample, sample_orch):
+    all_answers(sample_orch)  # build the index
+    tasks = sample_orch.json("task", "list", "--all-sessions")
+    first, second, third = tasks[0]["task_id"], tasks[1]["task_id"], tasks[5]["task_id"]
+    edit(task_file(sample, first), "title: ", "title: Renamed ")
+    edit(task_file(sample, second), f"status: {tasks[1]['status']}", "status: completed")
+    task_file(sample, third).unlink()
+    new = task_file(sample, first).parent / "t-handmade.md"
+    new.write_text("---\ntitle: Made by hand\ndepends_on: [" + first + "]\n---\nSome text.\n")
+    incremental = all_answers(sample_orch)
+    assert "Renamed" in incremental["task list --all-sessions"]
+    assert "t-handmade" in incremental["task list --all-sessions"]
+    shutil.rmtree(sample.layout.index_dir)
+    assert all_answers(sample_orch) == incremental
+
+
+def test_hand_edits_are_seen_without_reindex(sample, sample_orch):
+    task = sample_orch.json("task", "list")[0]
+    path = task_file(sample, task["task_id"])
+    edit(path, f"title: {task['title']}", "title: Edited in vim")
+    assert sample_orch.json("task", "show", task["task_id"])["title"] == "Edited in vim"
+    path.unlink()
+    assert task["task_id"] not in sample_orch("task", "list").stdout
+    path.write_text(f"---\ntitle: Back again\nstatus: completed\n---\n")
+    assert sample_orch.json("task", "show", task["task_id"])["status"] == "completed"
+
+
+def test_a_new_session_folder_written_by_hand_appears(sample, sample_orch):
+    folder = sample.layout.sessions_dir / "s-byhand"
+    (folder / "tasks").mkdir(parents=True)
+    (folder / "session.md").write_text("---\nname: Written by hand\nstatus: paused\n---\n")
+    (folder / "tasks" / "t-one.md").write_text("---\ntitle: One\n---\n")
+    sessions = {s["session_id"]: s for s in sample_orch.json("session", "list")}
+    assert sessions["s-byhand"]["name"] == "Written by hand"
+    assert sessions["s-byhand"]["total_tasks"] == 1
+    assert sample_orch.json("task", "show", "t-one")["session_id"] == "s-byhand"
+
+
+def test_only_changed_files_are_read_again(sample):
+    with sample.reading():
+        pass
+    task = next(sample.layout.sessions_dir.glob("*/tasks/*.md"))
+    edit(task, "title: ", "title: x")
+    engine = sample.config.index
+    db = IndexDB(engine, index_path(sample.layout.index_dir, engine), writable=True)
+    try:
+        report = Indexer(sample.layout, db).refresh()
+        assert report.read == [sample.layout.rel(task)]
+        assert not Indexer(sample.layout, db).refresh().changed
+    finally:
+        db.close()
+
+
+def test_a_rewrite_within_the_same_clock_tick_is_still_seen(sample, sample_orch):
+    """Coarse file-system clocks can give two writes the same mtime; a file read just
+    after it was written is checked by content the next time."""
+    task = sample_orch.json("task", "list")[0]
+    path = task_file(sample, task["task_id"])
+    text = path.read_text()
+    path.write_text(text)  # written just now
+    stat = path.stat()
+    sample_orch("task", "list")  # reads it within the same tick
+    swapped = text.replace(task["title"], task["title"][::-1], 1)
+    assert len(swapped) == len(text) and swapped != text
+    path.write_text(swapped)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same tick again
+    assert path.stat()[6:] == stat[6:] or path.stat().st_size == stat.st_size
+    assert sample_orch.json("task", "show", task["task_id"])["title"] == task["title"][::-1]
+
+
+def test_a_damaged_index_is_rebuilt_with_a_notice(sample, sample_orch):
+    sample_orch("status")
+    path = index_path(sample.layout.index_dir, sample.config.index)
+    path.write_bytes(b"this is not a database" * 100)
+    for extra in path.parent.glob(path.name + "*"):
+        if extra != path:
+            extra.unlink()
+    result = sample_orch("status")
+    assert "Payments API v2" in result.stdout
+    assert "rebuilt it from the files" in result.stderr
+
+
+def test_derived_figures_are_never_written_to_files(sample, sample_orch):
+    sample_orch("task", "done", sample_orch.json("task", "list", "--ready")[0]["task_id"])
+    for kind, pattern in (
+        ("session", "*/session.md"),
+        ("group", "*/groups/*.md"),
+        ("task", "*/tasks/*.md"),
+    ):
+        for path in sample.layout.sessions_dir.glob(pattern):
+            yaml_text, _ = split_frontmatter(path.read_text())
+            keys = set(yaml.safe_load(yaml_text))
+            assert keys.isdisjoint(derived_fields(kind)), (path, keys & set(derived_fields(kind)))
+
+
+def test_progress_aggregates_recursively(project, orch):
+    orch("session", "create", "S")
+    orch("group", "create", "G")
+    top = orch.json("task", "add", "Top", "--group", "G")["task_id"]
+    mid = orch.json("task", "add", "Mid", "--parent", top)["task_id"]
+    leaf1 = orch.json("task", "add", "Leaf 1", "--parent", mid)["task_id"]
+    orch.json("task", "add", "Leaf 2", "--parent", mid)
+    cancelled = orch.json("task", "add", "Dropped", "--parent", top)["task_id"]
+    orch("task", "update", cancelled, "--status", "cancelled")
+    orch("task", "done", leaf1)
+    shown = {t["task_id"]: t for t in orch.json("task", "list")}
+    # Top's counted descendants: Mid, Leaf 1, Leaf 2 (Dropped is cancelled): 1 of 3 done.
+    assert shown[top]["progress_percentage"] == 33.3
+    assert shown[mid]["progress_percentage"] == 50.0
+    assert shown[leaf1]["progress_percentage"] == 100.0
+    assert shown[leaf1]["hierarchy_path"] == f"/{shown[top]['session_id']}/{top}/{mid}/{leaf1}"
+    group = orch.json("group", "show", "G")
+    assert (group["total_tasks"], group["completed_tasks"], group["progress_percentage"]) == (
+        4,
+        1,
+        25.0,
+    )
+    session = orch.json("session", "show")
+    assert (session["total_tasks"], session["completed_tasks"]) == (4, 1)
+
+
+def test_both_engines_run_the_schema_from_the_schema_folder(project):
+    with project.reading() as db:
+        tables = {
+            r[0]
+            for r in db.rows(
+                "SELECT table_name FROM information_schema.tables"
+                if db.engine == "duckdb"
+                else "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+    for spec_table in (
+        "sessions",
+        "active_session",
+        "tasks",
+        "session_modes",
+        "session_mode_bindings",
+        "task_groups",
+        "markdown_sync_state",
+    ):
+        assert spec_table in tables
+
+
+def test_sqlite_index_uses_wal(sqlite_project):
+    with sqlite_project.reading() as db:
+        assert db.scalar("PRAGMA journal_mode") == "wal"
+
+
+def test_switching_engine_in_config_builds_the_other_index(sample, sample_orch):
+    before = sample_orch.json("task", "list", "--all-sessions")
+    config = sample.layout.config_file
+    current = sample.config.index
+    other = "duckdb" if current == "sqlite" else "sqlite"
+    config.write_text(config.read_text().replace(f"index: {current}", f"index: {other}"))
+    after = Orch(Project(sample.root).root).json("task", "list", "--all-sessions")
+    assert after == before
+    assert index_path(sample.layout.index_dir, other).exists()
+
+
+def test_a_broken_config_falls_back_to_defaults_with_a_warning(sample, sample_orch):
+    sample.layout.config_file.write_text("index: [sqlite\n")
+    result = sample_orch("task", "list")
+    assert (
+        "config.yaml:2: not valid YAML (did not find expected ',' or ']'); using default settings"
+        in result.stderr
+    )
+    assert json.loads(sample_orch("task", "list", "--json").stdout)
