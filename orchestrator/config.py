@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ENGINES = ("sqlite", "duckdb")
+# A config.yaml changed this recently is not cached (two writes in one clock tick).
+FRESH_NS = 2_000_000_000
 
 TEMPLATE = """\
 # orch settings for this project.
@@ -25,18 +31,40 @@ class Config:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, cache: Path | None = None) -> Config:
     """Read config.yaml. A missing file means defaults; a broken one means defaults and a
-    warning, never a crash (the files it configures are still readable)."""
-    config = Config()
+    warning, never a crash (the files it configures are still readable).
+
+    With `cache` (a JSON file in .index/), the parsed settings are kept there and used
+    while config.yaml keeps its stat signature: a command then does not import PyYAML
+    (~10 ms) just to learn which index engine to open."""
     try:
-        text = path.read_text(encoding="utf-8")
+        st = os.stat(path)
     except FileNotFoundError:
-        return config
+        return Config()
+    signature = [st.st_mtime_ns, st.st_size, st.st_ino]
+    if cache is not None:
+        try:
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+            if cached["signature"] == signature:
+                return Config(**cached["config"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    config = parse_config(path)
+    if cache is not None and time.time_ns() - st.st_mtime_ns > FRESH_NS:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            cache.write_text(
+                json.dumps({"signature": signature, "config": asdict(config)}), encoding="utf-8"
+            )
+    return config
+
+
+def parse_config(path: Path) -> Config:
+    config = Config()
     import yaml
 
     try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -24,9 +24,34 @@ def find_path(edges: Mapping[str, Iterable[str]], start: str, goal: str) -> list
     return None
 
 
+def looping_part(edges: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """The part of the graph left after repeatedly removing nodes with no edge out
+    (Kahn's algorithm): empty when there is no cycle, which is the common case and
+    costs one pass; otherwise it holds every cycle."""
+    out_degree = {node: 0 for node in edges}
+    incoming: dict[str, list[str]] = {}
+    for node, targets in edges.items():
+        for target in targets:
+            if target in out_degree:
+                out_degree[node] += 1
+                incoming.setdefault(target, []).append(node)
+    ready = [node for node, degree in out_degree.items() if degree == 0]
+    while ready:
+        node = ready.pop()
+        del out_degree[node]
+        for source in incoming.get(node, ()):
+            out_degree[source] -= 1
+            if out_degree[source] == 0:
+                ready.append(source)
+    return {node: [t for t in edges[node] if t in out_degree] for node in out_degree}
+
+
 def cycles(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """One cycle (a path ending where it starts) for every strongly connected group of
     nodes that loops, found with Tarjan's algorithm; deterministic order."""
+    edges = looping_part(edges)
+    if not edges:
+        return []
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()

@@ -7,7 +7,7 @@ Schemas in schema/ (the one place they are written down); this module reads them
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -67,7 +67,7 @@ def session_transitions() -> dict[str, tuple[str, ...]]:
 
 def new_id(kind: str) -> str:
     """A random id (prefix + 8 hex): two clones creating records at once do not collide."""
-    return ID_PREFIX[kind] + secrets.token_hex(4)
+    return ID_PREFIX[kind] + os.urandom(4).hex()
 
 
 def format_time(moment: datetime) -> str:

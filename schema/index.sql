@@ -183,6 +183,7 @@ CREATE TABLE IF NOT EXISTS file_signatures (
     readable BOOLEAN NOT NULL        -- the frontmatter parsed: the file can be indexed
 );
 CREATE INDEX IF NOT EXISTS idx_file_signatures_record ON file_signatures (kind, record_id);
+CREATE INDEX IF NOT EXISTS idx_file_signatures_readable ON file_signatures (readable);
 
 -- Every problem found in the files, so that nothing bad vanishes silently.
 CREATE TABLE IF NOT EXISTS problems (

@@ -22,7 +22,10 @@ def test_a_cycle_is_refused_and_printed(project, chain):
     a, b, c = chain
     with pytest.raises(DependencyCycle) as refused:
         tasks.update_task(project, a, add_dependencies=[c])
-    assert str(refused.value) == f"{a} cannot depend on {c}: that would make a cycle: {a} → {c} → {b} → {a}"
+    assert (
+        str(refused.value)
+        == f"{a} cannot depend on {c}: that would make a cycle: {a} → {c} → {b} → {a}"
+    )
     assert tasks.show_task(project, a)["depends_on"] == "[]", "nothing was written"
 
 
@@ -52,7 +55,9 @@ def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
 
 def test_moving_a_task_under_one_it_waits_on_is_refused(project, chain):
     a, b, _ = chain
-    with pytest.raises(DependencyCycle, match=f"{b} depends on {a}; under {a} it would wait on its own ancestor"):
+    with pytest.raises(
+        DependencyCycle, match=f"{b} depends on {a}; under {a} it would wait on its own ancestor"
+    ):
         tasks.move_task(project, b, parent=a)
 
 

@@ -217,3 +217,31 @@ def test_a_broken_config_falls_back_to_defaults_with_a_warning(sample, sample_or
         in result.stderr
     )
     assert json.loads(sample_orch("task", "list", "--json").stdout)
+
+
+def test_the_signature_snapshot_always_matches_the_index(sample, sample_orch):
+    """The snapshot that makes "nothing changed" cheap is patched after each refresh;
+    after any sequence of edits it must equal one made from the table."""
+    from orchestrator.index import signatures
+
+    def check():
+        engine = sample.config.index
+        db = IndexDB(engine, index_path(sample.layout.index_dir, engine), writable=True)
+        try:
+            expected = signatures.snapshot_from_rows(db.generation(), signatures.stored_rows(db))
+            assert signatures.load_snapshot(sample.layout, engine) == expected
+        finally:
+            db.close()
+
+    tasks = sample_orch.json("task", "list")
+    check()
+    edit(task_file(sample, tasks[0]["task_id"]), "title: ", "title: Edited ")
+    sample_orch("task", "list")
+    check()
+    sample_orch("task", "done", sample_orch.json("task", "list", "--ready")[0]["task_id"])
+    check()
+    task_file(sample, tasks[1]["task_id"]).unlink()
+    sample_orch("status")
+    check()
+    sample_orch("task", "add", "New one")
+    check()

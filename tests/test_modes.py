@@ -39,16 +39,32 @@ def test_every_shipped_mode_is_valid(path):
 def test_the_default_mode_has_the_roles_users_expect():
     path = shipped("config") / "default_roles.yaml"
     mode = parse_mode(path.name, path.read_text(), path.name)
-    for role in ("architect", "implementer", "debugger", "documenter", "reviewer", "tester", "researcher"):
+    for role in (
+        "architect",
+        "implementer",
+        "debugger",
+        "documenter",
+        "reviewer",
+        "tester",
+        "researcher",
+    ):
         assert role in mode.specialist_roles and role in mode.roles
-        assert set(mode.roles[role]) >= {"role_definition", "expertise", "approach", "output_format"}
+        assert set(mode.roles[role]) >= {
+            "role_definition",
+            "expertise",
+            "approach",
+            "output_format",
+        }
 
 
 def test_validation_reports_every_error_with_file_key_and_line():
     mode = parse_mode("broken.yaml", BROKEN, ".task_orchestrator/roles/broken.yaml")
     found = {(p.field, p.line): p.message for p in mode.problems}
     assert not mode.is_valid
-    assert found[("builder.expertise", 12)] == "builder.expertise: expected a list, found text 'building'"
+    assert (
+        found[("builder.expertise", 12)]
+        == "builder.expertise: expected a list, found text 'building'"
+    )
     assert found[("builder.approach", 13)] == "builder.approach is empty"
     assert found[("builder.output_format", 10)] == "builder.output_format is missing"
     assert found[("painter", 14)] == "painter: expected a mapping of key: value, found a number 7"
@@ -58,8 +74,10 @@ def test_validation_reports_every_error_with_file_key_and_line():
 
 def test_a_listed_role_without_definition_is_a_warning():
     text = (shipped("config") / "default_roles.yaml").read_text()
-    text = text.replace('    researcher: "Research and information gathering"\n',
-                        '    researcher: "Research and information gathering"\n    pilot: "Flies"\n')
+    text = text.replace(
+        '    researcher: "Research and information gathering"\n',
+        '    researcher: "Research and information gathering"\n    pilot: "Flies"\n',
+    )
     mode = parse_mode("x.yaml", text, "x.yaml")
     assert mode.is_valid
     assert [p.severity for p in mode.problems] == ["warning"]
@@ -90,7 +108,11 @@ def test_a_mode_broken_after_binding_falls_back_to_the_default_with_a_warning(pr
     modes.select_mode(project, "team")
     write_mode(project, "team.yaml", BROKEN)
     mode, context = modes.session_mode(project)
-    assert context == {"mode_file": "team.yaml", "effective_mode": "default_roles.yaml", "status": "invalid"}
+    assert context == {
+        "mode_file": "team.yaml",
+        "effective_mode": "default_roles.yaml",
+        "status": "invalid",
+    }
     assert "architect" in mode.roles
     assert "mode team.yaml is invalid; using default_roles.yaml" in project.warnings[-1]
     listed = {m["mode_id"]: m for m in modes.list_modes(project)}
@@ -112,7 +134,12 @@ def test_a_missing_mode_falls_back_and_even_a_missing_default_does_not_crash(pro
     assert "implementer" in mode.roles
     binding = modes.binding
     with project.reading() as db:
-        assert binding(db, sessions.list_sessions(project)[0]["session_id"])["binding_context"]["status"] == "missing"
+        assert (
+            binding(db, sessions.list_sessions(project)[0]["session_id"])["binding_context"][
+                "status"
+            ]
+            == "missing"
+        )
 
 
 def test_mode_paths_cannot_leave_the_roles_folder(project, tmp_path):
@@ -130,7 +157,9 @@ def test_mode_paths_cannot_leave_the_roles_folder(project, tmp_path):
 def test_a_mode_file_name_with_a_path_in_a_session_file_is_not_followed(project):
     row = sessions.create_session(project, "S")
     path = project.layout.session_dir(row["session_id"]) / "session.md"
-    path.write_text(path.read_text().replace("status: active", "status: active\nmode_file: ../../etc/passwd"))
+    path.write_text(
+        path.read_text().replace("status: active", "status: active\nmode_file: ../../etc/passwd")
+    )
     mode, context = modes.session_mode(project)
     assert context["status"] == "outside" and context["effective_mode"] == "default_roles.yaml"
     with project.reading() as db:

@@ -148,7 +148,3 @@ def move(ctx, task_refs, target, drop_dependencies, as_json) -> None:
     else:
         name = rows[0]["task_group"] if rows else target
         click.echo(f"Moved {len(rows)} task(s) to {name}: " + ", ".join(r["task_id"] for r in rows))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

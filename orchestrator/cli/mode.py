@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option, table
+from orchestrator.cli.output import Styled, emit_json, json_option, table
 from orchestrator.core import modes as core
 
 
@@ -34,9 +34,7 @@ def list_(ctx, valid_only, as_json) -> None:
         (
             [
                 r["mode_id"],
-                click.style("valid", fg="green")
-                if r["is_valid"]
-                else click.style("invalid", fg="red"),
+                Styled("valid", fg="green") if r["is_valid"] else Styled("invalid", fg="red"),
                 str(r["session_count"]),
                 ", ".join(r["specialist_roles"]),
             ]
@@ -116,7 +114,3 @@ def select(ctx, name, session, no_validate, as_json) -> None:
         emit_json(binding)
     else:
         click.echo(f"Session {binding['session_id']} now uses mode {binding['mode_id']}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(mode)

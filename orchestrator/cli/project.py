@@ -200,8 +200,3 @@ def doctor(ctx, as_json: bool) -> None:
             click.secho(str(p), fg="red" if p.severity == "error" else "yellow")
     if any(p.severity == "error" for p in found):
         raise SystemExit(1)
-
-
-def register(cli: click.Group) -> None:
-    for command in (init, demo, status, reindex, doctor):
-        cli.add_command(command)

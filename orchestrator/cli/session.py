@@ -182,7 +182,3 @@ lifecycle(
     "Archived",
     "Archive session ID (it must be paused, completed or cancelled first).",
 )
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(session)

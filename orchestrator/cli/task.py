@@ -6,6 +6,7 @@ import click
 
 from orchestrator.cli.output import (
     emit_json,
+    emit_json_text,
     hours,
     json_option,
     read_text_option,
@@ -124,21 +125,13 @@ def list_(
     ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, limit, as_json
 ) -> None:
     """List tasks (of the active session unless told otherwise)."""
-    rows = core.list_tasks(
-        ctx.project,
-        session=session,
-        all_sessions=all_sessions,
-        group=group,
-        status=split_ids(status),
-        specialist=specialist,
-        complexity=complexity,
-        parent=parent,
-        ready=ready,
-        limit=limit,
-    )
+    filters = dict(session=session, all_sessions=all_sessions, group=group,
+                   status=split_ids(status), specialist=specialist, complexity=complexity,
+                   parent=parent, ready=ready, limit=limit)  # fmt: skip
     if as_json:
-        emit_json(rows)
+        emit_json_text(core.list_tasks_json(ctx.project, **filters))
         return
+    rows = core.list_tasks(ctx.project, **filters)
     if not rows:
         click.echo(
             "No tasks match."
@@ -314,7 +307,3 @@ def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
         ctx.project, task_ref, group=group, ungroup=ungroup, parent=parent, no_parent=no_parent
     )
     shown(row, "Moved", as_json)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(task)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from orchestrator.errors import AmbiguousId, NotFound
@@ -49,6 +48,8 @@ def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()
 
 
 def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> NotFound:
+    import difflib
+
     table, key = TABLE[kind], ID_KEY[kind]
     clause = f" WHERE {where}" if where else ""
     ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from orchestrator.config import Config, load_config
 from orchestrator.errors import RecordError
+from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
-from orchestrator.index.refresh import Indexer, Plan, Report
+from orchestrator.index.refresh import Indexer, Report
+from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
 from orchestrator.model import Record
 from orchestrator.store.files import blob_id, write_atomic
@@ -46,7 +48,9 @@ class Project:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.layout.config_file)
+            index_dir = self.layout.index_dir
+            cache = index_dir / "config.json" if index_dir.is_dir() else None
+            self._config = load_config(self.layout.config_file, cache)
             self.warnings.extend(self._config.warnings)
         return self._config
 
@@ -155,7 +159,7 @@ class Project:
         try:
             if db.stored_version() != schema_version():
                 return None
-            return Indexer(self.layout, db).plan()
+            return signatures.plan(self.layout, db)
         except Exception:
             return None
 

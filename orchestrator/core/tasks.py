@@ -207,38 +207,32 @@ def add_task(
         return lookup.task(db, task_id)
 
 
-def list_tasks(
-    project: Project,
-    *,
-    session: str | None = None,
-    all_sessions: bool = False,
-    group: str | None = None,
-    status: Iterable[str] = (),
-    specialist: str | None = None,
-    complexity: str | None = None,
-    parent: str | None = None,
-    ready: bool = False,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
+def list_tasks(project: Project, **filters: Any) -> list[dict[str, Any]]:
     """Tasks of a session (the active one by default; all sessions with `all_sessions` or
-    when none is active), filtered. `ready`: pending tasks whose dependencies are all
-    completed and whose subtasks are all done, urgent first."""
+    when none is active), filtered by `group`, `status` (a list), `specialist`,
+    `complexity`, `parent`; `ready`: pending tasks whose dependencies are all completed
+    and whose subtasks are all done, urgent first; at most `limit`."""
+    return _listing(
+        project, lambda db, rest, params: db.query(f"SELECT t.* {rest}", params), **filters
+    )
+
+
+def list_tasks_json(project: Project, **filters: Any) -> str:
+    """list_tasks() as a JSON array, built by the index engine itself (for thousands of
+    tasks, a third of the time of making Python objects and encoding them)."""
+    return _listing(
+        project, lambda db, rest, params: db.query_json("tasks", "t", rest, params), **filters
+    )
+
+
+def _listing(
+    project: Project, fetch, *, limit: int | None = None, ready: bool = False, **filters: Any
+):
     with project.reading() as db:
-        where, params = task_filter(
-            project,
-            db,
-            session=session,
-            all_sessions=all_sessions,
-            group=group,
-            status=status,
-            specialist=specialist,
-            complexity=complexity,
-            parent=parent,
-            ready=ready,
-        )
+        where, params = task_filter(project, db, ready=ready, **filters)
         order = READY_ORDER if ready else LIST_ORDER
         tail = f" LIMIT {int(limit)}" if limit else ""
-        return db.query(f"SELECT t.* {TASK_FROM} {where} ORDER BY {order}{tail}", params)
+        return fetch(db, f"{TASK_FROM} {where} ORDER BY {order}{tail}", params)
 
 
 TASK_FROM = (

@@ -27,6 +27,11 @@ from typing import Any
 from orchestrator.graph import cycles, show_cycle
 from orchestrator.model import CANCELLED, DONE, Problem
 
+# The facts derive_session reads (and the index rows it is given must hold).
+TASK_FACTS = ("task_id", "parent_task_id", "group_id", "status", "estimated_effort", "depends_on",
+              "file_path", "created_at", "started_at", "completed_at", "last_updated_at")  # fmt: skip
+GROUP_FACTS = ("group_id", "group_name", "parent_group_id", "file_path", "created_at", "updated_at")
+SESSION_FACTS = ("session_id", "created_at", "activated_at", "completed_at", "archived_at")
 TASK_DERIVED = (
     "task_group",
     "level",
@@ -138,7 +143,8 @@ def derive_session(
         parent[t["task_id"]] = p
     deps: dict[str, list[str]] = {}
     for t in tasks:
-        listed = json.loads(t["depends_on"] or "[]")
+        raw = t["depends_on"]
+        listed = json.loads(raw) if raw and raw != "[]" else []
         for d in listed:
             if d not in task_by_id:
                 unknown[d].append((t["task_id"], "depends_on"))
@@ -266,7 +272,7 @@ def derive_session(
             "hierarchy_path": "/" + "/".join([session_id, *chain]),
             "position_in_group": position[tid],
             "progress_percentage": 100.0 if t["status"] == DONE else percent(done, total),
-            "blocks": json.dumps(sorted(blocks.get(tid, []))),
+            "blocks": json.dumps(sorted(blocks[tid])) if tid in blocks else "[]",
         }
 
     # Groups: their own tasks plus those of their subgroups.

@@ -1,38 +1,28 @@
 """Keeping the index in step with the files, at a cost that grows with what changed.
 
-Every command starts with a refresh: stat the record files (no reads), compare with the
-signatures stored at the last refresh (mtime_ns, size, inode), read and hash only the files
-that differ, re-parse only those whose content changed, then recompute the derived figures
-of the sessions they belong to. A file modified within RACY_NS of being read is checked
-by content next time (the "racy git" problem: coarse file-system clocks can hide a second
-write in the same tick).
+signatures.py finds the files that changed (by stat); this module reads them: it hashes
+each one, re-parses only those whose content changed, replaces their rows, and recomputes
+the derived figures of the sessions they belong to.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from orchestrator.index.derive import GROUP_DERIVED, SESSION_DERIVED, TASK_DERIVED, derive_session
+from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB
-from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
-from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, FileRole, Layout
+from orchestrator.index.signatures import Plan, Signature
+from orchestrator.layout import SESSION_FILE, FileRole, Layout
 from orchestrator.model import ID_KEY, Parsed, Problem
 from orchestrator.store.files import blob_id
 
-RACY_NS = 2_000_000_000
 DEFAULT_MODE = "default_roles.yaml"
 TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 CHUNK = 500
-
-
-# (mtime_ns, size, inode): a plain tuple, as the scan makes ten thousand of them.
-Signature = tuple[int, int, int]
 
 
 class Stored(NamedTuple):
@@ -48,25 +38,13 @@ class Stored(NamedTuple):
 
 
 @dataclass
-class Plan:
-    """What a refresh has to do: files to read (new or changed) and files gone."""
-
-    scanned: dict[str, Signature]
-    to_read: list[str]
-    gone: list[str]
-    clock_ns: int  # when the scan began
-
-    @property
-    def empty(self) -> bool:
-        return not self.to_read and not self.gone
-
-
-@dataclass
 class Report:
     """What a refresh did."""
 
     read: list[str] = field(default_factory=list)  # files whose new content was parsed
     removed: list[str] = field(default_factory=list)  # files gone since the last refresh
+    # Every file whose signature was recorded: path -> (signature, time it was read).
+    recorded: dict[str, tuple[Signature, int]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -88,60 +66,6 @@ class Indexer:
     def __init__(self, layout: Layout, db: IndexDB):
         self.layout, self.db = layout, db
 
-    # -- finding what changed -----------------------------------------------------
-
-    def scan(self) -> dict[str, Signature]:
-        """Signatures of every file orch reads, by path relative to the root."""
-        found: dict[str, Signature] = {}
-        self._scan_dir(self.layout.roles_dir, f"{ORCH_DIR}/roles/", MODE_SUFFIXES, found)
-        try:
-            sessions = list(os.scandir(self.layout.sessions_dir))
-        except FileNotFoundError:
-            return found
-        for entry in sessions:
-            if not entry.is_dir() or entry.name.startswith("."):
-                continue
-            prefix = f"{ORCH_DIR}/sessions/{entry.name}/"
-            try:
-                st = os.stat(os.path.join(entry.path, SESSION_FILE))
-                found[prefix + SESSION_FILE] = (st.st_mtime_ns, st.st_size, st.st_ino)
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            for folder in ("groups", "tasks"):
-                self._scan_dir(
-                    os.path.join(entry.path, folder), f"{prefix}{folder}/", (".md",), found
-                )
-        return found
-
-    @staticmethod
-    def _scan_dir(
-        path: os.PathLike | str, prefix: str, suffixes: tuple[str, ...], found: dict[str, Signature]
-    ) -> None:
-        try:
-            entries = os.scandir(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if not name.endswith(suffixes) or name[0] in ".#~":
-                    continue
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:  # a dangling symlink, or deleted just now
-                    continue
-                found[prefix + name] = (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def stat_paths(self, rels: Iterable[str]) -> dict[str, Signature]:
-        found = {}
-        for rel in rels:
-            try:
-                st = os.stat(self.layout.root / rel)
-            except FileNotFoundError:
-                continue
-            found[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
-        return found
-
     def stored(self, rels: list[str]) -> dict[str, Stored]:
         """What the index remembers of these files."""
         sql = (
@@ -153,29 +77,6 @@ class Indexer:
             rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
         return {row[0]: Stored(*row[1:]) for row in rows}
 
-    def plan(self, paths: Iterable[str] | None = None) -> Plan:
-        """Find what changed since the last refresh, by stat alone: of every file, or of
-        `paths` (relative to the root). Reads nothing and writes nothing."""
-        clock_ns = time.time_ns()
-        sql = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
-        if paths is None:
-            scanned, rows = self.scan(), self.db.rows(sql)
-        else:
-            rels = sorted(set(paths))
-            scanned, rows = self.stat_paths(rels), []
-            for part in chunks(rels):
-                rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
-        known = {row[0]: row[1:] for row in rows}
-        to_read = []
-        for rel, sig in scanned.items():
-            old = known.get(rel)
-            # Read again if the stat differs, or if the file was written so close to when
-            # it was last read that a second write in the same clock tick could hide.
-            if old is None or sig != old[:3] or sig[0] >= old[3] - RACY_NS:
-                to_read.append(rel)
-        gone = [rel for rel in known if rel not in scanned]
-        return Plan(scanned, sorted(to_read), sorted(gone), clock_ns)
-
     # -- bringing the index up to date -----------------------------------------------
 
     def refresh(
@@ -186,18 +87,31 @@ class Indexer:
     ) -> Report:
         """Re-read what changed: in every file, in `paths`, or as found by an earlier
         `plan` (made before taking the lock; files read now are read as they are now)."""
-        plan = plan or self.plan(paths)
+        plan = plan or signatures.plan(self.layout, self.db, paths)
         if plan.empty:
             return Report()
-        stored = self.stored(plan.to_read + plan.gone)
+        stored = self.stored([*plan.to_read, *plan.gone])
+        snapshot = plan.snapshot or signatures.load_snapshot(self.layout, self.db.engine)
+        if snapshot is not None and snapshot[0] != self.db.generation():
+            snapshot = None  # taken from another state of the index
         with self.db.transaction():
-            return self._apply(
-                plan.scanned, stored, list(plan.to_read), list(plan.gone), plan.clock_ns, progress
+            report = self._apply(
+                plan.to_read, stored, list(plan.to_read), list(plan.gone), plan.clock_ns, progress
             )
+            generation = self.db.new_generation()
+        if snapshot is not None:
+            signatures.write_snapshot_patched(
+                self.layout, self.db, snapshot, generation, report.recorded, report.removed
+            )
+        else:
+            with self.db.reading():
+                rows = signatures.stored_rows(self.db)
+            signatures.write_snapshot(self.layout, self.db, generation, rows)
+        return report
 
     def _apply(self, scanned, stored, to_read, gone, started_ns, progress) -> Report:
         report = Report()
-        signatures: list[tuple] = []
+        recorded: list[tuple] = []  # file_signatures rows to write
         parsed: dict[str, Any] = {}  # rel -> Parsed (records) or Mode
         digests: dict[str, str] = {}
         touched: dict[str, set[str]] = defaultdict(set)  # kind -> record ids
@@ -217,40 +131,21 @@ class Indexer:
             digest = blob_id(data)
             old = stored.get(rel)
             if old is not None and old.content_hash == digest:
-                signatures.append(
-                    (
-                        rel,
-                        role.kind,
-                        role.record_id,
-                        role.session_dir,
-                        *scanned[rel],
-                        digest,
-                        started_ns,
-                        old.readable,
-                    )
-                )
-                continue
-            result, problems = self._parse(role, rel, data)
-            parsed[rel] = result
-            digests[rel] = digest
-            file_problems[rel] = problems
-            readable = role.kind == "mode" or result.record is not None
-            signatures.append(
-                (
-                    rel,
-                    role.kind,
-                    role.record_id,
-                    role.session_dir,
-                    *scanned[rel],
-                    digest,
-                    started_ns,
-                    readable,
-                )
-            )
-            touched[role.kind].add(role.record_id)
-            if role.session_dir:
-                sessions.add(role.session_dir)
-            report.read.append(rel)
+                readable = old.readable  # same content: only the signature is new
+            else:
+                result, problems = self._parse(role, rel, data)
+                parsed[rel] = result
+                digests[rel] = digest
+                file_problems[rel] = problems
+                readable = role.kind == "mode" or result.record is not None
+                touched[role.kind].add(role.record_id)
+                if role.session_dir:
+                    sessions.add(role.session_dir)
+                report.read.append(rel)
+            signature = scanned[rel]
+            report.recorded[rel] = (signature, started_ns)
+            recorded.append((rel, role.kind, role.record_id, role.session_dir, *signature, digest,
+                             started_ns, readable))  # fmt: skip
         for rel in gone:
             old = stored.get(rel)
             if old is None:
@@ -261,7 +156,7 @@ class Indexer:
             file_problems[rel] = []
             report.removed.append(rel)
 
-        changed_paths = [s[0] for s in signatures] + report.removed
+        changed_paths = [row[0] for row in recorded] + report.removed
         for part in chunks(changed_paths):
             self.db.execute(
                 f"DELETE FROM file_signatures WHERE path IN ({placeholders(len(part))})", part
@@ -269,7 +164,7 @@ class Indexer:
         self.db.executemany(
             "INSERT INTO file_signatures (path, kind, record_id, session_dir, mtime_ns, size, inode,"
             " content_hash, recorded_ns, readable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            signatures,
+            recorded,
         )
         self._delete_problems("parse", "path", list(file_problems))
         self._insert_problems("parse", file_problems)
@@ -357,6 +252,8 @@ class Indexer:
         """Replace the rows of `ids` with their files' facts. When two files claim one id
         (a task file copied into another session), the first path wins and the other is
         reported, so neither vanishes silently. Returns the sessions involved."""
+        from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
+
         table, key = TABLE[kind], ID_KEY[kind]
         claimants: dict[str, list[str]] = defaultdict(list)
         for part in chunks(ids):
@@ -457,10 +354,27 @@ class Indexer:
 
     def _derive(self, session_id: str) -> None:
         """Recompute a session's derived figures and write only those that changed."""
+        from orchestrator.index.derive import (
+            GROUP_DERIVED,
+            GROUP_FACTS,
+            SESSION_DERIVED,
+            SESSION_FACTS,
+            TASK_DERIVED,
+            TASK_FACTS,
+            derive_session,
+        )
+
         db = self.db
-        session = db.query_one("SELECT * FROM sessions WHERE session_id = ?", [session_id])
-        groups = db.query("SELECT * FROM task_groups WHERE session_id = ?", [session_id])
-        tasks = db.query("SELECT * FROM tasks WHERE session_id = ?", [session_id])
+
+        def select(table: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+            return db.query(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE session_id = ?", [session_id]
+            )
+
+        sessions = select("sessions", SESSION_FACTS + SESSION_DERIVED)
+        session = sessions[0] if sessions else None
+        groups = select("task_groups", GROUP_FACTS + GROUP_DERIVED)
+        tasks = select("tasks", TASK_FACTS + TASK_DERIVED)
 
         def locate(ids: set[str]) -> dict[str, str]:
             """Why ids a session refers to are not among its tasks."""

@@ -1,0 +1,251 @@
+"""Which record files changed since the index last read them, by stat alone.
+
+Every command starts here, so this is the hot path of a project of 10,000 files:
+  * the scan lists each folder through a descriptor and stats each file relative to it;
+  * the signatures the index holds (file_signatures, the truth) are also kept in a
+    snapshot file next to it, grouped by folder as the scan groups them, so that "did
+    anything change?" is one dict comparison done in C. The snapshot carries the index's
+    generation (a token changed by every refresh that writes) and is used only when the
+    two match; otherwise the table is read and the snapshot written again.
+
+A file modified so close to when it was read that a second write could share its
+mtime (coarse file-system clocks: the "racy git" problem) is checked by content the
+next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from orchestrator.index.engine import IndexDB
+from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, Layout
+from orchestrator.store.files import write_atomic
+
+# (mtime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
+Signature = tuple[int, int, int]
+Folders = dict[str, dict[str, Signature]]  # folder (relative to the root) -> name -> signature
+Snapshot = tuple[str, Folders, list[str]]  # (index generation, signatures, racy paths)
+
+CHUNK = 500
+FINE_CLOCK_NS = 20_000_000  # above the kernel's coarse clock tick (1-10 ms)
+COARSE_CLOCK_NS = 2_000_000_000  # file systems that store whole seconds (FAT: 2 s)
+
+
+def is_racy(mtime_ns: int, read_ns: int) -> bool:
+    """Whether a file with this mtime, read at `read_ns`, could have been written again
+    since within the same clock tick (same mtime, possibly same size)."""
+    window = COARSE_CLOCK_NS if mtime_ns % 1_000_000_000 == 0 else FINE_CLOCK_NS
+    return mtime_ns >= read_ns - window
+
+
+@dataclass
+class Plan:
+    """What a refresh has to do: files to read (new, changed or racy) and files gone."""
+
+    to_read: dict[str, Signature]  # path relative to the root -> its signature now
+    gone: list[str]
+    clock_ns: int  # when the scan began: the time the files are read "at"
+    snapshot: Snapshot | None = None  # the snapshot the plan was made from, if any
+
+    @property
+    def empty(self) -> bool:
+        return not self.to_read and not self.gone
+
+
+def scan(layout: Layout) -> Folders:
+    """Signatures of every file orch reads, by folder (empty folders left out)."""
+    folders: Folders = {}
+    _scan_folder(layout.roles_dir, f"{ORCH_DIR}/roles", MODE_SUFFIXES, folders)
+    try:
+        sessions = [e.name for e in os.scandir(layout.sessions_dir) if e.is_dir()]
+    except FileNotFoundError:
+        return folders
+    for name in sessions:
+        if name.startswith("."):
+            continue
+        folder = f"{ORCH_DIR}/sessions/{name}"
+        try:
+            st = os.stat(layout.sessions_dir / name / SESSION_FILE)
+            folders[folder] = {SESSION_FILE: (st.st_mtime_ns, st.st_size, st.st_ino)}
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        for sub in ("groups", "tasks"):
+            _scan_folder(layout.sessions_dir / name / sub, f"{folder}/{sub}", (".md",), folders)
+    return folders
+
+
+def _scan_folder(path: os.PathLike, rel: str, suffixes: tuple[str, ...], folders: Folders) -> None:
+    # Listing through a descriptor makes each stat relative to it (fstatat) instead of
+    # resolving the whole path again: a quarter faster over 10,000 files.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    found: dict[str, Signature] = {}
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.endswith(suffixes) or name[0] in ".#~":
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # a dangling symlink, or deleted just now
+                    continue
+                found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    finally:
+        os.close(fd)
+    if found:
+        folders[rel] = found
+
+
+def stat_paths(layout: Layout, rels: Iterable[str]) -> dict[str, Signature]:
+    found = {}
+    for rel in rels:
+        try:
+            st = os.stat(layout.root / rel)
+        except FileNotFoundError:
+            continue
+        found[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return found
+
+
+def snapshot_path(layout: Layout, engine: str) -> os.PathLike:
+    return layout.index_dir / f"signatures-{engine}.marshal"
+
+
+def stored_rows(db: IndexDB, rels: list[str] | None = None) -> list[tuple]:
+    """(path, mtime_ns, size, inode, recorded_ns) of the given files, or of all."""
+    sql = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
+    if rels is None:
+        return db.rows(sql)
+    rows = []
+    for i in range(0, len(rels), CHUNK):
+        part = rels[i : i + CHUNK]
+        rows += db.rows(f"{sql} WHERE path IN ({', '.join('?' * len(part))})", part)
+    return rows
+
+
+def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
+    """The snapshot of file_signatures rows (see stored_rows) read at `generation`."""
+    folders: Folders = {}
+    racy = []
+    for path, mtime_ns, size, inode, recorded_ns in rows:
+        folder, name = path.rsplit("/", 1)
+        folders.setdefault(folder, {})[name] = (mtime_ns, size, inode)
+        if is_racy(mtime_ns, recorded_ns):
+            racy.append(path)
+    return generation, folders, sorted(racy)
+
+
+def write_snapshot(layout: Layout, db: IndexDB, generation: str, rows: list[tuple]) -> None:
+    """Keep the signatures of `rows` (read together with `generation`) for the next
+    command. Best effort: a snapshot that cannot be written only costs time."""
+    _write(layout, db.engine, snapshot_from_rows(generation, rows))
+
+
+def write_snapshot_patched(
+    layout: Layout,
+    db: IndexDB,
+    snapshot: Snapshot,
+    generation: str,
+    recorded: dict[str, tuple[Signature, int]],
+    removed: list[str],
+) -> None:
+    """The snapshot a refresh started from, with what it recorded and removed: the same
+    as write_snapshot() from the whole table, without reading it again."""
+    _, folders, racy = snapshot
+    racy_now = [rel for rel in racy if rel not in recorded and rel not in removed]
+    for rel in removed:
+        folder, name = rel.rsplit("/", 1)
+        files = folders.get(folder)
+        if files is not None:
+            files.pop(name, None)
+            if not files:
+                del folders[folder]
+    for rel, (signature, read_ns) in recorded.items():
+        folder, name = rel.rsplit("/", 1)
+        folders.setdefault(folder, {})[name] = signature
+        if is_racy(signature[0], read_ns):
+            racy_now.append(rel)
+    _write(layout, db.engine, (generation, folders, sorted(racy_now)))
+
+
+def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
+    with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs time
+        write_atomic(snapshot_path(layout, engine), marshal.dumps(snapshot), durable=False)
+
+
+def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
+    try:
+        with open(snapshot_path(layout, engine), "rb") as f:
+            # loads(read()): marshal.load on a file object reads in small pieces, 7x slower.
+            generation, folders, racy = marshal.loads(f.read())
+        return generation, folders, racy
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
+def plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None = None) -> Plan:
+    """Find what changed since the last refresh: among every file, or among `paths`
+    (relative to the root). Reads no record file and writes nothing but the snapshot."""
+    clock_ns = time.time_ns()
+    if paths is not None:
+        rels = sorted(set(paths))
+        return _compare(stat_paths(layout, rels), stored_rows(db, rels), clock_ns)
+    folders = scan(layout)
+    snapshot = load_snapshot(layout, db.engine)
+    if snapshot is not None and snapshot[0] == db.generation():
+        _, known, racy = snapshot
+        if folders == known and not racy:
+            return Plan({}, [], clock_ns, snapshot)
+        found = _compare_folders(folders, known, racy, clock_ns)
+        found.snapshot = snapshot
+        return found
+    with db.reading():
+        generation, rows = db.generation(), stored_rows(db)
+    result = _compare(flatten(folders), rows, clock_ns)
+    if result.empty:
+        write_snapshot(layout, db, generation, rows)
+    return result
+
+
+def flatten(folders: Folders) -> dict[str, Signature]:
+    return {
+        f"{folder}/{name}": sig for folder, files in folders.items() for name, sig in files.items()
+    }
+
+
+def _compare(scanned: dict[str, Signature], rows: list[tuple], clock_ns: int) -> Plan:
+    known = {row[0]: row[1:] for row in rows}
+    to_read = {}
+    for rel, sig in scanned.items():
+        old = known.get(rel)
+        if old is None or sig != old[:3] or is_racy(sig[0], old[3]):
+            to_read[rel] = sig
+    gone = sorted(rel for rel in known if rel not in scanned)
+    return Plan(dict(sorted(to_read.items())), gone, clock_ns)
+
+
+def _compare_folders(folders: Folders, known: Folders, racy: list[str], clock_ns: int) -> Plan:
+    to_read: dict[str, Signature] = {}
+    gone = []
+    for folder in folders.keys() | known.keys():
+        now, before = folders.get(folder, {}), known.get(folder, {})
+        if now == before:
+            continue
+        for name, sig in now.items():
+            if before.get(name) != sig:
+                to_read[f"{folder}/{name}"] = sig
+        gone += [f"{folder}/{name}" for name in before if name not in now]
+    for rel in racy:
+        folder, name = rel.rsplit("/", 1)
+        sig = folders.get(folder, {}).get(name)
+        if sig is not None:
+            to_read.setdefault(rel, sig)
+    return Plan(dict(sorted(to_read.items())), sorted(gone), clock_ns)
