@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from orchestrator.store.record_file import split_frontmatter
-
 from tests.conftest import edit, task_file
 
 

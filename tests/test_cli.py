@@ -69,10 +69,10 @@ GROUP_COLUMNS = {
 
 def test_a_session_group_and_tasks_from_creation_to_done(orch, project):
     session = orch.json("session", "create", "Payments API", "-d", "Build v2")
-    assert SESSION_COLUMNS <= set(session)
+    assert set(session) >= SESSION_COLUMNS
     assert session["status"] == "active"
     group = orch.json("group", "create", "Backend", "--focus", "implementer", "--priority", "2")
-    assert GROUP_COLUMNS <= set(group)
+    assert set(group) >= GROUP_COLUMNS
     parser = orch.json(
         "task",
         "add",
@@ -88,7 +88,7 @@ def test_a_session_group_and_tasks_from_creation_to_done(orch, project):
         "--priority",
         "1",
     )
-    assert TASK_COLUMNS <= set(parser)
+    assert set(parser) >= TASK_COLUMNS
     assert (parser["task_group"], parser["estimated_effort"], parser["priority_level"]) == (
         "Backend",
         3,

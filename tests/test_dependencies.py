@@ -49,7 +49,7 @@ def test_a_dependency_in_another_session_is_refused(project, chain):
 
 def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
     a, _, _ = chain
-    with pytest.raises(DependencyCycle, match="above .* in the task tree"):
+    with pytest.raises(DependencyCycle, match=r"above .* in the task tree"):
         tasks.add_task(project, "A1", parent=a, depends_on=[a])
 
 

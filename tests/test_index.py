@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 
-import pytest
 import yaml
 
 from orchestrator.core.project import Project
@@ -73,7 +72,7 @@ def test_hand_edits_are_seen_without_reindex(sample, sample_orch):
     assert sample_orch.json("task", "show", task["task_id"])["title"] == "Edited in vim"
     path.unlink()
     assert task["task_id"] not in sample_orch("task", "list").stdout
-    path.write_text(f"---\ntitle: Back again\nstatus: completed\n---\n")
+    path.write_text("---\ntitle: Back again\nstatus: completed\n---\n")
     assert sample_orch.json("task", "show", task["task_id"])["status"] == "completed"
 
 

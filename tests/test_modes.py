@@ -160,7 +160,7 @@ def test_a_mode_file_name_with_a_path_in_a_session_file_is_not_followed(project)
     path.write_text(
         path.read_text().replace("status: active", "status: active\nmode_file: ../../etc/passwd")
     )
-    mode, context = modes.session_mode(project)
+    _mode, context = modes.session_mode(project)
     assert context["status"] == "outside" and context["effective_mode"] == "default_roles.yaml"
     with project.reading() as db:
         stored = db.scalar("SELECT binding_context FROM session_mode_bindings")
