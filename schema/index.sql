@@ -150,6 +150,7 @@ CREATE INDEX IF NOT EXISTS idx_tasks_hierarchy ON tasks (session_id, hierarchy_p
 CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (session_id, status);
 CREATE INDEX IF NOT EXISTS idx_tasks_group ON tasks (session_id, task_group);
 CREATE INDEX IF NOT EXISTS idx_tasks_parent ON tasks (parent_task_id);
+CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id);  -- orch
 
 CREATE INDEX IF NOT EXISTS idx_task_groups_session ON task_groups (session_id);
 CREATE INDEX IF NOT EXISTS idx_task_groups_parent ON task_groups (parent_group_id);

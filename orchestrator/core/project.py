@@ -85,7 +85,7 @@ class Project:
             yield self._db
             return
         with self._open_fresh(write=False) as db:
-            unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE NOT readable")
+            unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE readable = FALSE")
             if unreadable:
                 self.warnings.append(
                     f"{unreadable} file(s) could not be read and are left out; `orch doctor` lists them"
@@ -129,6 +129,12 @@ class Project:
                     plan = self._plan(db)
                     if plan is not None and plan.empty:
                         with self._using(db):
+                            yield db
+                        return
+                    if plan is not None and db.writable:
+                        # Something changed: update the index with this same connection.
+                        with self.lock(), self._using(db):
+                            Indexer(self.layout, db).refresh(plan=plan)
                             yield db
                         return
                     db.close()

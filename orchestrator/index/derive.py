@@ -51,15 +51,12 @@ GROUP_DERIVED = (
 )
 SESSION_DERIVED = ("total_tasks", "completed_tasks", "progress_percentage", "last_activity_at")
 
-TIMESTAMP_KEYS = (
-    "created_at",
-    "started_at",
-    "completed_at",
-    "last_updated_at",
-    "updated_at",
-    "activated_at",
-    "archived_at",
-)
+# The timestamps whose latest is a session's last_activity_at, by table.
+STAMPED = {
+    "sessions": ("created_at", "activated_at", "completed_at", "archived_at"),
+    "task_groups": ("created_at", "updated_at"),
+    "tasks": ("created_at", "started_at", "completed_at", "last_updated_at"),
+}
 
 
 @dataclass
@@ -305,7 +302,9 @@ def derive_session(
     if session is not None:
         live = [t for t in tasks if counted(t["task_id"])]
         done = sum(t["status"] == DONE for t in live)
-        stamps = [r[k] for r in (session, *groups, *tasks) for k in TIMESTAMP_KEYS if r.get(k)]
+        stamps = [session[k] for k in STAMPED["sessions"] if session[k]]
+        stamps += [g[k] for g in groups for k in STAMPED["task_groups"] if g[k]]
+        stamps += [t[k] for t in tasks for k in STAMPED["tasks"] if t[k]]
         out.session = {
             "total_tasks": len(live),
             "completed_tasks": done,

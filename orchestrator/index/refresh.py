@@ -51,6 +51,28 @@ class Report:
         return bool(self.read or self.removed)
 
 
+# The facts of a task that decide the shape of the task tree, and with it every derived
+# figure but progress and totals: while they stay, an edit is derived by _derive_edited().
+STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
+COUNT_DONE = "sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END)"
+
+
+def same_shape(
+    session_id: str, before: dict[str, dict], after: dict[str, dict]
+) -> list[str] | None:
+    """The tasks of `session_id` edited in place: present before and after, with the same
+    STRUCTURE. None if any task of the session was added, removed or moved in the tree."""
+    edited = []
+    for task_id in before.keys() | after.keys():
+        old, new = before.get(task_id), after.get(task_id)
+        if session_id not in (old and old["session_id"], new and new["session_id"]):
+            continue
+        if old is None or new is None or any(old[k] != new[k] for k in STRUCTURE):
+            return None
+        edited.append(task_id)
+    return sorted(edited)
+
+
 def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -169,13 +191,21 @@ class Indexer:
         self._delete_problems("parse", "path", list(file_problems))
         self._insert_problems("parse", file_problems)
 
+        changed_tasks = sorted(touched.get("task", ()))
+        before = self._task_shapes(changed_tasks)
         for kind in ("session", "group", "task"):
             if touched.get(kind):
                 sessions |= self._reindex_records(kind, sorted(touched[kind]), parsed)
         if touched.get("mode"):
             self._reindex_modes(sorted(touched["mode"]), parsed, digests)
+        after = self._task_shapes(changed_tasks)
+        reshaped = touched.get("session") or touched.get("group")
         for session_id in sorted(sessions):
-            self._derive(session_id)
+            edited = None if reshaped else same_shape(session_id, before, after)
+            if edited is None:
+                self._derive(session_id)
+            else:
+                self._derive_edited(session_id, edited, before)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
@@ -382,7 +412,7 @@ class Indexer:
             for part in chunks(sorted(ids)):
                 marks = placeholders(len(part))
                 for (task_id,) in db.rows(
-                    "SELECT record_id FROM file_signatures WHERE kind = 'task' AND NOT readable"
+                    "SELECT record_id FROM file_signatures WHERE kind = 'task' AND readable = FALSE"
                     f" AND record_id IN ({marks})",
                     part,
                 ):
@@ -415,6 +445,138 @@ class Indexer:
             by_path[p.path].append(p)
         self._delete_problems(f"session:{session_id}")
         self._insert_problems(f"session:{session_id}", by_path)
+
+    def _task_shapes(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The STRUCTURE of tasks, with their timestamps and derived columns, by id."""
+        from orchestrator.index.derive import STAMPED, TASK_DERIVED
+
+        columns = dict.fromkeys(("task_id", *STRUCTURE, *STAMPED["tasks"], *TASK_DERIVED))
+        rows = self._select_in("tasks", tuple(columns), ids)
+        return {row["task_id"]: row for row in rows}
+
+    def _select_in(self, table: str, columns: tuple[str, ...], ids: list[str]) -> list[dict]:
+        """Rows of `table` whose first column (its id) is in `ids`."""
+        found = []
+        for part in chunks(ids):
+            found += self.db.query(
+                f"SELECT {', '.join(columns)} FROM {table}"
+                f" WHERE {columns[0]} IN ({placeholders(len(part))})",
+                part,
+            )
+        return found
+
+    def _derive_edited(self, session_id: str, edited: list[str], before: dict[str, dict]) -> None:
+        """The derived figures of a session where tasks were edited without changing the
+        shape of the tree (see same_shape()): their level, path, position, group and
+        blocks stay; progress is recomputed for them and their ancestors, totals for their
+        groups and the session. The same figures as _derive(), at the cost of the edited
+        tasks and their ancestors rather than of the session."""
+        from orchestrator.index.derive import (
+            GROUP_DERIVED,
+            SESSION_DERIVED,
+            TASK_DERIVED,
+            break_cycles,
+            depths,
+            percent,
+        )
+
+        db = self.db
+        # The edited tasks' rows were written again with no derived figures: give them back
+        # the ones they had (the tree did not change), so the counts below see their paths.
+        fresh = self._select_in("tasks", ("task_id", *TASK_DERIVED), edited)
+        self._update("tasks", "task_id", fresh, {t: before[t] for t in edited}, TASK_DERIVED)
+        ancestors = {a for t in edited for a in before[t]["hierarchy_path"].split("/")[2:-1]}
+        current = self._select_in(
+            "tasks", ("task_id", "status", *TASK_DERIVED), sorted(set(edited) | ancestors)
+        )
+        values = {}
+        for row in current:
+            if row["status"] == "completed":
+                progress = 100.0
+            else:
+                prefix = row["hierarchy_path"] + "/"
+                total, done = db.rows(
+                    f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ?"
+                    " AND hierarchy_path >= ? AND hierarchy_path < ? AND status <> 'cancelled'",
+                    [session_id, prefix, prefix[:-1] + "0"],
+                )[0]
+                progress = percent(done or 0, total)
+            values[row["task_id"]] = {**row, "progress_percentage": progress}
+        self._update("tasks", "task_id", current, values, TASK_DERIVED)
+
+        groups = db.query(
+            f"SELECT group_id, parent_group_id, {', '.join(GROUP_DERIVED)} FROM task_groups"
+            " WHERE session_id = ?",
+            [session_id],
+        )
+        parent = {g["group_id"]: g["parent_group_id"] for g in groups}
+        parent = {g: p if p in parent and p != g else None for g, p in parent.items()}
+        break_cycles(parent, "parent_group_id", lambda g: "", [])
+        chains = depths(parent)
+        hit = {gid for t in edited if (gid := before[t]["group_id"]) in parent}
+        affected = {a for g in hit for a in chains[g]}
+        group_values = {}
+        for gid in affected:
+            members = [g for g, chain in chains.items() if gid in chain]
+            total, done, effort = db.rows(
+                f"SELECT count(*), {COUNT_DONE}, sum(coalesce(estimated_effort, 0)) FROM tasks"
+                f" WHERE session_id = ? AND status <> 'cancelled'"
+                f" AND group_id IN ({placeholders(len(members))})",
+                [session_id, *members],
+            )[0]
+            row = next(g for g in groups if g["group_id"] == gid)
+            group_values[gid] = {
+                **{c: row[c] for c in GROUP_DERIVED},
+                "estimated_effort": effort or 0,
+                "total_tasks": total,
+                "completed_tasks": done or 0,
+                "progress_percentage": percent(done or 0, total),
+            }
+        self._update("task_groups", "group_id", groups, group_values, GROUP_DERIVED)
+
+        session = db.query_one(
+            f"SELECT session_id, {', '.join(SESSION_DERIVED)} FROM sessions WHERE session_id = ?",
+            [session_id],
+        )
+        if session is None:
+            return
+        total, done = db.rows(
+            f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> 'cancelled'",
+            [session_id],
+        )[0]
+        latest = self._latest_activity(session, edited, before)
+        self._update("sessions", "session_id", [session], {session_id: {
+            "total_tasks": total,
+            "completed_tasks": done or 0,
+            "progress_percentage": percent(done or 0, total),
+            "last_activity_at": latest,
+        }}, SESSION_DERIVED)  # fmt: skip
+
+    def _latest_activity(
+        self, session: dict[str, Any], edited: list[str], before: dict
+    ) -> str | None:
+        """A session's last_activity_at after edits to `edited`: the latest of what it was
+        and of the edited tasks' timestamps, unless an edit moved the latest one back (rare:
+        then every timestamp of the session is read again)."""
+        from orchestrator.index.derive import STAMPED
+
+        columns = STAMPED["tasks"]
+        was = session["last_activity_at"]
+        rows = self._select_in("tasks", ("task_id", *columns), edited)
+        now = max((r[c] for r in rows for c in columns if r[c]), default=None)
+        if was is not None and now is not None and now >= was:
+            return now
+        if was is not None and all(before[t][c] != was for t in edited for c in columns):
+            return was if now is None else max(was, now)
+        stamps = " UNION ALL ".join(
+            f"SELECT {column} AS stamp FROM {table} WHERE session_id = ?"
+            for table, columns in STAMPED.items()
+            for column in columns
+        )
+        count = sum(len(columns) for columns in STAMPED.values())
+        return self.db.scalar(
+            f"SELECT max(stamp) FROM ({stamps}) AS s", [session["session_id"]] * count
+        )
 
     def _update(
         self,
