@@ -244,3 +244,43 @@ def test_the_signature_snapshot_always_matches_the_index(sample, sample_orch):
     check()
     sample_orch("task", "add", "New one")
     check()
+
+
+def test_edits_that_keep_the_task_tree_give_the_answers_of_a_rebuild(
+    sample, sample_orch, monkeypatch
+):
+    """Status, effort and text edits are derived for the edited tasks and their ancestors
+    only (Indexer._derive_edited); the answers must be those of a full rebuild."""
+    all_answers(sample_orch)
+    rows = sample_orch.json("task", "list", "--all-sessions")
+    deep = [t for t in rows if t["level"] >= 1 and t["status"] != "completed"]
+    grouped = next(t for t in rows if t["group_id"] and t["estimated_effort"])
+    latest = max(rows, key=lambda t: t["last_updated_at"])
+
+    def full_derive_not_expected(self, session_id):
+        raise AssertionError(f"an in-place edit re-derived all of {session_id}")
+
+    steps = [
+        lambda: edit(
+            task_file(sample, deep[0]["task_id"]),
+            f"status: {deep[0]['status']}",
+            "status: completed",
+        ),
+        lambda: sample_orch("task", "update", deep[1]["task_id"], "--status", "cancelled"),
+        lambda: sample_orch("task", "update", grouped["task_id"], "--estimate", "40"),
+        lambda: sample_orch("task", "update", deep[1]["task_id"], "--status", "pending"),
+        lambda: edit(task_file(sample, rows[0]["task_id"]), "title: ", "title: Retitled "),
+        # The task holding its session's latest timestamp goes back in time.
+        lambda: edit(
+            task_file(sample, latest["task_id"]),
+            f"last_updated_at: '{latest['last_updated_at']}'",
+            "last_updated_at: '2020-01-01T00:00:00.000Z'",
+        ),
+    ]
+    for step in steps:
+        with monkeypatch.context() as patch:
+            patch.setattr(Indexer, "_derive", full_derive_not_expected)
+            step()
+            incremental = all_answers(sample_orch)
+        shutil.rmtree(sample.layout.index_dir)
+        assert all_answers(sample_orch) == incremental

@@ -1,0 +1,280 @@
+"""Measure orch's read commands, its cold rebuild and its freshness check on big projects.
+
+    python bench/cli_reads.py --tasks 1000 10000 --runs 15 [--engine sqlite|duckdb]
+
+For each size it generates a project under bench/projects/ (git-ignored; replaced on each
+run), measures the figures below as medians, prints a Markdown table per size and
+appends them, with the machine and the command line, to bench/RESULTS.md.
+
+- floor: `python -c "import click, sqlite3"`, the cost of any Python CLI at all;
+- `orch task list --json`, `orch task show ID`, `orch status`: wall time of the process,
+  and the same minus the floor (target: within 60 ms of the floor at 10,000 tasks);
+- cold `orch reindex`, in ms and files/second (target: 10,000 files in under 5 s);
+- freshness after editing one task file: `with project.reading(): pass` in-process
+  (target: under 30 ms at 10,000 tasks), and `orch task show ID` right after the edit;
+- in-process `list_tasks` and `show_task` with nothing changed, for context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from generate import generate
+
+from orchestrator.core.project import Project
+from orchestrator.core.tasks import list_tasks, show_task
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+RESULTS_HEADER = """\
+# orch benchmark results
+
+Figures appended by `bench/cli_reads.py` (see bench/README.md): medians of wall times on
+generated projects. Each section records the machine and the exact command line, so
+results from different machines or commits can be told apart.
+"""
+ORCH = Path(sys.executable).parent / "orch"
+FLOOR = [sys.executable, "-c", "import click, sqlite3"]
+REINDEX_RUNS = 3
+# orch re-reads a file modified within 2 s of its last refresh (the "racy git" rule);
+# waiting that long after generating keeps the first reads from re-hashing every file.
+RACY_WAIT_S = 2.1
+READ_TARGET_MS = 60  # a read command, above the floor
+FRESH_TARGET_MS = 30  # an in-process freshness check after one edit
+# 10,000 files in under 5 s. Judged from 10,000 files up: below that, starting Python
+# weighs more than reading the files and a rate says little.
+REINDEX_TARGET = 2_000  # files per second
+
+Row = tuple[str, str, str, str]  # measurement, median, target, met
+
+
+def median_ms(
+    action: Callable[[], object], runs: int, before: Callable[[], object] | None = None
+) -> float:
+    """The median wall time of `action` over `runs` calls, in milliseconds; `before`, if
+    given, runs untimed before each call."""
+    times = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def command(args: list[str], cwd: Path) -> Callable[[], None]:
+    """A function running `args` in `cwd` with stdout discarded; it stops the benchmark
+    with orch's error message if the command fails."""
+    env = {k: v for k, v in os.environ.items() if k != "ORCH_ROOT"}
+
+    def run() -> None:
+        done = subprocess.run(
+            args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        if done.returncode != 0:
+            sys.exit(f"`{shlex.join(args)}` failed in {cwd}:\n{done.stderr}")
+
+    return run
+
+
+class TitleEditor:
+    """Changes one task's title in its file, as a person would in an editor: the file
+    stays valid, its size changes and its mtime moves even on a coarse clock."""
+
+    def __init__(self, path: Path):
+        self.path, self.edits = path, 0
+
+    def __call__(self) -> None:
+        self.edits += 1
+        before = self.path.stat().st_mtime_ns
+        text = self.path.read_text(encoding="utf-8")
+        # The suffix grows by one character per edit: the size always changes.
+        suffix = f" (edit {'I' * self.edits})"
+        text = re.sub(r"^(title: .*?)(?: \(edit I+\))?$", rf"\1{suffix}", text, count=1, flags=re.M)
+        self.path.write_text(text, encoding="utf-8")
+        if self.path.stat().st_mtime_ns <= before:
+            os.utime(self.path, ns=(before + 1000, before + 1000))
+
+
+def ms(value: float) -> str:
+    return f"{value:,.1f} ms"
+
+
+def met(ok: bool) -> str:
+    return "yes" if ok else "no"
+
+
+def measure(root: Path, shape: dict, runs: int) -> list[Row]:
+    """Every figure for one generated project, as table rows."""
+    project = Project(root)
+    task_id = shape["task_id"]
+    files = shape["sessions"] + shape["groups"] + shape["tasks"]
+    files += len(list(project.layout.roles_dir.glob("*.yaml")))
+    rows: list[Row] = []
+
+    time.sleep(RACY_WAIT_S)
+    reindex = median_ms(command([str(ORCH), "reindex"], root), REINDEX_RUNS)
+    rate = files / (reindex / 1000)
+    fast = met(rate >= REINDEX_TARGET) if files >= 10_000 else "n/a"
+    rows.append((f"cold `orch reindex` ({files:,} files)", ms(reindex), "10,000 files < 5 s", fast))
+    rows.append(("cold reindex rate", f"{rate:,.0f} files/s", f">= {REINDEX_TARGET:,}", fast))
+
+    floor = median_ms(command(FLOOR, root), runs)
+    rows.append(('floor: `python -c "import click, sqlite3"`', ms(floor), "", ""))
+    show_args = [str(ORCH), "task", "show", task_id]
+    reads = {
+        "`orch task list --json`": [str(ORCH), "task", "list", "--json"],
+        f"`orch task show {task_id}`": show_args,
+        "`orch status`": [str(ORCH), "status"],
+    }
+    for label, args in reads.items():
+        run = command(args, root)
+        run()  # warm-up: the OS file cache, Python's bytecode cache
+        wall = median_ms(run, runs)
+        over = wall - floor
+        rows.append((label, ms(wall), "", ""))
+        rows.append(
+            (f"{label} − floor", ms(over), f"<= {READ_TARGET_MS} ms", met(over <= READ_TARGET_MS))
+        )
+
+    list_tasks(project)  # warm-up: imports, schema cache
+    listed = median_ms(lambda: list_tasks(project), runs)
+    rows.append(("in-process `list_tasks` (no change)", ms(listed), "", ""))
+    shown = median_ms(lambda: show_task(project, task_id), runs)
+    rows.append(("in-process `show_task` (no change)", ms(shown), "", ""))
+
+    unchanged = median_ms(read_nothing(project), runs)
+    rows.append(("in-process `project.reading()`, nothing changed", ms(unchanged), "", ""))
+    edit = TitleEditor(project.layout.record_path("task", shape["active_session"], task_id))
+    fresh = median_ms(read_nothing(project), runs, before=edit)
+    rows.append(
+        (
+            "in-process `project.reading()` after editing 1 task file",
+            ms(fresh),
+            f"< {FRESH_TARGET_MS} ms",
+            met(fresh < FRESH_TARGET_MS),
+        )
+    )
+    rows.append(("… of which the refresh (minus nothing changed)", ms(fresh - unchanged), "", ""))
+    after_edit = median_ms(command(show_args, root), runs, before=edit)
+    rows.append((f"`orch task show {task_id}` after editing 1 task file", ms(after_edit), "", ""))
+    return rows
+
+
+def read_nothing(project: Project) -> Callable[[], None]:
+    """Open a fresh index and close it: the freshness check every command starts with."""
+
+    def read() -> None:
+        with project.reading():
+            pass
+
+    read()  # warm-up
+    return read
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| measurement | median | target | met |", "|---|---:|---|---|"]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def engine_version(engine: str) -> str:
+    if engine == "duckdb":
+        import duckdb
+
+        return f"duckdb {duckdb.__version__}"
+    import sqlite3
+
+    return f"sqlite (SQLite {sqlite3.sqlite_version})"
+
+
+def code_version() -> str:
+    """The git commit measured, and whether orchestrator/ had uncommitted changes."""
+    try:
+        git = ["git", "-C", str(HERE.parent)]
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "orchestrator"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" + uncommitted changes in orchestrator/" if dirty else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--runs", type=int, default=15, help="runs per median")
+    parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
+    args = parser.parse_args(argv)
+
+    section = [
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- command: `{shlex.join(sys.orig_argv)}`",
+        f"- machine: {platform.platform()}; {cpu_model()}; {os.cpu_count()} cores;"
+        f" Python {platform.python_version()}",
+        f"- engine: {engine_version(args.engine)}",
+        f"- code: {code_version()}",
+    ]
+    # pip writes bytecode when it installs a package; an editable install run with
+    # PYTHONDONTWRITEBYTECODE (as in some sandboxes) never does, and every orch process
+    # would compile its modules again. Compile them once so that start-up is measured
+    # as users have it.
+    compileall.compile_dir(HERE.parent / "orchestrator", quiet=1)
+    for size in args.tasks:
+        root = HERE / "projects" / f"tasks-{size}-{args.engine}"
+        shutil.rmtree(root, ignore_errors=True)
+        shape = generate(root, size)
+        (root / ".task_orchestrator" / "config.yaml").write_text(
+            f"index: {args.engine}\n", encoding="utf-8"
+        )
+        print(f"{size:,} tasks: measuring in {root} ...", file=sys.stderr)
+        rows = measure(root, shape, args.runs)
+        text = (
+            f"### {size:,} tasks\n\n"
+            f"{shape['sessions']} sessions (1 active), {shape['groups']} groups,"
+            f" {shape['tasks']:,} tasks, {shape['active_tasks']:,} in the active session;"
+            f" medians of {args.runs} runs (reindex: {REINDEX_RUNS}).\n\n{table(rows)}\n"
+        )
+        print(text)
+        section += ["", text.rstrip()]
+    if not RESULTS.exists():
+        RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write("\n" + "\n".join(section) + "\n")
+    print(f"appended to {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
