@@ -2,7 +2,7 @@
 
     python tools/make_sample_project.py [TARGET]     (default: sample_project/)
 
-It replaces TARGET/.task_orchestrator/. The result: one active session bound to a custom
+It replaces TARGET/.task_orchestrator/. The result: one active session (four groups) bound to a custom
 mode (tools/api_team_roles.yaml), one paused session, groups, subtasks, dependencies and
 tasks in every common status.
 """
@@ -154,16 +154,13 @@ def build(target: Path) -> None:
     security = groups.create_group(
         project, "Security", session=sid, specialist_focus="security_reviewer", priority_level=1
     )["group_id"]
-    testing = groups.create_group(
-        project, "Testing", session=sid, specialist_focus="qa_engineer", priority_level=2
-    )["group_id"]
     release = groups.create_group(
         project,
-        "Release",
+        "Testing and release",
         session=sid,
-        specialist_focus="tech_writer",
-        priority_level=3,
-        description="Getting v2 into merchants' hands.",
+        specialist_focus="qa_engineer",
+        priority_level=2,
+        description="Proving v2 works under load, then getting it into merchants' hands.",
     )["group_id"]
 
     model = add(
@@ -283,21 +280,21 @@ def build(target: Path) -> None:
 
     contract_tests = add(
         "Contract tests against OpenAPI",
-        group=testing,
+        group=release,
         specialist="qa_engineer",
         estimate=5,
         depends_on=[contract],
     )
     sandbox = add(
         "Sandbox integration tests",
-        group=testing,
+        group=release,
         specialist="qa_engineer",
         estimate=6,
         depends_on=[intents, refunds],
     )
     load = add(
         "Load test at 200 payments per second",
-        group=testing,
+        group=release,
         specialist="qa_engineer",
         estimate=4,
         depends_on=[intents, idempotency],
