@@ -49,7 +49,19 @@ def demo(ctx, directory: str | None) -> None:
         project.warnings.append(note)
     click.echo(f"Demo project: {project.root}\n")
     show_board(board(project))
-    click.echo(f"\nTry:  cd {project.root} && orch task list --ready")
+    click.echo(f"\nTry:  cd {project.root} && {own_command()} task list --ready")
+
+
+def own_command() -> str:
+    """How to run orch again: `orch` if that is on PATH, else the path it was run by."""
+    import shutil
+    import sys
+
+    here = Path(sys.argv[0]).resolve()
+    found = shutil.which("orch")
+    if (found and Path(found).resolve() == here) or here.name != "orch":
+        return "orch"
+    return str(here)
 
 
 @click.command()

@@ -106,6 +106,28 @@ def depths(parent: dict[str, str | None]) -> dict[str, list[str]]:
     return chains
 
 
+def group_chains(groups: list[dict[str, Any]], problems: list[Problem]) -> dict[str, list[str]]:
+    """Each group's chain of groups from the top down to itself. A parent that is not a
+    group of the session, or a loop of parents, is reported and cut."""
+    by_id = {g["group_id"]: g for g in groups}
+    parent: dict[str, str | None] = {}
+    for g in groups:
+        p = g["parent_group_id"]
+        if p is not None and (p not in by_id or p == g["group_id"]):
+            problems.append(
+                Problem(
+                    g["file_path"],
+                    f"parent_group_id names {p}, which is not a group of this session",
+                    field="parent_group_id",
+                    fix="remove parent_group_id or correct the id",
+                )
+            )
+            p = None
+        parent[g["group_id"]] = p
+    break_cycles(parent, "parent_group_id", lambda gid: by_id[gid]["file_path"], problems)
+    return depths(parent)
+
+
 def derive_session(
     session_id: str,
     session: dict[str, Any] | None,
@@ -117,7 +139,6 @@ def derive_session(
     task_by_id = {t["task_id"]: t for t in tasks}
     group_by_id = {g["group_id"]: g for g in groups}
     task_path = lambda tid: task_by_id[tid]["file_path"]  # noqa: E731
-    group_path = lambda gid: group_by_id[gid]["file_path"]  # noqa: E731
 
     # References that point nowhere are reported once per file, with what to do.
     unknown: dict[str, list[tuple[str, str]]] = defaultdict(list)  # missing id -> (task, field)
@@ -185,21 +206,7 @@ def derive_session(
             )
         )
 
-    group_parent: dict[str, str | None] = {}
-    for g in groups:
-        p = g["parent_group_id"]
-        if p is not None and (p not in group_by_id or p == g["group_id"]):
-            out.problems.append(
-                Problem(
-                    g["file_path"],
-                    f"parent_group_id names {p}, which is not a group of this session",
-                    field="parent_group_id",
-                    fix="remove parent_group_id or correct the id",
-                )
-            )
-            p = None
-        group_parent[g["group_id"]] = p
-    break_cycles(group_parent, "parent_group_id", group_path, out.problems)
+    chains_of_group = group_chains(groups, out.problems)
     first_named: dict[str, str] = {}
     for g in sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"])):
         other = first_named.setdefault(g["group_name"], g["group_id"])
@@ -212,7 +219,6 @@ def derive_session(
                     fix="give each group of a session its own name",
                 )
             )
-    group_chains = depths(group_parent)
 
     task_group: dict[str, str | None] = {}
     for t in tasks:
@@ -282,7 +288,7 @@ def derive_session(
         own[gid][1] += t["status"] == DONE
         own[gid][2] += t["estimated_effort"] or 0
     totals = {gid: [0, 0, 0] for gid in group_by_id}
-    for gid, chain in group_chains.items():
+    for gid, chain in chains_of_group.items():
         for ancestor in chain:
             for i in range(3):
                 totals[ancestor][i] += own[gid][i]
@@ -291,7 +297,7 @@ def derive_session(
         gid = g["group_id"]
         total, done, effort = totals[gid]
         out.groups[gid] = {
-            "group_level": len(group_chains[gid]) - 1,
+            "group_level": len(chains_of_group[gid]) - 1,
             "position_in_session": pos,
             "estimated_effort": effort,
             "total_tasks": total,

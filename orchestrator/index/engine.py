@@ -89,6 +89,23 @@ class IndexDB:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._con.execute(sql, params).fetchall()
 
+    # Statements over a list of ids: `{in}` in the SQL stands for "?, ?, ..." for `values`
+    # (after `params`), run in chunks because SQLite limits the parameters of a statement.
+
+    def rows_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
+        return [
+            row for text, args in _chunked(sql, values, params) for row in self.rows(text, args)
+        ]
+
+    def query_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[dict]:
+        return [
+            row for text, args in _chunked(sql, values, params) for row in self.query(text, args)
+        ]
+
+    def execute_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> None:
+        for text, args in _chunked(sql, values, params):
+            self.execute(text, args)
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._con.execute(sql, params).fetchone()
         return row[0] if row else None
@@ -170,6 +187,13 @@ class IndexDB:
                     ("generation", os.urandom(8).hex()),
                 ],
             )
+
+
+def _chunked(sql: str, values: Sequence[Any], params: Sequence[Any], size: int = 500):
+    values = list(values)
+    for i in range(0, len(values), size):
+        part = values[i : i + size]
+        yield sql.replace("{in}", ", ".join("?" * len(part))), [*params, *part]
 
 
 def index_path(index_dir: Path, engine: str) -> Path:

@@ -22,7 +22,6 @@ from orchestrator.store.files import blob_id
 
 DEFAULT_MODE = "default_roles.yaml"
 TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
-CHUNK = 500
 
 
 class Stored(NamedTuple):
@@ -73,15 +72,6 @@ def same_shape(
     return sorted(edited)
 
 
-def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def placeholders(n: int) -> str:
-    return ", ".join("?" * n)
-
-
 class Indexer:
     """Reads record files into one project's index."""
 
@@ -94,9 +84,7 @@ class Indexer:
             "SELECT path, mtime_ns, size, inode, content_hash, recorded_ns, kind, record_id,"
             " session_dir, readable FROM file_signatures"
         )
-        rows = []
-        for part in chunks(rels):
-            rows += self.db.rows(f"{sql} WHERE path IN ({placeholders(len(part))})", part)
+        rows = self.db.rows_in(f"{sql} WHERE path IN ({{in}})", rels)
         return {row[0]: Stored(*row[1:]) for row in rows}
 
     # -- bringing the index up to date -----------------------------------------------
@@ -179,10 +167,7 @@ class Indexer:
             report.removed.append(rel)
 
         changed_paths = [row[0] for row in recorded] + report.removed
-        for part in chunks(changed_paths):
-            self.db.execute(
-                f"DELETE FROM file_signatures WHERE path IN ({placeholders(len(part))})", part
-            )
+        self.db.execute_in("DELETE FROM file_signatures WHERE path IN ({in})", changed_paths)
         self.db.executemany(
             "INSERT INTO file_signatures (path, kind, record_id, session_dir, mtime_ns, size, inode,"
             " content_hash, recorded_ns, readable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -249,11 +234,11 @@ class Indexer:
         if column is None:
             self.db.execute("DELETE FROM problems WHERE source = ?", [source])
             return
-        for part in chunks(values or []):
-            self.db.execute(
-                f"DELETE FROM problems WHERE source = ? AND {column} IN ({placeholders(len(part))})",
-                [source, *part],
-            )
+        self.db.execute_in(
+            f"DELETE FROM problems WHERE source = ? AND {column} IN ({{in}})",
+            values or [],
+            [source],
+        )
 
     def _insert_problems(self, source: str, by_path: dict[str, list[Problem]]) -> None:
         rows = []
@@ -286,22 +271,18 @@ class Indexer:
 
         table, key = TABLE[kind], ID_KEY[kind]
         claimants: dict[str, list[str]] = defaultdict(list)
-        for part in chunks(ids):
-            for path, record_id in self.db.rows(
-                "SELECT path, record_id FROM file_signatures WHERE kind = ? AND readable"
-                f" AND record_id IN ({placeholders(len(part))}) ORDER BY path",
-                [kind, *part],
-            ):
-                claimants[record_id].append(path)
-        for part in chunks(ids):
-            marks = placeholders(len(part))
-            self.db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", part)
-            if kind == "task":
-                self.db.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({marks})", part)
-            if kind == "session":
-                self.db.execute(
-                    f"DELETE FROM session_mode_bindings WHERE session_id IN ({marks})", part
-                )
+        for path, record_id in self.db.rows_in(
+            "SELECT path, record_id FROM file_signatures WHERE kind = ? AND readable"
+            " AND record_id IN ({in}) ORDER BY path",
+            ids,
+            [kind],
+        ):
+            claimants[record_id].append(path)
+        self.db.execute_in(f"DELETE FROM {table} WHERE {key} IN ({{in}})", ids)
+        if kind == "task":
+            self.db.execute_in("DELETE FROM task_dependencies WHERE task_id IN ({in})", ids)
+        if kind == "session":
+            self.db.execute_in("DELETE FROM session_mode_bindings WHERE session_id IN ({in})", ids)
         rows, deps, bindings, sessions = [], [], [], set()
         duplicates: dict[str, list[Problem]] = {}
         root = str(self.layout.root)
@@ -358,10 +339,7 @@ class Indexer:
     def _reindex_modes(
         self, names: list[str], parsed: dict[str, Any], digests: dict[str, str]
     ) -> None:
-        for part in chunks(names):
-            self.db.execute(
-                f"DELETE FROM session_modes WHERE mode_id IN ({placeholders(len(part))})", part
-            )
+        self.db.execute_in("DELETE FROM session_modes WHERE mode_id IN ({in})", names)
         rows = []
         for rel, mode in parsed.items():
             role = self.layout.classify(rel)
@@ -409,18 +387,17 @@ class Indexer:
         def locate(ids: set[str]) -> dict[str, str]:
             """Why ids a session refers to are not among its tasks."""
             found = {}
-            for part in chunks(sorted(ids)):
-                marks = placeholders(len(part))
-                for (task_id,) in db.rows(
-                    "SELECT record_id FROM file_signatures WHERE kind = 'task' AND readable = FALSE"
-                    f" AND record_id IN ({marks})",
-                    part,
-                ):
-                    found[task_id] = "is in a file that cannot be read (see its own problem)"
-                for (task_id,) in db.rows(
-                    f"SELECT task_id FROM tasks WHERE task_id IN ({marks})", part
-                ):
-                    found[task_id] = "is in another session"
+            listed = sorted(ids)
+            for (task_id,) in db.rows_in(
+                "SELECT record_id FROM file_signatures WHERE kind = 'task' AND readable = FALSE"
+                " AND record_id IN ({in})",
+                listed,
+            ):
+                found[task_id] = "is in a file that cannot be read (see its own problem)"
+            for (task_id,) in db.rows_in(
+                "SELECT task_id FROM tasks WHERE task_id IN ({in})", listed
+            ):
+                found[task_id] = "is in another session"
             return found
 
         derived = derive_session(session_id, session, groups, tasks, locate)
@@ -456,14 +433,9 @@ class Indexer:
 
     def _select_in(self, table: str, columns: tuple[str, ...], ids: list[str]) -> list[dict]:
         """Rows of `table` whose first column (its id) is in `ids`."""
-        found = []
-        for part in chunks(ids):
-            found += self.db.query(
-                f"SELECT {', '.join(columns)} FROM {table}"
-                f" WHERE {columns[0]} IN ({placeholders(len(part))})",
-                part,
-            )
-        return found
+        return self.db.query_in(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {columns[0]} IN ({{in}})", ids
+        )
 
     def _derive_edited(self, session_id: str, edited: list[str], before: dict[str, dict]) -> None:
         """The derived figures of a session where tasks were edited without changing the
@@ -475,8 +447,7 @@ class Indexer:
             GROUP_DERIVED,
             SESSION_DERIVED,
             TASK_DERIVED,
-            break_cycles,
-            depths,
+            group_chains,
             percent,
         )
 
@@ -505,15 +476,12 @@ class Indexer:
         self._update("tasks", "task_id", current, values, TASK_DERIVED)
 
         groups = db.query(
-            f"SELECT group_id, parent_group_id, {', '.join(GROUP_DERIVED)} FROM task_groups"
+            f"SELECT group_id, parent_group_id, file_path, {', '.join(GROUP_DERIVED)} FROM task_groups"
             " WHERE session_id = ?",
             [session_id],
         )
-        parent = {g["group_id"]: g["parent_group_id"] for g in groups}
-        parent = {g: p if p in parent and p != g else None for g, p in parent.items()}
-        break_cycles(parent, "parent_group_id", lambda g: "", [])
-        chains = depths(parent)
-        hit = {gid for t in edited if (gid := before[t]["group_id"]) in parent}
+        chains = group_chains(groups, [])
+        hit = {gid for t in edited if (gid := before[t]["group_id"]) in chains}
         affected = {a for g in hit for a in chains[g]}
         group_values = {}
         for gid in affected:
@@ -521,7 +489,7 @@ class Indexer:
             total, done, effort = db.rows(
                 f"SELECT count(*), {COUNT_DONE}, sum(coalesce(estimated_effort, 0)) FROM tasks"
                 f" WHERE session_id = ? AND status <> 'cancelled'"
-                f" AND group_id IN ({placeholders(len(members))})",
+                f" AND group_id IN ({', '.join('?' * len(members))})",
                 [session_id, *members],
             )[0]
             row = next(g for g in groups if g["group_id"] == gid)

@@ -31,7 +31,6 @@ Signature = tuple[int, int, int]
 Folders = dict[str, dict[str, Signature]]  # folder (relative to the root) -> name -> signature
 Snapshot = tuple[str, Folders, list[str]]  # (index generation, signatures, racy paths)
 
-CHUNK = 500
 FINE_CLOCK_NS = 20_000_000  # above the kernel's coarse clock tick (1-10 ms)
 COARSE_CLOCK_NS = 2_000_000_000  # file systems that store whole seconds (FAT: 2 s)
 
@@ -124,11 +123,7 @@ def stored_rows(db: IndexDB, rels: list[str] | None = None) -> list[tuple]:
     sql = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
     if rels is None:
         return db.rows(sql)
-    rows = []
-    for i in range(0, len(rels), CHUNK):
-        part = rels[i : i + CHUNK]
-        rows += db.rows(f"{sql} WHERE path IN ({', '.join('?' * len(part))})", part)
-    return rows
+    return db.rows_in(f"{sql} WHERE path IN ({{in}})", rels)
 
 
 def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
