@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from itertools import pairwise
 
 
 def find_path(edges: Mapping[str, Iterable[str]], start: str, goal: str) -> list[str] | None:
@@ -115,5 +116,9 @@ def cycles(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
     return result
 
 
-def show_cycle(cycle: list[str]) -> str:
-    return " → ".join(cycle)
+def show_cycle(cycle: list[str], parent_edges: Collection[tuple[str, str]] = ()) -> str:
+    """ "a → b → a", saying so when the loop goes through a parent waiting for a subtask."""
+    text = " → ".join(cycle)
+    if any(pair in parent_edges for pair in pairwise(cycle)):
+        text += " (a parent waits for its subtasks)"
+    return text

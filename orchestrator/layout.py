@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from orchestrator.errors import PathOutsideProject, ProjectNotFound
+from orchestrator.model import ID_KEY, ID_PREFIX, record_schema
 
 ORCH_DIR = ".task_orchestrator"
 SESSION_FILE = "session.md"
@@ -33,6 +36,18 @@ class FileRole:
     kind: str  # session | group | task | mode
     record_id: str  # from the file (or folder) name
     session_dir: str | None  # the session folder it lives in
+
+    @property
+    def naming_problem(self) -> tuple[str, str] | None:
+        """(problem, fix) if the file or its session folder is not named by an id."""
+        if self.session_dir is not None and not is_id("session", self.session_dir):
+            return (f"the session folder {self.session_dir!r} is not named by a session id",
+                    "rename the folder to s- and letters, digits, - or _ (e.g. s-docs)")  # fmt: skip
+        if self.kind in ("group", "task") and not is_id(self.kind, self.record_id):
+            prefix = ID_PREFIX[self.kind]
+            return (f"the file name {self.record_id + '.md'!r} is not a {self.kind} id",
+                    f"rename it to {prefix} and letters, digits, - or _ (e.g. {prefix}notes.md)")  # fmt: skip
+        return None
 
 
 class Layout:
@@ -91,6 +106,16 @@ class Layout:
                 f"{what} {str(path)!r} points outside {base}; give a path inside it"
             )
         return resolved
+
+
+@cache
+def _id_pattern(kind: str) -> re.Pattern:
+    return re.compile(record_schema(kind)["properties"][ID_KEY[kind]]["pattern"])
+
+
+def is_id(kind: str, text: str) -> bool:
+    """Whether `text` is a well-formed id of a session, group or task (schema/*.json)."""
+    return _id_pattern(kind).match(text) is not None
 
 
 def is_record_name(name: str) -> bool:

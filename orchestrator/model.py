@@ -22,6 +22,9 @@ ID_PREFIX = {"session": "s-", "group": "g-", "task": "t-"}
 # What a record's name is called in its frontmatter.
 TITLE_KEY = {"session": "name", "group": "group_name", "task": "title"}
 
+# The mode a session uses when it names none (a role file in config/ and roles/).
+DEFAULT_MODE = "default_roles.yaml"
+
 # Task statuses with a meaning in code; the full list is in schema/task.schema.json.
 DONE = "completed"
 CANCELLED = "cancelled"
@@ -136,3 +139,5 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
     # Values to index in place of fields that failed validation (schema defaults).
     index_meta: dict[str, Any] | None = None
+    # The frontmatter names another id or session than the file's place (a copied file).
+    misplaced: bool = False

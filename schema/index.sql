@@ -5,7 +5,7 @@
 -- from them by `orch reindex`. Where this departs from the spec's DDL, it is so that
 -- both engines answer byte-identically after a rebuild:
 --   * timestamps are TEXT (ISO 8601, UTC, "2026-11-25T22:37:33Z"), as written in the files;
---   * JSON columns are TEXT holding JSON arrays/objects;
+--   * JSON columns hold JSON text (SQLite keeps it as text, DuckDB as its JSON type);
 --   * progress figures are DOUBLE (DuckDB's REAL is 4 bytes and would round 33.3);
 --   * no FOREIGN KEYs and no DEFAULT CURRENT_TIMESTAMP: the index mirrors files that a
 --     person may have left inconsistent (a dangling parent is reported, not refused), and
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS active_session (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     session_id TEXT NOT NULL,
     activated_at TEXT,
-    context_data TEXT
+    context_data JSON
 );
 
 CREATE TABLE IF NOT EXISTS tasks (
@@ -61,9 +61,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     progress_percentage DOUBLE DEFAULT 0.0,
     estimated_effort INTEGER,
     actual_effort INTEGER,
-    depends_on TEXT,
-    blocks TEXT,
-    related_tasks TEXT,
+    depends_on JSON,
+    blocks JSON,
+    related_tasks JSON,
     markdown_section TEXT,
     file_operations_count INTEGER DEFAULT 0,
     verification_status TEXT DEFAULT 'pending',
@@ -84,12 +84,12 @@ CREATE TABLE IF NOT EXISTS session_modes (
     yaml_file_path TEXT NOT NULL,
     yaml_content_hash TEXT,
     description TEXT,
-    specialist_roles TEXT,
+    specialist_roles JSON,
     default_complexity TEXT DEFAULT 'moderate',
     auto_task_routing BOOLEAN DEFAULT FALSE,
     is_valid BOOLEAN DEFAULT TRUE,
     last_validated_at TEXT,
-    validation_errors TEXT,
+    validation_errors JSON,
     created_at TEXT,
     updated_at TEXT,
     UNIQUE (yaml_file_path)
@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS session_mode_bindings (
     session_id TEXT NOT NULL,
     mode_id TEXT NOT NULL,
     bound_at TEXT,
-    binding_context TEXT,
+    binding_context JSON,
     PRIMARY KEY (session_id, mode_id)
 );
 

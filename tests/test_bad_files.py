@@ -4,6 +4,7 @@ file keeps working."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -44,11 +45,11 @@ def test_broken_yaml_is_reported_with_its_line_and_the_rest_keeps_working(
     doctor = sample_orch("doctor", code=1).stdout
     assert f"{bad['task_id']}.md:4: YAML error" in doctor
     # The tasks that depend on it say why their dependency is missing.
-    dependents = json.loads(bad["blocks"])
+    dependents = bad["blocks"]
     assert dependents
     for task_id in dependents:
         assert only_problem(sample_orch, f"{task_id}.md")["message"] == (
-            f"depends_on names {bad['task_id']}, which is in a file that cannot be read (see its own problem)"
+            f"depends_on names {bad['task_id']}, which is in a file of this session that cannot be read"
         )
     board = sample_orch("status").stdout
     assert f"{1 + len(dependents)} problem(s)" in board and "orch doctor" in board
@@ -58,8 +59,13 @@ def test_broken_yaml_is_reported_with_its_line_and_the_rest_keeps_working(
 def test_a_broken_file_cannot_be_changed_until_fixed(sample, sample_orch, tasks):
     bad = tasks[0]
     edit(task_file(sample, bad["task_id"]), "---\ntask_id", "---\n\ttask_id")
+    path = task_file(sample, bad["task_id"])
     result = sample_orch("task", "update", bad["task_id"], "--title", "x", code=1)
-    assert "no task" in result.stderr or "cannot change" in result.stderr
+    assert (
+        f"task {bad['task_id']} cannot be used: {sample.layout.rel(path)}:2: YAML error"
+        in result.stderr
+    )
+    assert "fix the file first" in result.stderr
 
 
 def test_missing_title_keeps_the_task_visible(sample, sample_orch, tasks):
@@ -103,22 +109,28 @@ def test_a_duplicate_id_is_reported_and_both_files_stay_known(sample, sample_orc
     )
     copy = other_session / "tasks" / original.name
     copy.write_text(original.read_text())
-    # The first path in sort order is indexed; the other is reported, naming the first.
-    winner, loser = sorted([original, copy])
+    # The original (whose frontmatter agrees with its folder) is indexed; the copy is
+    # reported, naming the original, whatever the order of their paths.
     duplicates = [p for p in problems(sample_orch) if p["message"].startswith("duplicate task_id")]
     assert len(duplicates) == 1
-    assert duplicates[0]["path"] == sample.layout.rel(loser)
+    assert duplicates[0]["path"] == sample.layout.rel(copy)
     assert (
         duplicates[0]["message"]
-        == f"duplicate task_id {tasks[0]['task_id']}: {sample.layout.rel(winner)} has the same id"
+        == f"duplicate task_id {tasks[0]['task_id']}: {sample.layout.rel(original)} has the same id"
+    )
+    assert sample_orch.json("task", "show", tasks[0]["task_id"])["file_path"] == sample.layout.rel(
+        original
     )
     # The copy's session_id disagrees with its folder too.
     assert any("does not match the session folder" in p["message"] for p in problems(sample_orch))
-    # When the indexed one goes away, the other takes its place.
-    winner.unlink()
+    # When the original goes away, the copy takes its place, and both sessions are right.
+    original.unlink()
     shown = sample_orch.json("task", "show", tasks[0]["task_id"])
-    assert shown["file_path"] == sample.layout.rel(loser)
+    assert shown["file_path"] == sample.layout.rel(copy)
     assert not [p for p in problems(sample_orch) if p["message"].startswith("duplicate")]
+    before = sample_orch.json("session", "list")
+    shutil.rmtree(sample.layout.index_dir)
+    assert sample_orch.json("session", "list") == before
 
 
 def test_dangling_references_are_reported(sample, sample_orch, tasks):
@@ -131,9 +143,9 @@ def test_dangling_references_are_reported(sample, sample_orch, tasks):
     messages = sorted(
         p["message"] for p in problems(sample_orch) if p["path"].endswith(f"{bad['task_id']}.md")
     )
-    assert "parent_task_id names t-00000000, which does not exist" in messages
+    assert "parent_task_id names t-00000000, which is not a task of this session" in messages
     assert "group_id names g-00000000, which is not a group of this session" in messages
-    assert "depends_on names t-11111111, which does not exist" in messages
+    assert "depends_on names t-11111111, which is not a task of this session" in messages
     assert sample_orch.json("task", "show", bad["task_id"])["level"] == 0
 
 
@@ -220,3 +232,41 @@ def test_editor_droppings_are_ignored(sample, sample_orch, tasks):
         (folder / name).write_text("garbage: [")
     assert problems(sample_orch) == []
     assert len(sample_orch.json("task", "list")) == len(tasks)
+
+
+def test_files_and_folders_not_named_by_an_id_are_reported(sample, sample_orch, tasks):
+    folder = task_file(sample, tasks[0]["task_id"]).parent
+    (folder / "notes.md").write_text("---\ntitle: Notes\n---\n")
+    stray = sample.layout.sessions_dir / "my-session"
+    (stray / "tasks").mkdir(parents=True)
+    (stray / "session.md").write_text("---\nname: Mine\n---\n")
+    (stray / "tasks" / "t-one.md").write_text("---\ntitle: One\n---\n")
+    notes = only_problem(sample_orch, "tasks/notes.md")
+    assert notes["message"] == "the file name 'notes.md' is not a task id"
+    assert notes["fix"] == "rename it to t- and letters, digits, - or _ (e.g. t-notes.md)"
+    assert only_problem(sample_orch, "my-session/session.md")["message"] == (
+        "the session folder 'my-session' is not named by a session id"
+    )
+    assert len(sample_orch.json("task", "list")) == len(tasks), "everything else still works"
+    assert sample_orch("doctor", code=1).exit_code == 1
+
+
+def test_a_directory_where_a_task_file_should_be_is_reported(sample, sample_orch, tasks):
+    folder = task_file(sample, tasks[0]["task_id"]).parent
+    (folder / "t-folder.md").mkdir()
+    problem = only_problem(sample_orch, "t-folder.md")
+    assert problem["message"].startswith("cannot be read:")
+    assert len(sample_orch.json("task", "list")) == len(tasks)
+
+
+def test_a_key_written_twice_is_an_error_so_no_rewrite_can_lose_one(sample, sample_orch, tasks):
+    bad = next(t for t in tasks if t["depends_on"])
+    path = task_file(sample, bad["task_id"])
+    edit(path, "---\ntask_id", f"---\ndepends_on: [{tasks[0]['task_id']}]\ntask_id")
+    text = path.read_text()
+    problem = only_problem(sample_orch, f"{bad['task_id']}.md")
+    assert problem["message"] == "YAML error: the key 'depends_on' is written twice"
+    assert problem["line"] == text.splitlines().index("depends_on:") + 1
+    result = sample_orch("task", "update", bad["task_id"], "--title", "x", code=1)
+    assert "fix the file first" in result.stderr
+    assert path.read_text() == text, "the file is left as the person wrote it"

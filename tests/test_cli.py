@@ -194,7 +194,7 @@ def test_update_changes_fields_and_dependencies(orch):
     a = orch.json("task", "add", "A")["task_id"]
     b = orch.json("task", "add", "B")["task_id"]
     c = orch.json("task", "add", "C", "--depends-on", f"{a},{b}")
-    assert json.loads(c["depends_on"]) == [a, b]
+    assert c["depends_on"] == [a, b]
     c = orch.json(
         "task",
         "update",
@@ -218,10 +218,10 @@ def test_update_changes_fields_and_dependencies(orch):
         2,
         5,
     )
-    assert json.loads(c["depends_on"]) == [b] and c["description"] == "New text"
-    assert json.loads(orch.json("task", "show", b)["blocks"]) == [c["task_id"]]
+    assert c["depends_on"] == [b] and c["description"] == "New text"
+    assert orch.json("task", "show", b)["blocks"] == [c["task_id"]]
     c = orch.json("task", "update", c["task_id"], "--no-dependencies")
-    assert json.loads(c["depends_on"]) == []
+    assert c["depends_on"] == []
 
 
 def test_description_can_come_from_standard_input(orch):
@@ -242,7 +242,7 @@ def test_group_move_keeps_dependencies_and_brings_subtasks(orch):
     moved = orch.json("group", "move", b, "--to", "frontend")
     assert sorted(t["task_id"] for t in moved) == sorted([b, sub])
     assert all(t["task_group"] == "Frontend" for t in moved)
-    assert json.loads(orch.json("task", "show", b)["depends_on"]) == [a]
+    assert orch.json("task", "show", b)["depends_on"] == [a]
     shown = orch.json("group", "show", "Frontend")
     assert [t["task_id"] for t in shown["tasks"]] == [b, sub]
 
@@ -254,7 +254,7 @@ def test_group_move_can_drop_dependencies_that_cross_groups(orch):
     a = orch.json("task", "add", "A", "--group", "Backend")["task_id"]
     b = orch.json("task", "add", "B", "--group", "Backend", "--depends-on", a)["task_id"]
     orch("group", "move", b, "--to", "Frontend", "--drop-dependencies")
-    assert json.loads(orch.json("task", "show", b)["depends_on"]) == []
+    assert orch.json("task", "show", b)["depends_on"] == []
 
 
 def test_task_move_changes_parent_and_group(orch):
@@ -276,7 +276,11 @@ def test_group_names_are_unique_within_a_session(orch):
     orch("session", "create", "S")
     orch("group", "create", "Backend")
     result = orch("group", "create", "backend", code=1)
-    assert "already has a group named 'backend'" in result.stderr
+    assert "already has a group named 'Backend'" in result.stderr
+    orch("group", "create", "Übersicht")
+    result = orch("group", "create", "übersicht", code=1)
+    assert "already has a group named 'Übersicht'" in result.stderr, "the same on both engines"
+    assert orch.json("group", "show", "ÜBERSICHT")["group_name"] == "Übersicht"
 
 
 def test_nested_groups_aggregate_their_subgroups(orch):
@@ -437,3 +441,22 @@ def test_every_read_command_answers_json(sample_orch):
         ["doctor"],
     ):
         sample_orch.json(*args)
+
+
+def test_two_sessions_with_one_name_are_named_by_id(orch):
+    first = orch.json("session", "create", "Same")
+    second = orch.json("session", "create", "Same", "--switch")
+    result = orch("session", "show", "Same", code=1)
+    assert "several sessions are named 'Same'; use an id:" in result.stderr
+    assert first["session_id"] in result.stderr and second["session_id"] in result.stderr
+
+
+def test_a_dependency_written_as_text_counts_as_a_list(orch, project):
+    orch("session", "create", "S")
+    a = orch.json("task", "add", "A")["task_id"]
+    b = orch.json("task", "add", "B")["task_id"]
+    c = orch.json("task", "add", "C")["task_id"]
+    path = task_file(project, c)
+    path.write_text(path.read_text().replace("title: C\n", f"title: C\ndepends_on: {a}\n"))
+    updated = orch.json("task", "update", c, "--add-dep", b)
+    assert updated["depends_on"] == [a, b]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from orchestrator.core import sessions, tasks
@@ -26,7 +28,7 @@ def test_a_cycle_is_refused_and_printed(project, chain):
         str(refused.value)
         == f"{a} cannot depend on {c}: that would make a cycle: {a} → {c} → {b} → {a}"
     )
-    assert tasks.show_task(project, a)["depends_on"] == "[]", "nothing was written"
+    assert tasks.show_task(project, a)["depends_on"] == [], "nothing was written"
 
 
 def test_depending_on_itself_is_refused(project, chain):
@@ -49,16 +51,23 @@ def test_a_dependency_in_another_session_is_refused(project, chain):
 
 def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
     a, _, _ = chain
-    with pytest.raises(DependencyCycle, match=r"above .* in the task tree"):
+    with pytest.raises(DependencyCycle) as refused:
         tasks.add_task(project, "A1", parent=a, depends_on=[a])
+    assert re.fullmatch(
+        rf"(t-\w+) cannot depend on {a}: that would make a cycle: \1 → {a} → \1"
+        r" \(a parent waits for its subtasks\)",
+        str(refused.value),
+    )
 
 
 def test_moving_a_task_under_one_it_waits_on_is_refused(project, chain):
     a, b, _ = chain
-    with pytest.raises(
-        DependencyCycle, match=f"{b} depends on {a}; under {a} it would wait on its own ancestor"
-    ):
+    with pytest.raises(DependencyCycle) as refused:
         tasks.move_task(project, b, parent=a)
+    assert str(refused.value) == (
+        f"cannot move {b} under {a}: that would make a cycle: {a} → {b} → {a}"
+        " (a parent waits for its subtasks)"
+    )
 
 
 def ready_ids(project):
@@ -97,3 +106,37 @@ def test_a_cancelled_dependency_does_not_make_a_task_ready(project, chain):
     a, b, _ = chain
     tasks.update_task(project, a, status="cancelled")
     assert b not in ready_ids(project)
+
+
+def test_a_loop_through_a_parent_is_refused(project):
+    """P waits for its subtask T; T waiting for X, which waits for P, never ends."""
+    sessions.create_session(project, "S")
+    p = tasks.add_task(project, "P")["task_id"]
+    x = tasks.add_task(project, "X", depends_on=[p])["task_id"]
+    with pytest.raises(DependencyCycle) as refused:
+        tasks.add_task(project, "T", parent=p, depends_on=[x])
+    assert f"→ {x} → {p} →" in str(refused.value)
+    assert str(refused.value).endswith("(a parent waits for its subtasks)")
+
+
+def test_moving_a_task_under_its_own_subtask_is_refused(project, chain):
+    a, _, _ = chain
+    child = tasks.add_task(project, "A1", parent=a)["task_id"]
+    with pytest.raises(
+        DependencyCycle, match=f"cannot move {a} under {child}: that would make a cycle"
+    ):
+        tasks.move_task(project, a, parent=child)
+
+
+def test_a_loop_through_a_parent_made_by_hand_is_reported(project):
+    sessions.create_session(project, "S")
+    p = tasks.add_task(project, "P")["task_id"]
+    x = tasks.add_task(project, "X", depends_on=[p])["task_id"]
+    t = tasks.add_task(project, "T", parent=p)["task_id"]
+    path = next(project.layout.sessions_dir.glob(f"*/tasks/{t}.md"))
+    path.write_text(path.read_text().replace("title: T\n", f"title: T\ndepends_on: [{x}]\n"))
+    from orchestrator.core.board import problems
+
+    found = [str(problem) for problem in problems(project)]
+    assert len(found) == 1 and "dependency cycle:" in found[0]
+    assert found[0].endswith("(a parent waits for its subtasks) — remove one of these dependencies")

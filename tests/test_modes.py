@@ -165,3 +165,24 @@ def test_a_mode_file_name_with_a_path_in_a_session_file_is_not_followed(project)
     with project.reading() as db:
         stored = db.scalar("SELECT binding_context FROM session_mode_bindings")
     assert json.loads(stored)["status"] == "outside"
+
+
+def test_the_board_and_session_show_say_when_a_mode_falls_back(project, orch):
+    orch("session", "create", "S")
+    write_mode(project, "team.yaml", (shipped("config") / "research_roles.yaml").read_text())
+    orch("mode", "select", "team")
+    write_mode(project, "team.yaml", BROKEN)
+    board = orch("status")
+    assert "mode default_roles.yaml (instead of team.yaml, which is invalid)" in board.stdout
+    assert "mode team.yaml is invalid; using default_roles.yaml" in board.stderr
+    shown = orch("session", "show")
+    assert "team.yaml (invalid: using default_roles.yaml)" in shown.stdout
+    assert orch.json("status")["mode"]["status"] == "invalid"
+
+
+def test_a_mode_in_a_subfolder_of_roles_is_refused(project, orch):
+    orch("session", "create", "S")
+    (project.layout.roles_dir / "team").mkdir()
+    write_mode(project, "team/x.yaml", (shipped("config") / "research_roles.yaml").read_text())
+    result = orch("mode", "select", "team/x.yaml", code=1)
+    assert "mode files live directly in .task_orchestrator/roles/" in result.stderr

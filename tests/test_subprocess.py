@@ -89,3 +89,33 @@ def test_the_console_script_is_installed():
         pytest.skip("orch is not installed as a console script in this environment")
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("orch, version ")
+
+
+def test_a_bug_in_orch_prints_one_line_and_keeps_the_trace(tmp_path, monkeypatch, capsys):
+    import orchestrator.cli as cli_module
+
+    def broken(**kwargs):
+        raise RuntimeError("something orch did not expect")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cli_module, "cli", broken)
+    with pytest.raises(SystemExit) as stopped:
+        cli_module.main()
+    assert stopped.value.code == 3
+    err = capsys.readouterr().err
+    log = tmp_path / "orch" / "last-error.log"
+    assert err.strip() == (
+        f"orch: internal error (RuntimeError: something orch did not expect); the trace is in {log}"
+    )
+    assert "Traceback" in log.read_text() and "something orch did not expect" in log.read_text()
+
+
+def test_an_index_folder_that_is_a_file_is_explained(tmp_path):
+    run("init", str(tmp_path))
+    index = tmp_path / ".task_orchestrator" / ".index"
+    import shutil as sh
+
+    sh.rmtree(index)
+    index.write_text("oops")
+    done = run("--root", str(tmp_path), "status", code=1)
+    assert "is a file, but orch keeps its index in a folder of that name" in done.stderr

@@ -1,6 +1,7 @@
 """The `orch` command: parse options, call the core, format the answer.
 
-Exit codes: 0 ok, 1 a problem the user can fix (the message says how), 2 a usage error.
+Exit codes: 0 ok, 1 a problem the user can fix (the message says how), 2 a usage error,
+3 a bug in orch (the trace is written to ~/.cache/orch/last-error.log).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class OrchGroup(click.Group):
             return super().invoke(ctx)
         except OrchError as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
+            where = f": {e.filename}" if e.filename else ""
+            raise click.ClickException(f"{e.strerror or e}{where}") from None
         finally:
             obj = ctx.obj
             if isinstance(obj, Context) and obj._project is not None:
@@ -101,4 +105,30 @@ def main() -> None:
     # the collector would run dozens of times over the 10,000 signatures of a scan.
     # Commands that stay up (a server, a watcher) turn it back on.
     gc.disable()
-    cli(prog_name="orch")
+    try:
+        cli(prog_name="orch")
+    except Exception as e:  # a bug in orch: one line here, the whole story in a file
+        log = report_crash(e)
+        click.secho(
+            f"orch: internal error ({type(e).__name__}: {e}); the trace is in {log}",
+            err=True,
+            fg="red",
+        )
+        raise SystemExit(3) from None
+
+
+def report_crash(error: Exception) -> str:
+    """Write the traceback of an unexpected error to a log file and return its path."""
+    import os
+    import tempfile
+    import traceback
+
+    directory = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(directory, "orch", "last-error.log")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        path = os.path.join(tempfile.gettempdir(), "orch-last-error.log")
+    with open(path, "w", encoding="utf-8") as f:
+        traceback.print_exception(error, file=f)
+    return path

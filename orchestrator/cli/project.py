@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.output import bar, emit_json, hours, json_option, status_text, table
+from orchestrator.model import DEFAULT_MODE
 
 
 @click.command()
@@ -21,9 +22,7 @@ def init(ctx, directory: str | None) -> None:
     """
     from orchestrator.core.setup import init_project
 
-    target = directory or ctx.root or "."
-    Path(target).mkdir(parents=True, exist_ok=True)
-    project, created = init_project(target)
+    project, created = init_project(directory or ctx.root or ".")
     ctx.adopt(project)
     if created:
         click.echo(f"Initialised {project.layout.base}")
@@ -87,7 +86,10 @@ def show_board(data: dict) -> None:
             " (or activate one: orch session activate ID)"
         )
     else:
-        mode = active["mode_file"] or "default_roles.yaml"
+        context = data["mode"] or {}
+        mode = context.get("effective_mode") or active["mode_file"] or DEFAULT_MODE
+        if context.get("status", "ok") != "ok":
+            mode += f" (instead of {context['mode_file']}, which is {context['status']})"
         click.echo(
             f"{click.style(active['name'], bold=True)}  {active['session_id']}  "
             f"{status_text(active['status'])}  mode {mode}"

@@ -13,6 +13,7 @@ from orchestrator.cli.output import (
     table,
 )
 from orchestrator.core import sessions as core
+from orchestrator.model import DEFAULT_MODE
 
 
 @click.group()
@@ -95,7 +96,7 @@ def list_(ctx, status, include_archived, as_json) -> None:
                 r["name"],
                 bar(r["progress_percentage"], 10),
                 f"{r['progress_percentage']:.1f}% ({r['completed_tasks']}/{r['total_tasks']})",
-                r["mode_file"] or "default_roles.yaml",
+                r["mode_file"] or DEFAULT_MODE,
             ]
             for r in rows
         ),
@@ -116,10 +117,13 @@ def show(ctx, session_ref, as_json) -> None:
     click.echo(
         f"{click.style(row['name'], bold=True)}  {row['session_id']}  {status_text(row['status'])}"
     )
-    binding = row["mode_binding"] or {}
+    context = (row["mode_binding"] or {}).get("binding_context") or {}
+    mode = row["mode_file"] or DEFAULT_MODE
+    if context.get("status", "ok") != "ok":
+        mode += f" ({context['status']}: using {context['effective_mode']})"
     fields = [
         ("type", row["session_type"]),
-        ("mode", row["mode_file"] or "default_roles.yaml"),
+        ("mode", mode),
         ("priority", f"P{row['priority_level']}"),
         (
             "progress",
@@ -134,8 +138,6 @@ def show(ctx, session_ref, as_json) -> None:
         ("last activity", row["last_activity_at"]),
         ("file", row["markdown_file_path"]),
     ]
-    if binding.get("binding_context") and '"ok"' not in binding["binding_context"]:
-        fields.insert(2, ("mode note", binding["binding_context"]))
     table(([k, str(v)] for k, v in fields if v), indent=2)
     if row["groups"]:
         click.echo(click.style("\nGroups", bold=True))

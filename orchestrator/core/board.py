@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.modes import note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
 from orchestrator.model import Problem
@@ -15,13 +17,19 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
     sessions, and how many problems the files have."""
     with project.reading() as db:
         active = lookup.active_session(db)
-        groups = []
+        groups, mode = [], None
         if active is not None:
-            groups = db.query(
+            mode = db.scalar(
+                "SELECT binding_context FROM session_mode_bindings WHERE session_id = ?",
+                [active["session_id"]],
+            )
+            mode = json.loads(mode) if mode else None
+            note_fallback(project, active["session_id"], mode)
+            groups = db.records(
                 "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
                 [active["session_id"]],
             )
-        others = db.query(
+        others = db.records(
             "SELECT session_id, name, status, progress_percentage, total_tasks, completed_tasks"
             " FROM sessions WHERE status NOT IN ('active', 'archived')"
             " ORDER BY created_at NULLS FIRST, session_id"
@@ -38,13 +46,14 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
         ready, ready_total = [], 0
         if active is not None:
             where, params = task_filter(project, db, ready=True)
-            ready = db.query(
+            ready = db.records(
                 f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(ready_limit)}",
                 params,
             )
             ready_total = db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
     return {
         "active_session": active,
+        "mode": mode,
         "status_counts": status_counts,
         "groups": groups,
         "ready": ready,
@@ -57,7 +66,7 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
 def problems(project: Project) -> list[Problem]:
     """Every problem found in the project's files, by file and line."""
     with project.reading() as db:
-        rows = db.query(
+        rows = db.records(
             "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
             " ORDER BY path, line NULLS FIRST, message"
         )

@@ -32,14 +32,13 @@ def create_group(
     with project.writing() as w:
         session_row = lookup.session_or_active(w.db, session)
         session_id = session_row["session_id"]
-        same = w.db.query_one(
-            "SELECT group_id FROM task_groups WHERE session_id = ? AND lower(group_name) = lower(?)",
-            [session_id, name],
-        )
-        if same:
-            raise InvalidInput(
-                f"session {session_id} already has a group named {name!r} ({same['group_id']})"
-            )
+        for other_id, other_name in w.db.rows(
+            "SELECT group_id, group_name FROM task_groups WHERE session_id = ?", [session_id]
+        ):
+            if lookup.same_name(other_name, name):
+                raise InvalidInput(
+                    f"session {session_id} already has a group named {other_name!r} ({other_id})"
+                )
         parent_id = lookup.group(w.db, parent, session_id)["group_id"] if parent else None
         while True:
             group_id = new_id("group")
@@ -74,12 +73,12 @@ def list_groups(
     """Groups of a session (the active one by default) in their order."""
     with project.reading() as db:
         if all_sessions:
-            return db.query(
+            return db.records(
                 "SELECT g.* FROM task_groups g LEFT JOIN sessions s ON s.session_id = g.session_id"
                 " ORDER BY s.created_at NULLS FIRST, g.session_id, g.position_in_session"
             )
         session_id = lookup.session_or_active(db, session)["session_id"]
-        return db.query(
+        return db.records(
             "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
             [session_id],
         )
@@ -98,12 +97,12 @@ def show_group(project: Project, ref: str, session: str | None = None) -> dict[s
                 raise
             row = lookup.group(db, ref, None)
         row = dict(row)
-        row["tasks"] = db.query(
+        row["tasks"] = db.records(
             "SELECT task_id, title, status, specialist_type, parent_task_id, level, estimated_effort,"
             " progress_percentage FROM tasks WHERE group_id = ? ORDER BY position_in_group",
             [row["group_id"]],
         )
-        row["subgroups"] = db.query(
+        row["subgroups"] = db.records(
             "SELECT group_id, group_name, progress_percentage FROM task_groups"
             " WHERE parent_group_id = ? ORDER BY position_in_session",
             [row["group_id"]],
@@ -140,7 +139,7 @@ def move_tasks(
                 )
         moved = regroup(w, rows, target["group_id"], preserve_dependencies)
         w.sync()
-        return w.db.query(
+        return w.db.records(
             f"SELECT * FROM tasks WHERE task_id IN ({', '.join('?' * len(moved))}) ORDER BY task_id",
             moved,
         )

@@ -29,10 +29,10 @@ def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()
     for candidate in _candidates(text, kind):
         if not candidate:
             continue
-        row = db.query_one(f"SELECT * FROM {table} WHERE {key} = ?{extra}", [candidate, *params])
+        row = db.record(f"SELECT * FROM {table} WHERE {key} = ?{extra}", [candidate, *params])
         if row:
             return row
-        rows = db.query(
+        rows = db.records(
             f"SELECT * FROM {table} WHERE {key} >= ? AND {key} < ?{extra} ORDER BY {key} LIMIT 11",
             [candidate, candidate + "~", *params],
         )
@@ -48,8 +48,23 @@ def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()
 
 
 def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> NotFound:
+    """No record `text`: say why if its file exists but cannot be read, else suggest the
+    closest ids."""
     import difflib
 
+    for candidate in _candidates(text, kind):
+        row = db.record(
+            "SELECT s.path, p.line, p.message FROM file_signatures s"
+            " LEFT JOIN problems p ON p.path = s.path AND p.severity = 'error'"
+            " WHERE s.record_id = ? AND s.readable = FALSE ORDER BY p.line NULLS FIRST LIMIT 1",
+            [candidate],
+        )
+        if row:
+            where_ = f"{row['path']}:{row['line']}" if row["line"] else row["path"]
+            return NotFound(
+                f"{NOUN[kind]} {candidate} cannot be used: {where_}: {row['message']};"
+                " fix the file first (orch doctor lists every problem)"
+            )
     table, key = TABLE[kind], ID_KEY[kind]
     clause = f" WHERE {where}" if where else ""
     ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]
@@ -64,28 +79,35 @@ def task(db: IndexDB, text: str) -> dict[str, Any]:
 
 def session(db: IndexDB, text: str) -> dict[str, Any]:
     """A session by id (or prefix) or by exact name."""
-    rows = db.query("SELECT * FROM sessions WHERE name = ? ORDER BY session_id", [text])
+    rows = db.records("SELECT * FROM sessions WHERE name = ? ORDER BY session_id", [text])
     if len(rows) == 1:
         return rows[0]
+    if rows:
+        listed = "\n".join(f"  {r['session_id']}  {r['name']} ({r['status']})" for r in rows)
+        raise AmbiguousId(f"several sessions are named {text!r}; use an id:\n{listed}")
     return by_id(db, "session", text)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Group names compare without case, in every language (the engines' lower() differ)."""
+    return a.casefold() == b.casefold()
 
 
 def group(db: IndexDB, text: str, session_id: str | None) -> dict[str, Any]:
     """A group by name within `session_id` (case-insensitive) or by id (or prefix)."""
     if session_id is not None:
-        rows = db.query(
-            "SELECT * FROM task_groups WHERE session_id = ? AND lower(group_name) = lower(?)"
-            " ORDER BY group_id",
-            [session_id, text],
+        rows = db.records(
+            "SELECT * FROM task_groups WHERE session_id = ? ORDER BY group_id", [session_id]
         )
-        if len(rows) == 1:
-            return rows[0]
+        named = [r for r in rows if same_name(r["group_name"], text)]
+        if len(named) == 1:
+            return named[0]
         return by_id(db, "group", text, "session_id = ?", (session_id,))
     return by_id(db, "group", text)
 
 
 def active_session(db: IndexDB) -> dict[str, Any] | None:
-    return db.query_one(
+    return db.record(
         "SELECT s.* FROM active_session a JOIN sessions s ON s.session_id = a.session_id"
     )
 

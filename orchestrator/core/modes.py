@@ -6,16 +6,15 @@ default_roles.yaml (or the one shipped with orch) with a warning; it never fails
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import InvalidInput, NotFound
-from orchestrator.index.refresh import DEFAULT_MODE, mode_binding
+from orchestrator.index.refresh import mode_binding
 from orchestrator.layout import MODE_SUFFIXES
-from orchestrator.model import now
+from orchestrator.model import DEFAULT_MODE, now
 from orchestrator.resources import shipped
 from orchestrator.store.mode_file import Mode, parse_mode
 
@@ -35,6 +34,10 @@ def mode_path(project: Project, name: str) -> Path:
     roles = project.layout.roles_dir
     if "/" in name or "\\" in name:
         path = project.layout.inside(name, base=roles, what="mode file")
+        if path.parent != roles.resolve():
+            raise InvalidInput(
+                f"mode files live directly in {project.layout.rel(roles)}/, not in {name!r}"
+            )
         if path.is_file():
             return path
     else:
@@ -66,13 +69,10 @@ def checked_mode_name(w: Writer, name: str, validate: bool = True) -> str:
 def list_modes(project: Project, include_invalid: bool = True) -> list[dict[str, Any]]:
     """Modes in roles/, with validity and how many sessions use each."""
     with project.reading() as db:
-        rows = db.query(
+        rows = db.records(
             "SELECT m.*, (SELECT count(*) FROM session_mode_bindings b WHERE b.mode_id = m.mode_id)"
             " AS session_count FROM session_modes m ORDER BY m.mode_id"
         )
-    for row in rows:
-        row["specialist_roles"] = json.loads(row["specialist_roles"] or "{}")
-        row["validation_errors"] = json.loads(row["validation_errors"] or "[]")
     return [r for r in rows if include_invalid or r["is_valid"]]
 
 
@@ -123,12 +123,11 @@ def select_mode(
 
 
 def binding(db, session_id: str) -> dict[str, Any]:
-    row = db.query_one("SELECT * FROM session_mode_bindings WHERE session_id = ?", [session_id])
+    row = db.record("SELECT * FROM session_mode_bindings WHERE session_id = ?", [session_id])
     if row is None:
         raise NotFound(
             f"session {session_id} has no mode binding (its session.md may be unreadable)"
         )
-    row["binding_context"] = json.loads(row["binding_context"] or "{}")
     return row
 
 
@@ -139,11 +138,7 @@ def session_mode(project: Project, session: str | None = None) -> tuple[Mode, di
         row = lookup.session_or_active(db, session)
         modes = {r[0]: bool(r[1]) for r in db.rows("SELECT mode_id, is_valid FROM session_modes")}
     context = mode_binding(row["mode_file"] or DEFAULT_MODE, modes)
-    if context["status"] != "ok":
-        project.warnings.append(
-            f"session {row['session_id']}: mode {context['mode_file']} is {context['status']};"
-            f" using {context['effective_mode']}"
-        )
+    note_fallback(project, row["session_id"], context)
     effective = context["effective_mode"]
     path = (
         project.layout.roles_dir / effective
@@ -151,3 +146,12 @@ def session_mode(project: Project, session: str | None = None) -> tuple[Mode, di
         else shipped("config") / DEFAULT_MODE
     )
     return load_mode(project, path), context
+
+
+def note_fallback(project: Project, session_id: str, context: dict[str, Any] | None) -> None:
+    """Warn when a session's mode is missing or invalid and another one stands in."""
+    if context and context.get("status", "ok") != "ok":
+        project.warnings.append(
+            f"session {session_id}: mode {context['mode_file']} is {context['status']};"
+            f" using {context['effective_mode']} (orch mode validate says why)"
+        )

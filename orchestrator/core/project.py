@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
-from orchestrator.errors import RecordError
+from orchestrator.errors import OrchError, RecordError
 from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
 from orchestrator.index.refresh import Indexer, Report
@@ -71,6 +71,11 @@ class Project:
     def _ensure_index_dir(self) -> None:
         index_dir = self.layout.index_dir
         if not index_dir.is_dir():
+            if index_dir.exists():
+                raise OrchError(
+                    f"{self.layout.rel(index_dir)} is a file, but orch keeps its index in a folder"
+                    " of that name: move the file away (the index is rebuilt from the records)"
+                )
             index_dir.mkdir(parents=True, exist_ok=True)
         ignore = index_dir / ".gitignore"
         if not ignore.exists():
@@ -84,7 +89,9 @@ class Project:
         if self._db is not None:
             yield self._db
             return
-        with self._open_fresh(write=False) as db:
+        with self._open_fresh(write=False) as db, db.reading():
+            # One read transaction: every query of the block sees the same state, even
+            # while another process commits.
             unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE readable = FALSE")
             if unreadable:
                 self.warnings.append(

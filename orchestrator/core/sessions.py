@@ -99,7 +99,7 @@ def list_sessions(
         clauses.append("status <> 'archived'")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     with project.reading() as db:
-        return db.query(
+        return db.records(
             f"SELECT * FROM sessions{where} ORDER BY status = 'active' DESC, created_at NULLS FIRST, session_id",
             params,
         )
@@ -111,12 +111,15 @@ def show_session(project: Project, ref: str | None) -> dict[str, Any]:
         row = lookup.session_or_active(db, ref)
         sid = row["session_id"]
         row = dict(row)
-        row["groups"] = db.query(
+        row["groups"] = db.records(
             "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session", [sid]
         )
-        row["mode_binding"] = db.query_one(
+        row["mode_binding"] = db.record(
             "SELECT * FROM session_mode_bindings WHERE session_id = ?", [sid]
         )
+        from orchestrator.core.modes import note_fallback
+
+        note_fallback(project, sid, (row["mode_binding"] or {}).get("binding_context"))
         row["status_counts"] = dict(
             db.rows(
                 "SELECT status, count(*) FROM tasks WHERE session_id = ? GROUP BY status ORDER BY status",

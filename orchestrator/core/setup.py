@@ -9,7 +9,7 @@ from pathlib import Path
 
 from orchestrator.config import TEMPLATE
 from orchestrator.core.project import Project
-from orchestrator.errors import InvalidInput
+from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, checked_root
 from orchestrator.resources import shipped
 
@@ -18,7 +18,13 @@ def init_project(root: str | Path) -> tuple[Project, list[str]]:
     """Create .task_orchestrator/ in `root` (DESIGN.md section 2) with the shipped modes in
     roles/. Safe to run again: it adds what is missing and overwrites nothing. Returns the
     project and the paths it created."""
-    root = checked_root(root)
+    given = Path(root).expanduser()
+    if not given.exists():
+        try:
+            given.mkdir(parents=True)
+        except OSError as e:
+            raise OrchError(f"cannot create {given}: {e.strerror}") from None
+    root = checked_root(given)
     if ORCH_DIR in root.parts:
         raise InvalidInput(
             f"{root} is inside a {ORCH_DIR}/ folder; run orch init in the project itself"

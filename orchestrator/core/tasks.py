@@ -50,14 +50,23 @@ def checked_number(
     return value
 
 
-def dependency_edges(db, session_id: str) -> dict[str, list[str]]:
+def waiting_edges(db, session_id: str) -> tuple[dict[str, list[str]], set[tuple[str, str]]]:
+    """Who waits for whom in a session: a task for its dependencies, and a parent for its
+    subtasks. Returns the edges (waiter -> awaited) and the set of the parent ones."""
     edges: dict[str, list[str]] = {}
     for task_id, dep in db.rows(
         "SELECT task_id, depends_on_task_id FROM task_dependencies WHERE session_id = ?",
         [session_id],
     ):
         edges.setdefault(task_id, []).append(dep)
-    return edges
+    parents = set()
+    for task_id, parent in db.rows(
+        "SELECT task_id, parent_task_id FROM tasks WHERE session_id = ? AND parent_task_id IS NOT NULL",
+        [session_id],
+    ):
+        edges.setdefault(parent, []).append(task_id)
+        parents.add((parent, task_id))
+    return edges, parents
 
 
 def ancestors(row: dict[str, Any] | None) -> list[str]:
@@ -68,20 +77,14 @@ def ancestors(row: dict[str, Any] | None) -> list[str]:
 
 
 def checked_dependencies(
-    db, task_id: str, session_id: str, refs: Iterable[str], above: Iterable[str] = ()
+    db, task_id: str, session_id: str, refs: Iterable[str], parent: str | None = None
 ) -> list[str]:
-    """Resolve dependency references; refuse unknown ids, other sessions, the task's own
-    ancestors (a parent finishes after its subtasks: waiting on it would never end) and
-    cycles (printing the cycle)."""
-    above = set(above)
+    """Resolve dependency references of `task_id` (a new task gives its `parent`); refuse
+    unknown ids, other sessions, and anything that would make a task wait for itself,
+    directly or through a parent (which waits for its subtasks), printing the cycle."""
     resolved: list[str] = []
     for ref in refs:
         row = lookup.task(db, ref)
-        if row["task_id"] in above:
-            raise DependencyCycle(
-                f"{task_id} cannot depend on {describe(row)}: it is above {task_id} in the task"
-                " tree, and a parent is done only after its subtasks"
-            )
         if row["session_id"] != session_id:
             raise InvalidInput(
                 f"{describe(row)} is in session {row['session_id']}; a task can only depend on"
@@ -91,14 +94,18 @@ def checked_dependencies(
             raise DependencyCycle(f"{task_id} cannot depend on itself")
         if row["task_id"] not in resolved:
             resolved.append(row["task_id"])
-    edges = dependency_edges(db, session_id)
-    edges[task_id] = resolved
+    edges, parents = waiting_edges(db, session_id)
+    children = [child for waiter, child in parents if waiter == task_id]
+    edges[task_id] = resolved + children
+    if parent is not None:
+        edges.setdefault(parent, []).append(task_id)
+        parents.add((parent, task_id))
     for dep in resolved:
         path = find_path(edges, dep, task_id)
         if path:
             raise DependencyCycle(
                 f"{task_id} cannot depend on {dep}: that would make a cycle:"
-                f" {show_cycle([task_id, *path])}"
+                f" {show_cycle([task_id, *path], parents)}"
             )
     return resolved
 
@@ -176,8 +183,8 @@ def add_task(
         elif parent_row is not None:
             group_id = parent_row["group_id"]
         task_id = _unused_task_id(db)
-        above = [*ancestors(parent_row), parent_row["task_id"]] if parent_row else []
-        deps = checked_dependencies(db, task_id, session_id, depends_on, above)
+        parent_id = parent_row["task_id"] if parent_row else None
+        deps = checked_dependencies(db, task_id, session_id, depends_on, parent_id)
         _warn_unknown_specialist(project, db, session_id, specialist)
         stamp = now()
         status = status or PENDING
@@ -213,7 +220,7 @@ def list_tasks(project: Project, **filters: Any) -> list[dict[str, Any]]:
     `complexity`, `parent`; `ready`: pending tasks whose dependencies are all completed
     and whose subtasks are all done, urgent first; at most `limit`."""
     return _listing(
-        project, lambda db, rest, params: db.query(f"SELECT t.* {rest}", params), **filters
+        project, lambda db, rest, params: db.records(f"SELECT t.* {rest}", params), **filters
     )
 
 
@@ -299,22 +306,22 @@ def show_task(project: Project, ref: str) -> dict[str, Any]:
     with project.reading() as db:
         row = dict(lookup.task(db, ref))
         brief = "task_id, title, status, specialist_type, progress_percentage"
-        row["subtasks"] = db.query(
+        row["subtasks"] = db.records(
             f"SELECT {brief} FROM tasks WHERE parent_task_id = ? ORDER BY position_in_group, task_id",
             [row["task_id"]],
         )
-        row["dependencies"] = db.query(
+        row["dependencies"] = db.records(
             "SELECT d.depends_on_task_id AS task_id, t.title, t.status FROM task_dependencies d"
             " LEFT JOIN tasks t ON t.task_id = d.depends_on_task_id WHERE d.task_id = ?"
             " ORDER BY d.depends_on_task_id",
             [row["task_id"]],
         )
-        row["blocked_tasks"] = db.query(
+        row["blocked_tasks"] = db.records(
             f"SELECT {brief} FROM tasks WHERE task_id IN (SELECT task_id FROM task_dependencies"
             f" WHERE depends_on_task_id = ?) ORDER BY task_id",
             [row["task_id"]],
         )
-        row["problems"] = db.query(
+        row["problems"] = db.records(
             "SELECT path, line, field, severity, message, fix FROM problems WHERE path = ?"
             " ORDER BY line NULLS FIRST, message",
             [row["file_path"]],
@@ -378,13 +385,19 @@ def update_task(
                 meta[key] = value
         add_dependencies, remove_dependencies = list(add_dependencies), list(remove_dependencies)
         if depends_on is not None or add_dependencies or remove_dependencies:
-            current = list(meta.get("depends_on") or []) if depends_on is None else []
+            written = meta.get("depends_on") or []
+            # A single id written as text (depends_on: t-1) counts as a one-item list.
+            current = (
+                ([written] if isinstance(written, str) else list(written))
+                if depends_on is None
+                else []
+            )
             removed = {lookup.task(w.db, r)["task_id"] for r in remove_dependencies}
             wanted = [
                 d for d in [*current, *(depends_on or []), *add_dependencies] if d not in removed
             ]
             meta["depends_on"] = checked_dependencies(
-                w.db, row["task_id"], row["session_id"], wanted, ancestors(row)
+                w.db, row["task_id"], row["session_id"], wanted
             )
         meta["last_updated_at"] = now()
         w.save(record)
@@ -393,7 +406,9 @@ def update_task(
 
 
 def unfinished(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return db.query(sql + " AND status NOT IN ('completed', 'cancelled') ORDER BY task_id", params)
+    return db.records(
+        sql + " AND status NOT IN ('completed', 'cancelled') ORDER BY task_id", params
+    )
 
 
 def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any]:
@@ -462,7 +477,7 @@ def subtree(db, task_id: str) -> list[dict[str, Any]]:
     """A task's descendants (not itself)."""
     out, frontier = [], [task_id]
     while frontier:
-        rows = db.query(
+        rows = db.records(
             f"SELECT task_id, group_id, session_id FROM tasks WHERE parent_task_id IN"
             f" ({', '.join('?' * len(frontier))}) ORDER BY task_id",
             frontier,
@@ -529,27 +544,21 @@ def move_task(
                 parent_row = lookup.task(w.db, parent)
                 if parent_row["session_id"] != row["session_id"]:
                     raise InvalidInput(f"{describe(parent_row)} is in another session")
-                chain = (parent_row["hierarchy_path"] or "").split("/")
-                if row["task_id"] in chain:
-                    cycle = [*chain[chain.index(row["task_id"]) :], row["task_id"]]
-                    raise DependencyCycle(
-                        f"{parent_row['task_id']} is under {row['task_id']}; that would make a"
-                        f" cycle: {show_cycle(cycle)}"
-                    )
                 new_parent = parent_row["task_id"]
-                moved = [row["task_id"], *(r["task_id"] for r in subtree(w.db, row["task_id"]))]
-                waits = w.db.rows(
-                    f"SELECT task_id, depends_on_task_id FROM task_dependencies WHERE task_id IN"
-                    f" ({', '.join('?' * len(moved))}) ORDER BY task_id",
-                    moved,
-                )
-                above = {*ancestors(parent_row), new_parent}
-                for waiting, dep in waits:
-                    if dep in above:
-                        raise DependencyCycle(
-                            f"{waiting} depends on {dep}; under {new_parent} it would wait on its own"
-                            " ancestor, which is done only after its subtasks"
-                        )
+                # Under its new parent, the parent waits for it: refuse if it (or what it
+                # waits for, subtasks included) already waits for that parent.
+                edges, parents = waiting_edges(w.db, row["session_id"])
+                old_parent = row["parent_task_id"]
+                if old_parent in edges:
+                    edges[old_parent] = [t for t in edges[old_parent] if t != row["task_id"]]
+                    parents.discard((old_parent, row["task_id"]))
+                path = find_path(edges, row["task_id"], new_parent)
+                if path:
+                    parents.add((new_parent, row["task_id"]))
+                    raise DependencyCycle(
+                        f"cannot move {row['task_id']} under {new_parent}: that would make a cycle:"
+                        f" {show_cycle([new_parent, *path], parents)}"
+                    )
             record = w.load("task", row["session_id"], row["task_id"])
             record.meta["parent_task_id"] = new_parent
             record.meta["last_updated_at"] = now()

@@ -171,7 +171,7 @@ def derive_session(
         whereabouts = locate(set(unknown))
         for missing, users in sorted(unknown.items()):
             for tid, key in users:
-                where = whereabouts.get(missing, "does not exist")
+                where = whereabouts.get(missing, "is not a task of this session")
                 out.problems.append(
                     Problem(
                         task_path(tid),
@@ -196,11 +196,17 @@ def derive_session(
                         fix=f"remove {d} from depends_on",
                     )
                 )
-    for cycle in cycles(deps):
+    # A task waits for its dependencies and a parent for its subtasks: a loop through
+    # either never ends. (Waiting for an ancestor is reported above, on its own.)
+    waits = {tid: [d for d in listed if d not in chains[tid][:-1]] for tid, listed in deps.items()}
+    parent_edges = {(p, tid) for tid, p in parent.items() if p is not None}
+    for p, tid in parent_edges:
+        waits[p].append(tid)
+    for cycle in cycles(waits):
         out.problems.append(
             Problem(
                 task_path(cycle[0]),
-                f"dependency cycle: {show_cycle(cycle)}",
+                f"dependency cycle: {show_cycle(cycle, parent_edges)}",
                 field="depends_on",
                 fix="remove one of these dependencies",
             )
@@ -209,7 +215,7 @@ def derive_session(
     chains_of_group = group_chains(groups, out.problems)
     first_named: dict[str, str] = {}
     for g in sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"])):
-        other = first_named.setdefault(g["group_name"], g["group_id"])
+        other = first_named.setdefault(g["group_name"].casefold(), g["group_id"])
         if other != g["group_id"]:
             out.problems.append(
                 Problem(

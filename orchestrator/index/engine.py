@@ -6,11 +6,13 @@ parameters; rows come back as dicts keyed by column name.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ def schema_sql() -> str:
 def schema_statements() -> list[str]:
     text = re.sub(r"--[^\n]*", "", schema_sql())
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+@cache
+def json_columns() -> frozenset[str]:
+    """The columns schema/index.sql declares as JSON: decoded for callers of records()."""
+    return frozenset(re.findall(r"^\s+(\w+) JSON\b", schema_sql(), flags=re.M))
 
 
 def schema_version() -> str:
@@ -67,6 +75,21 @@ class IndexDB:
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
+    def records(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """query(), with JSON columns decoded: rows as the core API returns them."""
+        rows = self.query(sql, params)
+        if rows:
+            decoded = json_columns().intersection(rows[0])
+            for row in rows:
+                for column in decoded:
+                    if row[column] is not None:
+                        row[column] = json.loads(row[column])
+        return rows
+
+    def record(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.records(sql, params)
+        return rows[0] if rows else None
+
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
@@ -75,8 +98,14 @@ class IndexDB:
         """Rows of `table` (as `alias` in `rest`: FROM ... WHERE ... ORDER BY ...) as a JSON
         array of objects, built by the engine: for thousands of rows, three times faster
         than making Python objects and encoding them again."""
-        columns = self.columns(table)
-        pairs = ", ".join(f"'{c}', {alias}.{c}" for c in columns)
+
+        def value(column: str) -> str:
+            # SQLite keeps JSON as text: json() embeds it as JSON, not as a string.
+            if column in json_columns() and self.engine == "sqlite":
+                return f"json({alias}.{column})"
+            return f"{alias}.{column}"
+
+        pairs = ", ".join(f"'{c}', {value(c)}" for c in self.columns(table))
         rows = self._con.execute(f"SELECT json_object({pairs}) {rest}", params).fetchall()
         return "[" + ",".join(row[0] for row in rows) + "]"
 

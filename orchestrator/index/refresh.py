@@ -17,10 +17,9 @@ from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
-from orchestrator.model import ID_KEY, Parsed, Problem
+from orchestrator.model import DEFAULT_MODE, ID_KEY, Parsed, Problem
 from orchestrator.store.files import blob_id
 
-DEFAULT_MODE = "default_roles.yaml"
 TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 
 
@@ -97,6 +96,8 @@ class Indexer:
     ) -> Report:
         """Re-read what changed: in every file, in `paths`, or as found by an earlier
         `plan` (made before taking the lock; files read now are read as they are now)."""
+        if plan is not None and plan.generation != self.db.generation():
+            plan = None  # another process refreshed since the plan was made: look again
         plan = plan or signatures.plan(self.layout, self.db, paths)
         if plan.empty:
             return Report()
@@ -134,11 +135,13 @@ class Indexer:
             if role is None:
                 continue
             try:
-                data = (self.layout.root / rel).read_bytes()
+                data: bytes | OSError = (self.layout.root / rel).read_bytes()
             except FileNotFoundError:
                 gone.append(rel)
                 continue
-            digest = blob_id(data)
+            except OSError as error:  # a directory, no permission: reported, not fatal
+                data = error
+            digest = blob_id(data) if isinstance(data, bytes) else f"unreadable {data.errno}"
             old = stored.get(rel)
             if old is not None and old.content_hash == digest:
                 readable = old.readable  # same content: only the signature is new
@@ -195,8 +198,9 @@ class Indexer:
             self._derive_project()
         return report
 
-    def _parse(self, role: FileRole, rel: str, data: bytes):
-        """(what the file parses to, its problems): a Parsed record or a Mode."""
+    def _parse(self, role: FileRole, rel: str, data: bytes | OSError):
+        """(what the file parses to, its problems): a Parsed record or a Mode. `data` is
+        the file's content, or the error that reading it gave."""
         from orchestrator.store.mode_file import Mode, parse_mode
         from orchestrator.store.record_file import parse_record
 
@@ -205,6 +209,12 @@ class Indexer:
                 return Mode(role.record_id, problems=[problem]), [problem]
             return Parsed(None, [problem]), [problem]
 
+        if role.naming_problem is not None:
+            problem, fix = role.naming_problem
+            return unreadable(Problem(rel, problem, fix=fix))
+        if isinstance(data, OSError):
+            return unreadable(Problem(rel, f"cannot be read: {data.strerror or data}",
+                                      fix="make it a readable file, or remove it"))  # fmt: skip
         path = self.layout.root / rel
         if path.is_symlink() and not path.resolve().is_relative_to(self.layout.base.resolve()):
             return unreadable(
@@ -266,7 +276,8 @@ class Indexer:
     def _reindex_records(self, kind: str, ids: list[str], parsed: dict[str, Any]) -> set[str]:
         """Replace the rows of `ids` with their files' facts. When two files claim one id
         (a task file copied into another session), the first path wins and the other is
-        reported, so neither vanishes silently. Returns the sessions involved."""
+        reported, so neither vanishes silently: the one whose frontmatter agrees with its
+        place wins, else the first path. Returns the sessions involved."""
         from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
 
         table, key = TABLE[kind], ID_KEY[kind]
@@ -278,22 +289,33 @@ class Indexer:
             [kind],
         ):
             claimants[record_id].append(path)
+        # The sessions these records belonged to must be derived again, whether or not
+        # the records stay there (a duplicate can move a task to another session).
+        sessions = {
+            r[0]
+            for r in self.db.rows_in(f"SELECT session_id FROM {table} WHERE {key} IN ({{in}})", ids)
+        }
         self.db.execute_in(f"DELETE FROM {table} WHERE {key} IN ({{in}})", ids)
         if kind == "task":
             self.db.execute_in("DELETE FROM task_dependencies WHERE task_id IN ({in})", ids)
         if kind == "session":
             self.db.execute_in("DELETE FROM session_mode_bindings WHERE session_id IN ({in})", ids)
-        rows, deps, bindings, sessions = [], [], [], set()
+        rows, deps, bindings = [], [], []
         duplicates: dict[str, list[Problem]] = {}
         root = str(self.layout.root)
         for record_id in ids:
             paths = claimants.get(record_id)
             if not paths:
                 continue
-            winner = paths[0]
-            result = parsed.get(winner) or self._parse_again(winner)
-            if result is None or result.record is None:
+            results = {path: parsed.get(path) or self._parse_again(path) for path in paths}
+            paths = [p for p in paths if results[p] is not None and results[p].record is not None]
+            if not paths:
                 continue
+            # The file whose frontmatter agrees with its place wins over a stray copy; then
+            # the first path.
+            paths.sort(key=lambda p: (results[p].misplaced, p))
+            winner = paths[0]
+            result = results[winner]
             meta = result.index_meta or result.record.meta
             sessions.add(meta["session_id"])
             if kind == "task":
@@ -312,7 +334,7 @@ class Indexer:
                         loser,
                         f"duplicate {key} {record_id}: {winner} has the same id",
                         field=key,
-                        fix="give one of them a new id (rename the file; orch doctor --fix will)",
+                        fix="give one of them a new id: rename the file and its id field",
                     )
                 )
         self.db.insert(table, rows)
@@ -331,9 +353,11 @@ class Indexer:
     def _parse_again(self, rel: str) -> Parsed | None:
         role = self.layout.classify(rel)
         try:
-            data = (self.layout.root / rel).read_bytes()
+            data: bytes | OSError = (self.layout.root / rel).read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as error:
+            data = error
         return self._parse(role, rel, data)[0]
 
     def _reindex_modes(
@@ -385,20 +409,15 @@ class Indexer:
         tasks = select("tasks", TASK_FACTS + TASK_DERIVED)
 
         def locate(ids: set[str]) -> dict[str, str]:
-            """Why ids a session refers to are not among its tasks."""
-            found = {}
-            listed = sorted(ids)
-            for (task_id,) in db.rows_in(
+            """Why ids the session refers to are not among its tasks, from its own files
+            only (so that the message stays true until one of them changes)."""
+            rows = db.rows_in(
                 "SELECT record_id FROM file_signatures WHERE kind = 'task' AND readable = FALSE"
-                " AND record_id IN ({in})",
-                listed,
-            ):
-                found[task_id] = "is in a file that cannot be read (see its own problem)"
-            for (task_id,) in db.rows_in(
-                "SELECT task_id FROM tasks WHERE task_id IN ({in})", listed
-            ):
-                found[task_id] = "is in another session"
-            return found
+                " AND session_dir = ? AND record_id IN ({in})",
+                sorted(ids),
+                [session_id],
+            )
+            return {r[0]: "is in a file of this session that cannot be read" for r in rows}
 
         derived = derive_session(session_id, session, groups, tasks, locate)
         self._update("tasks", "task_id", tasks, derived.tasks, TASK_DERIVED)

@@ -37,9 +37,10 @@ COARSE_CLOCK_NS = 2_000_000_000  # file systems that store whole seconds (FAT: 2
 
 def is_racy(mtime_ns: int, read_ns: int) -> bool:
     """Whether a file with this mtime, read at `read_ns`, could have been written again
-    since within the same clock tick (same mtime, possibly same size)."""
+    since within the same clock tick (same mtime, possibly same size). A file dated far
+    in the future (touch -d 2030) is not: a new write would give it today's date."""
     window = COARSE_CLOCK_NS if mtime_ns % 1_000_000_000 == 0 else FINE_CLOCK_NS
-    return mtime_ns >= read_ns - window
+    return read_ns - window <= mtime_ns <= read_ns + COARSE_CLOCK_NS
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Plan:
     to_read: dict[str, Signature]  # path relative to the root -> its signature now
     gone: list[str]
     clock_ns: int  # when the scan began: the time the files are read "at"
+    generation: str | None = None  # the state of the index the plan was made against
     snapshot: Snapshot | None = None  # the snapshot the plan was made from, if any
 
     @property
@@ -192,22 +194,28 @@ def plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None = None) -> Pla
     clock_ns = time.time_ns()
     if paths is not None:
         rels = sorted(set(paths))
-        return _compare(stat_paths(layout, rels), stored_rows(db, rels), clock_ns)
+        with db.reading():
+            generation, rows = db.generation(), stored_rows(db, rels)
+        found = _compare(stat_paths(layout, rels), rows, clock_ns)
+        found.generation = generation
+        return found
     folders = scan(layout)
     snapshot = load_snapshot(layout, db.engine)
-    if snapshot is not None and snapshot[0] == db.generation():
+    generation = db.generation()
+    if snapshot is not None and snapshot[0] == generation:
         _, known, racy = snapshot
         if folders == known and not racy:
-            return Plan({}, [], clock_ns, snapshot)
+            return Plan({}, [], clock_ns, generation, snapshot)
         found = _compare_folders(folders, known, racy, clock_ns)
-        found.snapshot = snapshot
+        found.generation, found.snapshot = generation, snapshot
         return found
     with db.reading():
         generation, rows = db.generation(), stored_rows(db)
-    result = _compare(flatten(folders), rows, clock_ns)
-    if result.empty:
+    found = _compare(flatten(folders), rows, clock_ns)
+    found.generation = generation
+    if found.empty:
         write_snapshot(layout, db, generation, rows)
-    return result
+    return found
 
 
 def flatten(folders: Folders) -> dict[str, Signature]:

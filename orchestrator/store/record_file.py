@@ -17,6 +17,7 @@ keys a user added, and the body exactly as it was.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from orchestrator.layout import FileRole
@@ -59,9 +60,32 @@ def split_frontmatter(text: str) -> tuple[str, str]:
 
 
 def load_yaml(yaml_text: str) -> Any:
+    """Load YAML with PyYAML's C loader, refusing a key written twice in one mapping
+    (YAML would keep the last silently, and a rewrite would then lose the first)."""
     import yaml
 
-    return yaml.load(yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(yaml_text, Loader=_strict_loader())
+
+
+@cache
+def _strict_loader():
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = key_node.value if key_node.id == "scalar" else None
+                if key is not None and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is written twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
 
 
 def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
@@ -76,6 +100,8 @@ def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
         fix = "indent with spaces, not tabs"
     elif "could not find expected ':'" in problem:
         fix = "each line must be `key: value`"
+    elif "is written twice" in problem:
+        fix = "keep one of the two lines (merge their values if both matter)"
     return Problem(rel, f"YAML error: {problem}", line=line, fix=fix)
 
 
@@ -160,7 +186,8 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
         title_key = TITLE_KEY[kind]
         if not isinstance(index_meta.get(title_key), str) or not index_meta[title_key]:
             index_meta[title_key] = f"(no {title_key}: {role.record_id})"
-    return Parsed(Record(kind, meta, body), problems, index_meta)
+    misplaced = any(p.field in identity and p.severity == "error" for p in problems)
+    return Parsed(Record(kind, meta, body), problems, index_meta, misplaced)
 
 
 def render_record(record: Record) -> str:
