@@ -160,25 +160,47 @@ def generate(
 
 
 def write_tasks(rng, write, new_id, stamp, session_id, group_ids, count) -> list[str]:
-    """Write `count` tasks of one session; returns their ids in creation order. Subtasks
-    and dependencies only point to tasks created before, so there are no cycles, and a
-    task never depends on one of its ancestors."""
-    ids: list[str] = []
-    group_of: dict[str, str] = {}
-    ancestors: dict[str, tuple[str, ...]] = {}  # task -> its ancestors, nearest first
-    for _ in range(count):
-        task_id = new_id("t-")
+    """Write `count` tasks of one session; returns their ids in creation order.
+
+    A parent waits for its subtasks and a task for its dependencies, so dependencies are
+    drawn from an order in which everything can finish: the forest in post-order
+    (subtasks before their parent). A task depends only on tasks before it in that order,
+    which also keeps it from depending on its own ancestors: no cycles."""
+    ids = [new_id("t-") for _ in range(count)]
+    parent_of: dict[str, str | None] = {}
+    level: dict[str, int] = {}
+    children: dict[str | None, list[str]] = {None: []}
+    for i, task_id in enumerate(ids):
         parent = None
-        if ids and rng.random() < SUBTASK_SHARE:
-            candidate = rng.choice(ids)
-            if len(ancestors[candidate]) < MAX_LEVEL:
+        if i and rng.random() < SUBTASK_SHARE:
+            candidate = ids[rng.randrange(i)]
+            if level[candidate] < MAX_LEVEL:
                 parent = candidate
+        parent_of[task_id] = parent
+        level[task_id] = level[parent] + 1 if parent else 0
+        children.setdefault(task_id, [])
+        children[parent].append(task_id)
+    finish_order: list[str] = []
+    stack: list[tuple[str, bool]] = [(t, False) for t in reversed(children[None])]
+    while stack:
+        task_id, expanded = stack.pop()
+        if expanded:
+            finish_order.append(task_id)
+            continue
+        stack.append((task_id, True))
+        stack.extend((child, False) for child in reversed(children[task_id]))
+    rank = {task_id: n for n, task_id in enumerate(finish_order)}
+
+    group_of: dict[str, str] = {}
+    for task_id in ids:
+        parent = parent_of[task_id]
         group_id = group_of[parent] if parent else rng.choice(group_ids)
-        ancestors[task_id] = (parent, *ancestors[parent]) if parent else ()
+        group_of[task_id] = group_id
         depends_on: list[str] = []
-        if ids and rng.random() < DEPENDENT_SHARE:
-            for candidate in rng.sample(ids, min(len(ids), rng.randint(1, 2))):
-                if candidate not in ancestors[task_id]:
+        if rank[task_id] and rng.random() < DEPENDENT_SHARE:
+            for _ in range(rng.randint(1, 2)):
+                candidate = finish_order[rng.randrange(rank[task_id])]
+                if candidate not in depends_on:
                     depends_on.append(candidate)
         meta = {
             "task_id": task_id,
@@ -202,8 +224,6 @@ def write_tasks(rng, write, new_id, stamp, session_id, group_ids, count) -> list
         meta["last_updated_at"] = meta.get("completed_at") or meta.get("started_at")
         description = " ".join(rng.sample(DETAILS, 3))
         write("task", session_id, task_id, meta, description)
-        ids.append(task_id)
-        group_of[task_id] = group_id
     return ids
 
 

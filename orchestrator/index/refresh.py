@@ -23,6 +23,10 @@ from orchestrator.store.files import blob_id
 TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 
 
+SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "mtime_ns", "size", "inode",
+                     "content_hash", "recorded_ns", "readable")  # fmt: skip
+
+
 class Stored(NamedTuple):
     mtime_ns: int
     size: int
@@ -171,11 +175,7 @@ class Indexer:
 
         changed_paths = [row[0] for row in recorded] + report.removed
         self.db.execute_in("DELETE FROM file_signatures WHERE path IN ({in})", changed_paths)
-        self.db.executemany(
-            "INSERT INTO file_signatures (path, kind, record_id, session_dir, mtime_ns, size, inode,"
-            " content_hash, recorded_ns, readable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            recorded,
-        )
+        self.db.insert_rows("file_signatures", SIGNATURE_COLUMNS, recorded)
         self._delete_problems("parse", "path", list(file_problems))
         self._insert_problems("parse", file_problems)
 
@@ -267,9 +267,9 @@ class Indexer:
                         role.record_id if role else None,
                     )
                 )
-        self.db.executemany(
-            "INSERT INTO problems (path, line, field, severity, message, fix, source, record_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.insert_rows(
+            "problems",
+            ("path", "line", "field", "severity", "message", "fix", "source", "record_id"),
             rows,
         )
 
@@ -338,13 +338,11 @@ class Indexer:
                     )
                 )
         self.db.insert(table, rows)
-        self.db.executemany(
-            "INSERT INTO task_dependencies (task_id, depends_on_task_id, session_id) VALUES (?, ?, ?)",
-            deps,
+        self.db.insert_rows(
+            "task_dependencies", ("task_id", "depends_on_task_id", "session_id"), deps
         )
-        self.db.executemany(
-            "INSERT INTO session_mode_bindings (session_id, mode_id, bound_at) VALUES (?, ?, ?)",
-            bindings,
+        self.db.insert_rows(
+            "session_mode_bindings", ("session_id", "mode_id", "bound_at"), bindings
         )
         self._delete_problems("duplicate", "record_id", ids)
         self._insert_problems("duplicate", duplicates)
@@ -578,8 +576,7 @@ class Indexer:
             new = values.get(row[key])
             if new is not None and any(row[c] != new[c] for c in columns):
                 rows.append([*(new[c] for c in columns), row[key]])
-        sets = ", ".join(f"{c} = ?" for c in columns)
-        self.db.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows)
+        self.db.update_rows(table, key, columns, rows)
 
     def _derive_project(self) -> None:
         """What depends on all sessions: the active session, mode bindings, and the rule
