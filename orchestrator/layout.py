@@ -118,9 +118,15 @@ def is_id(kind: str, text: str) -> bool:
     return _id_pattern(kind).match(text) is not None
 
 
+# Editor droppings and orch's own temporary files: hidden files, swap files, backups,
+# lock links (.t-x.md.swp, t-x.md~, #t-x.md#, .#t-x.md, .t-x.md.1234.tmp).
+SKIPPED_FIRST = ".#~"
+SKIPPED_LAST = ("~", ".swp", ".tmp")
+
+
 def is_record_name(name: str) -> bool:
-    """False for editor droppings: swap files, backups, lock links, hidden files."""
-    return not (name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp")))
+    """False for editor droppings and temporary files."""
+    return not (name[:1] in SKIPPED_FIRST or name.endswith(SKIPPED_LAST))
 
 
 def find_root(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:

@@ -25,11 +25,16 @@ TITLE_KEY = {"session": "name", "group": "group_name", "task": "title"}
 # The mode a session uses when it names none (a role file in config/ and roles/).
 DEFAULT_MODE = "default_roles.yaml"
 
-# Task statuses with a meaning in code; the full list is in schema/task.schema.json.
+# Statuses with a meaning in code; the full lists are in schema/*.schema.json.
 DONE = "completed"
 CANCELLED = "cancelled"
 PENDING = "pending"
 IN_PROGRESS = "in_progress"
+ACTIVE = "active"  # a session's
+ARCHIVED = "archived"
+
+# The index table of each record kind.
+TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 
 
 @cache

@@ -15,6 +15,7 @@ from orchestrator.cli.output import (
     tree_order,
 )
 from orchestrator.core import tasks as core
+from orchestrator.model import allowed_values
 
 
 class Hours(click.ParamType):
@@ -59,7 +60,7 @@ def task() -> None:
 @click.option("--parent", metavar="TASK", help="Make it a subtask of TASK.")
 @click.option("-d", "--description", help="Description in Markdown ('-' reads standard input).")
 @click.option("--specialist", metavar="ROLE", help="Specialist role: architect, implementer, ...")
-@click.option("--complexity", type=click.Choice(["simple", "moderate", "complex", "very_complex"]))
+@click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5), help="1 urgent .. 5 someday (default 3).")
 @click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
 @click.option(
@@ -212,12 +213,10 @@ def show(ctx, task_ref, as_json) -> None:
 @task.command("update")
 @click.argument("task_ref", metavar="TASK")
 @click.option("--title")
-@click.option(
-    "--status", help="pending, in_progress, blocked, needs_revision, completed, failed, cancelled"
-)
+@click.option("--status", help=", ".join(allowed_values("task", "status")))
 @click.option("-d", "--description", help="New description ('-' reads standard input).")
 @click.option("--specialist", metavar="ROLE", help="Specialist role ('' clears it).")
-@click.option("--complexity", type=click.Choice(["simple", "moderate", "complex", "very_complex"]))
+@click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5))
 @click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
 @click.option("--actual", type=HOURS, help="Actual effort in hours.")

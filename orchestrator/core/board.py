@@ -9,7 +9,7 @@ from orchestrator.core import lookup
 from orchestrator.core.modes import note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
-from orchestrator.model import Problem
+from orchestrator.model import ACTIVE, ARCHIVED, Problem
 
 
 def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
             )
         others = db.records(
             "SELECT session_id, name, status, progress_percentage, total_tasks, completed_tasks"
-            " FROM sessions WHERE status NOT IN ('active', 'archived')"
+            f" FROM sessions WHERE status NOT IN ('{ACTIVE}', '{ARCHIVED}')"
             " ORDER BY created_at NULLS FIRST, session_id"
         )
         counts = dict(db.rows("SELECT severity, count(*) FROM problems GROUP BY severity"))

@@ -9,7 +9,7 @@ from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import checked_number, describe, regroup
 from orchestrator.errors import InvalidInput, NotFound
-from orchestrator.model import new_id, now
+from orchestrator.model import now
 from orchestrator.store.record_file import new_record
 
 
@@ -40,12 +40,7 @@ def create_group(
                     f"session {session_id} already has a group named {other_name!r} ({other_id})"
                 )
         parent_id = lookup.group(w.db, parent, session_id)["group_id"] if parent else None
-        while True:
-            group_id = new_id("group")
-            if not w.db.scalar(
-                "SELECT count(*) FROM file_signatures WHERE record_id = ?", [group_id]
-            ):
-                break
+        group_id = w.new_id("group")
         stamp = now()
         w.save(
             new_record(

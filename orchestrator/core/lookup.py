@@ -7,9 +7,8 @@ from typing import Any
 
 from orchestrator.errors import AmbiguousId, NotFound
 from orchestrator.index.engine import IndexDB
-from orchestrator.model import ID_KEY, ID_PREFIX, TITLE_KEY
+from orchestrator.model import ID_KEY, ID_PREFIX, TABLE, TITLE_KEY
 
-TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
 NOUN = {"session": "session", "group": "task group", "task": "task"}
 LIST_HINT = {"session": "orch session list", "group": "orch group list", "task": "orch task list"}
 

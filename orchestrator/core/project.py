@@ -22,7 +22,7 @@ from orchestrator.index.engine import IndexDB, index_path, remove_index_files, s
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
-from orchestrator.model import Record
+from orchestrator.model import Record, new_id
 from orchestrator.store.files import blob_id, write_atomic
 
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
@@ -222,6 +222,19 @@ class Writer:
         self.project, self.db, self.layout = project, db, project.layout
         self.written: list[str] = []
         self._read: dict[Path, str] = {}  # path -> blob id of the content we based a change on
+
+    def new_id(self, kind: str) -> str:
+        """A random id that no file of the project has (8 hex digits rarely collide; a
+        collision is checked for all the same)."""
+        while True:
+            record_id = new_id(kind)
+            taken = self.db.scalar(
+                "SELECT count(*) FROM file_signatures WHERE record_id = ?", [record_id]
+            )
+            if not taken and not (
+                kind == "session" and self.layout.session_dir(record_id).exists()
+            ):
+                return record_id
 
     def path_of(self, kind: str, session_id: str, record_id: str) -> Path:
         return self.layout.record_path(kind, session_id, record_id)

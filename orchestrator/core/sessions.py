@@ -7,7 +7,15 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import ActiveSessionExists, InvalidInput, InvalidTransition
-from orchestrator.model import DONE, allowed_values, new_id, now, session_transitions
+from orchestrator.model import (
+    ACTIVE,
+    ARCHIVED,
+    CANCELLED,
+    DONE,
+    allowed_values,
+    now,
+    session_transitions,
+)
 from orchestrator.store.record_file import new_record
 
 # The command that moves a session into each status.
@@ -53,7 +61,7 @@ def create_session(
             mode_file = checked_mode_name(w, mode_file)
         if active is not None:
             _set_status(w, active, "paused")
-        session_id = _unused_id(w)
+        session_id = w.new_id("session")
         stamp = now()
         record = new_record(
             "session",
@@ -75,13 +83,6 @@ def create_session(
         return lookup.session(w.db, session_id)
 
 
-def _unused_id(w: Writer) -> str:
-    while True:
-        session_id = new_id("session")
-        if not w.layout.session_dir(session_id).exists():
-            return session_id
-
-
 def list_sessions(
     project: Project, status: str | None = None, include_archived: bool = False
 ) -> list[dict[str, Any]]:
@@ -96,11 +97,12 @@ def list_sessions(
         clauses.append("status = ?")
         params.append(status)
     elif not include_archived:
-        clauses.append("status <> 'archived'")
+        clauses.append(f"status <> '{ARCHIVED}'")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     with project.reading() as db:
         return db.records(
-            f"SELECT * FROM sessions{where} ORDER BY status = 'active' DESC, created_at NULLS FIRST, session_id",
+            f"SELECT * FROM sessions{where} ORDER BY status = '{ACTIVE}' DESC, created_at NULLS FIRST,"
+            " session_id",
             params,
         )
 
@@ -146,8 +148,8 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
                 _set_status(w, current, "paused")
         if target == "completed":
             open_tasks = w.db.scalar(
-                "SELECT count(*) FROM tasks WHERE session_id = ? AND status NOT IN (?, 'cancelled')",
-                [row["session_id"], DONE],
+                "SELECT count(*) FROM tasks WHERE session_id = ? AND status NOT IN (?, ?)",
+                [row["session_id"], DONE, CANCELLED],
             )
             if open_tasks:
                 project.warnings.append(

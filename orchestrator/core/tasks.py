@@ -10,7 +10,7 @@ from orchestrator.core import lookup
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import find_path, show_cycle
-from orchestrator.model import DONE, IN_PROGRESS, PENDING, allowed_values, new_id, now
+from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
 from orchestrator.store.record_file import body_text, new_record
 
 # Statuses from which `orch task start` may begin work.
@@ -110,13 +110,6 @@ def checked_dependencies(
     return resolved
 
 
-def _unused_task_id(db) -> str:
-    while True:
-        task_id = new_id("task")
-        if not db.scalar("SELECT count(*) FROM file_signatures WHERE record_id = ?", [task_id]):
-            return task_id
-
-
 def _warn_unknown_specialist(project: Project, db, session_id: str, specialist: str | None) -> None:
     """A specialist the session's mode does not define is allowed, but probably a typo."""
     if not specialist:
@@ -182,7 +175,7 @@ def add_task(
             group_id = lookup.group(db, group, session_id)["group_id"]
         elif parent_row is not None:
             group_id = parent_row["group_id"]
-        task_id = _unused_task_id(db)
+        task_id = w.new_id("task")
         parent_id = parent_row["task_id"] if parent_row else None
         deps = checked_dependencies(db, task_id, session_id, depends_on, parent_id)
         _warn_unknown_specialist(project, db, session_id, specialist)
@@ -247,12 +240,12 @@ TASK_FROM = (
     " LEFT JOIN sessions s ON s.session_id = t.session_id"
 )
 READY_CLAUSE = (
-    "t.status = 'pending'"
+    f"t.status = '{PENDING}'"
     " AND NOT EXISTS (SELECT 1 FROM task_dependencies d"
     "   LEFT JOIN tasks dt ON dt.task_id = d.depends_on_task_id"
-    "   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.status <> 'completed'))"
+    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.status <> '{DONE}'))"
     " AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
-    "   AND c.status NOT IN ('completed', 'cancelled'))"
+    f"   AND c.status NOT IN ('{DONE}', '{CANCELLED}'))"
 )
 
 
@@ -407,7 +400,7 @@ def update_task(
 
 def unfinished(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return db.records(
-        sql + " AND status NOT IN ('completed', 'cancelled') ORDER BY task_id", params
+        sql + f" AND status NOT IN ('{DONE}', '{CANCELLED}') ORDER BY task_id", params
     )
 
 

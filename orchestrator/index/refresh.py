@@ -17,11 +17,8 @@ from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
-from orchestrator.model import DEFAULT_MODE, ID_KEY, Parsed, Problem
+from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ID_KEY, TABLE, Parsed, Problem
 from orchestrator.store.files import blob_id
-
-TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}
-
 
 SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "mtime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
@@ -56,7 +53,7 @@ class Report:
 # The facts of a task that decide the shape of the task tree, and with it every derived
 # figure but progress and totals: while they stay, an edit is derived by _derive_edited().
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
-COUNT_DONE = "sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END)"
+COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
 
 
 def same_shape(
@@ -485,7 +482,7 @@ class Indexer:
                 prefix = row["hierarchy_path"] + "/"
                 total, done = db.rows(
                     f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ?"
-                    " AND hierarchy_path >= ? AND hierarchy_path < ? AND status <> 'cancelled'",
+                    f" AND hierarchy_path >= ? AND hierarchy_path < ? AND status <> '{CANCELLED}'",
                     [session_id, prefix, prefix[:-1] + "0"],
                 )[0]
                 progress = percent(done or 0, total)
@@ -505,7 +502,7 @@ class Indexer:
             members = [g for g, chain in chains.items() if gid in chain]
             total, done, effort = db.rows(
                 f"SELECT count(*), {COUNT_DONE}, sum(coalesce(estimated_effort, 0)) FROM tasks"
-                f" WHERE session_id = ? AND status <> 'cancelled'"
+                f" WHERE session_id = ? AND status <> '{CANCELLED}'"
                 f" AND group_id IN ({', '.join('?' * len(members))})",
                 [session_id, *members],
             )[0]
@@ -526,7 +523,7 @@ class Indexer:
         if session is None:
             return
         total, done = db.rows(
-            f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> 'cancelled'",
+            f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> '{CANCELLED}'",
             [session_id],
         )[0]
         latest = self._latest_activity(session, edited, before)
@@ -583,7 +580,7 @@ class Indexer:
         that at most one session is active."""
         db = self.db
         active = db.query(
-            "SELECT session_id, activated_at, markdown_file_path FROM sessions WHERE status = 'active'"
+            f"SELECT session_id, activated_at, markdown_file_path FROM sessions WHERE status = '{ACTIVE}'"
             " ORDER BY activated_at DESC NULLS LAST, session_id"
         )
         db.execute("DELETE FROM active_session")

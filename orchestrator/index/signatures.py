@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orchestrator.index.engine import IndexDB
-from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, Layout
+from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, SKIPPED_FIRST, Layout
 from orchestrator.store.files import write_atomic
 
 # (mtime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
@@ -92,7 +92,8 @@ def _scan_folder(path: os.PathLike, rel: str, suffixes: tuple[str, ...], folders
         with os.scandir(fd) as entries:
             for entry in entries:
                 name = entry.name
-                if not name.endswith(suffixes) or name[0] in ".#~":
+                # Inlined is_record_name(): record files end in .md or .yaml already.
+                if not name.endswith(suffixes) or name[0] in SKIPPED_FIRST:
                     continue
                 try:
                     st = entry.stat()
