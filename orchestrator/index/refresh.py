@@ -107,9 +107,7 @@ class Indexer:
         if snapshot is not None and snapshot[0] != self.db.generation():
             snapshot = None  # taken from another state of the index
         with self.db.transaction():
-            report = self._apply(
-                plan.to_read, stored, list(plan.to_read), list(plan.gone), plan.clock_ns, progress
-            )
+            report = self._apply(plan, stored, progress)
             generation = self.db.new_generation()
         if snapshot is not None:
             signatures.write_snapshot_patched(
@@ -121,8 +119,9 @@ class Indexer:
             signatures.write_snapshot(self.layout, self.db, generation, rows)
         return report
 
-    def _apply(self, scanned, stored, to_read, gone, started_ns, progress) -> Report:
+    def _apply(self, plan: Plan, stored: dict[str, Stored], progress) -> Report:
         report = Report()
+        to_read, gone = list(plan.to_read), list(plan.gone)
         recorded: list[tuple] = []  # file_signatures rows to write
         parsed: dict[str, Any] = {}  # rel -> Parsed (records) or Mode
         digests: dict[str, str] = {}
@@ -156,10 +155,10 @@ class Indexer:
                 if role.session_dir:
                     sessions.add(role.session_dir)
                 report.read.append(rel)
-            signature = scanned[rel]
-            report.recorded[rel] = (signature, started_ns)
+            signature = plan.to_read[rel]
+            report.recorded[rel] = (signature, plan.clock_ns)
             recorded.append((rel, role.kind, role.record_id, role.session_dir, *signature, digest,
-                             started_ns, readable))  # fmt: skip
+                             plan.clock_ns, readable))  # fmt: skip
         for rel in gone:
             old = stored.get(rel)
             if old is None:
