@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.modes import note_fallback
+from orchestrator.core.modes import binding_context, note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
 from orchestrator.model import ACTIVE, ARCHIVED, Problem
@@ -19,11 +18,7 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
         active = lookup.active_session(db)
         groups, mode = [], None
         if active is not None:
-            mode = db.scalar(
-                "SELECT binding_context FROM session_mode_bindings WHERE session_id = ?",
-                [active["session_id"]],
-            )
-            mode = json.loads(mode) if mode else None
+            mode = binding_context(db, active["session_id"])
             note_fallback(project, active["session_id"], mode)
             groups = db.records(
                 "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",

@@ -148,6 +148,14 @@ def session_mode(project: Project, session: str | None = None) -> tuple[Mode, di
     return load_mode(project, path), context
 
 
+def binding_context(db, session_id: str) -> dict[str, Any] | None:
+    """How a session's mode binding resolved ({mode_file, effective_mode, status})."""
+    row = db.record(
+        "SELECT binding_context FROM session_mode_bindings WHERE session_id = ?", [session_id]
+    )
+    return row["binding_context"] if row else None
+
+
 def note_fallback(project: Project, session_id: str, context: dict[str, Any] | None) -> None:
     """Warn when a session's mode is missing or invalid and another one stands in."""
     if context and context.get("status", "ok") != "ok":

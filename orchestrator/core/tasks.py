@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import find_path, show_cycle
@@ -69,13 +69,6 @@ def waiting_edges(db, session_id: str) -> tuple[dict[str, list[str]], set[tuple[
     return edges, parents
 
 
-def ancestors(row: dict[str, Any] | None) -> list[str]:
-    """The ids above a task (row from the index), nearest last; [] for None."""
-    if row is None:
-        return []
-    return (row["hierarchy_path"] or "").split("/")[2:-1]
-
-
 def checked_dependencies(
     db, task_id: str, session_id: str, refs: Iterable[str], parent: str | None = None
 ) -> list[str]:
@@ -114,13 +107,9 @@ def _warn_unknown_specialist(project: Project, db, session_id: str, specialist: 
     """A specialist the session's mode does not define is allowed, but probably a typo."""
     if not specialist:
         return
-    context = db.scalar(
-        "SELECT binding_context FROM session_mode_bindings WHERE session_id = ?", [session_id]
-    )
-    mode_id = json.loads(context or "{}").get("effective_mode")
-    roles = json.loads(
-        db.scalar("SELECT specialist_roles FROM session_modes WHERE mode_id = ?", [mode_id]) or "{}"
-    )
+    mode_id = (binding_context(db, session_id) or {}).get("effective_mode")
+    mode = db.record("SELECT specialist_roles FROM session_modes WHERE mode_id = ?", [mode_id])
+    roles = (mode or {}).get("specialist_roles") or {}
     if roles and specialist not in roles:
         project.warnings.append(
             f"{specialist!r} is not a specialist role of mode {mode_id} ({', '.join(roles)})"
