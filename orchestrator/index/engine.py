@@ -39,6 +39,7 @@ def json_columns() -> frozenset[str]:
     return frozenset(re.findall(r"^\s+(\w+) JSON\b", schema_sql(), flags=re.M))
 
 
+@cache  # read once a process: every command compares it with the index's
 def schema_version() -> str:
     """Changes with orch's version, the index SQL and the record schemas (which decide
     what a file parses to): an index built under others is rebuilt."""
