@@ -101,6 +101,12 @@ def now() -> str:
     return format_time(moment)
 
 
+# The frontmatter key where a three-way merge records fields both sides changed
+# (store/merge.py); a record holding it, or conflict markers in its body, is in conflict.
+CONFLICT_KEY = "orch_conflict"
+CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+
+
 @dataclass
 class Record:
     """One Markdown record: frontmatter facts and the body below them."""
@@ -128,7 +134,7 @@ class Problem:
     line: int | None = None
     field: str | None = None
     fix: str | None = None
-    severity: str = "error"  # error | warning
+    severity: str = "error"  # error | warning | conflict (a merge left two values)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
