@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ENGINES = ("sqlite", "duckdb")
+COMMIT_MODES = ("every-sync", "batch", "off")
 # A config.yaml changed this recently is not cached (two writes in one clock tick).
 FRESH_NS = 2_000_000_000
 
@@ -20,6 +21,14 @@ TEMPLATE = """\
 #   sqlite (default): fast start, safe with several processes at once.
 #   duckdb: columnar; the same answers.
 index: sqlite
+#
+# commit: how changes reach git (DESIGN.md section 4).
+#   every-sync (default): one commit per change, made by the command that changed it.
+#   batch: changes made within commit_window seconds of the first uncommitted one are
+#     committed together, by the first command after the window (or by `orch sync`).
+#   off: orch only writes files; you commit them yourself.
+commit: every-sync
+commit_window: 60
 """
 
 
@@ -28,6 +37,8 @@ class Config:
     """Settings with their defaults; `warnings` says what was ignored and why."""
 
     index: str = "sqlite"
+    commit: str = "every-sync"
+    commit_window: float = 60.0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -74,6 +85,22 @@ def parse_config(path: Path) -> Config:
     if not isinstance(data, dict):
         config.warnings.append(f"{path}: expected key: value settings; using defaults")
         return config
+    commit = data.get("commit", config.commit)
+    if commit is False:  # YAML reads a bare `off` as false
+        commit = "off"
+    if commit in COMMIT_MODES:
+        config.commit = commit
+    else:
+        config.warnings.append(
+            f"{path}: commit: {commit!r} is not one of {', '.join(COMMIT_MODES)}; using every-sync"
+        )
+    window = data.get("commit_window", config.commit_window)
+    if isinstance(window, int | float) and not isinstance(window, bool) and window >= 0:
+        config.commit_window = float(window)
+    else:
+        config.warnings.append(
+            f"{path}: commit_window: {window!r} is not a number of seconds; using 60"
+        )
     engine = data.get("index", config.index)
     if engine in ENGINES:
         config.index = engine

@@ -47,6 +47,10 @@ COMMANDS = {
     "group": "group",
     "task": "task",
     "mode": "mode",
+    "sync": "sync",
+    "conflicts": "sync",
+    "resolve": "sync",
+    "git": "sync",
 }
 
 

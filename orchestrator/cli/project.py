@@ -156,6 +156,11 @@ def show_board(data: dict) -> None:
             indent=2,
         )
     problems = data["problems"]
+    if problems["conflicts"]:
+        click.secho(
+            f"\n{problems['conflicts']} merge conflict(s) to settle: run `orch conflicts`",
+            fg="red",
+        )
     if problems["errors"] or problems["warnings"]:
         click.secho(
             f"\n{problems['errors']} problem(s) and {problems['warnings']} warning(s) in the"
@@ -201,7 +206,7 @@ def reindex(ctx, as_json: bool) -> None:
 @click.pass_obj
 def doctor(ctx, as_json: bool) -> None:
     """List every problem in the files as `path:line: problem — fix`. Exits 1 if there is
-    an error (warnings alone exit 0)."""
+    an error or a merge conflict (warnings alone exit 0)."""
     from orchestrator.core.board import problems
 
     found = problems(ctx.project)
@@ -211,6 +216,6 @@ def doctor(ctx, as_json: bool) -> None:
         click.echo("No problems found.")
     else:
         for p in found:
-            click.secho(str(p), fg="red" if p.severity == "error" else "yellow")
-    if any(p.severity == "error" for p in found):
+            click.secho(str(p), fg="yellow" if p.severity == "warning" else "red")
+    if any(p.severity != "warning" for p in found):
         raise SystemExit(1)

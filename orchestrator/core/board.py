@@ -54,7 +54,11 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
         "ready": ready,
         "ready_count": ready_total,
         "other_sessions": others,
-        "problems": {"errors": counts.get("error", 0), "warnings": counts.get("warning", 0)},
+        "problems": {
+            "errors": counts.get("error", 0),
+            "warnings": counts.get("warning", 0),
+            "conflicts": counts.get("conflict", 0),
+        },
     }
 
 

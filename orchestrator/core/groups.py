@@ -29,7 +29,7 @@ def create_group(
     if not name:
         raise InvalidInput("a group needs a name")
     checked_number("priority", priority_level, 1, 5)
-    with project.writing() as w:
+    with project.writing("create") as w:
         session_row = lookup.session_or_active(w.db, session)
         session_id = session_row["session_id"]
         for other_id, other_name in w.db.rows(
@@ -117,7 +117,7 @@ def move_tasks(
     refs = list(task_refs)
     if not refs:
         raise InvalidInput("name at least one task to move")
-    with project.writing() as w:
+    with project.writing("move") as w:
         rows = [lookup.task(w.db, ref) for ref in refs]
         sessions = {r["session_id"] for r in rows}
         if len(sessions) > 1:

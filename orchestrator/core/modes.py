@@ -111,7 +111,7 @@ def select_mode(
     project: Project, name: str, session: str | None = None, validate_first: bool = True
 ) -> dict[str, Any]:
     """Bind a mode to a session (the active one by default)."""
-    with project.writing() as w:
+    with project.writing("select-mode") as w:
         row = lookup.session_or_active(w.db, session)
         file_name = checked_mode_name(w, name, validate=validate_first)
         record = w.load("session", row["session_id"], row["session_id"])

@@ -2,9 +2,9 @@
 
 Reading: `with project.reading() as db` gives an index that reflects every file as it is
 now (hand edits included); when nothing changed that costs a stat of each record file.
-Writing: `with project.writing() as w` holds the project lock (one writer at a time across
-processes), reads records from their files, writes them atomically and brings the index up
-to date before it returns.
+Writing: `with project.writing(op) as w` holds the project lock (one writer at a time across
+processes), reads records from their files, writes them atomically, brings the index up
+to date and commits the files it wrote (core/sync.py) before it returns.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
+from orchestrator.core.sync import Change
 from orchestrator.errors import OrchError, RecordError
 from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
@@ -39,6 +40,7 @@ class Project:
         self._config: Config | None = None
         self._db: IndexDB | None = None  # the open index, while reading or writing
         self._writer: Writer | None = None
+        self._syncer = None
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -53,6 +55,15 @@ class Project:
             self._config = load_config(self.layout.config_file, cache)
             self.warnings.extend(self._config.warnings)
         return self._config
+
+    @property
+    def syncer(self):
+        """What commits this project's changes to git (core/sync.py)."""
+        if self._syncer is None:
+            from orchestrator.core.sync import Syncer
+
+            self._syncer = Syncer(self)
+        return self._syncer
 
     # -- the index -------------------------------------------------------------------
 
@@ -100,22 +111,24 @@ class Project:
             yield db
 
     @contextmanager
-    def writing(self) -> Iterator[Writer]:
+    def writing(self, op: str) -> Iterator[Writer]:
         """Hold the project lock with a fresh index; files written through the Writer are
-        indexed before this returns (and if the operation fails half-way, what it wrote
-        is indexed too: the files are the truth)."""
+        indexed and committed as one sync named `op` before this returns (and if the
+        operation fails half-way, what it wrote is indexed and committed too: the files
+        are the truth)."""
         if self._writer is not None:
             yield self._writer
             return
         if self._db is not None:
             raise RuntimeError("Project.writing() inside Project.reading(): open the writer first")
         with self._open_fresh(write=True) as db:
-            self._writer = Writer(self, db)
+            writer = self._writer = Writer(self, db, op)
             try:
-                yield self._writer
+                yield writer
             finally:
                 try:
-                    self._writer.sync()
+                    writer.sync()
+                    writer.commit()
                 finally:
                     self._writer = None
 
@@ -141,7 +154,7 @@ class Project:
                     if plan is not None and db.writable:
                         # Something changed: update the index with this same connection.
                         with self.lock(), self._using(db):
-                            Indexer(self.layout, db).refresh(plan=plan)
+                            self._refresh(db, plan)
                             yield db
                         return
                     db.close()
@@ -149,8 +162,15 @@ class Project:
             db, rebuilt = self._writable_index()
             with self._using(db):
                 # A plan made against an index that had to be rebuilt does not apply.
-                Indexer(self.layout, db).refresh(plan=None if rebuilt else plan)
+                self._refresh(db, None if rebuilt else plan)
                 yield db
+
+    def _refresh(self, db: IndexDB, plan: Plan | None) -> Report:
+        """Bring the index up to date, then sync what changed outside orch."""
+        report = Indexer(self.layout, db).refresh(plan=plan)
+        if report.changed:
+            self.syncer.outside(db, [*report.read, *report.removed])
+        return report
 
     @contextmanager
     def _using(self, db: IndexDB) -> Iterator[None]:
@@ -210,7 +230,9 @@ class Project:
             db = IndexDB(engine, index_path(self.layout.index_dir, engine), writable=True)
             try:
                 db.create_schema()
-                return Indexer(self.layout, db).refresh(progress=progress)
+                report = Indexer(self.layout, db).refresh(progress=progress)
+                self.syncer.outside(db, [*report.read, *report.removed])
+                return report
             finally:
                 db.close()
 
@@ -218,10 +240,14 @@ class Project:
 class Writer:
     """Reads and writes record files for one operation, under the project lock."""
 
-    def __init__(self, project: Project, db: IndexDB):
-        self.project, self.db, self.layout = project, db, project.layout
+    def __init__(self, project: Project, db: IndexDB, op: str):
+        self.project, self.db, self.layout, self.op = project, db, project.layout, op
         self.written: list[str] = []
-        self._read: dict[Path, str] = {}  # path -> blob id of the content we based a change on
+        self.changes: list[Change] = []  # the records written, for the commit message
+        self.notes: list[str] = []  # said in the commit message's body
+        self._read: dict[Path, tuple[str, str]] = {}  # path -> (blob id, text) a change is based on
+        self._synced = 0  # how many of `written` are indexed
+        self.resolution: str | None = None  # the strategy, when this sync settles a conflict
 
     def new_id(self, kind: str) -> str:
         """A random id that no file of the project has (8 hex digits rarely collide; a
@@ -260,32 +286,89 @@ class Writer:
             raise RecordError(
                 f"cannot change {problem}; fix the file first (orch doctor lists every problem)"
             )
-        self._read[path] = blob_id(data)
+        self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
         parsed.record.path = path
         return parsed.record
 
-    def save(self, record: Record) -> None:
-        """Write a loaded (or new) record atomically. Refuses to overwrite a file that
-        changed since it was loaded, so that no edit made meanwhile is lost."""
+    def text_of(self, record: Record) -> str:
+        """The text of a loaded record's file, as it was loaded."""
+        return self._read[record.path][1]
+
+    def save(self, record: Record, text: str | None = None) -> None:
+        """Write a loaded (or new) record atomically (`text`: the file's whole new text,
+        if not the record rendered). If the file changed since it was loaded (an editor
+        saved it meanwhile), the change is three-way merged with that edit instead of
+        overwriting it: both are kept, and fields both changed are recorded as a
+        conflict in the file."""
         from orchestrator.store.record_file import render_record
 
         path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
-        expected = self._read.get(path)
+        rel = self.layout.rel(path)
+        base_blob, base_text = self._read.get(path, (None, None))
         try:
-            current = blob_id(path.read_bytes())
+            current = path.read_bytes()
         except FileNotFoundError:
             current = None
-        if current != expected:
-            rel = self.layout.rel(path)
-            what = "already exists" if expected is None else "changed while orch was updating it"
-            raise RecordError(f"{rel} {what}; nothing was written — run the command again")
-        data = render_record(record).encode("utf-8")
+        new_text = render_record(record) if text is None else text
+        if current is None and base_blob is not None:
+            raise RecordError(f"{rel} was deleted while orch was updating it; nothing was written")
+        if current is not None and blob_id(current) != base_blob:
+            if base_blob is None:
+                raise RecordError(
+                    f"{rel} already exists; nothing was written — run the command again"
+                )
+            new_text = self._merge(
+                rel, base_text, new_text, current.decode("utf-8", errors="replace")
+            )
+        data = new_text.encode("utf-8")
         write_atomic(path, data)
         record.path = path
-        self._read[path] = blob_id(data)
-        self.written.append(self.layout.rel(path))
+        self._read[path] = (blob_id(data), new_text)
+        self.written.append(rel)
+        self.changes.append(
+            Change(record.kind, record.id, record.meta.get("session_id"), record.title)
+        )
+
+    def _merge(self, rel: str, base: str, ours: str, theirs: str) -> str:
+        from orchestrator.store.merge import merge_texts
+
+        result = merge_texts(base, ours, theirs)
+        note = f"{rel} was edited while orch changed it: merged the two"
+        if not result.clean:
+            what = ", ".join(result.conflicts) or "the text"
+            note += f"; both changed {what}, kept as a conflict (see `orch conflicts`)"
+            self.project.warnings.append(note)
+        self.notes.append(note)
+        return result.text
+
+    def track(self, rels: list[str]) -> None:
+        """Count files written by other means (a config file, an attributes file) into
+        this sync's commit."""
+        self.written.extend(rels)
 
     def sync(self) -> None:
-        """Bring the index up to date with what this writer wrote."""
+        """Bring the index up to date with what this writer wrote (so far)."""
+        if len(self.written) > self._synced:
+            Indexer(self.layout, self.db).refresh(paths=self.written[self._synced :])
+            self._synced = len(self.written)
+
+    def commit(self) -> None:
+        """Commit what this writer wrote as one sync."""
         if self.written:
-            Indexer(self.layout, self.db).refresh(paths=self.written)
+            from orchestrator.core.sync import Entry
+
+            entry = Entry(
+                self.op,
+                list(dict.fromkeys(self.written)),
+                self._unique_changes(),
+                self.notes,
+                resolution=self.resolution,
+            )
+            self.project.syncer.record(self.db, entry)
+            self.written, self.changes, self.notes, self._synced = [], [], [], 0
+
+    def _unique_changes(self) -> list[Change]:
+        seen: dict[tuple[str, str], Change] = {}
+        for change in self.changes:
+            seen[(change.kind, change.record_id)] = change  # the last title wins
+        return list(seen.values())

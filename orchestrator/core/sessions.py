@@ -50,7 +50,7 @@ def create_session(
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")
-    with project.writing() as w:
+    with project.writing("create") as w:
         active = lookup.active_session(w.db)
         if active is not None and not switch:
             raise ActiveSessionExists(
@@ -131,10 +131,20 @@ def show_session(project: Project, ref: str | None) -> dict[str, Any]:
         return row
 
 
+# What a change of status is called in its commit message.
+STATUS_OP = {
+    "active": "activate",
+    "paused": "pause",
+    "completed": "complete",
+    "cancelled": "cancel",
+    "archived": "archive",
+}
+
+
 def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
     """Move a session to `target` if the state machine allows it. Activating a session
     pauses the one that was active."""
-    with project.writing() as w:
+    with project.writing(STATUS_OP.get(target, target)) as w:
         row = lookup.session(w.db, ref)
         if row["status"] == target:
             project.warnings.append(f"session {describe(row)} is already {target}")

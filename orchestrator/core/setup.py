@@ -50,8 +50,11 @@ def init_project(root: str | Path) -> tuple[Project, list[str]]:
         if source.suffix in MODE_SUFFIXES and not target.exists():
             shutil.copyfile(source, target)
             created.append(layout.rel(target))
+    # Building the index (with its own .gitignore) finds the new files and commits them.
+    project.syncer.outside_op = "init"
     with project.reading():
-        pass  # builds the index, with its own .gitignore
+        pass
+    project.syncer.outside_op = "edit"
     return project, created
 
 

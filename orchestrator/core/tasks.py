@@ -140,7 +140,7 @@ def add_task(
     checked_choice("task", "status", status)
     checked_number("priority", priority, 1, 5)
     checked_number("estimate", estimate)
-    with project.writing() as w:
+    with project.writing("add") as w:
         db = w.db
         parent_row = lookup.task(db, parent) if parent else None
         if parent_row is not None:
@@ -342,7 +342,7 @@ def update_task(
     checked_number("priority", priority, 1, 5)
     checked_number("estimate", estimate)
     checked_number("actual", actual)
-    with project.writing() as w:
+    with project.writing("update") as w:
         row = lookup.task(w.db, ref)
         record = w.load("task", row["session_id"], row["task_id"])
         meta = record.meta
@@ -396,7 +396,7 @@ def unfinished(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any]:
     """Mark a task in progress; refused while its dependencies are not completed
     (unless `force`)."""
-    with project.writing() as w:
+    with project.writing("start") as w:
         row = lookup.task(w.db, ref)
         if row["status"] == IN_PROGRESS:
             project.warnings.append(f"{describe(row)} is already in progress")
@@ -430,7 +430,7 @@ def done_task(
 ) -> dict[str, Any]:
     """Mark a task completed; refused while it has unfinished subtasks (unless `force`)."""
     checked_number("actual", actual)
-    with project.writing() as w:
+    with project.writing("done") as w:
         row = lookup.task(w.db, ref)
         open_subtasks = unfinished(
             w.db,
@@ -518,7 +518,7 @@ def move_task(
     """Move a task to another group (its subtasks follow) and/or under another parent."""
     if not (group or ungroup or parent or no_parent):
         raise InvalidInput("say where to: --group NAME, --no-group, --parent ID or --no-parent")
-    with project.writing() as w:
+    with project.writing("move") as w:
         row = lookup.task(w.db, ref)
         if parent or no_parent:
             new_parent = None

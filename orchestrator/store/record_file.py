@@ -22,6 +22,8 @@ from typing import Any
 
 from orchestrator.layout import FileRole
 from orchestrator.model import (
+    CONFLICT_KEY,
+    CONFLICT_MARKERS,
     ID_KEY,
     TITLE_KEY,
     Parsed,
@@ -186,8 +188,47 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
         title_key = TITLE_KEY[kind]
         if not isinstance(index_meta.get(title_key), str) or not index_meta[title_key]:
             index_meta[title_key] = f"(no {title_key}: {role.record_id})"
+    problems.extend(conflict_problems(kind, meta, body, rel, lines, yaml_text))
     misplaced = any(p.field in identity and p.severity == "error" for p in problems)
     return Parsed(Record(kind, meta, body), problems, index_meta, misplaced)
+
+
+def conflict_problems(
+    kind: str, meta: dict[str, Any], body: str, rel: str, lines, yaml_text: str
+) -> list[Problem]:
+    """What a three-way merge left to settle in a record: fields both sides changed
+    (recorded under CONFLICT_KEY) and conflict markers in the body."""
+    found = []
+    fix = f"orch resolve {meta[ID_KEY[kind]]} --strategy db_wins|md_wins|merge"
+    recorded = meta.get(CONFLICT_KEY)
+    if isinstance(recorded, dict):
+        for key, sides in recorded.items():
+            sides = sides if isinstance(sides, dict) else {}
+            found.append(
+                Problem(
+                    rel,
+                    f"merge conflict in {key}: ours {sides.get('ours')!r}, theirs"
+                    f" {sides.get('theirs')!r} (was {sides.get('base')!r})",
+                    line=lines.get((CONFLICT_KEY, key)) or lines.get((CONFLICT_KEY,)),
+                    field=str(key),
+                    fix=fix,
+                    severity="conflict",
+                )
+            )
+    if CONFLICT_MARKERS[0] in body and CONFLICT_MARKERS[1] in body:
+        body_start = yaml_text.count("\n") + 3  # the --- lines and the YAML before the body
+        for n, line in enumerate(body.splitlines(), start=body_start):
+            if line.startswith(CONFLICT_MARKERS[0]):
+                found.append(
+                    Problem(
+                        rel,
+                        "merge conflict in the text: both sides changed these lines",
+                        line=n,
+                        fix=fix,
+                        severity="conflict",
+                    )
+                )
+    return found
 
 
 def render_record(record: Record) -> str:

@@ -1,0 +1,421 @@
+"""Sync: every change to the orchestrator files becomes a git commit (DESIGN.md section 4).
+
+Two kinds of change reach git:
+- what an operation wrote (`orch task done`, later an MCP tool): one commit per operation,
+  with a message saying what happened and trailers naming the records;
+- what changed outside orch (an editor, `sed`, a checkout): found by the index refresh
+  every command starts with, committed as an `edit`. A file saved from a stale editor
+  buffer (closer to an older committed version than to the newest) is first merged with
+  the newest one, so an agent's status change is not reverted by a description edit.
+
+`commit: batch` keeps syncs in `.index/pending.json` until the window has passed;
+`commit: off` writes files only. markdown_sync_state says, per record file of a session,
+when it last synced each way and whether it is synchronized, waiting for its commit
+(db_newer: orch wrote it; md_newer: edited outside), or holds a merge conflict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import posixpath
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from orchestrator.gitrepo import GitError, Repo, find_repo, git_available, init_repo
+from orchestrator.layout import ORCH_DIR
+from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, now
+
+if TYPE_CHECKING:
+    from orchestrator.core.project import Project
+    from orchestrator.index.engine import IndexDB
+
+# How many committed versions of a file to look through for the one a stale editor
+# buffer started from.
+STALE_DEPTH = 10
+TITLE_WIDTH = 50  # of a title quoted in a commit subject
+TRAILER = {"session": "Orch-Session", "group": "Orch-Group", "task": "Orch-Task"}
+
+
+@dataclass
+class Change:
+    """A record an operation changed."""
+
+    kind: str
+    record_id: str
+    session_id: str | None = None
+    title: str = ""
+
+
+@dataclass
+class Entry:
+    """One sync: what an operation (or an outside edit) changed, waiting for its commit."""
+
+    op: str
+    paths: list[str]  # relative to the project root
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    resolution: str | None = None  # the strategy, if this sync settled a conflict
+    at_ns: int = field(default_factory=time.time_ns)
+
+    def subject(self) -> str:
+        if len(self.changes) == 1:
+            c = self.changes[0]
+            title = " ".join(c.title.split()).replace('"', "'")
+            if len(title) > TITLE_WIDTH:
+                title = title[: TITLE_WIDTH - 3].rstrip() + "..."
+            return (
+                f'orch: {self.op} {c.record_id} "{title}"'
+                if title
+                else f"orch: {self.op} {c.record_id}"
+            )
+        if self.changes:
+            counts: dict[str, int] = {}
+            for c in self.changes:
+                counts[c.kind] = counts.get(c.kind, 0) + 1
+            what = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items())
+            return f"orch: {self.op} {what}"
+        if len(self.paths) == 1:
+            return f"orch: {self.op} {self.paths[0]}"
+        return f"orch: {self.op} {len(self.paths)} files"
+
+
+def message(entries: list[Entry]) -> str:
+    """A commit message: a subject saying what happened, notes, then trailers
+    (`git log --format=%(trailers)`) naming the operation and every record touched."""
+    if len(entries) == 1:
+        subject = entries[0].subject()
+    else:
+        ops = ", ".join(dict.fromkeys(e.op for e in entries))
+        subject = f"orch: {len(entries)} syncs ({ops})"
+    body = []
+    if len(entries) > 1:
+        body += [e.subject() for e in entries]
+    body += [note for e in entries for note in e.notes]
+    trailers = [f"Orch-Op: {op}" for op in dict.fromkeys(e.op for e in entries)]
+    sessions = dict.fromkeys(
+        c.session_id for e in entries for c in e.changes if c.session_id is not None
+    )
+    trailers += [f"Orch-Session: {s}" for s in sessions]
+    for kind in ("group", "task"):
+        ids = dict.fromkeys(c.record_id for e in entries for c in e.changes if c.kind == kind)
+        trailers += [f"{TRAILER[kind]}: {i}" for i in ids]
+    parts = [subject, "\n".join(body), "\n".join(trailers)]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+class Syncer:
+    """Commits one project's syncs, the way its config says (commit: every-sync | batch |
+    off). Commits that fail (git missing, a merge in progress) become warnings: the
+    change is in the files, and the next sync commits it."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.layout = project.layout
+        self.commits: list[str] = []  # made by this process, oldest first
+        self.outside_op = "edit"  # what an outside change is called in its commit
+        self._repo: Repo | bool | None = False  # False: not looked for yet
+        self._prefix = "."
+
+    @property
+    def mode(self) -> str:
+        return self.project.config.commit
+
+    def repo(self) -> Repo | None:
+        """The repository holding .task_orchestrator/; if there is none, the folder is
+        made a repository of its own. None if git is not installed."""
+        if self._repo is False:
+            self._repo = self._find_repo()
+        return self._repo
+
+    def _find_repo(self) -> Repo | None:
+        base = self.layout.base
+        if not git_available():
+            self.project.warnings.append(
+                "git is not installed: changes are written to the files but not committed"
+            )
+            return None
+        repo = find_repo(base)
+        if repo is None:
+            repo = init_repo(base)
+            self.project.warnings.append(
+                f"{self.layout.rel(base)}/ is not in a git repository: made it a repository of"
+                " its own (its history is orch's history)"
+            )
+        repo.private_index = self.layout.index_dir / "git-index"
+        self._prefix = os.path.relpath(base.resolve(), repo.top)
+        return repo
+
+    def to_git(self, rel: str) -> str:
+        """A project-relative path as the repository names it."""
+        inside = rel.partition("/")[2]
+        return posixpath.normpath(posixpath.join(self._prefix, inside))
+
+    def from_git(self, path: str) -> str:
+        return f"{ORCH_DIR}/{posixpath.relpath(path, self._prefix)}"
+
+    # -- committing --------------------------------------------------------------------
+
+    def record(self, db: IndexDB, entry: Entry, force: bool = False) -> str | None:
+        """Commit a sync (with any still pending), or keep it pending in batch mode until
+        the window has passed. Returns the new commit, if one was made."""
+        if self.mode == "off":
+            self.mark(db, [entry], committed=False)
+            return None
+        pending = [*self.load_pending(), entry]
+        window_ns = self.project.config.commit_window * 1e9
+        if self.mode == "batch" and not force and time.time_ns() - pending[0].at_ns < window_ns:
+            self.save_pending(pending)
+            self.mark(db, [entry], committed=False)
+            return None
+        return self._commit(db, pending)
+
+    def flush(self, db: IndexDB) -> str | None:
+        """Commit whatever is pending, now."""
+        pending = self.load_pending()
+        if not pending or self.mode == "off":
+            return None
+        return self._commit(db, pending)
+
+    def _commit(self, db: IndexDB, pending: list[Entry]) -> str | None:
+        repo = self.repo()
+        if repo is None:
+            self.mark(db, pending, committed=False)
+            return None
+        busy = repo.busy()
+        if busy:
+            self.save_pending(pending)
+            self.mark(db, pending, committed=False)
+            self.project.warnings.append(
+                f"git is in the middle of a {busy}: orch's change is in"
+                " the files and will be committed by the first sync after it"
+            )
+            return None
+        paths = list(dict.fromkeys(p for e in pending for p in e.paths))
+        try:
+            commit = repo.commit([self.to_git(p) for p in paths], message(pending))
+        except GitError as error:
+            self.save_pending(pending)
+            self.mark(db, pending, committed=False)
+            self.project.warnings.append(
+                f"{error}; the change is in the files and the next sync will commit it"
+            )
+            return None
+        self.clear_pending()
+        self.mark(db, pending, committed=True)
+        if commit:
+            self.commits.append(commit)
+        return commit
+
+    # -- the batch -----------------------------------------------------------------------
+
+    @property
+    def _pending_file(self):
+        return self.layout.index_dir / "pending.json"
+
+    def load_pending(self) -> list[Entry]:
+        try:
+            raw = json.loads(self._pending_file.read_text(encoding="utf-8"))
+            return [Entry(**{**e, "changes": [Change(**c) for c in e["changes"]]}) for e in raw]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError, KeyError):
+            # Only the messages are lost: the files themselves are committed by `orch sync`.
+            self.project.warnings.append(
+                f"{self.layout.rel(self._pending_file)} is damaged; its changes will be committed"
+                " as edits by `orch sync`"
+            )
+            self.clear_pending()
+            return []
+
+    def save_pending(self, pending: list[Entry]) -> None:
+        from orchestrator.store.files import write_atomic
+
+        data = json.dumps([asdict(e) for e in pending], indent=1).encode()
+        write_atomic(self._pending_file, data, durable=False)
+
+    def clear_pending(self) -> None:
+        self._pending_file.unlink(missing_ok=True)
+
+    # -- outside edits -----------------------------------------------------------------
+
+    def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> None:
+        """Commit what changed outside orch. `fresh`: the files a refresh just found
+        changed (looked at for stale editor buffers). With `sweep`, also what is pending."""
+        if self.mode == "off":
+            self.mark(db, [Entry(self.outside_op, fresh)], committed=False)
+            return
+        try:
+            repo = self.repo()
+            if repo is None:
+                return
+            pending = {p for e in self.load_pending() for p in e.paths}
+            changed = {self.from_git(p): code for p, code in repo.dirty(self._prefix).items()}
+            outside = [p for p in changed if p not in pending]
+            fresh_set = set(fresh)
+            # Only a tracked file changed in place can be a stale buffer.
+            edited = [p for p in outside if p in fresh_set and "M" in changed[p]]
+            notes = self.merge_stale(db, edited)
+            if outside:
+                entry = Entry(self.outside_op, outside, self.changes_for(db, outside), notes)
+                self.record(db, entry, force=sweep)
+            elif sweep:
+                self.flush(db)
+            synced = [p for p in fresh if p not in changed]
+            if synced:  # changed on disk, but as committed (a checkout, a pull)
+                self.mark(db, [Entry(self.outside_op, synced)], committed=True)
+        except GitError as error:
+            self.project.warnings.append(f"{error}; the next sync will try again")
+
+    def merge_stale(self, db: IndexDB, rels: list[str]) -> list[str]:
+        """Find files saved from a stale editor buffer and merge each with the newest
+        committed version; returns notes for the commit message.
+
+        A file is taken for a stale buffer when it is closer (fewer changed lines) to an
+        older committed version than to the newest one: the editor started from that
+        older version, so the changes between it and the newest were made meanwhile by
+        someone else and must be kept. A file equal to a committed version is a
+        deliberate revert and is left alone."""
+        from orchestrator.index.refresh import Indexer
+        from orchestrator.store.files import blob_id, write_atomic
+        from orchestrator.store.merge import merge_texts
+
+        repo = self.repo()
+        notes, merged = [], []
+        for rel in rels:
+            if self.layout.classify(rel) is None:
+                continue
+            path = self.layout.root / rel
+            try:
+                working = path.read_bytes()
+            except OSError:
+                continue
+            versions = repo.versions(self.to_git(rel), STALE_DEPTH)
+            if len(versions) < 2 or blob_id(working) in versions:
+                continue
+            texts = repo.read_blobs(versions)
+            mine = working.decode("utf-8", errors="replace")
+            distance = [
+                changed_lines(texts[v].decode("utf-8", errors="replace"), mine) for v in versions
+            ]
+            best = min(range(len(versions)), key=lambda i: (distance[i], i))
+            if best == 0:
+                continue
+            result = merge_texts(
+                texts[versions[best]].decode("utf-8", errors="replace"),
+                texts[versions[0]].decode("utf-8", errors="replace"),
+                mine,
+            )
+            write_atomic(path, result.text.encode("utf-8"))
+            merged.append(rel)
+            note = f"{rel}: saved from a stale buffer; merged with its newest committed version"
+            if not result.clean:
+                what = ", ".join(result.conflicts) or "the text"
+                note += f" (conflict in {what}: see `orch conflicts`)"
+                self.project.warnings.append(note)
+            notes.append(note)
+        if merged:
+            Indexer(self.layout, db).refresh(paths=merged)
+        return notes
+
+    def changes_for(self, db: IndexDB, rels: list[str]) -> list[Change]:
+        """The records behind some record files, with their titles from the index."""
+        by_kind: dict[str, list[str]] = {}
+        for rel in rels:
+            role = self.layout.classify(rel)
+            if role is not None and role.kind in TABLE:
+                by_kind.setdefault(role.kind, []).append(role.record_id)
+        changes = []
+        for kind, ids in by_kind.items():
+            id_key, title_key = ID_KEY[kind], TITLE_KEY[kind]
+            session = "session_id" if kind != "session" else f"{id_key} AS session_id"
+            titles = {
+                r[id_key]: r
+                for r in db.query_in(
+                    f"SELECT {id_key}, {title_key}, {session} FROM {TABLE[kind]}"
+                    f" WHERE {id_key} IN ({{in}})",
+                    ids,
+                )
+            }
+            for record_id in ids:
+                row = titles.get(record_id) or {}
+                changes.append(
+                    Change(kind, record_id, row.get("session_id"), row.get(title_key) or "")
+                )
+        return changes
+
+    # -- markdown_sync_state -------------------------------------------------------------
+
+    def mark(self, db: IndexDB, entries: list[Entry], committed: bool) -> None:
+        """Record, per record file of a session, the sync just made (or pending)."""
+        rows: dict[str, tuple[str, str, bool]] = {}  # path -> (session, direction, committed)
+        resolutions = {p: e.resolution for e in entries for p in e.paths if e.resolution}
+        for entry in entries:
+            direction = "md" if entry.op == self.outside_op or entry.op == "edit" else "db"
+            for rel in entry.paths:
+                role = self.layout.classify(rel)
+                if role is not None and role.session_dir is not None:
+                    rows[rel] = (role.session_dir, direction, committed)
+        if not rows:
+            return
+        paths = list(rows)
+        hashes = dict(
+            db.rows_in("SELECT path, content_hash FROM file_signatures WHERE path IN ({in})", paths)
+        )
+        conflicted = {
+            r[0]
+            for r in db.rows_in(
+                "SELECT DISTINCT path FROM problems WHERE severity = 'conflict' AND path IN ({in})",
+                paths,
+            )
+        }
+        old = {
+            r["sync_id"]: r
+            for r in db.query_in("SELECT * FROM markdown_sync_state WHERE sync_id IN ({in})", paths)
+        }
+        stamp = now()
+        new_rows = []
+        for rel, (session_id, direction, done) in rows.items():
+            digest = hashes.get(rel)
+            if digest is None:
+                continue  # the file is gone: its row goes
+            row = dict(old.get(rel) or {})
+            row.update(sync_id=rel, session_id=session_id, markdown_file_path=rel)
+            row["md_content_hash"] = digest
+            row["db_content_hash"] = digest
+            row["last_file_modification"] = stamp
+            row["last_md_to_db_sync" if direction == "md" else "last_db_to_md_sync"] = stamp
+            if rel in conflicted:
+                status = "conflict"
+            elif done:
+                status = "synchronized"
+            else:
+                status = "md_newer" if direction == "md" else "db_newer"
+            row["sync_status"] = status
+            if resolutions.get(rel):
+                row["last_conflict_resolution"] = f"{resolutions[rel]} {stamp}"
+            row.setdefault("file_monitor_active", True)
+            new_rows.append(row)
+        columns = db.columns("markdown_sync_state")
+        with db.transaction():
+            db.execute_in("DELETE FROM markdown_sync_state WHERE sync_id IN ({in})", paths)
+            db.insert_rows(
+                "markdown_sync_state", columns, [[r.get(c) for c in columns] for r in new_rows]
+            )
+
+
+def changed_lines(a: str, b: str) -> int:
+    """How many lines differ between two texts."""
+    matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
+    return sum(
+        max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    )
+
+
+def repo_or_none(project: Project) -> Repo | None:
+    with contextlib.suppress(GitError):
+        return project.syncer.repo()
+    return None

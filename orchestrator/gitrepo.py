@@ -1,0 +1,283 @@
+"""The git repository that holds a project's .task_orchestrator/ folder.
+
+orch commits only its own files and never touches the user's other work: a commit is
+built in a private git index (`.index/git-index`) that starts from HEAD and takes just the
+orchestrator paths of this sync, then the branch moves with a compare-and-swap
+(`update-ref NEW OLD`), and the user's own index is updated for those paths alone. What
+the user staged or left unstaged elsewhere stays exactly as it was.
+
+Plumbing through `git` subprocesses (about 1 ms each here) rather than GitPython: the
+same processes GitPython would start, without its import time on every command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import OrchError
+
+# Used only when git has no user.name/user.email configured (a fresh machine, CI): a
+# commit with this identity beats a sync that cannot be recorded at all.
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "orch",
+    "GIT_AUTHOR_EMAIL": "orch@localhost",
+    "GIT_COMMITTER_NAME": "orch",
+    "GIT_COMMITTER_EMAIL": "orch@localhost",
+}
+# While git is in the middle of one of these, a commit of orch's would land inside it.
+BUSY_MARKERS = {
+    "MERGE_HEAD": "merge",
+    "rebase-merge": "rebase",
+    "rebase-apply": "rebase",
+    "CHERRY_PICK_HEAD": "cherry-pick",
+    "REVERT_HEAD": "revert",
+}
+
+
+class GitError(OrchError):
+    """A git command failed; the message carries git's own words."""
+
+
+def git_available() -> bool:
+    return shutil.which("git") is not None
+
+
+@dataclass
+class Repo:
+    """A git work tree: `top` is its top folder, `git_dir` its .git folder."""
+
+    top: Path
+    git_dir: Path
+    private_index: Path | None = None  # where orch builds its commits
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        private: bool = False,
+    ) -> subprocess.CompletedProcess:
+        full_env = None
+        if env or private:
+            full_env = {**os.environ, **(env or {})}
+            if private:
+                full_env["GIT_INDEX_FILE"] = str(self.private_index)
+        done = subprocess.run(
+            ["git", "--literal-pathspecs", "-c", "core.quotepath=off", *args],
+            cwd=self.top,
+            input=input,
+            env=full_env,
+            capture_output=True,
+        )
+        if check and done.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
+        return done
+
+    def out(self, *args: str, **kwargs) -> str:
+        return self.run(*args, **kwargs).stdout.decode("utf-8", errors="replace").strip()
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.top).as_posix()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def head(self) -> tuple[str | None, str | None]:
+        """(commit, tree) of HEAD, or (None, None) on a branch with no commit yet."""
+        done = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        if done.returncode != 0:
+            return None, None
+        commit = done.stdout.decode().strip()
+        return commit, self.out("rev-parse", f"{commit}^{{tree}}")
+
+    def busy(self) -> str | None:
+        """The operation git is in the middle of (a merge, a rebase), if any."""
+        for marker, operation in BUSY_MARKERS.items():
+            if (self.git_dir / marker).exists():
+                return operation
+        return None
+
+    def blobs(self, rev: str, paths: list[str]) -> dict[str, str | None]:
+        """The blob id of each path at `rev` (None where the path is not in it)."""
+        if not paths:
+            return {}
+        lines = "".join(f"{rev}:{p}\n" for p in paths).encode()
+        done = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines)
+        found: dict[str, str | None] = {}
+        for path, line in zip(paths, done.stdout.decode().splitlines(), strict=True):
+            sha, _, kind = line.partition(" ")
+            found[path] = sha if kind == "blob" else None
+        return found
+
+    def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        """The content of each blob, read in one `cat-file --batch`."""
+        if not shas:
+            return {}
+        done = self.run("cat-file", "--batch", input="".join(f"{s}\n" for s in shas).encode())
+        data, found, at = done.stdout, {}, 0
+        for sha in shas:
+            header_end = data.index(b"\n", at)
+            header = data[at:header_end].split()
+            if header[1] == b"missing":
+                at = header_end + 1
+                continue
+            size = int(header[2])
+            found[sha] = data[header_end + 1 : header_end + 1 + size]
+            at = header_end + 1 + size + 1
+        return found
+
+    def versions(self, path: str, limit: int) -> list[str]:
+        """Blob ids of the last `limit` committed versions of `path`, newest first."""
+        done = self.run("log", f"-n{limit}", "--format=%H", "--", path, check=False)
+        commits = done.stdout.decode().split() if done.returncode == 0 else []
+        blobs = self.blobs_at(commits, path)
+        if not blobs or blobs[0] is None:
+            return []  # deleted by the newest commit that touched it
+        seen, out = set(), []
+        for sha in blobs:
+            if sha and sha not in seen:
+                seen.add(sha)
+                out.append(sha)
+        return out
+
+    def blobs_at(self, commits: list[str], path: str) -> list[str | None]:
+        if not commits:
+            return []
+        lines = "".join(f"{c}:{path}\n" for c in commits).encode()
+        done = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines)
+        out = []
+        for line in done.stdout.decode().splitlines():
+            sha, _, kind = line.partition(" ")
+            out.append(sha if kind == "blob" else None)
+        return out
+
+    def dirty(self, folder: str) -> dict[str, str]:
+        """Files under `folder` that differ from HEAD in the work tree, each with its
+        two-letter `git status` code (` M` changed, `??` new, ` D` deleted, ...); ignored
+        files left out. Uses git's stat cache, so it is cheap."""
+        done = self.run(
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--",
+            folder,
+        )
+        return {e[3:]: e[:2] for e in done.stdout.decode().split("\0") if len(e) > 3}
+
+    # -- writing -----------------------------------------------------------------------
+
+    def commit(self, paths: list[str], message: str) -> str | None:
+        """Commit the work-tree state of `paths` (files changed, added or deleted) on top
+        of HEAD, and nothing else. Returns the new commit, or None if those paths already
+        match HEAD. Retries if someone moved HEAD meanwhile."""
+        for _attempt in range(5):
+            head, head_tree = self.head()
+            self._private_index_at(head)
+            self.run(
+                "update-index",
+                "--add",
+                "--remove",
+                "-z",
+                "--stdin",
+                input="".join(f"{p}\0" for p in paths).encode(),
+                private=True,
+            )
+            tree = self.out("write-tree", private=True)
+            if tree == head_tree:
+                return None
+            commit = self._commit_tree(tree, head, message)
+            moved = self.run(
+                "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "", check=False
+            )
+            if moved.returncode == 0:
+                self._remember_private_index(commit)
+                self._update_user_index(paths)
+                return commit
+            self._forget_private_index()  # HEAD moved under us: build again on the new one
+        raise GitError("could not commit: HEAD kept moving (another git process is committing)")
+
+    def _commit_tree(self, tree: str, parent: str | None, message: str) -> str:
+        args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-"]
+        done = self.run(*args, input=message.encode(), check=False)
+        if done.returncode != 0 and b"tell me who you are" in done.stderr.lower():
+            done = self.run(*args, input=message.encode(), env=FALLBACK_IDENTITY, check=False)
+        if done.returncode != 0:
+            raise GitError(
+                f"git commit-tree failed: {done.stderr.decode(errors='replace').strip()}"
+            )
+        return done.stdout.decode().strip()
+
+    def _private_index_at(self, head: str | None) -> None:
+        """Make the private index hold HEAD's tree (kept between commands: rebuilt only
+        when HEAD moved by other hands)."""
+        marker = self.private_index.with_suffix(".head")
+        try:
+            if marker.read_text() == (head or "") and self.private_index.exists():
+                return
+        except OSError:
+            pass
+        if head:
+            self.run("read-tree", head, private=True)
+        else:
+            self.run("read-tree", "--empty", private=True)
+        marker.write_text(head or "")
+
+    def _remember_private_index(self, commit: str) -> None:
+        self.private_index.with_suffix(".head").write_text(commit)
+
+    def _forget_private_index(self) -> None:
+        self.private_index.with_suffix(".head").unlink(missing_ok=True)
+
+    def _update_user_index(self, paths: list[str]) -> None:
+        """Make the user's index agree with the new commit for `paths`, and only them (so
+        `git status` does not show orch's committed files as changed)."""
+        done = self.run(
+            "reset",
+            "-q",
+            "HEAD",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input="".join(f"{p}\0" for p in paths).encode(),
+            check=False,
+        )
+        if done.returncode != 0:
+            raise GitError(
+                "committed, but could not update git's index for orch's files ("
+                + done.stderr.decode(errors="replace").strip()
+                + "); `git status` may show them changed until `git reset -q -- .task_orchestrator`"
+            )
+
+
+def find_repo(folder: Path) -> Repo | None:
+    """The work tree holding `folder`, or None if it is not in one (or git is missing)."""
+    if not git_available():
+        return None
+    done = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+        cwd=folder,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        return None
+    lines = done.stdout.decode().splitlines()
+    if len(lines) < 2 or not lines[0]:
+        return None  # inside a .git folder, or a bare repository
+    return Repo(Path(lines[0]).resolve(), Path(lines[1]).resolve())
+
+
+def init_repo(folder: Path) -> Repo:
+    """Make `folder` a repository of its own."""
+    done = subprocess.run(["git", "init", "-q", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        raise GitError(f"git init failed: {done.stderr.decode(errors='replace').strip()}")
+    repo = find_repo(folder)
+    if repo is None:
+        raise GitError(f"git init in {folder} did not make a repository")
+    return repo

@@ -1,0 +1,53 @@
+"""git's merge driver for orch's record files, registered by `orch git install`:
+
+    [merge "orch"]
+        driver = /path/to/python -m orchestrator.merge_driver %O %A %B %P
+
+git calls it for a `.task_orchestrator/**/*.md` file both branches changed. It merges the
+two versions field by field (store/merge.py) and writes the result over %A. Fields both
+branches changed to different values are kept as ours and recorded under orch_conflict,
+so the file stays valid YAML and the merge completes; `orch conflicts` lists them and
+`orch resolve` settles them. It exits 0 then (git commits the merge), and non-zero only
+when it could not merge at all, after leaving git's own conflict markers in %A.
+
+A module of its own so that git starts no more of orch than the merge needs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print("usage: python -m orchestrator.merge_driver BASE OURS THEIRS PATH", file=sys.stderr)
+        return 2
+    base_file, ours_file, theirs_file, name = argv
+    try:
+        from orchestrator.store.merge import merge_texts
+
+        base, ours, theirs = (Path(f).read_bytes().decode("utf-8") for f in argv[:3])
+        # git passes an empty base when the file was added on both sides.
+        result = merge_texts(base or None, ours, theirs)
+    except (UnicodeDecodeError, RuntimeError, OSError) as error:
+        print(f"orch: {name}: cannot merge by fields ({error}); merged as lines", file=sys.stderr)
+        done = subprocess.run(
+            ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", ours_file,
+             base_file, theirs_file],
+        )  # fmt: skip
+        return 1 if done.returncode else 0
+    Path(ours_file).write_bytes(result.text.encode("utf-8"))
+    if not result.clean:
+        what = ", ".join(result.conflicts + (["the text"] if result.body_conflict else []))
+        print(
+            f"orch: {name}: both sides changed {what}; kept ours and recorded theirs"
+            " (settle it with `orch conflicts` and `orch resolve`)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
