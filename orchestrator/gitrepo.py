@@ -61,6 +61,7 @@ class Repo:
         env: dict[str, str] | None = None,
         check: bool = True,
         private: bool = False,
+        literal: bool = True,
     ) -> subprocess.CompletedProcess:
         full_env = None
         if env or private:
@@ -68,7 +69,14 @@ class Repo:
             if private:
                 full_env["GIT_INDEX_FILE"] = str(self.private_index)
         done = subprocess.run(
-            ["git", "--literal-pathspecs", "-c", "core.quotepath=off", *args],
+            # Paths are file names, never patterns (check-ignore refuses the option).
+            [
+                "git",
+                *(["--literal-pathspecs"] if literal else []),
+                "-c",
+                "core.quotepath=off",
+                *args,
+            ],
             cwd=self.top,
             input=input,
             env=full_env,
@@ -88,11 +96,16 @@ class Repo:
 
     def head(self) -> tuple[str | None, str | None]:
         """(commit, tree) of HEAD, or (None, None) on a branch with no commit yet."""
-        done = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
-        if done.returncode != 0:
+        done = self.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
+        lines = done.stdout.decode().split()
+        if done.returncode != 0 or len(lines) != 2:
             return None, None
-        commit = done.stdout.decode().strip()
-        return commit, self.out("rev-parse", f"{commit}^{{tree}}")
+        return lines[0], lines[1]
+
+    def ignores(self, path: Path) -> bool:
+        """Whether the repository's ignore rules exclude `path`."""
+        done = self.run("check-ignore", "-q", str(path), check=False, literal=False)
+        return done.returncode == 0
 
     def busy(self) -> str | None:
         """The operation git is in the middle of (a merge, a rebase), if any."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,65 @@ def test_yaml_timestamps_become_iso_text():
         "task", "---\ntitle: T\ncreated_at: 2026-01-02 03:04:05+01:00\n---\n", "x.md", ROLE
     )
     assert parsed.record.meta["created_at"] == "2026-01-02T02:04:05.000Z"
+
+
+# The quick check that spares importing jsonschema must never pass what jsonschema fails.
+
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.floats(allow_nan=False, min_value=-5, max_value=15),
+    st.sampled_from(
+        ["pending", "completed", "moderate", "t-7f3a9c2e", "t-7F3A", "s-1", "g-x", "",
+         "2026-11-25T14:30:00Z", "yesterday", "active"]
+    ),
+    st.lists(st.sampled_from(["t-7f3a9c2e", "t-0b66aa11", "x", 3]), max_size=3),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["session", "group", "task"])
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_quick_schema_check_never_passes_what_jsonschema_fails(kind, data):
+    import jsonschema
+
+    from orchestrator.model import TITLE_KEY, known_fields, record_schema
+    from orchestrator.store.validation import surely_valid
+
+    schema = record_schema(kind)
+    keys = data.draw(st.lists(st.sampled_from(known_fields(kind)), unique=True, max_size=8))
+    meta = {TITLE_KEY[kind]: "A title"} | {key: data.draw(FIELD_VALUES) for key in keys}
+    quick = surely_valid(meta, schema, schema)
+    valid = not list(jsonschema.Draft202012Validator(schema).iter_errors(meta))
+    assert valid or not quick, meta
+
+
+def test_the_quick_schema_check_says_yes_and_no():
+    from orchestrator.model import record_schema
+    from orchestrator.store.validation import surely_valid
+
+    schema = record_schema("task")
+    good = {"title": "x", "status": "pending", "depends_on": ["t-7f3a9c2e"], "priority_level": 2}
+    assert surely_valid(good, schema, schema)
+    for bad in ({"status": "nope"}, {"priority_level": 9}, {"depends_on": ["t-1", "t-1"]},
+                {"priority_level": True}, {"title": ""}, {"task_id": "T-1"}):  # fmt: skip
+        assert not surely_valid(good | bad, schema, schema), bad
+
+
+def test_the_sample_records_pass_the_quick_check():
+    from orchestrator.layout import Layout
+    from orchestrator.model import record_schema
+    from orchestrator.resources import shipped
+    from orchestrator.store.record_file import load_yaml, split_frontmatter
+    from orchestrator.store.validation import surely_valid
+
+    layout = Layout(shipped("sample_project"))
+    files = sorted(layout.sessions_dir.rglob("*.md"))
+    assert len(files) > 30
+    for path in files:
+        role = layout.classify(layout.rel(path))
+        meta = load_yaml(split_frontmatter(path.read_text(encoding="utf-8"))[0])
+        schema = record_schema(role.kind)
+        assert surely_valid(meta, schema, schema), path

@@ -93,7 +93,7 @@ def test_the_users_own_staged_and_unstaged_work_is_never_touched(started):
 def test_a_folder_that_is_not_a_repository_gets_one_of_its_own(tmp_path):
     root = tmp_path / "plain"
     project, _ = init_project(root)
-    assert any("repository of its own" in w for w in project.warnings)
+    assert any("a repository of its own" in w for w in project.warnings)
     base = root / ".task_orchestrator"
     assert (base / ".git").is_dir() and not (root / ".git").exists()
     orch = Orch(root)
@@ -102,6 +102,18 @@ def test_a_folder_that_is_not_a_repository_gets_one_of_its_own(tmp_path):
     assert subjects(base)[-1] == "orch: init 4 files"
     tracked = git(base, "ls-files").splitlines()
     assert "config.yaml" in tracked and not any(p.startswith(".index") for p in tracked)
+
+
+def test_a_project_the_enclosing_repository_ignores_gets_its_own(tmp_path):
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    (outer / ".gitignore").write_text("generated/\n")
+    root = outer / "generated" / "proj"
+    init_project(root)
+    Orch(root)("session", "create", "Kept apart")
+    assert git(outer, "rev-list", "--all") == ""  # nothing committed to the outer one
+    assert subjects(root / ".task_orchestrator")[0].startswith("orch: create s-")
 
 
 def test_a_bulk_operation_is_one_commit(started):

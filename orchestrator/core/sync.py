@@ -139,11 +139,13 @@ class Syncer:
             )
             return None
         repo = find_repo(base)
+        if repo is not None and repo.top != base.resolve() and repo.ignores(base):
+            repo = None  # the enclosing repository does not want these files
         if repo is None:
             repo = init_repo(base)
             self.project.warnings.append(
-                f"{self.layout.rel(base)}/ is not in a git repository: made it a repository of"
-                " its own (its history is orch's history)"
+                f"{self.layout.rel(base)}/ is not in a git repository (or that repository"
+                " ignores it): made it a repository of its own"
             )
         repo.private_index = self.layout.index_dir / "git-index"
         self._prefix = os.path.relpath(base.resolve(), repo.top)
