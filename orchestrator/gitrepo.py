@@ -250,15 +250,19 @@ class Repo:
 
     def _update_user_index(self, paths: list[str]) -> None:
         """Make the user's index agree with the new commit for `paths`, and only them (so
-        `git status` does not show orch's committed files as changed)."""
+        `git status` does not show orch's committed files as changed). The entries are
+        copied from the private index: `git update-index --index-info` touches nothing
+        else and, unlike `git reset -- paths`, does not stat the whole work tree."""
+        listed = (
+            self.run("ls-files", "-s", "-z", "--", *paths, private=True).stdout.decode().split("\0")
+        )
+        entries = {e.partition("\t")[2]: e.split(" ", 2)[:2] for e in listed if e}
+        lines = []
+        for path in paths:
+            mode, sha = entries.get(path, ("0", "0" * 40))  # mode 0 removes the entry
+            lines.append(f"{mode} {sha}\t{path}\0")
         done = self.run(
-            "reset",
-            "-q",
-            "HEAD",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            input="".join(f"{p}\0" for p in paths).encode(),
-            check=False,
+            "update-index", "-z", "--index-info", input="".join(lines).encode(), check=False
         )
         if done.returncode != 0:
             raise GitError(

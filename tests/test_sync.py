@@ -543,3 +543,60 @@ def test_changes_during_a_git_merge_wait_for_it(started):
     orch("sync")
     assert subjects(root)[0].startswith("orch: add t-")
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_sync_states_with_commits_off(started):
+    project, orch = started
+    root = project.root
+    set_config(project, "commit: off\n")
+    task_id = new_task(orch, "Written by orch")
+    path = task_file(project, task_id)
+    rel = str(path.relative_to(root))
+
+    def state() -> str:
+        with Project(root).reading() as db:
+            return db.scalar(
+                "SELECT sync_status FROM markdown_sync_state WHERE markdown_file_path = ?", [rel]
+            )
+
+    assert state() == "db_newer"  # orch wrote it; no commit yet
+    edit(path, "title: Written by orch", "title: Then by hand")
+    orch("task", "list")
+    assert state() == "md_newer"  # edited outside; no commit yet
+
+
+# -- a crash between writing a file and committing it ----------------------------------------
+
+CRASHER = """
+import os, signal, sys
+from orchestrator.core.project import Project
+from orchestrator.core import sync
+from orchestrator.core.tasks import update_task
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # the file is written and indexed, not committed
+
+sync.Syncer.record = die
+update_task(Project.find(sys.argv[1]), sys.argv[2], title="Written before the crash")
+"""
+
+
+def test_a_change_whose_commit_was_cut_short_is_committed_by_the_next_change(started, tmp_path):
+    import sys
+
+    project, orch = started
+    root = project.root
+    task_id = new_task(orch, "Before the crash")
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHER)
+    done = subprocess.run([sys.executable, str(script), str(root), task_id])
+    assert done.returncode == -9
+    assert "Written before the crash" in task_file(project, task_id).read_text()
+    assert git(root, "status", "--porcelain")  # written, not committed
+    other = new_task(orch, "After the crash")
+    assert git(root, "status", "--porcelain") == ""
+    history = git(root, "log", "--format=%s", "-2").splitlines()
+    assert history == [
+        f'orch: add {other} "After the crash"',
+        f'orch: update {task_id} "Written before the crash"',
+    ]

@@ -168,6 +168,7 @@ class Project:
     def _refresh(self, db: IndexDB, plan: Plan | None) -> Report:
         """Bring the index up to date, then sync what changed outside orch."""
         report = Indexer(self.layout, db).refresh(plan=plan)
+        self.syncer.recover(db)
         if report.changed:
             self.syncer.outside(db, [*report.read, *report.removed])
         return report
@@ -310,6 +311,7 @@ class Writer:
         except FileNotFoundError:
             current = None
         new_text = render_record(record) if text is None else text
+        self.project.syncer.intend(self.op, [*self.written, rel])
         if current is None and base_blob is not None:
             raise RecordError(f"{rel} was deleted while orch was updating it; nothing was written")
         if current is not None and blob_id(current) != base_blob:
@@ -345,6 +347,7 @@ class Writer:
         """Count files written by other means (a config file, an attributes file) into
         this sync's commit."""
         self.written.extend(rels)
+        self.project.syncer.intend(self.op, self.written)
 
     def sync(self) -> None:
         """Bring the index up to date with what this writer wrote (so far)."""
@@ -365,6 +368,7 @@ class Writer:
                 resolution=self.resolution,
             )
             self.project.syncer.record(self.db, entry)
+            self.project.syncer.done_intending()
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
 
     def _unique_changes(self) -> list[Change]:

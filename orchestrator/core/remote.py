@@ -67,8 +67,8 @@ def install(project: Project) -> dict[str, Any]:
         if changed:
             if text and not text.endswith("\n"):
                 text += "\n"
-            attributes.write_text(text + ATTRIBUTES_HEADER + ATTRIBUTES, encoding="utf-8")
             w.track([project.layout.rel(attributes)])
+            attributes.write_text(text + ATTRIBUTES_HEADER + ATTRIBUTES, encoding="utf-8")
         configure_driver(repo)
     return {
         "attributes": project.layout.rel(attributes),

@@ -242,6 +242,37 @@ class Syncer:
     def clear_pending(self) -> None:
         self._pending_file.unlink(missing_ok=True)
 
+    # -- a change cut short ---------------------------------------------------------------
+
+    @property
+    def _intent_file(self):
+        return self.layout.index_dir / "intent.json"
+
+    def intend(self, op: str, paths: list[str]) -> None:
+        """Note, before a file is written, what the writer is about to change: if the
+        process dies before its commit, the next command commits it (`recover`)."""
+        from orchestrator.store.files import write_atomic
+
+        data = json.dumps({"op": op, "paths": list(dict.fromkeys(paths))}).encode()
+        write_atomic(self._intent_file, data, durable=False)
+
+    def done_intending(self) -> None:
+        self._intent_file.unlink(missing_ok=True)
+
+    def recover(self, db: IndexDB) -> None:
+        """Commit the change of a writer that stopped between writing and committing."""
+        try:
+            intent = json.loads(self._intent_file.read_text(encoding="utf-8"))
+            op, paths = str(intent["op"]), [str(p) for p in intent["paths"]]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            self.done_intending()  # unreadable: the files are committed as edits instead
+            return
+        note = "recovered: the process that made this change stopped before committing it"
+        self.record(db, Entry(op, paths, self.changes_for(db, paths), [note]))
+        self.done_intending()
+
     # -- outside edits -----------------------------------------------------------------
 
     def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> None:
