@@ -141,7 +141,9 @@ def measure(root: Path, shape: dict, runs: int, engine: str) -> list[tuple[str, 
     other = active_tasks(project, shape["active_session"])[1]
     editor = TitleEditor(project.layout.record_path("task", shape["active_session"], other))
     after_edit = median_ms(command([str(ORCH), "task", "show", other], root), runs, before=editor)
-    rows.append(("`orch task show ID` after a hand edit (synced and committed)", ms(after_edit), "", ""))
+    rows.append(
+        ("`orch task show ID` after a hand edit (synced and committed)", ms(after_edit), "", "")
+    )
     if git(repo, "status", "--porcelain"):
         sys.exit("the project has uncommitted changes after the runs")
     return rows
@@ -218,7 +220,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{size:,} tasks: measuring in {root} ...", file=sys.stderr)
         rows = measure(root, shape, args.runs, args.engine)
         merges = [
-            merge_pair(root, shape, HERE / "projects" / f"merge-{size}") for _ in range(args.merge_runs)
+            merge_pair(root, shape, HERE / "projects" / f"merge-{size}")
+            for _ in range(args.merge_runs)
         ]
         rows.append(
             (

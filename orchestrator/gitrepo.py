@@ -172,8 +172,9 @@ class Repo:
         """Files under `folder` that differ from HEAD in the work tree, each with its
         two-letter `git status` code (` M` changed, `??` new, ` D` deleted, ...); ignored
         files left out. Uses git's stat cache, so it is cheap."""
+        # Without --no-optional-locks: git may write back the stat data it refreshed,
+        # which keeps the next status cheap.
         done = self.run(
-            "--no-optional-locks",
             "status",
             "--porcelain=v1",
             "-z",
@@ -250,19 +251,18 @@ class Repo:
 
     def _update_user_index(self, paths: list[str]) -> None:
         """Make the user's index agree with the new commit for `paths`, and only them (so
-        `git status` does not show orch's committed files as changed). The entries are
-        copied from the private index: `git update-index --index-info` touches nothing
-        else and, unlike `git reset -- paths`, does not stat the whole work tree."""
-        listed = (
-            self.run("ls-files", "-s", "-z", "--", *paths, private=True).stdout.decode().split("\0")
-        )
-        entries = {e.partition("\t")[2]: e.split(" ", 2)[:2] for e in listed if e}
-        lines = []
-        for path in paths:
-            mode, sha = entries.get(path, ("0", "0" * 40))  # mode 0 removes the entry
-            lines.append(f"{mode} {sha}\t{path}\0")
+        `git status` does not show orch's committed files as changed). `update-index
+        --add --remove` on just those paths also records their stat data, so the next
+        `git status` need not hash them again (`git reset -- paths` would stat the whole
+        work tree)."""
         done = self.run(
-            "update-index", "-z", "--index-info", input="".join(lines).encode(), check=False
+            "update-index",
+            "--add",
+            "--remove",
+            "-z",
+            "--stdin",
+            input="".join(f"{p}\0" for p in paths).encode(),
+            check=False,
         )
         if done.returncode != 0:
             raise GitError(

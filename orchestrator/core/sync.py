@@ -16,7 +16,6 @@ when it last synced each way and whether it is synchronized, waiting for its com
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import os
@@ -183,7 +182,12 @@ class Syncer:
         return self._commit(db, pending)
 
     def _commit(self, db: IndexDB, pending: list[Entry]) -> str | None:
-        repo = self.repo()
+        try:
+            repo = self.repo()
+        except GitError as error:  # git init refused (permissions, a broken .git)
+            self._repo = False
+            repo = None
+            self.project.warnings.append(f"{error}; changes are in the files, not committed")
         if repo is None:
             self.mark(db, pending, committed=False)
             return None
@@ -446,9 +450,3 @@ def changed_lines(a: str, b: str) -> int:
     return sum(
         max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
     )
-
-
-def repo_or_none(project: Project) -> Repo | None:
-    with contextlib.suppress(GitError):
-        return project.syncer.repo()
-    return None
