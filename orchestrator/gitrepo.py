@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,15 @@ FALLBACK_IDENTITY = {
 }
 # While git is in the middle of one of these, a commit of orch's would land inside it.
 BUSY_MARKERS = {
-    "MERGE_HEAD": "merge",
-    "rebase-merge": "rebase",
-    "rebase-apply": "rebase",
-    "CHERRY_PICK_HEAD": "cherry-pick",
-    "REVERT_HEAD": "revert",
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+    "BISECT_LOG": "a bisect",
 }
+# Another git process holds the user's index for a moment (a status, an IDE): wait.
+LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
 
 
 class GitError(OrchError):
@@ -89,9 +93,6 @@ class Repo:
     def out(self, *args: str, **kwargs) -> str:
         return self.run(*args, **kwargs).stdout.decode("utf-8", errors="replace").strip()
 
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.top).as_posix()
-
     # -- reading -----------------------------------------------------------------------
 
     def head(self) -> tuple[str | None, str | None]:
@@ -107,24 +108,31 @@ class Repo:
         done = self.run("check-ignore", "-q", str(path), check=False, literal=False)
         return done.returncode == 0
 
+    def ignored(self, paths: list[str]) -> set[str]:
+        """The untracked paths among `paths` that the repository's ignore rules exclude."""
+        done = self.run(
+            "check-ignore",
+            "-z",
+            "--stdin",
+            input="".join(f"{p}\0" for p in paths).encode(),
+            check=False,
+            literal=False,
+        )
+        return {p for p in done.stdout.decode().split("\0") if p}
+
     def busy(self) -> str | None:
-        """The operation git is in the middle of (a merge, a rebase), if any."""
+        """What keeps orch from committing now: git in the middle of a merge, a rebase
+        or a bisect, or a detached HEAD (a commit there would be left behind by the next
+        checkout). None if nothing."""
         for marker, operation in BUSY_MARKERS.items():
             if (self.git_dir / marker).exists():
-                return operation
+                return f"git is in the middle of {operation}"
+        try:
+            if not (self.git_dir / "HEAD").read_text(encoding="utf-8").startswith("ref:"):
+                return "HEAD is detached (no branch is checked out)"
+        except OSError:
+            pass
         return None
-
-    def blobs(self, rev: str, paths: list[str]) -> dict[str, str | None]:
-        """The blob id of each path at `rev` (None where the path is not in it)."""
-        if not paths:
-            return {}
-        lines = "".join(f"{rev}:{p}\n" for p in paths).encode()
-        done = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines)
-        found: dict[str, str | None] = {}
-        for path, line in zip(paths, done.stdout.decode().splitlines(), strict=True):
-            sha, _, kind = line.partition(" ")
-            found[path] = sha if kind == "blob" else None
-        return found
 
     def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
         """The content of each blob, read in one `cat-file --batch`."""
@@ -143,30 +151,39 @@ class Repo:
             at = header_end + 1 + size + 1
         return found
 
-    def versions(self, path: str, limit: int) -> list[str]:
-        """Blob ids of the last `limit` committed versions of `path`, newest first."""
-        done = self.run("log", f"-n{limit}", "--format=%H", "--", path, check=False)
-        commits = done.stdout.decode().split() if done.returncode == 0 else []
-        blobs = self.blobs_at(commits, path)
+    def versions(self, path: str, limit: int) -> tuple[list[str], str]:
+        """Blob ids of the last `limit` committed versions of `path`, newest first, and
+        the Orch-Op trailer of the newest commit that touched it ("" if none)."""
+        done = self.run(
+            "log",
+            f"-n{limit}",
+            "--format=%H %(trailers:key=Orch-Op,valueonly,separator=%x2C)",
+            "--",
+            path,
+            check=False,
+        )
+        rows = [line.split(" ", 1) for line in done.stdout.decode().splitlines() if line.strip()]
+        if done.returncode != 0 or not rows:
+            return [], ""
+        lines = "".join(f"{row[0]}:{path}\n" for row in rows).encode()
+        checked = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines)
+        blobs = [
+            sha if kind == "blob" else None
+            for sha, _, kind in (
+                line.partition(" ") for line in checked.stdout.decode().splitlines()
+            )
+        ]
         if not blobs or blobs[0] is None:
-            return []  # deleted by the newest commit that touched it
-        seen, out = set(), []
-        for sha in blobs:
-            if sha and sha not in seen:
-                seen.add(sha)
-                out.append(sha)
-        return out
+            return [], ""  # deleted by the newest commit that touched it
+        newest_op = rows[0][1].strip() if len(rows[0]) > 1 else ""
+        return list(dict.fromkeys(b for b in blobs if b)), newest_op
 
-    def blobs_at(self, commits: list[str], path: str) -> list[str | None]:
-        if not commits:
+    def store(self, paths: list[str]) -> list[str]:
+        """Write the files at `paths` into git's object database; their blob ids."""
+        if not paths:
             return []
-        lines = "".join(f"{c}:{path}\n" for c in commits).encode()
-        done = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines)
-        out = []
-        for line in done.stdout.decode().splitlines():
-            sha, _, kind = line.partition(" ")
-            out.append(sha if kind == "blob" else None)
-        return out
+        listed = "".join(f"{p}\n" for p in paths).encode()
+        return self.out("hash-object", "-w", "--stdin-paths", input=listed).split()
 
     def dirty(self, folder: str) -> dict[str, str]:
         """Files under `folder` that differ from HEAD in the work tree, each with its
@@ -194,28 +211,44 @@ class Repo:
         for _attempt in range(5):
             head, head_tree = self.head()
             self._private_index_at(head)
-            self.run(
-                "update-index",
-                "--add",
-                "--remove",
-                "-z",
-                "--stdin",
-                input="".join(f"{p}\0" for p in paths).encode(),
-                private=True,
-            )
+            self._forget_private_index()  # until this attempt succeeds, rebuild it next time
+            self._add(paths, private=True)
             tree = self.out("write-tree", private=True)
             if tree == head_tree:
+                self._remember_private_index(head)
+                self._add(paths)  # the user's index may still hold older versions
                 return None
             commit = self._commit_tree(tree, head, message)
+            # The user's index first: a `git commit` of theirs racing this one then takes
+            # orch's new files along instead of committing the old ones back.
+            self._add(paths)
             moved = self.run(
                 "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "", check=False
             )
             if moved.returncode == 0:
                 self._remember_private_index(commit)
-                self._update_user_index(paths)
                 return commit
-            self._forget_private_index()  # HEAD moved under us: build again on the new one
         raise GitError("could not commit: HEAD kept moving (another git process is committing)")
+
+    def _add(self, paths: list[str], private: bool = False) -> None:
+        """Stage the work-tree state of `paths`, and only them, in the private index or
+        the user's. `update-index` touches no other entry and records the files' stat
+        data (so `git status` need not hash them again); `git reset -- paths` would stat
+        the whole work tree. The user's index may be locked for a moment by another git
+        process: wait for it a little."""
+        listed = "".join(f"{p}\0" for p in paths).encode()
+        for wait in (*LOCK_WAITS, None):
+            done = self.run(
+                "update-index", "--add", "--remove", "-z", "--stdin",
+                input=listed, private=private, check=False,
+            )  # fmt: skip
+            if done.returncode == 0:
+                return
+            said = done.stderr.decode(errors="replace").strip()
+            if wait is None or "index.lock" not in said:
+                where = "orch's" if private else "your"
+                raise GitError(f"git update-index of {where} git index failed: {said}")
+            time.sleep(wait)
 
     def _commit_tree(self, tree: str, parent: str | None, message: str) -> str:
         args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-"]
@@ -228,12 +261,16 @@ class Repo:
             )
         return done.stdout.decode().strip()
 
+    @property
+    def _marker(self) -> Path:
+        """Names the commit the private index holds; absent: rebuild it from HEAD."""
+        return self.private_index.with_suffix(".head")
+
     def _private_index_at(self, head: str | None) -> None:
         """Make the private index hold HEAD's tree (kept between commands: rebuilt only
-        when HEAD moved by other hands)."""
-        marker = self.private_index.with_suffix(".head")
+        when HEAD moved by other hands, or an attempt was cut short)."""
         try:
-            if marker.read_text() == (head or "") and self.private_index.exists():
+            if self._marker.read_text() == (head or "") and self.private_index.exists():
                 return
         except OSError:
             pass
@@ -241,35 +278,12 @@ class Repo:
             self.run("read-tree", head, private=True)
         else:
             self.run("read-tree", "--empty", private=True)
-        marker.write_text(head or "")
 
-    def _remember_private_index(self, commit: str) -> None:
-        self.private_index.with_suffix(".head").write_text(commit)
+    def _remember_private_index(self, commit: str | None) -> None:
+        self._marker.write_text(commit or "")
 
     def _forget_private_index(self) -> None:
-        self.private_index.with_suffix(".head").unlink(missing_ok=True)
-
-    def _update_user_index(self, paths: list[str]) -> None:
-        """Make the user's index agree with the new commit for `paths`, and only them (so
-        `git status` does not show orch's committed files as changed). `update-index
-        --add --remove` on just those paths also records their stat data, so the next
-        `git status` need not hash them again (`git reset -- paths` would stat the whole
-        work tree)."""
-        done = self.run(
-            "update-index",
-            "--add",
-            "--remove",
-            "-z",
-            "--stdin",
-            input="".join(f"{p}\0" for p in paths).encode(),
-            check=False,
-        )
-        if done.returncode != 0:
-            raise GitError(
-                "committed, but could not update git's index for orch's files ("
-                + done.stderr.decode(errors="replace").strip()
-                + "); `git status` may show them changed until `git reset -q -- .task_orchestrator`"
-            )
+        self._marker.unlink(missing_ok=True)
 
 
 def find_repo(folder: Path) -> Repo | None:

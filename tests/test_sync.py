@@ -99,7 +99,7 @@ def test_a_folder_that_is_not_a_repository_gets_one_of_its_own(tmp_path):
     orch = Orch(root)
     orch("session", "create", "Solo")
     assert subjects(base)[0].startswith("orch: create s-")
-    assert subjects(base)[-1] == "orch: init 4 files"
+    assert subjects(base)[-1] == "orch: init 5 files"
     tracked = git(base, "ls-files").splitlines()
     assert "config.yaml" in tracked and not any(p.startswith(".index") for p in tracked)
 
@@ -160,11 +160,9 @@ def test_commit_batch_coalesces_until_the_window_passes_or_sync(started):
     b = new_task(orch, "Beta")
     orch("task", "done", a)
     assert int(git(root, "rev-list", "--count", "HEAD")) == before
-    states = Project(root).syncer
     with Project(root).reading() as db:
         rows = dict(db.rows("SELECT markdown_file_path, sync_status FROM markdown_sync_state"))
     assert rows[str(task_file(project, a).relative_to(root))] == "db_newer"
-    del states
     result = orch.json("sync")
     assert len(result["commits"]) == 1 and result["pending"] == 0
     assert int(git(root, "rev-list", "--count", "HEAD")) == before + 1
@@ -236,7 +234,7 @@ def test_sync_commits_files_orch_does_not_index(started):
     assert orch.json("sync")["commits"] == []
 
 
-def test_a_checkout_is_indexed_without_a_commit(started):
+def test_checking_out_old_versions_is_indexed_and_committed_as_an_edit(started):
     project, orch = started
     root = project.root
     task_id = new_task(orch, "Before")
@@ -315,7 +313,7 @@ def test_a_stale_buffer_keeps_the_agents_status_and_the_users_description(starte
     assert "Also handle comments." in text and "status: completed" in text
     assert meta(path)["completed_at"]
     assert subjects(root)[0] == f'orch: edit {task_id} "Write the parser"'
-    assert "stale buffer" in git(root, "log", "-1", "--format=%b")
+    assert "stale editor buffer" in git(root, "log", "-1", "--format=%b")
     assert git(root, "status", "--porcelain") == ""
 
 
@@ -600,3 +598,155 @@ def test_a_change_whose_commit_was_cut_short_is_committed_by_the_next_change(sta
         f'orch: add {other} "After the crash"',
         f'orch: update {task_id} "Written before the crash"',
     ]
+
+
+# -- what the review of the first version found ------------------------------------------------
+
+
+def test_a_stale_buffer_over_an_uncommitted_orch_write_keeps_both(started):
+    project, orch = started
+    set_config(project, "commit: batch\ncommit_window: 3600\n")
+    orch("sync")
+    task_id = new_task(orch, "Batched", "--description", "Old text.")
+    path = task_file(project, task_id)
+    buffer = path.read_text()
+    orch("task", "done", task_id)  # written, waiting for the batch's commit
+    path.write_text(buffer.replace("Old text.", "Old text.\n\nFrom the editor."))
+    assert orch.json("task", "show", task_id)["status"] == "completed"
+    assert "From the editor." in path.read_text()
+    orch("sync")
+    assert git(project.root, "status", "--porcelain") == ""
+    assert "status: completed" in git(
+        project.root, "show", f"HEAD:{path.relative_to(project.root)}"
+    )
+
+
+def test_a_file_whose_newest_version_is_a_persons_edit_is_not_merged(started):
+    project, orch = started
+    task_id = new_task(orch, "Hand edited", "--description", "One.")
+    path = task_file(project, task_id)
+    edit(path, "One.", "One.\n\nTwo.")  # a person's edit, committed as such
+    orch("task", "list")
+    edit(path, "One.\n\nTwo.", "One.")  # the same person takes it back
+    orch("task", "list")
+    assert "Two." not in path.read_text()
+
+
+def test_an_operation_that_sets_a_conflicting_field_settles_that_conflict(started):
+    project, orch = started
+    task_id = new_task(orch, "Race")
+    path = task_file(project, task_id)
+    with project.writing("update") as w:
+        row = w.db.query_one("SELECT session_id FROM tasks WHERE task_id = ?", [task_id])
+        record = w.load("task", row["session_id"], task_id)
+        edit(path, "title: Race", "title: Theirs")
+        record.meta["title"] = "Ours"
+        w.save(record)
+    assert orch.json("conflicts")
+    orch("task", "update", task_id, "--title", "Decided later")
+    assert orch.json("conflicts") == [] and "orch_conflict" not in meta(path)
+    assert meta(path)["title"] == "Decided later"
+
+
+def test_a_detached_head_keeps_changes_uncommitted(started):
+    project, orch = started
+    root = project.root
+    new_task(orch, "On the branch")
+    git(root, "checkout", "-q", "--detach")
+    head = git(root, "rev-parse", "HEAD")
+    result = orch("task", "add", "While detached")
+    assert "HEAD is detached" in result.stderr
+    assert git(root, "rev-parse", "HEAD") == head
+    git(root, "checkout", "-q", "-")
+    orch("sync")
+    assert subjects(root)[0] == f'orch: add {result.stdout.split()[1]} "While detached"'
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_project_in_a_subfolder_of_a_code_repository(tmp_path):
+    code = tmp_path / "code"
+    (code / "services" / "api").mkdir(parents=True)
+    git(code, "init", "-q", "-b", "main")
+    (code / "main.py").write_text("print('hi')\n")
+    git(code, "add", "main.py")
+    git(code, "commit", "-q", "-m", "code")
+    root = code / "services" / "api"
+    init_project(root)
+    orch = Orch(root)
+    orch("session", "create", "API")
+    task_id = new_task(orch, "In a subfolder")
+    committed = git(code, "show", "--name-only", "--format=", "HEAD").split()
+    assert committed == [
+        f"services/api/.task_orchestrator/sessions/{task_file(Project(root), task_id).parent.parent.name}/tasks/{task_id}.md"
+    ]
+    assert git(code, "status", "--porcelain") == ""
+    vim_swap = task_file(Project(root), task_id).with_name(f".{task_id}.md.swp")
+    vim_swap.write_text("swap")
+    orch("sync")
+    assert ".swp" not in git(code, "ls-files")
+
+
+def test_sync_remote_does_not_push_the_users_code(tmp_path):
+    orch_a, _, a, _, _ = clone_pair(tmp_path)
+    (a / "app.py").write_text("code\n")
+    git(a, "add", "app.py")
+    git(a, "commit", "-q", "-m", "my code")
+    new_task(orch_a, "Planned")
+    err = orch_a("sync", "--remote", "origin", code=1).stderr
+    assert "outside .task_orchestrator/" in err and "git push" in err
+    git(a, "push", "-q", "origin", "main")
+    orch_a("sync", "--remote", "origin")
+
+
+def test_a_hook_that_runs_orch_during_sync_remote_does_not_wait_for_the_lock(tmp_path):
+    import sys
+
+    orch_a, _, _, b, task_id = clone_pair(tmp_path)
+    orch_a("task", "done", task_id)
+    orch_a("sync", "--remote", "origin")
+    hook = b / ".git" / "hooks" / "post-merge"
+    log = tmp_path / "hook.log"
+    hook.write_text(
+        f"#!/bin/sh\n{sys.executable} -m orchestrator --root {b} task list --json > {log}\n"
+    )
+    hook.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "--root", str(b), "sync", "--remote", "origin"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert task_id in log.read_text()
+
+
+def test_a_briefly_locked_git_index_is_waited_for(started):
+    import threading
+    import time
+
+    project, orch = started
+    root = project.root
+    lock = Path(git(root, "rev-parse", "--absolute-git-dir")) / "index.lock"
+    lock.write_text("")
+    threading.Timer(0.1, lock.unlink).start()
+    started_at = time.perf_counter()
+    task_id = new_task(orch, "Despite the lock")
+    assert time.perf_counter() - started_at < 5
+    assert subjects(root)[0] == f'orch: add {task_id} "Despite the lock"'
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_files_the_code_repository_ignores_are_not_committed(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    git(code, "init", "-q")
+    (code / ".gitignore").write_text(".task_orchestrator/exports/\n")
+    init_project(code)
+    orch = Orch(code)
+    orch("session", "create", "S")
+    (code / ".task_orchestrator" / "exports" / "big.json").write_text("{}")
+    (code / ".task_orchestrator" / "roles" / "team.yaml").write_text("# my roles\n")
+    orch("sync")
+    tracked = git(code, "ls-files").split()
+    assert ".task_orchestrator/roles/team.yaml" in tracked
+    assert not any("exports" in p for p in tracked)

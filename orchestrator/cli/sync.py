@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from orchestrator.cli.output import emit_json, json_option
+from orchestrator.core.conflicts import STRATEGIES
 
 
 def short(commit: str | None) -> str:
@@ -16,25 +17,17 @@ def short(commit: str | None) -> str:
 @click.option(
     "--remote",
     metavar="NAME",
-    help="Also exchange with this git remote: commit, fetch, merge (record files field by"
-    " field), reindex, push.",
-)
-@click.option(
-    "--branch", metavar="NAME", help="Branch to sync with --remote (default: the current one)."
+    help="Also exchange the current branch with this git remote: commit, fetch, merge"
+    " (record files field by field), reindex, push.",
 )
 @json_option
 @click.pass_obj
-def sync(ctx, remote, branch, as_json) -> None:
+def sync(ctx, remote, as_json) -> None:
     """Commit every change not committed yet: edits made outside orch (an editor, sed,
     a checkout) and, with `commit: batch`, the changes waiting for their commit."""
     from orchestrator.core import remote as core
 
-    if remote:
-        result = core.sync_remote(ctx.project, remote, branch)
-    elif branch:
-        raise click.UsageError("--branch goes with --remote")
-    else:
-        result = core.sync(ctx.project)
+    result = core.sync_remote(ctx.project, remote) if remote else core.sync(ctx.project)
     if as_json:
         emit_json(result)
         return
@@ -87,7 +80,7 @@ def conflicts(ctx, as_json) -> None:
 @click.argument("record_id")
 @click.option(
     "--strategy",
-    type=click.Choice(["db_wins", "md_wins", "merge"]),
+    type=click.Choice(list(STRATEGIES)),
     required=True,
     help="db_wins: keep ours (what orch committed / the branch merged into); md_wins: keep"
     " theirs (the editor's save / the branch merged in); merge: choose field by field with"

@@ -23,9 +23,11 @@ from orchestrator.index.engine import IndexDB, index_path, remove_index_files, s
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
-from orchestrator.model import Record, new_id
+from orchestrator.model import CONFLICT_KEY, Record, new_id
 from orchestrator.store.files import blob_id, write_atomic
 
+# Set for the processes orch starts while it holds the project lock (see Project.lock).
+LOCK_HELD_ENV = "ORCH_LOCK_HELD"
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
 
@@ -33,7 +35,7 @@ class Project:
     """One project root holding a .task_orchestrator/ folder."""
 
     def __init__(self, root: Path):
-        self.root = root
+        self.root = Path(root).resolve()
         self.layout = Layout(root)
         # Things a person should hear about that did not stop the command.
         self.warnings: list[str] = []
@@ -70,7 +72,13 @@ class Project:
     @contextmanager
     def lock(self, exclusive: bool = True) -> Iterator[None]:
         """The project lock: exclusive for writers; DuckDB readers take it shared because
-        DuckDB refuses to open a file another process is writing."""
+        DuckDB refuses to open a file another process is writing. A process started
+        while orch holds it (a git hook run by `orch sync --remote`'s merge) finds
+        LOCK_HELD_ENV naming the project and goes on without it, instead of waiting
+        for its parent forever."""
+        if os.environ.get(LOCK_HELD_ENV) == str(self.root):
+            yield
+            return
         self._ensure_index_dir()
         fd = os.open(self.layout.index_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -131,6 +139,7 @@ class Project:
                     writer.commit()
                 finally:
                     self._writer = None
+                    self.syncer.done_intending()  # also when nothing could be written
 
     @contextmanager
     def _open_fresh(self, write: bool) -> Iterator[IndexDB]:
@@ -310,6 +319,8 @@ class Writer:
             current = path.read_bytes()
         except FileNotFoundError:
             current = None
+        if text is None:
+            self._settle_conflicts(record, base_text)
         new_text = render_record(record) if text is None else text
         self.project.syncer.intend(self.op, [*self.written, rel])
         if current is None and base_blob is not None:
@@ -330,6 +341,24 @@ class Writer:
         self.changes.append(
             Change(record.kind, record.id, record.meta.get("session_id"), record.title)
         )
+
+    def _settle_conflicts(self, record: Record, loaded: str | None) -> None:
+        """A field the operation sets is no longer in conflict: drop its record (else a
+        later `orch resolve` would bring back a value from before this change)."""
+        recorded = record.meta.get(CONFLICT_KEY)
+        if not isinstance(recorded, dict) or loaded is None:
+            return
+        from orchestrator.store.record_file import load_yaml, normalize, split_frontmatter
+
+        try:
+            before = normalize(load_yaml(split_frontmatter(loaded)[0]) or {})
+        except Exception:
+            return
+        for key in list(recorded):
+            if record.meta.get(key) != before.get(key):
+                del recorded[key]
+        if not recorded:
+            del record.meta[CONFLICT_KEY]
 
     def _merge(self, rel: str, base: str, ours: str, theirs: str) -> str:
         from orchestrator.store.merge import merge_texts
@@ -368,7 +397,6 @@ class Writer:
                 resolution=self.resolution,
             )
             self.project.syncer.record(self.db, entry)
-            self.project.syncer.done_intending()
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
 
     def _unique_changes(self) -> list[Change]:

@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import Any
 
-from orchestrator.core.project import Project
+from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import OrchError
 from orchestrator.gitrepo import GitError, Repo
 
@@ -78,46 +78,70 @@ def install(project: Project) -> dict[str, Any]:
     }
 
 
-def sync_remote(project: Project, remote: str, branch: str | None = None) -> dict[str, Any]:
-    """Commit local changes, fetch `remote`, merge it (record files through the merge
-    driver), bring the index up to date, and push."""
+def sync_remote(project: Project, remote: str) -> dict[str, Any]:
+    """Commit local changes, fetch the current branch from `remote`, merge it (record
+    files through the merge driver), bring the index up to date, and push.
+
+    In a repository that also holds code, only orch's own commits are pushed for the
+    user: local commits touching anything else stop it before the push."""
     local = sync(project)
     repo = checked_repo(project)
     ensure_driver(project, repo)
-    if branch is None:
-        done = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
-        branch = done.stdout.decode().strip()
-        if done.returncode != 0 or not branch:
-            raise OrchError("HEAD is detached: say which branch to sync with --branch NAME")
+    done = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+    branch = done.stdout.decode().strip()
+    if done.returncode != 0 or not branch:
+        raise OrchError("HEAD is detached: check out the branch to sync, then run this again")
     merged = False
-    with project.lock():  # no orch write lands in the middle of the merge
-        for attempt in range(1, PUSH_ATTEMPTS + 1):
-            fetch = repo.run("fetch", "--quiet", remote, branch, check=False)
-            if fetch.returncode == 0:
-                merged = _merge(repo, remote, branch) or merged
-            elif b"couldn't find remote ref" not in fetch.stderr:
-                raise GitError(
-                    f"git fetch {remote} {branch} failed: {fetch.stderr.decode(errors='replace').strip()}"
-                )
-            push = repo.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
-            if push.returncode == 0:
-                break
-            refused = push.stderr.decode(errors="replace").strip()
-            if attempt == PUSH_ATTEMPTS or "rejected" not in refused:
-                raise GitError(f"git push {remote} {branch} failed: {refused}")
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        # The network outside the lock: orch writers keep working meanwhile.
+        fetch = repo.run("fetch", "--quiet", remote, branch, check=False)
+        found = fetch.returncode == 0
+        if not found and b"couldn't find remote ref" not in fetch.stderr:
+            said = fetch.stderr.decode(errors="replace").strip()
+            raise GitError(f"git fetch {remote} {branch} failed: {said}")
+        _refuse_other_commits(project, repo, remote, branch, "FETCH_HEAD" if found else None)
+        if found:
+            with project.lock():  # no orch write lands in the middle of the merge
+                merged = _merge(project, repo, remote, branch) or merged
+        push = repo.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
+        if push.returncode == 0:
+            break
+        refused = push.stderr.decode(errors="replace").strip()
+        if attempt == PUSH_ATTEMPTS or "rejected" not in refused:
+            raise GitError(f"git push {remote} {branch} failed: {refused}")
     with project.reading():
         pass  # the index follows the merged files
     from orchestrator.core.conflicts import list_conflicts
 
-    conflicts = [c["record_id"] for c in list_conflicts(project)]
     return {
         **local,
         "remote": remote,
         "branch": branch,
         "merged": merged,
         "head": repo.head()[0],
-        "conflicts": conflicts,
+        "conflicts": [c["record_id"] for c in list_conflicts(project)],
     }
+
+
+def _refuse_other_commits(
+    project: Project, repo: Repo, remote: str, branch: str, fetched: str | None
+) -> None:
+    """In a repository that also holds other work, stop before pushing local commits
+    that touch more than .task_orchestrator/: pushing code is the user's call."""
+    prefix = project.syncer.prefix
+    if prefix == ".":
+        return  # .task_orchestrator/ is a repository of its own
+    since = [f"^{fetched}"] if fetched else ["--not", "--remotes"]
+    done = repo.run(
+        "rev-list", "HEAD", *since, "--", ".", f":(exclude){prefix}", check=False, literal=False
+    )
+    others = done.stdout.decode().split()
+    if others:
+        raise OrchError(
+            f"{len(others)} local commit(s) not on {remote}/{branch} change files outside"
+            f" {prefix}/ (e.g. {others[0][:9]}); orch pushes only its own work: push those"
+            " yourself (git push), then run orch sync --remote again"
+        )
 
 
 def ensure_driver(project: Project, repo: Repo) -> None:
@@ -130,11 +154,15 @@ def ensure_driver(project: Project, repo: Repo) -> None:
         configure_driver(repo)
 
 
-def _merge(repo: Repo, remote: str, branch: str) -> bool:
-    """Merge what was fetched; True if that changed HEAD."""
+def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
+    """Merge what was fetched; True if that changed HEAD. Hooks it runs that call orch
+    find the lock held for them (LOCK_HELD_ENV)."""
     before = repo.head()[0]
     message = f"orch: merge {remote}/{branch}\n\nOrch-Op: merge\n"
-    done = repo.run("merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD", check=False)
+    done = repo.run(
+        "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD",
+        env={LOCK_HELD_ENV: str(project.root)}, check=False,
+    )  # fmt: skip
     if done.returncode != 0:
         said = (done.stdout + done.stderr).decode(errors="replace").strip()
         raise OrchError(

@@ -13,6 +13,18 @@ from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, checked_root
 from orchestrator.resources import shipped
 
+# What editors and crashed writes leave beside record files: never part of a commit.
+ORCH_GITIGNORE = """\
+# Editor droppings and unfinished writes beside the records (orch never reads them).
+*.swp
+*.swo
+*~
+.#*
+\\#*#
+*.tmp
+.DS_Store
+"""
+
 
 def init_project(root: str | Path) -> tuple[Project, list[str]]:
     """Create .task_orchestrator/ in `root` (DESIGN.md section 2) with the shipped modes in
@@ -42,6 +54,10 @@ def init_project(root: str | Path) -> tuple[Project, list[str]]:
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(layout.rel(folder) + "/")
+    ignore = layout.base / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(ORCH_GITIGNORE, encoding="utf-8")
+        created.append(layout.rel(ignore))
     if not layout.config_file.exists():
         layout.config_file.write_text(TEMPLATE, encoding="utf-8")
         created.append(layout.rel(layout.config_file))

@@ -16,6 +16,7 @@ when it last synced each way and whether it is synchronized, waiting for its com
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -58,6 +59,7 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     resolution: str | None = None  # the strategy, if this sync settled a conflict
+    blobs: dict[str, str] = field(default_factory=dict)  # path -> blob written, while pending
     at_ns: int = field(default_factory=time.time_ns)
 
     def subject(self) -> str:
@@ -150,13 +152,19 @@ class Syncer:
         self._prefix = os.path.relpath(base.resolve(), repo.top)
         return repo
 
+    @property
+    def prefix(self) -> str:
+        """Where .task_orchestrator/ is in the repository: "." if it is its own."""
+        self.repo()
+        return self._prefix
+
     def to_git(self, rel: str) -> str:
         """A project-relative path as the repository names it."""
         inside = rel.partition("/")[2]
-        return posixpath.normpath(posixpath.join(self._prefix, inside))
+        return posixpath.normpath(posixpath.join(self.prefix, inside))
 
     def from_git(self, path: str) -> str:
-        return f"{ORCH_DIR}/{posixpath.relpath(path, self._prefix)}"
+        return f"{ORCH_DIR}/{posixpath.relpath(path, self.prefix)}"
 
     # -- committing --------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ class Syncer:
         pending = [*self.load_pending(), entry]
         window_ns = self.project.config.commit_window * 1e9
         if self.mode == "batch" and not force and time.time_ns() - pending[0].at_ns < window_ns:
-            self.save_pending(pending)
+            self.pend(pending)
             self.mark(db, [entry], committed=False)
             return None
         return self._commit(db, pending)
@@ -193,18 +201,25 @@ class Syncer:
             return None
         busy = repo.busy()
         if busy:
-            self.save_pending(pending)
+            self.pend(pending)
             self.mark(db, pending, committed=False)
             self.project.warnings.append(
-                f"git is in the middle of a {busy}: orch's change is in"
-                " the files and will be committed by the first sync after it"
+                f"{busy}: orch's change is in the files and will be committed by the first"
+                " change after that (or `orch sync`)"
             )
             return None
         paths = list(dict.fromkeys(p for e in pending for p in e.paths))
+        if self.prefix != ".":  # the user's repository: respect what it ignores
+            ignored = {self.from_git(p) for p in repo.ignored([self.to_git(p) for p in paths])}
+            if ignored:
+                self.project.warnings.append(
+                    f"not committed, the repository ignores them: {', '.join(sorted(ignored))}"
+                )
+                paths = [p for p in paths if p not in ignored]
         try:
             commit = repo.commit([self.to_git(p) for p in paths], message(pending))
         except GitError as error:
-            self.save_pending(pending)
+            self.pend(pending)
             self.mark(db, pending, committed=False)
             self.project.warnings.append(
                 f"{error}; the change is in the files and the next sync will commit it"
@@ -236,6 +251,24 @@ class Syncer:
             )
             self.clear_pending()
             return []
+
+    def pend(self, pending: list[Entry]) -> None:
+        """Keep syncs for a later commit, with the blobs of the files as orch wrote them
+        (stored in git's object database): if an editor later saves a stale buffer over
+        one, that blob is the newest version it is merged with."""
+        try:
+            repo = self.repo()
+        except GitError:
+            repo = None
+        for entry in pending:
+            if entry.blobs or repo is None:
+                continue
+            files = [p for p in entry.paths if (self.layout.root / p).is_file()]
+            with contextlib.suppress(GitError):
+                entry.blobs = dict(
+                    zip(files, repo.store([self.to_git(p) for p in files]), strict=True)
+                )
+        self.save_pending(pending)
 
     def save_pending(self, pending: list[Entry]) -> None:
         from orchestrator.store.files import write_atomic
@@ -281,7 +314,9 @@ class Syncer:
 
     def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> None:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
-        changed (looked at for stale editor buffers). With `sweep`, also what is pending."""
+        changed (looked at for stale editor buffers). With `sweep`, also what is pending.
+        With `commit: off` there is no history to merge a stale buffer against: a file
+        is then taken as saved."""
         if self.mode == "off":
             self.mark(db, [Entry(self.outside_op, fresh)], committed=False)
             return
@@ -289,13 +324,36 @@ class Syncer:
             repo = self.repo()
             if repo is None:
                 return
-            pending = {p for e in self.load_pending() for p in e.paths}
-            changed = {self.from_git(p): code for p, code in repo.dirty(self._prefix).items()}
-            outside = [p for p in changed if p not in pending]
+            busy = repo.busy()
+            if busy:  # a merge in progress stages files: leave them to it
+                self.project.warnings.append(f"{busy}: edits are committed after it")
+                return
+            pending = self.load_pending()
+            written: dict[
+                str, list[str]
+            ] = {}  # path -> blobs orch wrote, not committed, newest first
+            for e in reversed(pending):
+                for path, blob in e.blobs.items():
+                    written.setdefault(path, []).append(blob)
+            waiting = {p for e in pending for p in e.paths}
+            changed = {self.from_git(p): code for p, code in repo.dirty(self.prefix).items()}
+            now_blobs = dict(
+                db.rows_in(
+                    "SELECT path, content_hash FROM file_signatures WHERE path IN ({in})",
+                    list(changed),
+                )
+            )
+            # A file orch wrote and has not committed yet is outside work only if it
+            # changed since orch wrote it.
+            outside = [
+                p
+                for p in changed
+                if p not in waiting or (p in written and now_blobs.get(p) != written[p][0])
+            ]
             fresh_set = set(fresh)
             # Only a tracked file changed in place can be a stale buffer.
-            edited = [p for p in outside if p in fresh_set and "M" in changed[p]]
-            notes = self.merge_stale(db, edited)
+            edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
+            notes = self.merge_stale(db, edited, written)
             if outside:
                 entry = Entry(self.outside_op, outside, self.changes_for(db, outside), notes)
                 self.record(db, entry, force=sweep)
@@ -307,17 +365,19 @@ class Syncer:
         except GitError as error:
             self.project.warnings.append(f"{error}; the next sync will try again")
 
-    def merge_stale(self, db: IndexDB, rels: list[str]) -> list[str]:
+    def merge_stale(self, db: IndexDB, rels: list[str], written: dict[str, list[str]]) -> list[str]:
         """Find files saved from a stale editor buffer and merge each with the newest
-        committed version; returns notes for the commit message.
+        version; returns notes for the commit message. `written`: blobs orch wrote and
+        has not committed yet, newest first (the newest versions of those files).
 
-        A file is taken for a stale buffer when it is closer (fewer changed lines) to an
-        older committed version than to the newest one: the editor started from that
-        older version, so the changes between it and the newest were made meanwhile by
-        someone else and must be kept. A file equal to a committed version is a
-        deliberate revert and is left alone."""
+        A file is taken for a stale buffer when the newest version is orch's (an
+        operation's commit, not an edit's) and the file is closer (fewer changed lines)
+        to an older committed version than to the newest: the editor started from that
+        older version, so what changed between it and the newest was done meanwhile and
+        must be kept. A file equal to an older version is a deliberate revert and is
+        left alone. Every merge is said in a warning."""
         from orchestrator.index.refresh import Indexer
-        from orchestrator.store.files import blob_id, write_atomic
+        from orchestrator.store.files import write_atomic
         from orchestrator.store.merge import merge_texts
 
         repo = self.repo()
@@ -327,32 +387,36 @@ class Syncer:
                 continue
             path = self.layout.root / rel
             try:
-                working = path.read_bytes()
+                mine = path.read_bytes().decode("utf-8", errors="replace")
             except OSError:
                 continue
-            versions = repo.versions(self.to_git(rel), STALE_DEPTH)
-            if len(versions) < 2 or blob_id(working) in versions:
+            versions, newest_op = repo.versions(self.to_git(rel), STALE_DEPTH)
+            if rel in written:
+                versions = list(dict.fromkeys([*written[rel], *versions]))
+            elif newest_op in ("", "edit"):
+                continue  # the newest version is a person's, not an agent's
+            texts = {
+                sha: data.decode("utf-8", errors="replace")
+                for sha, data in repo.read_blobs(versions).items()
+            }
+            versions = [v for v in versions if v in texts]
+            if len(versions) < 2:
                 continue
-            texts = repo.read_blobs(versions)
-            mine = working.decode("utf-8", errors="replace")
-            distance = [
-                changed_lines(texts[v].decode("utf-8", errors="replace"), mine) for v in versions
-            ]
+            distance = [changed_lines(texts[v], mine) for v in versions]
             best = min(range(len(versions)), key=lambda i: (distance[i], i))
-            if best == 0:
+            if best == 0 or distance[best] == 0:
                 continue
-            result = merge_texts(
-                texts[versions[best]].decode("utf-8", errors="replace"),
-                texts[versions[0]].decode("utf-8", errors="replace"),
-                mine,
-            )
+            result = merge_texts(texts[versions[best]], texts[versions[0]], mine)
             write_atomic(path, result.text.encode("utf-8"))
             merged.append(rel)
-            note = f"{rel}: saved from a stale buffer; merged with its newest committed version"
+            note = (
+                f"{rel}: saved from an older version (a stale editor buffer?); merged with"
+                " the newest, so the changes made since are kept"
+            )
             if not result.clean:
                 what = ", ".join(result.conflicts) or "the text"
                 note += f" (conflict in {what}: see `orch conflicts`)"
-                self.project.warnings.append(note)
+            self.project.warnings.append(note)
             notes.append(note)
         if merged:
             Indexer(self.layout, db).refresh(paths=merged)
