@@ -22,10 +22,10 @@ TEMPLATE = """\
 #   duckdb: columnar; the same answers.
 index: sqlite
 #
-# commit: how changes reach git (DESIGN.md section 4).
+# commit: how changes reach git (README: "Commits, conflicts and remote sync").
 #   every-sync (default): one commit per change, made by the command that changed it.
-#   batch: changes made within commit_window seconds of the first uncommitted one are
-#     committed together, by the first command after the window (or by `orch sync`).
+#   batch: changes wait until commit_window seconds after the first uncommitted one;
+#     the next change after that (or `orch sync`) commits them all together.
 #   off: orch only writes files; you commit them yourself.
 commit: every-sync
 commit_window: 60

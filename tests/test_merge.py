@@ -470,3 +470,15 @@ def test_merged_frontmatter_always_loads_as_yaml(base, ours, theirs):
             assert merged.get(key, KeyError) == ours.get(key, KeyError)
     for strategy in ("ours", "theirs"):
         assert find_conflicts(resolve_text(result.text, strategy)) == ([], False)
+
+
+def test_a_start_keeps_the_earlier_stamp_and_a_completion_the_later():
+    ours = record(status="completed", started_at="2026-11-25T10:00:00.000Z",
+                  completed_at="2026-11-25T12:00:00.000Z")  # fmt: skip
+    theirs = record(status="completed", started_at="2026-11-25T09:00:00.000Z",
+                    completed_at="2026-11-25T13:00:00.000Z")  # fmt: skip
+    result = merge_texts(BASE, ours, theirs)
+    assert result.clean
+    merged = fields(result.text)
+    assert merged["started_at"] == "2026-11-25T09:00:00.000Z"
+    assert merged["completed_at"] == "2026-11-25T13:00:00.000Z"

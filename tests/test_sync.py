@@ -750,3 +750,40 @@ def test_files_the_code_repository_ignores_are_not_committed(tmp_path):
     tracked = git(code, "ls-files").split()
     assert ".task_orchestrator/roles/team.yaml" in tracked
     assert not any("exports" in p for p in tracked)
+
+
+def test_markers_in_the_frontmatter_are_a_conflict_resolve_can_settle(started):
+    project, orch = started
+    task_id = new_task(orch, "Lines")
+    path = task_file(project, task_id)
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            "title: Lines\n",
+            "<<<<<<< ours\ntitle: Lines from us\n||||||| base\ntitle: Lines\n=======\n"
+            "title: Lines from them\n>>>>>>> theirs\n",
+        )
+    )
+    [conflict] = orch.json("conflicts")
+    assert conflict["record_id"] == task_id and conflict["text_conflict"]
+    orch("resolve", task_id, "--strategy", "md_wins")
+    assert meta(path)["title"] == "Lines from them"
+    assert orch.json("task", "show", task_id)["title"] == "Lines from them"
+    assert orch.json("conflicts") == []
+
+
+def test_the_driver_leaves_unreadable_merges_to_git(tmp_path):
+    orch_a, orch_b, a, b, task_id = clone_pair(tmp_path)
+    orch_b("git", "install")
+    path_b = next(b.glob(f".task_orchestrator/sessions/*/tasks/{task_id}.md"))
+    edit(path_b, "title: Shared task", "title: broken: yaml: here")  # B breaks its YAML
+    git(b, "commit", "-qam", "broken by hand")
+    orch_a("task", "update", task_id, "--title", "Fine title")
+    git(b, "fetch", "-q", str(a), "main")
+    merge = subprocess.run(
+        ["git", "merge", "--no-edit", "FETCH_HEAD"], cwd=b, capture_output=True, text=True
+    )
+    assert merge.returncode != 0 and "CONFLICT" in merge.stdout
+    assert "<<<<<<<" in path_b.read_text()
+    [conflict] = orch_b.json("conflicts")
+    assert conflict["record_id"] == task_id

@@ -16,7 +16,7 @@ import contextlib
 from typing import Any
 
 from orchestrator.core.project import Project
-from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.errors import InvalidInput, NotFound, RecordError
 
 STRATEGIES = {"db_wins": "ours", "md_wins": "theirs", "merge": "merge"}
 
@@ -76,7 +76,10 @@ def resolve(
     conflict = matches[0]
     role = project.layout.classify(conflict["path"])
     with project.writing("resolve") as w:
-        record = w.load(role.kind, role.session_dir, role.record_id)
+        try:
+            record = w.load(role.kind, role.session_dir, role.record_id)
+        except RecordError:  # markers in the frontmatter: settled as text
+            record = w.load_raw(role.kind, role.session_dir, role.record_id)
         text = w.text_of(record)
         w.resolution = strategy
         settled = resolve_text(text, STRATEGIES[strategy], picks or {})

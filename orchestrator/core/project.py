@@ -23,7 +23,7 @@ from orchestrator.index.engine import IndexDB, index_path, remove_index_files, s
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
-from orchestrator.model import CONFLICT_KEY, Record, new_id
+from orchestrator.model import CONFLICT_KEY, ID_KEY, Record, new_id
 from orchestrator.store.files import blob_id, write_atomic
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
@@ -299,6 +299,15 @@ class Writer:
         self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
         parsed.record.path = path
         return parsed.record
+
+    def load_raw(self, kind: str, session_id: str, record_id: str) -> Record:
+        """A record file orch cannot parse (conflict markers in its frontmatter), as a
+        bare record to `save` whole new text over."""
+        path = self.path_of(kind, session_id, record_id)
+        data = path.read_bytes()
+        self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
+        meta = {ID_KEY[kind]: record_id, "session_id": session_id}
+        return Record(kind, meta, path=path)
 
     def text_of(self, record: Record) -> str:
         """The text of a loaded record's file, as it was loaded."""

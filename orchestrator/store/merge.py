@@ -11,7 +11,8 @@ deletion on one side is kept when the other side left the key alone:
   are added: ours' order, then theirs' additions);
 - both changed a mapping: the same rules key by key (a conflict inside is a conflict of
   the top-level key);
-- both changed `last_updated_at` (a touch stamp): the later one;
+- both changed a timestamp: the later one (`last_updated_at`, `completed_at`, ...), or
+  the earlier for `started_at`;
 - otherwise a conflict: the field keeps ours' value and the file records the three under
   `orch_conflict: {key: {base: ..., ours: ..., theirs: ...}}`, null standing for a side
   where the key is absent. `resolve_text` settles it.
@@ -39,7 +40,10 @@ from orchestrator.errors import InvalidInput
 from orchestrator.model import CONFLICT_KEY
 from orchestrator.store.record_file import dump_yaml, load_yaml, normalize, split_frontmatter
 
-STAMP_KEY = "last_updated_at"
+# Timestamps both sides set: not a conflict. A start keeps the earlier moment, a touch
+# or an end the later one (two agents completing a task at once both completed it).
+EARLIER_STAMPS = ("started_at",)
+LATER_STAMPS = ("last_updated_at", "updated_at", "completed_at", "last_activity")
 SIDES = ("ours", "theirs", "base")
 STRATEGIES = ("ours", "theirs", "merge")
 
@@ -240,8 +244,11 @@ def _merge_value(key: Any, base: Any, ours: Any, theirs: Any) -> tuple[Any, bool
     if isinstance(ours, dict) and isinstance(theirs, dict):
         merged, conflicts = _merge_mappings(base if isinstance(base, dict) else {}, ours, theirs)
         return (ours, True) if conflicts else (merged, False)
-    if key == STAMP_KEY and isinstance(ours, str) and isinstance(theirs, str):
-        return max(ours, theirs), False
+    if isinstance(ours, str) and isinstance(theirs, str):
+        if key in LATER_STAMPS:
+            return max(ours, theirs), False
+        if key in EARLIER_STAMPS:
+            return min(ours, theirs), False
     return ours, True
 
 

@@ -127,11 +127,13 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
     try:
         yaml_text, body = split_frontmatter(text)
     except FrontmatterError as e:
-        return Parsed(None, [Problem(rel, e.message, line=e.line, fix=e.fix)])
+        problem = Problem(rel, e.message, line=e.line, fix=e.fix)
+        return Parsed(None, [problem, *marker_problems(text, rel, role.record_id)])
     try:
         data = load_yaml(yaml_text)
     except Exception as e:  # yaml.YAMLError and its marked subclasses
-        return Parsed(None, [yaml_problem(e, rel, first_line=2)])
+        problem = yaml_problem(e, rel, first_line=2)
+        return Parsed(None, [problem, *marker_problems(yaml_text, rel, role.record_id, 2)])
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -229,6 +231,23 @@ def conflict_problems(
                     )
                 )
     return found
+
+
+def marker_problems(text: str, rel: str, record_id: str, first_line: int = 1) -> list[Problem]:
+    """Conflict markers a line merge left where orch cannot read past them (in the
+    frontmatter): reported as a conflict, so `orch conflicts` and `orch resolve` find
+    the file."""
+    return [
+        Problem(
+            rel,
+            "merge conflict markers: the fields cannot be read until one side is kept",
+            line=n,
+            fix=f"orch resolve {record_id} --strategy db_wins|md_wins, or edit the lines",
+            severity="conflict",
+        )
+        for n, line in enumerate(text.splitlines(), start=first_line)
+        if line.startswith(CONFLICT_MARKERS[0])
+    ]
 
 
 def render_record(record: Record) -> str:
