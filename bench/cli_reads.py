@@ -257,20 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
     args = parser.parse_args(argv)
 
-    section = [
-        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"- command: `{shlex.join(sys.orig_argv)}`",
-        f"- machine: {platform.platform()}; {cpu_model()}; {os.cpu_count()} cores;"
-        f" Python {platform.python_version()}",
-        f"- engine: {engine_version(args.engine)}",
-        f"- code: {code_version()}",
-    ]
-    # pip writes bytecode when it installs a package; an editable install run with
-    # PYTHONDONTWRITEBYTECODE (as in some sandboxes) never does, and every orch process
-    # would compile its modules again. Compile them once so that start-up is measured
-    # as users have it.
-    compileall.compile_dir(HERE.parent / "orchestrator", quiet=1)
+    section = section_header(args.engine)
     for size in args.tasks:
         root = HERE / "projects" / f"tasks-{size}-{args.engine}"
         shutil.rmtree(root, ignore_errors=True)
@@ -288,6 +275,28 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(text)
         section += ["", text.rstrip()]
+    append_results(section)
+
+
+def section_header(engine: str, title: str = "") -> list[str]:
+    """The head of a RESULTS.md section: when, the command, the machine, the code. Also
+    compiles orch's modules: pip writes bytecode when it installs a package, but an
+    editable install run with PYTHONDONTWRITEBYTECODE (as in some sandboxes) never does,
+    and every orch process would compile its modules again; start-up is measured as
+    users have it."""
+    compileall.compile_dir(HERE.parent / "orchestrator", quiet=1)
+    return [
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{title}",
+        "",
+        f"- command: `{shlex.join(sys.orig_argv)}`",
+        f"- machine: {platform.platform()}; {cpu_model()}; {os.cpu_count()} cores;"
+        f" Python {platform.python_version()}",
+        f"- engine: {engine_version(engine)}",
+        f"- code: {code_version()}",
+    ]
+
+
+def append_results(section: list[str]) -> None:
     if not RESULTS.exists():
         RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")
     with RESULTS.open("a", encoding="utf-8") as f:

@@ -24,29 +24,21 @@ machine and the command line, to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import compileall
-import os
-import platform
-import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cli_reads import (
     ORCH,
-    RESULTS,
-    RESULTS_HEADER,
     TitleEditor,
-    code_version,
+    append_results,
     command,
-    cpu_model,
-    engine_version,
     median_ms,
     ms,
+    section_header,
     table,
 )
 from generate import generate
@@ -202,16 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--merge-runs", type=int, default=3, help="clone pairs per median")
     parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
     args = parser.parse_args(argv)
-    section = [
-        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — git sync",
-        "",
-        f"- command: `{shlex.join(sys.orig_argv)}`",
-        f"- machine: {platform.platform()}; {cpu_model()}; {os.cpu_count()} cores;"
-        f" Python {platform.python_version()}; {git(HERE, 'version')}",
-        f"- engine: {engine_version(args.engine)}",
-        f"- code: {code_version()}",
-    ]
-    compileall.compile_dir(HERE.parent / "orchestrator", quiet=1)  # see cli_reads.py
+    section = section_header(args.engine, " — git sync")
+    section.insert(4, f"- git: {git(HERE, 'version')}")
     for size in args.tasks:
         root = HERE / "projects" / f"sync-{size}-{args.engine}"
         shutil.rmtree(root, ignore_errors=True)
@@ -240,11 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(text)
         section += ["", text.rstrip()]
-    if not RESULTS.exists():
-        RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n" + "\n".join(section) + "\n")
-    print(f"appended to {RESULTS}", file=sys.stderr)
+    append_results(section)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,18 @@ def new_task(orch: Orch, title: str, *args: str) -> str:
     return orch.json("task", "add", title, *args)["task_id"]
 
 
+def race_on_title(project: Project, task_id: str, ours: str, theirs: str) -> None:
+    """orch loads a task, an editor saves a new title, orch saves its own new title."""
+    path = task_file(project, task_id)
+    old = meta(path)["title"]
+    with project.writing("update") as w:
+        row = w.db.query_one("SELECT session_id FROM tasks WHERE task_id = ?", [task_id])
+        record = w.load("task", row["session_id"], task_id)
+        edit(path, f"title: {old}", f"title: {theirs}")
+        record.meta["title"] = ours
+        w.save(record)
+
+
 @pytest.fixture
 def started(project) -> tuple[Project, Orch]:
     """A project with an active session, on each index engine."""
@@ -275,12 +287,7 @@ def test_a_racing_write_of_the_same_field_is_kept_as_a_conflict(started):
     project, orch = started
     task_id = new_task(orch, "Race")
     path = task_file(project, task_id)
-    with project.writing("update") as w:
-        row = w.db.query_one("SELECT session_id FROM tasks WHERE task_id = ?", [task_id])
-        record = w.load("task", row["session_id"], task_id)
-        edit(path, "title: Race", "title: Editor's title")
-        record.meta["title"] = "Agent's title"
-        w.save(record)
+    race_on_title(project, task_id, ours="Agent's title", theirs="Editor's title")
     fields = meta(path)
     assert fields["title"] == "Agent's title"
     assert fields["orch_conflict"]["title"] == {
@@ -413,12 +420,7 @@ def test_resolve_strategies(started, strategy, picks, title):
     project, orch = started
     task_id = new_task(orch, "Race")
     path = task_file(project, task_id)
-    with project.writing("update") as w:
-        row = w.db.query_one("SELECT session_id FROM tasks WHERE task_id = ?", [task_id])
-        record = w.load("task", row["session_id"], task_id)
-        edit(path, "title: Race", "title: Theirs")
-        record.meta["title"] = "Ours"
-        w.save(record)
+    race_on_title(project, task_id, ours="Ours", theirs="Theirs")
     orch("resolve", task_id, "--strategy", strategy, *picks)
     assert meta(path)["title"] == title
     assert orch.json("task", "show", task_id)["title"] == title
@@ -636,12 +638,7 @@ def test_an_operation_that_sets_a_conflicting_field_settles_that_conflict(starte
     project, orch = started
     task_id = new_task(orch, "Race")
     path = task_file(project, task_id)
-    with project.writing("update") as w:
-        row = w.db.query_one("SELECT session_id FROM tasks WHERE task_id = ?", [task_id])
-        record = w.load("task", row["session_id"], task_id)
-        edit(path, "title: Race", "title: Theirs")
-        record.meta["title"] = "Ours"
-        w.save(record)
+    race_on_title(project, task_id, ours="Ours", theirs="Theirs")
     assert orch.json("conflicts")
     orch("task", "update", task_id, "--title", "Decided later")
     assert orch.json("conflicts") == [] and "orch_conflict" not in meta(path)
