@@ -13,13 +13,18 @@ same processes GitPython would start, without its import time on every command.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchError
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess and shutil are imported where used: a read command never starts git, and
+# importing them would cost it 10 ms.
 
 # Used only when git has no user.name/user.email configured (a fresh machine, CI): a
 # commit with this identity beats a sync that cannot be recorded at all.
@@ -47,6 +52,8 @@ class GitError(OrchError):
 
 
 def git_available() -> bool:
+    import shutil
+
     return shutil.which("git") is not None
 
 
@@ -67,6 +74,8 @@ class Repo:
         private: bool = False,
         literal: bool = True,
     ) -> subprocess.CompletedProcess:
+        import subprocess
+
         full_env = None
         if env or private:
             full_env = {**os.environ, **(env or {})}
@@ -290,6 +299,8 @@ def find_repo(folder: Path) -> Repo | None:
     """The work tree holding `folder`, or None if it is not in one (or git is missing)."""
     if not git_available():
         return None
+    import subprocess
+
     done = subprocess.run(
         ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
         cwd=folder,
@@ -305,6 +316,8 @@ def find_repo(folder: Path) -> Repo | None:
 
 def init_repo(folder: Path) -> Repo:
     """Make `folder` a repository of its own."""
+    import subprocess
+
     done = subprocess.run(["git", "init", "-q", str(folder)], capture_output=True)
     if done.returncode != 0:
         raise GitError(f"git init failed: {done.stderr.decode(errors='replace').strip()}")

@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
-from orchestrator.core.sync import Change
 from orchestrator.errors import OrchError, RecordError
 from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
@@ -28,6 +28,9 @@ from orchestrator.store.files import blob_id, write_atomic
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
+if TYPE_CHECKING:
+    from orchestrator.core.sync import Change
+
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
 
@@ -347,6 +350,8 @@ class Writer:
         record.path = path
         self._read[path] = (blob_id(data), new_text)
         self.written.append(rel)
+        from orchestrator.core.sync import Change
+
         self.changes.append(
             Change(record.kind, record.id, record.meta.get("session_id"), record.title)
         )

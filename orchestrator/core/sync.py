@@ -17,7 +17,6 @@ when it last synced each way and whether it is synchronized, waiting for its com
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import posixpath
@@ -510,6 +509,8 @@ class Syncer:
 
 def changed_lines(a: str, b: str) -> int:
     """How many lines differ between two texts."""
+    import difflib
+
     matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
     return sum(
         max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
