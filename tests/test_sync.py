@@ -784,3 +784,27 @@ def test_the_driver_leaves_unreadable_merges_to_git(tmp_path):
     assert "<<<<<<<" in path_b.read_text()
     [conflict] = orch_b.json("conflicts")
     assert conflict["record_id"] == task_id
+
+
+def test_a_path_git_cannot_take_does_not_block_later_commits(started, tmp_path):
+    project, orch = started
+    root = project.root
+    set_config(project, "commit: batch\ncommit_window: 3600\n")
+    orch("sync")
+    task_id = new_task(orch, "Waiting in the batch")
+    # Its folder is then moved away and replaced by a symbolic link: git refuses a path
+    # beyond a symbolic link, and the pending change names one.
+    tasks = task_file(project, task_id).parent
+    moved = tmp_path / "tasks-elsewhere"
+    tasks.rename(moved)
+    tasks.symlink_to(moved)
+    result = orch("sync")
+    assert "behind a symbolic link" in result.stderr
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    tasks.unlink()
+    moved.rename(tasks)
+    other = new_task(orch, "Later")
+    orch("sync")
+    assert subjects(root)[0].startswith("orch: ") and other in git(
+        root, "log", "-1", "--format=%b%s"
+    )

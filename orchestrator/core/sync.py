@@ -215,6 +215,15 @@ class Syncer:
                     f"not committed, the repository ignores them: {', '.join(sorted(ignored))}"
                 )
                 paths = [p for p in paths if p not in ignored]
+        # A path git cannot take (now a folder, or behind a symbolic link) would fail
+        # every commit from now on: it is left out, and said so.
+        unfit = [p for p in paths if not self._committable(p)]
+        if unfit:
+            self.project.warnings.append(
+                f"not committed, not a file inside {ORCH_DIR}/ (a folder, or behind a"
+                f" symbolic link): {', '.join(unfit)}"
+            )
+            paths = [p for p in paths if p not in unfit]
         try:
             commit = repo.commit([self.to_git(p) for p in paths], message(pending))
         except GitError as error:
@@ -229,6 +238,16 @@ class Syncer:
         if commit:
             self.commits.append(commit)
         return commit
+
+    def _committable(self, rel: str) -> bool:
+        """A regular file (or a deleted one) reached without a symbolic link."""
+        path = self.layout.root / rel
+        for folder in (path, *path.parents):
+            if folder == self.layout.base:
+                break
+            if folder.is_symlink():
+                return False
+        return path.is_file() or not path.exists()
 
     # -- the batch -----------------------------------------------------------------------
 
