@@ -51,6 +51,7 @@ COMMANDS = {
     "conflicts": "sync",
     "resolve": "sync",
     "git": "sync",
+    "note": "note",
 }
 
 

@@ -182,8 +182,40 @@ class Project:
         report = Indexer(self.layout, db).refresh(plan=plan)
         self.syncer.recover(db)
         if report.changed:
+            self._follow_views(db, report)
             self.syncer.outside(db, [*report.read, *report.removed])
         return report
+
+    def _follow_views(self, db: IndexDB, report: Report) -> None:
+        """Outside edits and the session.md views (core/views.py): boxes ticked in a
+        view go to their tasks, and the views of sessions edited by hand are regenerated.
+        What this writes is committed with the edits, as one sync."""
+        from orchestrator.core.views import apply_edits, regenerate
+
+        sessions: dict[str, bool] = {}  # session -> its session.md was among the edits
+        for rel in [*report.read, *report.removed]:
+            role = self.layout.classify(rel)
+            if role is not None and role.session_dir is not None:
+                sessions[role.session_dir] = sessions.get(role.session_dir, False) or (
+                    role.kind == "session"
+                )
+        if not sessions:
+            return
+        edited = self.syncer.edited([*report.read, *report.removed])
+        stale = {
+            self.layout.classify(rel).session_dir for rel in edited if self.layout.classify(rel)
+        }
+        stale.discard(None)
+        if not stale:
+            return  # files as committed (a checkout, a pull): their views came with them
+        writer = Writer(self, db, self.syncer.outside_op)
+        for session_id in sorted(stale):
+            if sessions.get(session_id):
+                apply_edits(writer, session_id)
+        writer.sync()
+        regenerate(writer, stale)
+        writer.sync()
+        self.syncer.done_intending()  # the outside sync that follows commits these files
 
     @contextmanager
     def _using(self, db: IndexDB) -> Iterator[None]:
@@ -316,12 +348,13 @@ class Writer:
         """The text of a loaded record's file, as it was loaded."""
         return self._read[record.path][1]
 
-    def save(self, record: Record, text: str | None = None) -> None:
+    def save(self, record: Record, text: str | None = None, counted: bool = True) -> None:
         """Write a loaded (or new) record atomically (`text`: the file's whole new text,
         if not the record rendered). If the file changed since it was loaded (an editor
         saved it meanwhile), the change is three-way merged with that edit instead of
         overwriting it: both are kept, and fields both changed are recorded as a
-        conflict in the file."""
+        conflict in the file. `counted=False`: a regenerated view, not a change the
+        commit message names."""
         from orchestrator.store.record_file import render_record
 
         path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
@@ -334,7 +367,8 @@ class Writer:
         if text is None:
             self._settle_conflicts(record, base_text)
         new_text = render_record(record) if text is None else text
-        self.project.syncer.intend(self.op, [*self.written, rel])
+        named = [c.path for c in self.changes] + ([rel] if counted else [])
+        self.project.syncer.intend(self.op, [*self.written, rel], named)
         if current is None and base_blob is not None:
             raise RecordError(f"{rel} was deleted while orch was updating it; nothing was written")
         if current is not None and blob_id(current) != base_blob:
@@ -350,11 +384,12 @@ class Writer:
         record.path = path
         self._read[path] = (blob_id(data), new_text)
         self.written.append(rel)
-        from orchestrator.core.sync import Change
+        if counted:
+            from orchestrator.core.sync import Change
 
-        self.changes.append(
-            Change(record.kind, record.id, record.meta.get("session_id"), record.title)
-        )
+            self.changes.append(
+                Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
+            )
 
     def _settle_conflicts(self, record: Record, loaded: str | None) -> None:
         """A field the operation sets is no longer in conflict: drop its record (else a
@@ -390,7 +425,7 @@ class Writer:
         """Count files written by other means (a config file, an attributes file) into
         this sync's commit."""
         self.written.extend(rels)
-        self.project.syncer.intend(self.op, self.written)
+        self.project.syncer.intend(self.op, self.written, self.written)
 
     def sync(self) -> None:
         """Bring the index up to date with what this writer wrote (so far)."""
@@ -399,7 +434,13 @@ class Writer:
             self._synced = len(self.written)
 
     def commit(self) -> None:
-        """Commit what this writer wrote as one sync."""
+        """Regenerate the views of the sessions this writer changed, then commit what it
+        wrote as one sync."""
+        if self.changes:
+            from orchestrator.core.views import regenerate
+
+            regenerate(self, {c.session_id for c in self.changes})
+            self.sync()
         if self.written:
             from orchestrator.core.sync import Entry
 

@@ -47,6 +47,7 @@ class Change:
     record_id: str
     session_id: str | None = None
     title: str = ""
+    path: str = ""  # the record's file, relative to the project root
 
 
 @dataclass
@@ -303,12 +304,15 @@ class Syncer:
     def _intent_file(self):
         return self.layout.index_dir / "intent.json"
 
-    def intend(self, op: str, paths: list[str]) -> None:
-        """Note, before a file is written, what the writer is about to change: if the
-        process dies before its commit, the next command commits it (`recover`)."""
+    def intend(self, op: str, paths: list[str], named: list[str]) -> None:
+        """Note, before a file is written, what the writer is about to change (`named`:
+        the files of the records its commit message names; the others are views): if
+        the process dies before its commit, the next command commits it (`recover`)."""
         from orchestrator.store.files import write_atomic
 
-        data = json.dumps({"op": op, "paths": list(dict.fromkeys(paths))}).encode()
+        data = json.dumps(
+            {"op": op, "paths": list(dict.fromkeys(paths)), "named": list(dict.fromkeys(named))}
+        ).encode()
         write_atomic(self._intent_file, data, durable=False)
 
     def done_intending(self) -> None:
@@ -319,13 +323,14 @@ class Syncer:
         try:
             intent = json.loads(self._intent_file.read_text(encoding="utf-8"))
             op, paths = str(intent["op"]), [str(p) for p in intent["paths"]]
+            named = [str(p) for p in intent.get("named", paths)]
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError):
             self.done_intending()  # unreadable: the files are committed as edits instead
             return
         note = "recovered: the process that made this change stopped before committing it"
-        self.record(db, Entry(op, paths, self.changes_for(db, paths), [note]))
+        self.record(db, Entry(op, paths, self.changes_for(db, named), [note]))
         self.done_intending()
 
     # -- outside edits -----------------------------------------------------------------
@@ -373,7 +378,9 @@ class Syncer:
             edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
             notes = self.merge_stale(db, edited, written)
             if outside:
-                entry = Entry(self.outside_op, outside, self.changes_for(db, outside), notes)
+                # A session.md that was not among the edits is its view, regenerated.
+                named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
+                entry = Entry(self.outside_op, outside, self.changes_for(db, named), notes)
                 self.record(db, entry, force=sweep)
             elif sweep:
                 self.flush(db)
@@ -382,6 +389,19 @@ class Syncer:
                 self.mark(db, [Entry(self.outside_op, synced)], committed=True)
         except GitError as error:
             self.project.warnings.append(f"{error}; the next sync will try again")
+
+    def edited(self, rels: list[str]) -> list[str]:
+        """Which of these files differ from the last commit (edits, not a checkout)."""
+        if self.mode == "off":
+            return rels
+        try:
+            repo = self.repo()
+            if repo is None:
+                return rels
+            changed = {self.from_git(p) for p in repo.dirty(self.prefix)}
+        except GitError:
+            return rels
+        return [r for r in rels if r in changed]
 
     def merge_stale(self, db: IndexDB, rels: list[str], written: dict[str, list[str]]) -> list[str]:
         """Find files saved from a stale editor buffer and merge each with the newest

@@ -177,19 +177,38 @@ class Indexer:
 
         changed_tasks = sorted(touched.get("task", ()))
         before = self._task_shapes(changed_tasks)
+        # A session file edited in place (its view regenerated, a note added) keeps the
+        # figures derived from its tasks: they are put back rather than derived again.
+        from orchestrator.index.derive import SESSION_DERIVED
+
+        edited_sessions = sorted(touched.get("session", ()))
+        sessions_before = {
+            r["session_id"]: r
+            for r in self._select_in("sessions", ("session_id", *SESSION_DERIVED), edited_sessions)
+        }
         for kind in ("session", "group", "task"):
             if touched.get(kind):
                 sessions |= self._reindex_records(kind, sorted(touched[kind]), parsed)
         if touched.get("mode"):
             self._reindex_modes(sorted(touched["mode"]), parsed, digests)
         after = self._task_shapes(changed_tasks)
-        reshaped = touched.get("session") or touched.get("group")
+        reshaped = bool(touched.get("group"))
+        new_sessions = set(edited_sessions) - set(sessions_before)
         for session_id in sorted(sessions):
-            edited = None if reshaped else same_shape(session_id, before, after)
+            edited = None
+            if not reshaped and session_id not in new_sessions:
+                edited = same_shape(session_id, before, after)
             if edited is None:
                 self._derive(session_id)
-            else:
-                self._derive_edited(session_id, edited, before)
+                continue
+            if session_id in sessions_before:
+                current = self._select_in(
+                    "sessions", ("session_id", *SESSION_DERIVED), [session_id]
+                )
+                self._update("sessions", "session_id", current, sessions_before, SESSION_DERIVED)
+            self._derive_edited(
+                session_id, edited, before, session_edited=session_id in sessions_before
+            )
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
@@ -450,7 +469,13 @@ class Indexer:
             f"SELECT {', '.join(columns)} FROM {table} WHERE {columns[0]} IN ({{in}})", ids
         )
 
-    def _derive_edited(self, session_id: str, edited: list[str], before: dict[str, dict]) -> None:
+    def _derive_edited(
+        self,
+        session_id: str,
+        edited: list[str],
+        before: dict[str, dict],
+        session_edited: bool = False,
+    ) -> None:
         """The derived figures of a session where tasks were edited without changing the
         shape of the tree (see same_shape()): their level, path, position, group and
         blocks stay; progress is recomputed for them and their ancestors, totals for their
@@ -525,7 +550,7 @@ class Indexer:
             f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> '{CANCELLED}'",
             [session_id],
         )[0]
-        latest = self._latest_activity(session, edited, before)
+        latest = self._latest_activity(session, edited, before, session_edited)
         self._update("sessions", "session_id", [session], {session_id: {
             "total_tasks": total,
             "completed_tasks": done or 0,
@@ -534,20 +559,27 @@ class Indexer:
         }}, SESSION_DERIVED)  # fmt: skip
 
     def _latest_activity(
-        self, session: dict[str, Any], edited: list[str], before: dict
+        self, session: dict[str, Any], edited: list[str], before: dict, read_all: bool = False
     ) -> str | None:
         """A session's last_activity_at after edits to `edited`: the latest of what it was
-        and of the edited tasks' timestamps, unless an edit moved the latest one back (rare:
-        then every timestamp of the session is read again)."""
+        and of the edited tasks' timestamps, unless an edit moved the latest one back or
+        the session's own file changed (`read_all`): then every timestamp of the session
+        is read again."""
         from orchestrator.index.derive import STAMPED
 
         columns = STAMPED["tasks"]
+        if read_all:
+            edited = []
         was = session["last_activity_at"]
         rows = self._select_in("tasks", ("task_id", *columns), edited)
         now = max((r[c] for r in rows for c in columns if r[c]), default=None)
-        if was is not None and now is not None and now >= was:
+        if not read_all and was is not None and now is not None and now >= was:
             return now
-        if was is not None and all(before[t][c] != was for t in edited for c in columns):
+        if (
+            not read_all
+            and was is not None
+            and all(before[t][c] != was for t in edited for c in columns)
+        ):
             return was if now is None else max(was, now)
         stamps = " UNION ALL ".join(
             f"SELECT {column} AS stamp FROM {table} WHERE session_id = ?"

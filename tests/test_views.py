@@ -1,0 +1,275 @@
+"""session.md as a living view: generated regions, people's text kept byte for byte,
+boxes and titles edited in it applied to the tasks, notes, valid CommonMark."""
+
+from __future__ import annotations
+
+import subprocess
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from orchestrator.core.project import Project
+from orchestrator.store.record_file import split_frontmatter
+from orchestrator.store.session_view import (
+    REGIONS,
+    SessionView,
+    place,
+    read_edits,
+    regions_of,
+    render,
+    task_line,
+)
+from tests.conftest import Orch, task_file
+
+STATUSES = ["pending", "in_progress", "blocked", "completed", "needs_revision"]
+
+
+def session_file(project: Project) -> tuple:
+    [path] = list(project.layout.sessions_dir.glob("*/session.md"))
+    return path, split_frontmatter(path.read_text(encoding="utf-8"))[1]
+
+
+def outside_regions(body: str) -> list[str]:
+    """The text between the regions: what people wrote."""
+    lines = body.splitlines(keepends=True)
+    spans = sorted(regions_of(body).values())
+    parts, at = [], 0
+    for first, last in spans:
+        parts.append("".join(lines[at:first]))
+        at = last + 1
+    parts.append("".join(lines[at:]))
+    return parts
+
+
+def git(root, *args) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
+
+
+# -- the pure view: render, place, read back ----------------------------------------------
+
+titles = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
+    lambda t: t.strip() and "<!--" not in t and "-->" not in t
+)
+people_text = st.text(
+    st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    ),
+    max_size=80,
+).filter(lambda t: "orch:begin" not in t and "orch:end" not in t)
+
+
+@st.composite
+def views(draw):
+    count = draw(st.integers(1, 8))
+    tasks = []
+    for n in range(count):
+        parent = draw(st.sampled_from([None, *(t["task_id"] for t in tasks)])) if tasks else None
+        tasks.append(
+            {
+                "task_id": f"t-{n:08x}",
+                "title": draw(titles),
+                "status": draw(st.sampled_from(STATUSES)),
+                "group_id": draw(st.sampled_from([None, "g-00000001"])),
+                "parent_task_id": parent,
+                "specialist_type": draw(st.sampled_from([None, "implementer"])),
+                "estimated_effort": draw(st.sampled_from([None, 2])),
+                "started_at": None,
+            }
+        )
+    session = {"session_id": "s-00000001", "name": draw(titles), "status": "active",
+               "total_tasks": count, "completed_tasks": 0, "progress_percentage": 0.0}  # fmt: skip
+    groups = [{"group_id": "g-00000001", "group_name": "Backend", "group_level": 0,
+               "priority_level": 2, "total_tasks": 0, "completed_tasks": 0}]  # fmt: skip
+    return SessionView(session, groups, tasks, ["2026-11-26 10:00 `abc1234` orch: add"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(view=views(), before=people_text, notes=people_text, flips=st.data())
+def test_round_trip_keeps_peoples_text_and_applies_boxes_and_titles(view, before, notes, flips):
+    body = place(f"\n{before}\n", render(view))
+    body = body.replace("### Next Steps\n", f"### Next Steps\n{notes}\n")
+    kept = outside_regions(body)
+    # A person ticks or unticks boxes and renames a task in the checklist.
+    tasks = {t["task_id"]: t for t in view.tasks}
+    was_done = {t["task_id"]: t["status"] == "completed" for t in view.tasks}
+    flipped = flips.draw(st.sets(st.sampled_from(sorted(tasks))))
+    renamed = flips.draw(st.sampled_from(sorted(tasks)))
+    new_title = flips.draw(titles)
+    lines = body.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        for task_id in flipped | {renamed}:
+            task = tasks[task_id]
+            depth = (len(line) - len(line.lstrip(" "))) // 2
+            if line.rstrip("\n") == task_line(task, depth):
+                edited = dict(task)
+                if task_id in flipped:
+                    edited["status"] = "pending" if task["status"] == "completed" else "completed"
+                if task_id == renamed:
+                    edited["title"] = new_title
+                # The line as the person leaves it: box and title changed, the rest as shown.
+                mark = "x" if edited["status"] == "completed" else " "
+                text = task_line(task, depth)
+                text = text.replace(
+                    f"- [{'x' if task['status'] == 'completed' else ' '}] ", f"- [{mark}] ", 1
+                )
+                if task_id == renamed:
+                    shown = " ".join(task["title"].split())
+                    text = text.replace(f"] {shown} (", f"] {' '.join(new_title.split())} (", 1)
+                lines[i] = text + "\n"
+    edited_body = "".join(lines)
+    edits, problems = read_edits(edited_body, tasks, render(view)["groups"])
+    assert problems == []
+    for edit in edits:
+        task = tasks[edit.task_id]
+        if edit.checked is not None:
+            task["status"] = "completed" if edit.checked else "pending"
+        if edit.title is not None:
+            task["title"] = edit.title
+    for task_id, done in was_done.items():
+        assert (tasks[task_id]["status"] == "completed") == (done != (task_id in flipped))
+    regenerated = place(edited_body, render(view))
+    assert outside_regions(regenerated) == kept  # people's text, byte for byte
+    again_edits, _ = read_edits(regenerated, tasks, render(view)["groups"])
+    assert again_edits == []  # the regenerated view agrees with the tasks
+    assert " ".join(tasks[renamed]["title"].split()) == " ".join(new_title.split())
+
+
+def test_a_body_without_regions_gets_the_layout_around_its_text():
+    view = SessionView({"session_id": "s-1", "name": "Alpha", "status": "active"}, [], [])
+    body = place("\nShip v2 of the API.\n", render(view))
+    assert [name for name, _ in sorted(regions_of(body).items(), key=lambda i: i[1])] == list(
+        REGIONS
+    )
+    assert "Ship v2 of the API." in outside_regions(body)[1]
+    assert "## Session Notes" in body
+
+
+# -- through orch: real files, the index, commits -------------------------------------------
+
+
+def make_session(orch: Orch) -> dict[str, str]:
+    orch("session", "create", "Payments", "-d", "Ship it.")
+    orch("group", "create", "Backend", "--focus", "implementer")
+    parent = orch.json("task", "add", "Write the parser", "--group", "Backend", "--estimate", "3")
+    child = orch.json("task", "add", "Parse dates", "--parent", parent["task_id"])
+    started = orch.json("task", "add", "Started one")
+    orch("task", "start", started["task_id"])
+    loose = orch.json("task", "add", "Loose task")
+    return {"parent": parent["task_id"], "child": child["task_id"],
+            "started": started["task_id"], "loose": loose["task_id"]}  # fmt: skip
+
+
+def test_the_view_follows_every_change_and_is_committed_with_it(project):
+    orch = Orch(project.root)
+    ids = make_session(orch)
+    _, body = session_file(project)
+    assert f"- [ ] Write the parser (Pending) - 3h <!-- {ids['parent']} -->" in body
+    assert f"  - [ ] Parse dates (Pending) <!-- {ids['child']} -->" in body
+    orch("task", "done", ids["child"])
+    _, body = session_file(project)
+    assert f"  - [x] Parse dates (Completed) <!-- {ids['child']} -->" in body
+    assert "Ship it." in body
+    assert git(project.root, "status", "--porcelain") == ""
+    assert "session.md" in git(project.root, "show", "--name-only", "--format=", "HEAD")
+
+
+def test_boxes_ticked_and_titles_edited_in_session_md_reach_the_tasks(project):
+    orch = Orch(project.root)
+    ids = make_session(orch)
+    orch("task", "done", ids["loose"])
+    path, _ = session_file(project)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("- [ ] Write the parser (Pending)", "- [x] Write the parser, v2 (Pending)")
+    text = text.replace("- [ ] Started one (In Progress)", "- [x] Started one (In Progress)")
+    text = text.replace("- [x] Loose task (Completed)", "- [ ] Loose task (Completed)")
+    text = text.replace("### Next Steps\n", "### Next Steps\n\n- My own line, kept.\n")
+    path.write_text(text, encoding="utf-8")
+    tasks = {t["task_id"]: t for t in orch.json("task", "list")}
+    assert tasks[ids["parent"]]["status"] == "completed"
+    assert tasks[ids["parent"]]["title"] == "Write the parser, v2"
+    assert tasks[ids["started"]]["status"] == "completed"
+    assert tasks[ids["loose"]]["status"] == "pending"  # unticked: back to pending
+    assert "status: completed" in task_file(project, ids["parent"]).read_text()
+    _, body = session_file(project)
+    assert "- [x] Write the parser, v2 (Completed) - 3h" in body
+    assert "- My own line, kept." in body
+    assert git(project.root, "status", "--porcelain") == ""
+    assert git(project.root, "log", "-1", "--format=%s").startswith("orch: edit")
+
+
+def test_unticking_a_started_task_takes_it_back_to_in_progress(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    orch("task", "done", ids["started"])
+    path, _ = session_file(sqlite_project)
+    text = path.read_text().replace(
+        "- [x] Started one (Completed)", "- [ ] Started one (Completed)"
+    )
+    path.write_text(text)
+    assert orch.json("task", "show", ids["started"])["status"] == "in_progress"
+
+
+def test_a_line_orch_cannot_map_is_reported_and_kept(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    make_session(orch)
+    path, _ = session_file(sqlite_project)
+    text = path.read_text().replace(
+        "<!-- orch:end groups -->", "- [ ] A task written here by hand\n<!-- orch:end groups -->"
+    )
+    path.write_text(text)
+    result = orch("task", "list")
+    assert "not a task line orch wrote" in result.stderr
+    assert f"{sqlite_project.layout.rel(path)}:" in result.stderr
+    _, body = session_file(sqlite_project)
+    assert "- [ ] A task written here by hand" in outside_regions(body)[3]  # kept, below the list
+    assert len(orch.json("task", "list")) == 4  # not guessed into a task
+
+
+def test_notes_are_dated_entries_under_their_heading(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    make_session(orch)
+    path, _ = session_file(sqlite_project)
+    text = path.read_text().replace("### Key Learnings\n", "### Key Learnings\n\nWritten by me.\n")
+    path.write_text(text)
+    orch("note", "decision", "Use ISO dates everywhere")
+    orch("note", "learning", "The parser is slow on big files")
+    orch("note", "next", "Benchmark the parser")
+    _, body = session_file(sqlite_project)
+    notes = body[body.index("## Session Notes") : body.index("<!-- orch:begin changelog")]
+    assert "### Decisions Made\n\n- 20" in notes and ": Use ISO dates everywhere\n" in notes
+    assert "Written by me.\n- 20" in notes and "The parser is slow on big files" in notes
+    assert "### Next Steps\n\n- 20" in notes
+    assert git(sqlite_project.root, "log", "-1", "--format=%s").startswith("orch: note-next s-")
+    assert orch("note", "decision", "   ", code=1).stderr.strip().endswith("a note needs some text")
+
+
+def test_session_md_is_commonmark_that_renders_as_intended(sample_orch, sample):
+    sample_orch("task", "list")  # the sample's views are generated by the first change:
+    first = sample_orch.json("task", "list")[0]["task_id"]
+    sample_orch("task", "update", first, "--priority", "2")
+    active = sample_orch.json("session", "show")["session_id"]
+    text = (sample.layout.session_dir(active) / "session.md").read_text(encoding="utf-8")
+    body = split_frontmatter(text)[1]
+    tokens = MarkdownIt("commonmark").enable("table").parse(body)
+    types = [t.type for t in tokens]
+    assert types.count("table_open") == 2  # the header and the overview
+    items = [
+        tokens[i + 2].content
+        for i, t in enumerate(tokens)
+        if t.type == "list_item_open" and tokens[i + 2].type == "inline"
+    ]
+    tasks = sample_orch.json("task", "list")
+    checklist = [i for i in items if i.startswith(("[x] ", "[ ] "))]
+    assert len(checklist) == len(tasks)  # every task is a checkbox item (GitHub, Obsidian)
+    for token in tokens:
+        if token.type == "html_block":
+            assert token.content.strip().startswith("<!--") and token.content.strip().endswith(
+                "-->"
+            )
+    inline_html = [
+        c.content for t in tokens if t.children for c in t.children if c.type == "html_inline"
+    ]
+    assert inline_html and all(h.startswith("<!-- t-") and h.endswith("-->") for h in inline_html)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert {"Session Overview", "Task Groups", "Session Notes", "Change Log"} <= set(headings)
