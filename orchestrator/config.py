@@ -29,6 +29,10 @@ index: sqlite
 #   off: orch only writes files; you commit them yourself.
 commit: every-sync
 commit_window: 60
+#
+# watch_debounce: seconds of quiet that end a burst of changes for `orch watch` (an
+#   editor's save, a checkout of 500 files: one sync each).
+watch_debounce: 0.3
 """
 
 
@@ -39,6 +43,7 @@ class Config:
     index: str = "sqlite"
     commit: str = "every-sync"
     commit_window: float = 60.0
+    watch_debounce: float = 0.3
     warnings: list[str] = field(default_factory=list)
 
 
@@ -94,13 +99,15 @@ def parse_config(path: Path) -> Config:
         config.warnings.append(
             f"{path}: commit: {commit!r} is not one of {', '.join(COMMIT_MODES)}; using every-sync"
         )
-    window = data.get("commit_window", config.commit_window)
-    if isinstance(window, int | float) and not isinstance(window, bool) and window >= 0:
-        config.commit_window = float(window)
-    else:
-        config.warnings.append(
-            f"{path}: commit_window: {window!r} is not a number of seconds; using 60"
-        )
+    for key in ("commit_window", "watch_debounce"):
+        value = data.get(key, getattr(config, key))
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            setattr(config, key, float(value))
+        else:
+            config.warnings.append(
+                f"{path}: {key}: {value!r} is not a number of seconds;"
+                f" using {getattr(config, key):g}"
+            )
     engine = data.get("index", config.index)
     if engine in ENGINES:
         config.index = engine

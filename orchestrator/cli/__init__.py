@@ -52,6 +52,7 @@ COMMANDS = {
     "resolve": "sync",
     "git": "sync",
     "note": "note",
+    "watch": "watch",
 }
 
 

@@ -1,0 +1,131 @@
+"""Measure the session.md view: regenerating it for a big session, and the watcher's
+latency from a file save to the committed sync.
+
+    python bench/views.py --tasks 1000 10000 --runs 15 [--debounce 0.2]
+
+For each size it generates a project with ONE session holding every task (git-ignored
+under bench/projects/, replaced on each run) and appends a table to bench/RESULTS.md:
+
+- regenerating session.md in process: reading the session from the index, rendering the
+  regions and placing them in the body (target: under 50 ms for 1,000 tasks), and the
+  `git log` of the change log on its own;
+- `orch watch --debounce D`: from a hand edit of one task file to its commit, as seen by
+  polling `git rev-parse HEAD` every 5 ms (median of --runs edits, 1.5 s apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cli_reads import (
+    ORCH,
+    TitleEditor,
+    append_results,
+    command,
+    median_ms,
+    ms,
+    section_header,
+    table,
+)
+from generate import generate
+
+from orchestrator.core.project import Project
+from orchestrator.core.views import change_log, view_of
+from orchestrator.store.session_view import place, render
+
+HERE = Path(__file__).resolve().parent
+RENDER_TARGET_MS = 50  # for 1,000 tasks
+
+
+def head(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def measure(root: Path, shape: dict, runs: int, debounce: float) -> list[tuple[str, str, str, str]]:
+    rows = []
+    command([str(ORCH), "status"], root)()  # index and first commit
+    project = Project(root)
+    session_id = shape["active_session"]
+    with project.reading() as db:
+        body = db.scalar("SELECT count(*) FROM tasks WHERE session_id = ?", [session_id])
+        path = project.layout.record_path("session", session_id, session_id)
+        text_body = path.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+
+        def regenerate() -> None:
+            place(text_body, render(view_of(project, db, session_id)))
+
+        regenerate()
+        regen = median_ms(regenerate, runs)
+        log = median_ms(lambda: change_log(project, session_id), runs)
+    target = f"< {RENDER_TARGET_MS} ms at 1,000 tasks"
+    met = ("yes" if regen < RENDER_TARGET_MS else "no") if body <= 1000 else "n/a"
+    rows.append((f"regenerate session.md ({body:,} tasks), in process", ms(regen), target, met))
+    rows.append(("… of which the change log's `git log`", ms(log), "", ""))
+
+    repo = root / ".task_orchestrator"
+    watcher = subprocess.Popen(
+        [str(ORCH), "watch", "--debounce", str(debounce)],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(2.0)  # its first sync and its start
+        with project.reading() as db:
+            task_id = db.scalar(
+                "SELECT task_id FROM tasks WHERE session_id = ? ORDER BY task_id LIMIT 1",
+                [session_id],
+            )
+        editor = TitleEditor(project.layout.record_path("task", session_id, task_id))
+        latencies = []
+        for _ in range(runs):
+            before = head(repo)
+            editor()
+            started = time.perf_counter()
+            while head(repo) == before:
+                if time.perf_counter() - started > 30:
+                    sys.exit("the watcher made no commit within 30 s")
+                time.sleep(0.005)
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(1.5)
+    finally:
+        watcher.terminate()
+        watcher.wait()
+    rows.append(
+        (
+            f"`orch watch --debounce {debounce:g}`: save of 1 task file to its commit",
+            ms(statistics.median(latencies)),
+            f"debounce + 1 s = {debounce * 1000 + 1000:,.0f} ms",
+            "yes" if statistics.median(latencies) < debounce * 1000 + 1000 else "no",
+        )
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--runs", type=int, default=15, help="runs per median")
+    parser.add_argument("--debounce", type=float, default=0.2, help="orch watch --debounce")
+    args = parser.parse_args(argv)
+    section = section_header("sqlite", " — session.md views and the watcher")
+    for size in args.tasks:
+        root = HERE / "projects" / f"views-{size}"
+        shutil.rmtree(root, ignore_errors=True)
+        shape = generate(root, size, sessions=1)
+        print(f"{size:,} tasks in one session: measuring in {root} ...", file=sys.stderr)
+        rows = measure(root, shape, args.runs, args.debounce)
+        text = f"### {size:,} tasks, one session\n\nMedians of {args.runs} runs.\n\n{table(rows)}\n"
+        print(text)
+        section += ["", text.rstrip()]
+    append_results(section)
+
+
+if __name__ == "__main__":
+    main()

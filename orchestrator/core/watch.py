@@ -1,0 +1,78 @@
+"""`orch watch`: keep the index, the session.md views and the commits current while
+people and agents edit the files.
+
+watchfiles (Rust notify) reports file events under .task_orchestrator/; a burst (an
+editor's save-rename-chmod dance, a `git checkout` of 500 files) is gathered until the
+folder has been quiet for the debounce time, then synced once: the same refresh every
+command starts with (outside edits indexed, boxes ticked in session.md applied, views
+regenerated, an `edit` commit). orch's own writes (the index, views it regenerates, git)
+come back as events too; they find nothing changed and print nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.core.project import Project
+from orchestrator.errors import OrchError
+from orchestrator.layout import is_record_name
+
+# The longest a continuous stream of events is gathered before a sync all the same.
+LONGEST_BURST_MS = 5_000
+
+
+def sync_once(root: Path, say: Callable[[str], None]) -> list[str]:
+    """One sync, as a command would make it; says what it committed. A fresh Project
+    each time, so a changed config.yaml is read."""
+    project = Project(root)
+    try:
+        with project.reading():
+            pass
+    except OrchError as error:
+        say(f"error: {error}")
+        return []
+    for warning in project.warnings:
+        say(f"warning: {warning}")
+    commits = project.syncer.commits
+    if commits and (repo := project.syncer.repo()) is not None:
+        for commit in commits:
+            subject = repo.out("log", "-1", "--format=%s", commit)
+            say(f"{time.strftime('%H:%M:%S')}  {subject}  ({commit[:9]})")
+    return commits
+
+
+def watch(
+    root: Path,
+    debounce_s: float,
+    say: Callable[[str], None],
+    stop_event: Any = None,
+) -> None:
+    """Sync on every burst of changes until stopped (Ctrl-C, or `stop_event` set)."""
+    from watchfiles import DefaultFilter
+    from watchfiles import watch as file_events
+
+    base = Project(root).layout.base
+
+    class Records(DefaultFilter):
+        """Everything under .task_orchestrator/ but the index, git's own folder and
+        editor droppings."""
+
+        def __call__(self, change, path: str) -> bool:
+            parts = Path(path).relative_to(base).parts
+            if not parts or parts[0] in (".index", ".git") or not is_record_name(parts[-1]):
+                return False
+            return super().__call__(change, path)
+
+    sync_once(root, say)  # start from a current state
+    quiet_ms = max(int(debounce_s * 1000), 1)
+    for _changes in file_events(
+        base,
+        watch_filter=Records(),
+        step=quiet_ms,
+        debounce=max(LONGEST_BURST_MS, quiet_ms),
+        stop_event=stop_event,
+    ):
+        sync_once(root, say)
