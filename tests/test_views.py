@@ -18,6 +18,7 @@ from orchestrator.store.session_view import (
     read_edits,
     regions_of,
     render,
+    shown_title,
     task_line,
 )
 from tests.conftest import Orch, task_file
@@ -114,11 +115,11 @@ def test_round_trip_keeps_peoples_text_and_applies_boxes_and_titles(view, before
                     f"- [{'x' if task['status'] == 'completed' else ' '}] ", f"- [{mark}] ", 1
                 )
                 if task_id == renamed:
-                    shown = " ".join(task["title"].split())
-                    text = text.replace(f"] {shown} (", f"] {' '.join(new_title.split())} (", 1)
+                    shown = shown_title(task["title"])
+                    text = text.replace(f"] {shown} (", f"] {shown_title(new_title)} (", 1)
                 lines[i] = text + "\n"
     edited_body = "".join(lines)
-    edits, problems = read_edits(edited_body, tasks, render(view)["groups"])
+    edits, problems = read_edits(edited_body, body, tasks)
     assert problems == []
     for edit in edits:
         task = tasks[edit.task_id]
@@ -130,8 +131,8 @@ def test_round_trip_keeps_peoples_text_and_applies_boxes_and_titles(view, before
         assert (tasks[task_id]["status"] == "completed") == (done != (task_id in flipped))
     regenerated = place(edited_body, render(view))
     assert outside_regions(regenerated) == kept  # people's text, byte for byte
-    again_edits, _ = read_edits(regenerated, tasks, render(view)["groups"])
-    assert again_edits == []  # the regenerated view agrees with the tasks
+    again_edits, _ = read_edits(regenerated, edited_body, tasks)
+    assert again_edits == []  # the regenerated view shows what the person set
     assert " ".join(tasks[renamed]["title"].split()) == " ".join(new_title.split())
 
 
@@ -218,9 +219,9 @@ def test_a_line_orch_cannot_map_is_reported_and_kept(sqlite_project):
         "<!-- orch:end groups -->", "- [ ] A task written here by hand\n<!-- orch:end groups -->"
     )
     path.write_text(text)
+    line = text.splitlines().index("- [ ] A task written here by hand") + 1
     result = orch("task", "list")
-    assert "not a task line orch wrote" in result.stderr
-    assert f"{sqlite_project.layout.rel(path)}:" in result.stderr
+    assert f"{sqlite_project.layout.rel(path)}:{line}: not a task line orch wrote" in result.stderr
     _, body = session_file(sqlite_project)
     assert "- [ ] A task written here by hand" in outside_regions(body)[3]  # kept, below the list
     assert len(orch.json("task", "list")) == 4  # not guessed into a task
@@ -273,3 +274,89 @@ def test_session_md_is_commonmark_that_renders_as_intended(sample_orch, sample):
     assert inline_html and all(h.startswith("<!-- t-") and h.endswith("-->") for h in inline_html)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert {"Session Overview", "Task Groups", "Session Notes", "Change Log"} <= set(headings)
+
+
+# -- what review found --------------------------------------------------------------------------
+
+
+def test_a_stale_session_md_buffer_keeps_what_changed_meanwhile(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path, _ = session_file(sqlite_project)
+    buffer = path.read_text()  # the person opens session.md
+    orch("task", "done", ids["child"])  # an agent completes a task
+    orch("note", "decision", "Decided by the agent")  # and writes a note
+    ticked = buffer.replace("- [ ] Loose task (Pending)", "- [x] Loose task (Pending)")
+    ticked = ticked.replace("### Next Steps\n", "### Next Steps\n\n- Mine, from the old buffer.\n")
+    path.write_text(ticked)  # the person saves the old buffer with a tick and a line
+    tasks = {t["task_id"]: t for t in orch.json("task", "list")}
+    assert tasks[ids["child"]]["status"] == "completed"  # the agent's change stays
+    assert tasks[ids["loose"]]["status"] == "completed"  # the person's tick applies
+    _, body = session_file(sqlite_project)
+    assert "Decided by the agent" in body and "- Mine, from the old buffer." in body
+    assert "  - [x] Parse dates (Completed)" in body
+
+
+def test_a_task_renamed_in_its_file_is_not_renamed_back_by_the_view(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    edit_title = task_file(sqlite_project, ids["parent"])
+    edit_title.write_text(
+        edit_title.read_text().replace("title: Write the parser", "title: Parser v2")
+    )
+    path, _ = session_file(sqlite_project)
+    path.write_text(
+        path.read_text().replace("- [ ] Loose task (Pending)", "- [x] Loose task (Pending)")
+    )
+    tasks = {t["task_id"]: t for t in orch.json("task", "list")}
+    assert tasks[ids["parent"]]["title"] == "Parser v2"
+    assert tasks[ids["loose"]]["status"] == "completed"
+
+
+def test_the_frontmatter_text_of_session_md_is_kept(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path, _ = session_file(sqlite_project)
+    text = path.read_text().replace("status: active\n", "status: active  # owner: alice\n", 1)
+    path.write_text(text)
+    orch("task", "list")
+    orch("task", "done", ids["loose"])
+    assert "status: active  # owner: alice\n" in path.read_text()
+
+
+def test_a_note_goes_to_session_notes_even_with_a_group_of_that_name(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    make_session(orch)
+    orch("group", "create", "Next Steps")
+    orch("note", "next", "After the group")
+    _, body = session_file(sqlite_project)
+    notes = body[body.index("## Session Notes") :]
+    assert ": After the group" in notes
+
+
+def test_titles_cannot_open_an_html_comment(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    make_session(orch)
+    task_id = orch.json("task", "add", "Strip <!-- comments")["task_id"]
+    _, body = session_file(sqlite_project)
+    tokens = MarkdownIt("commonmark").parse(body)
+    shown = [t.content for t in tokens if t.type == "inline" and task_id in t.content]
+    assert shown and "Strip \\<!-- comments (Pending)" in shown[0]
+    path, _ = session_file(sqlite_project)
+    path.write_text(path.read_text().replace("- [ ] Strip", "- [x] Strip"))
+    task = orch.json("task", "show", task_id)
+    assert task["status"] == "completed" and task["title"] == "Strip <!-- comments"
+
+
+def test_crlf_session_md_takes_notes_and_moved_lines(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    make_session(orch)
+    path, _ = session_file(sqlite_project)
+    text = path.read_text().replace(
+        "<!-- orch:end groups -->", "- my line\n<!-- orch:end groups -->"
+    )
+    path.write_bytes(text.replace("\n", "\r\n").encode())
+    orch("task", "list")
+    orch("note", "learning", "Works with CRLF")
+    body = path.read_bytes().decode()
+    assert "- my line" in body and ": Works with CRLF" in body

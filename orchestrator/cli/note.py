@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from orchestrator.cli.output import emit_json, json_option
-
-KINDS = {"decision": "Decisions Made", "learning": "Key Learnings", "next": "Next Steps"}
+from orchestrator.store.session_view import NOTE_SECTIONS
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("kind", type=click.Choice(list(NOTE_SECTIONS)))
 @click.argument("text")
 @click.option("--session", metavar="ID|NAME", help="Default: the active session.")
 @json_option
@@ -24,4 +23,5 @@ def note(ctx, kind, text, session, as_json) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f"Added to {KINDS[kind]} in {result['file']}: {result['entry']}")
+    section = NOTE_SECTIONS[kind].lstrip("# ")
+    click.echo(f"Added to {section} in {result['file']}: {result['entry']}")

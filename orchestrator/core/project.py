@@ -46,6 +46,7 @@ class Project:
         self._db: IndexDB | None = None  # the open index, while reading or writing
         self._writer: Writer | None = None
         self._syncer = None
+        self.refreshed = 0  # files the index re-read (or dropped) for this project object
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -180,6 +181,7 @@ class Project:
     def _refresh(self, db: IndexDB, plan: Plan | None) -> Report:
         """Bring the index up to date, then sync what changed outside orch."""
         report = Indexer(self.layout, db).refresh(plan=plan)
+        self.refreshed += len(report.read) + len(report.removed)
         self.syncer.recover(db)
         if report.changed:
             self._follow_views(db, report)
@@ -187,33 +189,21 @@ class Project:
         return report
 
     def _follow_views(self, db: IndexDB, report: Report) -> None:
-        """Outside edits and the session.md views (core/views.py): boxes ticked in a
-        view go to their tasks, and the views of sessions edited by hand are regenerated.
+        """Outside edits and the session.md views (core/views.py): boxes ticked in an
+        edited session.md go to their tasks, and the views of sessions edited by hand
+        are regenerated. Files as committed (a checkout, a pull) are left as they came.
         What this writes is committed with the edits, as one sync."""
         from orchestrator.core.views import apply_edits, regenerate
 
-        sessions: dict[str, bool] = {}  # session -> its session.md was among the edits
-        for rel in [*report.read, *report.removed]:
-            role = self.layout.classify(rel)
-            if role is not None and role.session_dir is not None:
-                sessions[role.session_dir] = sessions.get(role.session_dir, False) or (
-                    role.kind == "session"
-                )
-        if not sessions:
-            return
         edited = self.syncer.edited([*report.read, *report.removed])
-        stale = {
-            self.layout.classify(rel).session_dir for rel in edited if self.layout.classify(rel)
-        }
-        stale.discard(None)
-        if not stale:
-            return  # files as committed (a checkout, a pull): their views came with them
+        roles = [r for r in map(self.layout.classify, edited) if r and r.session_dir]
+        if not roles:
+            return
         writer = Writer(self, db, self.syncer.outside_op)
-        for session_id in sorted(stale):
-            if sessions.get(session_id):
-                apply_edits(writer, session_id)
+        for session_id in sorted({r.session_dir for r in roles if r.kind == "session"}):
+            apply_edits(writer, session_id)
         writer.sync()
-        regenerate(writer, stale)
+        regenerate(writer, {r.session_dir for r in roles})
         writer.sync()
         self.syncer.done_intending()  # the outside sync that follows commits these files
 

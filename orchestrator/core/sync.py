@@ -391,14 +391,21 @@ class Syncer:
             self.project.warnings.append(f"{error}; the next sync will try again")
 
     def edited(self, rels: list[str]) -> list[str]:
-        """Which of these files differ from the last commit (edits, not a checkout)."""
-        if self.mode == "off":
-            return rels
+        """Which of these files differ from the last commit: edits, not a checkout. None
+        while git is busy (a merge in progress owns the files). Without a repository,
+        all of them."""
         try:
-            repo = self.repo()
+            if self.mode == "off":  # no repository is made for it, but one may be there
+                repo = find_repo(self.layout.base)
+                if repo is not None:
+                    self._prefix = os.path.relpath(self.layout.base.resolve(), repo.top)
+            else:
+                repo = self.repo()
             if repo is None:
                 return rels
-            changed = {self.from_git(p) for p in repo.dirty(self.prefix)}
+            if repo.busy():
+                return []
+            changed = {self.from_git(p) for p in repo.dirty(self._prefix)}
         except GitError:
             return rels
         return [r for r in rels if r in changed]

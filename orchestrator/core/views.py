@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.model import DONE, IN_PROGRESS, PENDING, now
 from orchestrator.store.session_view import (
+    NOTE_SECTIONS,
+    REGIONS,
     SessionView,
-    ViewProblem,
     move_out,
     place,
     read_edits,
+    region_insides,
     render,
 )
 
@@ -88,8 +90,15 @@ def change_log(project: Project, session_id: str) -> list[str]:
     )
 
 
+# The regions a reader sees change when the tasks do; the change log and the footer
+# follow along, but alone they do not rewrite the file (a commit would always find its
+# change log one commit behind).
+VISIBLE = ("header", "overview", "groups")
+
+
 def regenerate(w: Writer, session_ids: set[str]) -> None:
-    """Rewrite the generated regions of these sessions' session.md (when they changed)."""
+    """Rewrite the generated regions of these sessions' session.md when what they show
+    changed. The frontmatter's text and everything outside the regions stay as written."""
     from orchestrator.errors import RecordError
 
     for session_id in sorted(s for s in session_ids if s):
@@ -100,39 +109,61 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
             record = w.load("session", session_id, session_id)
         except RecordError:
             continue  # an unreadable session.md is reported by doctor; not rewritten
-        body = place(record.body, render(view))
+        inside = render(view)
+        old = region_insides(record.body)
+        if all(old.get(name) == inside[name] for name in VISIBLE) and set(REGIONS) <= set(old):
+            continue
+        text = w.text_of(record)
+        body = place(record.body, inside)
         if body != record.body:
-            record.body = body
-            w.save(record, counted=False)
+            w.save(record, text=text[: len(text) - len(record.body)] + body, counted=False)
 
 
-def apply_edits(w: Writer, session_id: str) -> list[ViewProblem]:
+def apply_edits(w: Writer, session_id: str) -> None:
     """Apply the boxes ticked and titles edited in a session's session.md to its tasks.
-    Returns the lines that could not be mapped (also said as warnings)."""
+
+    The edits are the lines that differ from the version the person started from: the
+    committed session.md their file is closest to, normally the newest. If that is an
+    older one (an editor's stale buffer), the file is first merged with the newest, so
+    what changed meanwhile (notes, other people's text) is kept. Lines that cannot be
+    mapped are said in warnings and moved below the list, as the person's text."""
     from orchestrator.errors import RecordError
     from orchestrator.store.record_file import split_frontmatter
 
     view = view_of(w.project, w.db, session_id)
-    path = w.layout.record_path("session", session_id, session_id)
+    if view is None:
+        return  # the session file cannot be read: doctor says why
     try:
-        body = split_frontmatter(path.read_text(encoding="utf-8"))[1]
-    except (OSError, ValueError):
-        return []
-    tasks = {t["task_id"]: t for t in view.tasks} if view else {}
-    edits, problems = read_edits(body, tasks, render(view)["groups"] if view else "")
-    rel = w.layout.rel(path)
+        session = w.load("session", session_id, session_id)
+    except RecordError:
+        return
+    rel = w.layout.rel(session.path)
+    text = w.text_of(session)
+    started, newest = starting_point(w.project, rel, text)
+    base = split_frontmatter(started)[1] if started else place("", render(view))
+    tasks = {t["task_id"]: t for t in view.tasks}
+    edits, problems = read_edits(session.body, base, tasks)
+    first_body_line = len(text.splitlines()) - len(session.body.splitlines()) + 1
     for problem in problems:
         w.project.warnings.append(
-            f"{rel}:{body_line(path, problem.line)}: {problem.message}; moved below the task"
-            " list, as your text"
+            f"{rel}:{first_body_line + problem.line - 1}: {problem.message}; moved below the"
+            " task list, as your text"
         )
+    new_text = text
     if problems:
-        try:
-            session = w.load("session", session_id, session_id)
-        except RecordError:
-            return problems
-        session.body = move_out(session.body, [p.line for p in problems])
-        w.save(session, counted=False)
+        new_text = text[: len(text) - len(session.body)] + move_out(
+            session.body, [p.line for p in problems]
+        )
+    if started is not None and newest is not None and started != newest:
+        from orchestrator.store.merge import merge_texts
+
+        new_text = merge_texts(started, newest, new_text).text
+        w.project.warnings.append(
+            f"{rel}: saved from an older version (a stale editor buffer?); merged with the"
+            " newest, so the changes made since are kept"
+        )
+    if new_text != text:
+        w.save(session, text=new_text, counted=False)
     for edit in edits:
         task = tasks[edit.task_id]
         try:
@@ -140,14 +171,41 @@ def apply_edits(w: Writer, session_id: str) -> list[ViewProblem]:
         except RecordError as error:
             w.project.warnings.append(str(error))
             continue
-        meta = record.meta
         if edit.checked is not None:
-            set_checked(meta, task, edit.checked)
+            set_checked(record.meta, task, edit.checked)
+            if edit.checked and any(
+                t["parent_task_id"] == task["task_id"] and t["status"] not in (DONE, "cancelled")
+                for t in view.tasks
+            ):
+                w.project.warnings.append(f"{task['task_id']} was ticked with unfinished subtasks")
         if edit.title is not None:
-            meta["title"] = edit.title
-        meta["last_updated_at"] = now()
+            record.meta["title"] = edit.title
+        record.meta["last_updated_at"] = now()
         w.save(record)
-    return problems
+
+
+def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
+    """(the committed version of a file closest to `text`, the newest committed one);
+    (None, None) without history."""
+    from orchestrator.core.sync import STALE_DEPTH, changed_lines
+    from orchestrator.gitrepo import GitError
+
+    syncer = project.syncer
+    try:
+        repo = syncer.repo() if project.config.commit != "off" else None
+        if repo is None:
+            return None, None
+        versions, _ = repo.versions(syncer.to_git(rel), STALE_DEPTH)
+        texts = [
+            data.decode("utf-8", errors="replace")
+            for sha, data in repo.read_blobs(versions).items()
+        ]
+    except GitError:
+        return None, None
+    if not texts:
+        return None, None
+    best = min(range(len(texts)), key=lambda i: (changed_lines(texts[i], text), i))
+    return texts[best], texts[0]
 
 
 def set_checked(meta: dict[str, Any], task: dict[str, Any], checked: bool) -> None:
@@ -161,14 +219,7 @@ def set_checked(meta: dict[str, Any], task: dict[str, Any], checked: bool) -> No
         set_status(meta, IN_PROGRESS if task.get("started_at") else PENDING)
 
 
-def body_line(path, line_in_body: int) -> int:
-    """A line of a file's body as a line of the file."""
-    text = path.read_text(encoding="utf-8")
-    closing = text.splitlines().index("---", 1) if "\n---" in text else 0
-    return closing + 1 + line_in_body
-
-
-NOTE_KINDS = ("decision", "learning", "next")
+NOTE_KINDS = tuple(NOTE_SECTIONS)
 
 
 def add_note(project: Project, kind: str, text: str, session: str | None = None) -> dict[str, Any]:
@@ -186,7 +237,8 @@ def add_note(project: Project, kind: str, text: str, session: str | None = None)
     with project.writing(f"note-{kind}") as w:
         row = lookup.session_or_active(w.db, session)
         record = w.load("session", row["session_id"], row["session_id"])
-        record.body = session_view.add_note(record.body, kind, f"{now()[:10]}: {entry}")
-        w.save(record)
+        text_before = w.text_of(record)
+        body = session_view.add_note(record.body, kind, f"{now()[:10]}: {entry}")
+        w.save(record, text=text_before[: len(text_before) - len(record.body)] + body)
     return {"session_id": row["session_id"], "kind": kind, "entry": entry,
             "file": project.layout.rel(record.path)}  # fmt: skip

@@ -17,31 +17,42 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.core.project import Project
-from orchestrator.errors import OrchError
 from orchestrator.layout import is_record_name
 
 # The longest a continuous stream of events is gathered before a sync all the same.
 LONGEST_BURST_MS = 5_000
 
 
-def sync_once(root: Path, say: Callable[[str], None]) -> list[str]:
-    """One sync, as a command would make it; says what it committed. A fresh Project
-    each time, so a changed config.yaml is read."""
+def sync_once(root: Path, say: Callable[[str], None]) -> bool:
+    """One sync, as a command would make it, and one line saying what it did (nothing
+    if nothing changed: orch's own writes coming back as events). A fresh Project each
+    time, so a changed config.yaml is read. Never raises: a watcher keeps watching."""
     project = Project(root)
     try:
         with project.reading():
             pass
-    except OrchError as error:
-        say(f"error: {error}")
-        return []
-    for warning in project.warnings:
-        say(f"warning: {warning}")
-    commits = project.syncer.commits
-    if commits and (repo := project.syncer.repo()) is not None:
+        for warning in project.warnings:
+            say(f"warning: {warning}")
+        if not project.refreshed:
+            return False
+        stamp = time.strftime("%H:%M:%S")
+        commits = project.syncer.commits
+        repo = project.syncer.repo() if commits else None
         for commit in commits:
-            subject = repo.out("log", "-1", "--format=%s", commit)
-            say(f"{time.strftime('%H:%M:%S')}  {subject}  ({commit[:9]})")
-    return commits
+            subject = repo.out("log", "-1", "--format=%s", commit) if repo else ""
+            say(f"{stamp}  {subject}  ({commit[:9]})")
+        if not commits:
+            mode = project.config.commit
+            why = (
+                "nothing new to commit"
+                if mode == "every-sync"
+                else f"not committed (commit: {mode})"
+            )
+            say(f"{stamp}  indexed {project.refreshed} file(s); {why}")
+        return True
+    except Exception as error:  # one bad sync must not end the watch
+        say(f"error: {error}")
+        return False
 
 
 def watch(

@@ -32,8 +32,16 @@ NOTES_SKELETON = (
 )
 _MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
 _TASK_LINE = re.compile(
-    r"^(?P<indent> *)- \[(?P<mark>[ xX])\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
+    r"^(?P<indent>[ \t]*)[-*+] \[(?P<mark>.)\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
 )
+# A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
+# greedy title makes the last status word the tail's.
+_TAIL = re.compile(
+    r"^(?P<title>.*) \((?:Pending|In Progress|Blocked|Needs Revision|Completed|Failed|Cancelled)\)"
+    r"(?: - [^()]*)?$",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
 def begin(name: str) -> str:
@@ -69,10 +77,23 @@ def task_suffix(task: dict[str, Any]) -> str:
     return text
 
 
+def shown_title(title: Any) -> str:
+    """A title on one line, with `<` escaped so that it cannot open an HTML comment."""
+    return " ".join(str(title).split()).replace("<", "\\<")
+
+
 def task_line(task: dict[str, Any], depth: int) -> str:
     mark = "x" if task["status"] == "completed" else " "
-    title = " ".join(str(task["title"]).split())  # one line, whatever the title holds
+    title = shown_title(task["title"])
     return f"{'  ' * depth}- [{mark}] {title}{task_suffix(task)} <!-- {task['task_id']} -->"
+
+
+def title_of(text: str) -> str:
+    """The title part of a checklist line's text: what comes before its ` (Status)` tail
+    (any status word, so a line whose label was edited too still reads)."""
+    m = _TAIL.match(text)
+    title = m["title"] if m else text
+    return title.strip().replace("\\<", "<")
 
 
 def cell(value: Any) -> str:
@@ -177,14 +198,21 @@ def _checklist(tasks: list[dict[str, Any]]) -> str:
 def regions_of(body: str) -> dict[str, tuple[int, int]]:
     """name -> (line of its begin marker, line of its end marker), 0-based, for every
     well-formed region of the body."""
-    found, open_at = {}, {}
+    found: dict[str, tuple[int, int]] = {}
+    open_at: dict[str, int] = {}
+    fenced = False
     for n, line in enumerate(body.splitlines()):
-        m = _MARKER.match(line)
+        if _FENCE.match(line):
+            fenced = not fenced  # markers shown in a code block are an example, not a region
+            continue
+        m = None if fenced else _MARKER.match(line)
         if not m:
             continue
         kind, name = m.groups()
+        if name in found:
+            continue  # a second copy of a region: the first is the one kept current
         if kind == "begin":
-            open_at[name] = n
+            open_at.setdefault(name, n)
         elif name in open_at:
             found[name] = (open_at.pop(name), n)
     return found
@@ -254,23 +282,33 @@ class ViewProblem:
 
 
 def read_edits(
-    body: str, tasks: dict[str, dict[str, Any]], rendered: str
+    body: str, base: str, tasks: dict[str, dict[str, Any]]
 ) -> tuple[list[ViewEdit], list[ViewProblem]]:
-    """The edits a person made inside the `groups` region, as compared with the tasks
-    they show (`tasks`: task_id -> row) and the region as orch would render it now. A
-    line orch cannot map to a task is reported, never guessed."""
+    """The edits a person made inside the `groups` region: the lines that differ from
+    `base`, the body they started from (the committed view their editor opened), read
+    as box and title changes of the tasks they name (`tasks`: task_id -> row). A line
+    orch cannot map to a task is reported, never guessed."""
     found = regions_of(body)
     if "groups" not in found:
         return [], []
     first, last = found["groups"]
     lines = body.splitlines()
-    expected = set(rendered.splitlines())
-    edits, problems = [], []
+    base_lines = _region_lines(base, "groups")
+    before = {m["id"]: m for line in base_lines if (m := _TASK_LINE.match(line))}
+    unchanged = set(base_lines)
+    edits, problems, seen = [], [], set()
     for n in range(first + 1, last):
-        line = lines[n]
-        if line in expected or not line.strip():
-            continue
+        line = lines[n].rstrip("\r")
         m = _TASK_LINE.match(line)
+        if m and m["id"] in seen:
+            problems.append(
+                ViewProblem(n + 1, f"{m['id']} is listed twice: this line is not applied")
+            )
+            continue
+        if m:
+            seen.add(m["id"])
+        if line in unchanged or not line.strip():
+            continue
         task = tasks.get(m["id"]) if m else None
         if task is None:
             what = f"no task {m['id']}" if m else "not a task line orch wrote"
@@ -282,26 +320,37 @@ def read_edits(
                 )
             )
             continue
-        checked = m["mark"] != " "
-        text, suffix = m["text"], task_suffix(task)
-        if not text.endswith(suffix):
+        if m["mark"] not in " xX":
             problems.append(
-                ViewProblem(
-                    n + 1,
-                    f"the line of {task['task_id']} no longer ends with {suffix.strip()!r}:"
-                    " only the box and the title can be edited here",
-                )
+                ViewProblem(n + 1, f"[{m['mark']}] is not a box orch reads: use [x] or [ ]")
             )
             continue
-        title = text[: -len(suffix)].strip()
+        was = before.get(m["id"])
+        was_checked = was["mark"] != " " if was else task["status"] == "completed"
+        was_title = title_of(was["text"]) if was else " ".join(str(task["title"]).split())
         edit = ViewEdit(task["task_id"], n + 1)
-        if checked != (task["status"] == "completed"):
-            edit.checked = checked
-        if title and title != " ".join(str(task["title"]).split()):
+        if (m["mark"] != " ") != was_checked:
+            edit.checked = m["mark"] != " "
+        title = title_of(m["text"])
+        if title and title != was_title:
             edit.title = title
         if edit.checked is not None or edit.title is not None:
             edits.append(edit)
     return edits, problems
+
+
+def _region_lines(body: str, name: str) -> list[str]:
+    found = regions_of(body)
+    if name not in found:
+        return []
+    first, last = found[name]
+    return [line.rstrip("\r") for line in body.splitlines()[first + 1 : last]]
+
+
+def region_insides(body: str) -> dict[str, str]:
+    """name -> the text inside each region of a body."""
+    lines = body.splitlines(keepends=True)
+    return {name: "".join(lines[a + 1 : b]) for name, (a, b) in regions_of(body).items()}
 
 
 def move_out(body: str, lines: list[int]) -> str:
@@ -311,41 +360,60 @@ def move_out(body: str, lines: list[int]) -> str:
     if "groups" not in found or not lines:
         return body
     first, last = found["groups"]
+    moving = {n - 1 for n in lines if first < n - 1 < last}
     all_lines = body.splitlines(keepends=True)
-    picked = [all_lines[n - 1] for n in sorted(lines) if first < n - 1 < last]
-    kept = [
-        line for i, line in enumerate(all_lines) if i + 1 not in set(lines) or not first < i < last
+    picked = [
+        all_lines[i] if all_lines[i].endswith("\n") else all_lines[i] + "\n" for i in sorted(moving)
     ]
-    end_at = next(i for i, line in enumerate(kept) if line.rstrip("\n") == end("groups"))
-    moved = ["\n", *(line if line.endswith("\n") else line + "\n" for line in picked)]
-    kept[end_at + 1 : end_at + 1] = moved
-    return "".join(kept)
+    out = [line for i, line in enumerate(all_lines[: last + 1]) if i not in moving]
+    return "".join([*out, "\n", *picked, *all_lines[last + 1 :]])
 
 
 def add_note(body: str, kind: str, entry: str) -> str:
     """Append `- entry` to the Session Notes section of `kind` (decision, learning,
-    next), creating the section (or the whole skeleton) if it is not there."""
+    next): the first heading of that name after `## Session Notes`, outside the
+    generated regions and code blocks. The section (or the whole skeleton, before the
+    change log) is created if it is not there."""
     heading = NOTE_SECTIONS[kind]
     lines = body.splitlines(keepends=True)
-    if not any(line.rstrip("\n") == heading for line in lines):
-        if NOTES_HEADING not in body:
-            at = regions_of(body).get("changelog", (len(lines), 0))[0]
-            lines[at:at] = [NOTES_SKELETON, "\n"]
-            return add_note("".join(lines), kind, entry)
-        at = next(i for i, line in enumerate(lines) if line.rstrip("\n") == NOTES_HEADING) + 1
-        lines[at:at] = ["\n", heading + "\n"]
-    start = next(i for i, line in enumerate(lines) if line.rstrip("\n") == heading)
-    stop = start + 1
-    while stop < len(lines) and not (lines[stop].startswith("#") or _MARKER.match(lines[stop])):
-        stop += 1
-    # After the section's last non-blank line.
+    free = _free_lines(body)
+    notes = next((i for i in free if lines[i].rstrip("\r\n") == NOTES_HEADING), None)
+    if notes is None:
+        at = regions_of(body).get("changelog", (len(lines), 0))[0]
+        lead = [] if at == 0 or not lines[at - 1].strip() else ["\n"]
+        lines[at:at] = [*lead, NOTES_SKELETON, "\n"]
+        return add_note("".join(lines), kind, entry)
+    section = next((i for i in free if i > notes and lines[i].rstrip("\r\n") == heading), None)
+    if section is None:
+        lines[notes + 1 : notes + 1] = ["\n", heading + "\n"]
+        return add_note("".join(lines), kind, entry)
+    # The section runs to the next heading or region, outside code blocks.
+    stop = next(
+        (i for i in range(section + 1, len(lines))
+         if (i in free and lines[i].startswith("#")) or i not in free),
+        len(lines),
+    )  # fmt: skip
     at = stop
-    while at > start + 1 and not lines[at - 1].strip():
+    while at > section + 1 and not lines[at - 1].strip():
         at -= 1
-    new = [f"- {entry}\n"]
-    if at == start + 1:
-        new = ["\n", *new]
-    if at < len(lines) and lines[at].strip() and at == stop:
-        new.append("\n")
+    newline = "\r\n" if lines[section].endswith("\r\n") else "\n"
+    new = [f"- {entry}{newline}"]
+    if at == section + 1:
+        new.insert(0, newline)
+    if at < len(lines) and at == stop:
+        new.append(newline)
     lines[at:at] = new
     return "".join(lines)
+
+
+def _free_lines(body: str) -> set[int]:
+    """Indexes of the lines that are people's prose: outside regions and code blocks."""
+    inside = {n for first, last in regions_of(body).values() for n in range(first, last + 1)}
+    free, fenced = set(), False
+    for n, line in enumerate(body.splitlines()):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced and n not in inside:
+            free.add(n)
+    return free
