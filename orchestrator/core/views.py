@@ -24,6 +24,7 @@ from orchestrator.store.session_view import (
     read_edits,
     region_insides,
     render,
+    render_changelog,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 CHANGE_LOG_LENGTH = 15
 
 
-def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | None:
+def view_of(
+    project: Project, db: IndexDB, session_id: str, with_log: bool = True
+) -> SessionView | None:
     session = db.record("SELECT * FROM sessions WHERE session_id = ?", [session_id])
     if session is None:
         return None
@@ -59,7 +62,8 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
         " WHERE p.severity = 'conflict' AND f.session_dir = ?",
         [session_id],
     )
-    return SessionView(session, groups, tasks, change_log(project, session_id), conflicts or 0)
+    log = change_log(project, session_id) if with_log else []
+    return SessionView(session, groups, tasks, log, conflicts or 0)
 
 
 def change_log(project: Project, session_id: str) -> list[str]:
@@ -102,7 +106,7 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
     from orchestrator.errors import RecordError
 
     for session_id in sorted(s for s in session_ids if s):
-        view = view_of(w.project, w.db, session_id)
+        view = view_of(w.project, w.db, session_id, with_log=False)
         if view is None:
             continue
         try:
@@ -113,6 +117,7 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
         old = region_insides(record.body)
         if all(old.get(name) == inside[name] for name in VISIBLE) and set(REGIONS) <= set(old):
             continue
+        inside["changelog"] = render_changelog(change_log(w.project, session_id))
         text = w.text_of(record)
         body = place(record.body, inside)
         if body != record.body:
@@ -130,7 +135,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
     from orchestrator.errors import RecordError
     from orchestrator.store.record_file import split_frontmatter
 
-    view = view_of(w.project, w.db, session_id)
+    view = view_of(w.project, w.db, session_id, with_log=False)
     if view is None:
         return  # the session file cannot be read: doctor says why
     try:
