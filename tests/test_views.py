@@ -360,3 +360,17 @@ def test_crlf_session_md_takes_notes_and_moved_lines(sqlite_project):
     orch("note", "learning", "Works with CRLF")
     body = path.read_bytes().decode()
     assert "- my line" in body and ": Works with CRLF" in body
+
+
+def test_commands_leave_views_of_hand_edits_to_the_next_change_or_sync(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path = task_file(sqlite_project, ids["loose"])
+    path.write_text(path.read_text().replace("title: Loose task", "title: Renamed by hand"))
+    orch("task", "list")  # indexed and committed; the view waits (reads stay fast)
+    _, body = session_file(sqlite_project)
+    assert "Loose task (Pending)" in body
+    orch("sync")
+    _, body = session_file(sqlite_project)
+    assert "- [ ] Renamed by hand (Pending)" in body
+    assert git(sqlite_project.root, "status", "--porcelain") == ""

@@ -47,6 +47,10 @@ class Project:
         self._writer: Writer | None = None
         self._syncer = None
         self.refreshed = 0  # files the index re-read (or dropped) for this project object
+        # Regenerate the views of sessions whose files were edited outside orch (the
+        # watcher and `orch sync` do; a command only fixes a session.md edited itself,
+        # and leaves the rest to the next change, to stay fast).
+        self.follow_views = False
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -190,20 +194,25 @@ class Project:
 
     def _follow_views(self, db: IndexDB, report: Report) -> None:
         """Outside edits and the session.md views (core/views.py): boxes ticked in an
-        edited session.md go to their tasks, and the views of sessions edited by hand
-        are regenerated. Files as committed (a checkout, a pull) are left as they came.
-        What this writes is committed with the edits, as one sync."""
+        edited session.md go to their tasks and its view is regenerated; with
+        `follow_views`, so are the views of every session edited by hand. Files as
+        committed (a checkout, a pull) are left as they came. What this writes is
+        committed with the edits, as one sync."""
         from orchestrator.core.views import apply_edits, regenerate
 
-        edited = self.syncer.edited([*report.read, *report.removed])
+        changed = [*report.read, *report.removed]
+        if not self.follow_views and not any(p.endswith("/session.md") for p in changed):
+            return
+        edited = self.syncer.edited(changed)
         roles = [r for r in map(self.layout.classify, edited) if r and r.session_dir]
-        if not roles:
+        views = {r.session_dir for r in roles if r.kind == "session"}
+        if not roles or not (views or self.follow_views):
             return
         writer = Writer(self, db, self.syncer.outside_op)
-        for session_id in sorted({r.session_dir for r in roles if r.kind == "session"}):
+        for session_id in sorted(views):
             apply_edits(writer, session_id)
         writer.sync()
-        regenerate(writer, {r.session_dir for r in roles})
+        regenerate(writer, {r.session_dir for r in roles} if self.follow_views else views)
         writer.sync()
         self.syncer.done_intending()  # the outside sync that follows commits these files
 

@@ -26,7 +26,13 @@ def sync(project: Project) -> dict[str, Any]:
     pending in batch mode, files orch does not index such as config.yaml)."""
     syncer = project.syncer
     before = len(syncer.commits)
+    project.follow_views = True
     with project.writing("sync") as w:
+        from orchestrator.core.views import regenerate
+
+        # Views left behind by edits that commands indexed without regenerating them.
+        regenerate(w, {r[0] for r in w.db.rows("SELECT session_id FROM sessions")})
+        w.sync()
         syncer.outside(w.db, [], sweep=True)
         pending = len(syncer.load_pending())
     from orchestrator.core.conflicts import list_conflicts

@@ -28,6 +28,7 @@ def sync_once(root: Path, say: Callable[[str], None]) -> bool:
     if nothing changed: orch's own writes coming back as events). A fresh Project each
     time, so a changed config.yaml is read. Never raises: a watcher keeps watching."""
     project = Project(root)
+    project.follow_views = True
     try:
         with project.reading():
             pass
