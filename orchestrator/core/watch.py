@@ -21,6 +21,7 @@ from orchestrator.layout import is_record_name
 
 # The longest a continuous stream of events is gathered before a sync all the same.
 LONGEST_BURST_MS = 5_000
+STARTUP_MS = 300
 
 
 def sync_once(root: Path, say: Callable[[str], None]) -> bool:
@@ -78,13 +79,19 @@ def watch(
                 return False
             return super().__call__(change, path)
 
-    sync_once(root, say)  # start from a current state
     quiet_ms = max(int(debounce_s * 1000), 1)
-    for _changes in file_events(
+    started = False
+    for changes in file_events(
         base,
         watch_filter=Records(),
         step=quiet_ms,
         debounce=max(LONGEST_BURST_MS, quiet_ms),
         stop_event=stop_event,
+        # An empty batch after this long: the first one starts the watch with a sync,
+        # made once events are being collected, so an edit saved meanwhile is not missed.
+        yield_on_timeout=True,
+        rust_timeout=STARTUP_MS,
     ):
-        sync_once(root, say)
+        if changes or not started:
+            started = True
+            sync_once(root, say)
