@@ -60,7 +60,9 @@ def measure(root: Path, shape: dict, runs: int, debounce: float) -> list[tuple[s
         text_body = path.read_text(encoding="utf-8").split("\n---\n", 1)[1]
 
         def regenerate() -> None:
-            place(text_body, render(view_of(project, db, session_id)))
+            view = view_of(project, db, session_id)
+            view.changes = change_log(project, session_id)
+            place(text_body, render(view))
 
         regenerate()
         regen = median_ms(regenerate, runs)

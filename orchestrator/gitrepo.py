@@ -112,11 +112,6 @@ class Repo:
             return None, None
         return lines[0], lines[1]
 
-    def ignores(self, path: Path) -> bool:
-        """Whether the repository's ignore rules exclude `path`."""
-        done = self.run("check-ignore", "-q", str(path), check=False, literal=False)
-        return done.returncode == 0
-
     def ignored(self, paths: list[str]) -> set[str]:
         """The untracked paths among `paths` that the repository's ignore rules exclude."""
         done = self.run(
@@ -159,6 +154,12 @@ class Repo:
             found[sha] = data[header_end + 1 : header_end + 1 + size]
             at = header_end + 1 + size + 1
         return found
+
+    def read_texts(self, shas: list[str]) -> list[str]:
+        """The blobs as text, in the order given (one missing from the object database is
+        left out)."""
+        found = self.read_blobs(shas)
+        return [found[s].decode("utf-8", errors="replace") for s in shas if s in found]
 
     def versions(self, path: str, limit: int) -> tuple[list[str], str]:
         """Blob ids of the last `limit` committed versions of `path`, newest first, and

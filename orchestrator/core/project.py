@@ -347,6 +347,12 @@ class Writer:
         """The text of a loaded record's file, as it was loaded."""
         return self._read[record.path][1]
 
+    def with_body(self, record: Record, body: str) -> str:
+        """A loaded record's file text with its body replaced: the frontmatter stays as
+        written (comments, quoting, key order), not rendered again."""
+        text = self.text_of(record)
+        return text[: len(text) - len(record.body)] + body
+
     def save(self, record: Record, text: str | None = None, counted: bool = True) -> None:
         """Write a loaded (or new) record atomically (`text`: the file's whole new text,
         if not the record rendered). If the file changed since it was loaded (an editor

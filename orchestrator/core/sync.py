@@ -140,7 +140,7 @@ class Syncer:
             )
             return None
         repo = find_repo(base)
-        if repo is not None and repo.top != base.resolve() and repo.ignores(base):
+        if repo is not None and (inside := place_in(repo, base)) != "." and repo.ignored([inside]):
             repo = None  # the enclosing repository does not want these files
         if repo is None:
             repo = init_repo(base)
@@ -149,7 +149,7 @@ class Syncer:
                 " ignores it): made it a repository of its own"
             )
         repo.private_index = self.layout.index_dir / "git-index"
-        self._prefix = os.path.relpath(base.resolve(), repo.top)
+        self._prefix = place_in(repo, base)
         return repo
 
     @property
@@ -352,9 +352,8 @@ class Syncer:
                 self.project.warnings.append(f"{busy}: edits are committed after it")
                 return
             pending = self.load_pending()
-            written: dict[
-                str, list[str]
-            ] = {}  # path -> blobs orch wrote, not committed, newest first
+            # path -> blobs orch wrote and has not committed, newest first
+            written: dict[str, list[str]] = {}
             for e in reversed(pending):
                 for path, blob in e.blobs.items():
                     written.setdefault(path, []).append(blob)
@@ -398,7 +397,7 @@ class Syncer:
             if self.mode == "off":  # no repository is made for it, but one may be there
                 repo = find_repo(self.layout.base)
                 if repo is not None:
-                    self._prefix = os.path.relpath(self.layout.base.resolve(), repo.top)
+                    self._prefix = place_in(repo, self.layout.base)
             else:
                 repo = self.repo()
             if repo is None:
@@ -440,18 +439,13 @@ class Syncer:
                 versions = list(dict.fromkeys([*written[rel], *versions]))
             elif newest_op in ("", "edit"):
                 continue  # the newest version is a person's, not an agent's
-            texts = {
-                sha: data.decode("utf-8", errors="replace")
-                for sha, data in repo.read_blobs(versions).items()
-            }
-            versions = [v for v in versions if v in texts]
-            if len(versions) < 2:
+            texts = repo.read_texts(versions)
+            if len(texts) < 2:
                 continue
-            distance = [changed_lines(texts[v], mine) for v in versions]
-            best = min(range(len(versions)), key=lambda i: (distance[i], i))
-            if best == 0 or distance[best] == 0:
+            best, distance = closest(texts, mine)
+            if best == 0 or distance == 0:
                 continue
-            result = merge_texts(texts[versions[best]], texts[versions[0]], mine)
+            result = merge_texts(texts[best], texts[0], mine)
             write_atomic(path, result.text.encode("utf-8"))
             merged.append(rel)
             note = (
@@ -551,6 +545,19 @@ class Syncer:
             db.insert_rows(
                 "markdown_sync_state", columns, [[r.get(c) for c in columns] for r in new_rows]
             )
+
+
+def place_in(repo: Repo, folder) -> str:
+    """Where `folder` is in the repository's work tree ("." for its top)."""
+    return os.path.relpath(folder.resolve(), repo.top)
+
+
+def closest(texts: list[str], mine: str) -> tuple[int, int]:
+    """Which of some versions (newest first) `mine` is closest to, and by how many
+    changed lines: the one an editor most likely started from (the newest on a tie)."""
+    distances = [changed_lines(text, mine) for text in texts]
+    best = min(range(len(texts)), key=lambda i: (distances[i], i))
+    return best, distances[best]
 
 
 def changed_lines(a: str, b: str) -> int:

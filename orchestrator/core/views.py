@@ -5,9 +5,10 @@
 - When session.md itself was edited outside orch, ticked or unticked boxes and renamed
   titles in its checklist are applied to the tasks first (a line that cannot be mapped is
   reported); then the view is regenerated from the result.
-- Other outside edits of a session's files regenerate its view too. A checkout, pull or
-  merge (files equal to a commit) does not: the view committed with them stays, and the
-  next change regenerates it.
+- Under `orch watch` and `orch sync` (Project.follow_views), other outside edits of a
+  session's files regenerate its view too; plain commands leave that to the session's
+  next change. A checkout, pull or merge (files equal to a commit) never does: the view
+  committed with them stays.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
 CHANGE_LOG_LENGTH = 15
 
 
-def view_of(
-    project: Project, db: IndexDB, session_id: str, with_log: bool = True
-) -> SessionView | None:
+def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | None:
+    """What a session's view shows, from the index; its change log (`change_log`, a git
+    call) is left empty for the caller to fill when the view is rewritten."""
     session = db.record("SELECT * FROM sessions WHERE session_id = ?", [session_id])
     if session is None:
         return None
@@ -62,8 +63,7 @@ def view_of(
         " WHERE p.severity = 'conflict' AND f.session_dir = ?",
         [session_id],
     )
-    log = change_log(project, session_id) if with_log else []
-    return SessionView(session, groups, tasks, log, conflicts or 0)
+    return SessionView(session, groups, tasks, conflicts=conflicts or 0)
 
 
 def change_log(project: Project, session_id: str) -> list[str]:
@@ -106,7 +106,7 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
     from orchestrator.errors import RecordError
 
     for session_id in sorted(s for s in session_ids if s):
-        view = view_of(w.project, w.db, session_id, with_log=False)
+        view = view_of(w.project, w.db, session_id)
         if view is None:
             continue
         try:
@@ -118,10 +118,9 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
         if all(old.get(name) == inside[name] for name in VISIBLE) and set(REGIONS) <= set(old):
             continue
         inside["changelog"] = render_changelog(change_log(w.project, session_id))
-        text = w.text_of(record)
         body = place(record.body, inside)
         if body != record.body:
-            w.save(record, text=text[: len(text) - len(record.body)] + body, counted=False)
+            w.save(record, text=w.with_body(record, body), counted=False)
 
 
 def apply_edits(w: Writer, session_id: str) -> None:
@@ -135,7 +134,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
     from orchestrator.errors import RecordError
     from orchestrator.store.record_file import split_frontmatter
 
-    view = view_of(w.project, w.db, session_id, with_log=False)
+    view = view_of(w.project, w.db, session_id)
     if view is None:
         return  # the session file cannot be read: doctor says why
     try:
@@ -156,9 +155,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
         )
     new_text = text
     if problems:
-        new_text = text[: len(text) - len(session.body)] + move_out(
-            session.body, [p.line for p in problems]
-        )
+        new_text = w.with_body(session, move_out(session.body, [p.line for p in problems]))
     if started is not None and newest is not None and started != newest:
         from orchestrator.store.merge import merge_texts
 
@@ -192,7 +189,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
 def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
     """(the committed version of a file closest to `text`, the newest committed one);
     (None, None) without history."""
-    from orchestrator.core.sync import STALE_DEPTH, changed_lines
+    from orchestrator.core.sync import STALE_DEPTH, closest
     from orchestrator.gitrepo import GitError
 
     syncer = project.syncer
@@ -201,16 +198,12 @@ def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, s
         if repo is None:
             return None, None
         versions, _ = repo.versions(syncer.to_git(rel), STALE_DEPTH)
-        texts = [
-            data.decode("utf-8", errors="replace")
-            for sha, data in repo.read_blobs(versions).items()
-        ]
+        texts = repo.read_texts(versions)
     except GitError:
         return None, None
     if not texts:
         return None, None
-    best = min(range(len(texts)), key=lambda i: (changed_lines(texts[i], text), i))
-    return texts[best], texts[0]
+    return texts[closest(texts, text)[0]], texts[0]
 
 
 def set_checked(meta: dict[str, Any], task: dict[str, Any], checked: bool) -> None:
@@ -242,8 +235,7 @@ def add_note(project: Project, kind: str, text: str, session: str | None = None)
     with project.writing(f"note-{kind}") as w:
         row = lookup.session_or_active(w.db, session)
         record = w.load("session", row["session_id"], row["session_id"])
-        text_before = w.text_of(record)
         body = session_view.add_note(record.body, kind, f"{now()[:10]}: {entry}")
-        w.save(record, text=text_before[: len(text_before) - len(record.body)] + body)
+        w.save(record, text=w.with_body(record, body))
     return {"session_id": row["session_id"], "kind": kind, "entry": entry,
             "file": project.layout.rel(record.path)}  # fmt: skip
