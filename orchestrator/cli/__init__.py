@@ -53,6 +53,7 @@ COMMANDS = {
     "git": "sync",
     "note": "note",
     "watch": "watch",
+    "mcp": "mcp",
 }
 
 

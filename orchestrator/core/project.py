@@ -51,6 +51,7 @@ class Project:
         # watcher and `orch sync` do; a command only fixes a session.md edited itself,
         # and leaves the rest to the next change, to stay fast).
         self.follow_views = False
+        self.monitor = None  # a change journal (watch_changes), for processes that stay up
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -158,33 +159,58 @@ class Project:
         engine = self.config.index
         path = index_path(self.layout.index_dir, engine)
         plan = None
-        if not write and path.exists():
-            shared = self.lock(exclusive=False) if engine == "duckdb" else nullcontext()
-            with shared:
-                db = self._try_open(engine, path, writable=engine == "sqlite")
-                if db is not None:
-                    plan = self._plan(db)
-                    if plan is not None and plan.empty:
-                        with self._using(db):
-                            yield db
-                        return
-                    if plan is not None and db.writable:
-                        # Something changed: update the index with this same connection.
-                        with self.lock(), self._using(db):
-                            self._refresh(db, plan)
-                            yield db
-                        return
-                    db.close()
-        with self.lock():
-            db, rebuilt = self._writable_index()
-            with self._using(db):
-                # A plan made against an index that had to be rebuilt does not apply.
-                self._refresh(db, None if rebuilt else plan)
-                yield db
+        # The files changed since the last check, if a journal can tell (a server's).
+        paths = self.monitor.changes() if self.monitor is not None else None
+        ready = False  # past the check: an error now is the operation's, not the check's
+        try:
+            if not write and path.exists():
+                shared = self.lock(exclusive=False) if engine == "duckdb" else nullcontext()
+                with shared:
+                    db = self._try_open(engine, path, writable=engine == "sqlite")
+                    if db is not None:
+                        plan = self._plan(db, paths)
+                        if plan is not None and plan.empty:
+                            with self._using(db):
+                                ready = True
+                                yield db
+                            return
+                        if plan is not None and db.writable:
+                            # Something changed: update the index with this same connection.
+                            with self.lock(), self._using(db):
+                                self._refresh(db, plan, paths)
+                                ready = True
+                                yield db
+                            return
+                        db.close()
+            with self.lock():
+                db, rebuilt = self._writable_index()
+                with self._using(db):
+                    # A plan made against an index that had to be rebuilt does not apply.
+                    if rebuilt:
+                        plan = paths = None
+                    elif plan is None and paths is not None:
+                        plan = self._plan(db, paths)
+                    self._refresh(db, plan, paths)
+                    ready = True
+                    yield db
+        except BaseException:
+            if not ready and self.monitor is not None:
+                self.monitor.distrust()
+            raise
 
-    def _refresh(self, db: IndexDB, plan: Plan | None) -> Report:
-        """Bring the index up to date, then sync what changed outside orch."""
-        report = Indexer(self.layout, db).refresh(plan=plan)
+    def watch_changes(self) -> bool:
+        """For a process that stays up: find changed files from a change journal
+        (core/monitor.py) instead of a stat of every file. Says whether one runs here."""
+        from orchestrator.core.monitor import Monitor
+
+        if self.monitor is None:
+            self.monitor = Monitor.start(self.layout)
+        return self.monitor is not None
+
+    def _refresh(self, db: IndexDB, plan: Plan | None, paths: list[str] | None = None) -> Report:
+        """Bring the index up to date (checking `paths` only, if given), then sync what
+        changed outside orch."""
+        report = Indexer(self.layout, db).refresh(paths=paths, plan=plan)
         self.refreshed += len(report.read) + len(report.removed)
         self.syncer.recover(db)
         if report.changed:
@@ -231,12 +257,13 @@ class Project:
         except Exception:
             return None  # damaged or busy: the writable path sorts it out under the lock
 
-    def _plan(self, db: IndexDB) -> Plan | None:
-        """What changed since the last refresh; None if the index must be rebuilt."""
+    def _plan(self, db: IndexDB, paths: list[str] | None = None) -> Plan | None:
+        """What changed since the last refresh (among `paths`, if given); None if the
+        index must be rebuilt."""
         try:
             if db.stored_version() != schema_version():
                 return None
-            return signatures.plan(self.layout, db)
+            return signatures.plan(self.layout, db, paths)
         except Exception:
             return None
 
@@ -395,6 +422,37 @@ class Writer:
             self.changes.append(
                 Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
             )
+
+    def delete(self, record: Record) -> None:
+        """Remove a loaded record's file (refused if it changed since it was loaded)."""
+        path = record.path
+        rel = self.layout.rel(path)
+        base_blob = self._read.get(path, (None, None))[0]
+        named = [c.path for c in self.changes] + [rel]
+        self.project.syncer.intend(self.op, [*self.written, rel], named)
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current is not None and blob_id(current) != base_blob:
+            raise RecordError(f"{rel} was edited while orch was deleting it; nothing was deleted")
+        path.unlink(missing_ok=True)
+        self._read.pop(path, None)
+        self.written.append(rel)
+        from orchestrator.core.sync import Change
+
+        self.changes.append(
+            Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
+        )
+
+    def write_file(self, path: Path, data: bytes) -> str:
+        """Write a file that is not a record (an artifact) atomically into this sync;
+        `path` must be inside the orchestrator folder. Returns it relative to the root."""
+        path = self.layout.inside(path, base=self.layout.base, what="file")
+        rel = self.layout.rel(path)
+        self.track([rel])
+        write_atomic(path, data)
+        return rel
 
     def _settle_conflicts(self, record: Record, loaded: str | None) -> None:
         """A field the operation sets is no longer in conflict: drop its record (else a

@@ -550,3 +550,113 @@ def move_task(
             regroup(w, [row], group_id)
         w.sync()
         return lookup.task(w.db, row["task_id"])
+
+
+def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[str, Any]:
+    """Cancel a task (it no longer blocks anything); `reason` goes into its file."""
+    with project.writing("cancel") as w:
+        row = lookup.task(w.db, ref)
+        if row["status"] == CANCELLED:
+            project.warnings.append(f"{describe(row)} is already cancelled")
+            return row
+        record = w.load("task", row["session_id"], row["task_id"])
+        set_status(record.meta, CANCELLED)
+        record.meta["last_updated_at"] = now()
+        if reason and reason.strip():
+            from orchestrator.core.workflow import set_section
+
+            entry = f"- {now()[:10]}: cancelled: {' '.join(reason.split())}"
+            record.body = "\n" + set_section(record.body.lstrip("\n"), "Notes", entry, True)
+        w.save(record)
+        w.sync()
+        return lookup.task(w.db, row["task_id"])
+
+
+def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, Any]:
+    """Delete a task's file (and its artifacts). Its subtasks go too with `cascade`,
+    else the deletion is refused; tasks that depended on it no longer do."""
+    import shutil
+
+    with project.writing("delete") as w:
+        row = lookup.task(w.db, ref)
+        doomed = [row, *subtree(w.db, row["task_id"])]
+        if len(doomed) > 1 and not cascade:
+            listed = ", ".join(d["task_id"] for d in doomed[1:6])
+            more = ", ..." if len(doomed) > 6 else ""
+            raise InvalidInput(
+                f"{describe(row)} has {len(doomed) - 1} subtask(s) ({listed}{more}); delete them"
+                " with it (cascade) or move them first (orch task move ID --no-parent)"
+            )
+        ids = [d["task_id"] for d in doomed]
+        marks = ", ".join("?" * len(ids))
+        dependents = w.db.records(
+            f"SELECT DISTINCT t.task_id, t.session_id FROM task_dependencies d JOIN tasks t"
+            f" ON t.task_id = d.task_id WHERE d.depends_on_task_id IN ({marks})"
+            f" AND d.task_id NOT IN ({marks}) ORDER BY t.task_id",
+            [*ids, *ids],
+        )
+        stamp = now()
+        for dep in dependents:
+            record = w.load("task", dep["session_id"], dep["task_id"])
+            record.meta["depends_on"] = [
+                d for d in record.meta.get("depends_on") or [] if d not in ids
+            ]
+            record.meta["last_updated_at"] = stamp
+            w.save(record)
+        if dependents:
+            project.warnings.append(
+                f"{len(dependents)} task(s) no longer depend on what was deleted: "
+                + ", ".join(d["task_id"] for d in dependents)
+            )
+        removed_artifacts = []
+        for doomed_row in doomed:
+            record = w.load("task", doomed_row["session_id"], doomed_row["task_id"])
+            w.delete(record)
+            folder = (
+                w.layout.session_dir(doomed_row["session_id"]) / "artifacts" / doomed_row["task_id"]
+            )
+            if folder.is_dir():
+                files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]
+                shutil.rmtree(folder)
+                w.track(files)
+                removed_artifacts += files
+        w.sync()
+        return {
+            "deleted": ids,
+            "dependents_updated": [d["task_id"] for d in dependents],
+            "artifacts_removed": removed_artifacts,
+        }
+
+
+def page_tasks(
+    project: Project,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    fields: Iterable[str] | None = None,
+    ready: bool = False,
+    **filters: Any,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of a task listing (as list_tasks() filters and orders it) with the
+    number of tasks in the whole listing; `fields`: the columns to give (all if None)."""
+    from orchestrator.index.engine import table_columns
+
+    if fields is not None:
+        fields = list(dict.fromkeys(fields))
+        known = table_columns("tasks")
+        unknown = [f for f in fields if f not in known]
+        if unknown:
+            raise InvalidInput(
+                f"unknown task field(s) {', '.join(unknown)}; fields are: {', '.join(known)}"
+            )
+    columns = ", ".join(f"t.{f}" for f in fields) if fields else "t.*"
+    with project.reading() as db:
+        where, params = task_filter(project, db, ready=ready, **filters)
+        order = READY_ORDER if ready else LIST_ORDER
+        total = db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
+        rows = db.records(
+            f"SELECT {columns} {TASK_FROM} {where} ORDER BY {order}"
+            f" LIMIT {int(limit)} OFFSET {int(offset)}",
+            params,
+        )
+    return total, rows

@@ -33,6 +33,36 @@ def schema_statements() -> list[str]:
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
+def sqlite_statements() -> list[str]:
+    """schema/index_sqlite.sql (full-text search) as statements; a trigger's body holds
+    semicolons, so statements end where SQLite says one is complete."""
+    import sqlite3
+
+    text = re.sub(r"--[^\n]*", "", (shipped("schema") / "index_sqlite.sql").read_text("utf-8"))
+    statements, current = [], ""
+    for line in text.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+@cache
+def table_columns(table: str) -> tuple[str, ...]:
+    """The columns schema/index.sql gives `table`, in order."""
+    match = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", schema_sql(), re.S)
+    if match is None:
+        raise KeyError(table)
+    return tuple(
+        m.group(1)
+        for line in match.group(1).splitlines()
+        if (m := re.match(r"\s+([a-z_]+) [A-Z]", line)) and m.group(1) not in ("CHECK", "UNIQUE")
+    )
+
+
 @cache
 def json_columns() -> frozenset[str]:
     """The columns schema/index.sql declares as JSON: decoded for callers of records()."""
@@ -244,6 +274,9 @@ class IndexDB:
         with self.transaction():
             for statement in schema_statements():
                 self._con.execute(statement)
+            if self.engine == "sqlite":
+                for statement in sqlite_statements():
+                    self._con.execute(statement)
             self.execute("DELETE FROM index_meta")
             self.executemany(
                 "INSERT INTO index_meta (key, value) VALUES (?, ?)",

@@ -1,0 +1,63 @@
+"""`orch mcp`: serve orch to AI clients over MCP (stdio)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--root",
+    "mcp_root",
+    metavar="DIR",
+    help="Project root to serve (also `orch --root DIR mcp`, or ORCH_ROOT). Default: the"
+    " nearest .task_orchestrator/ at or above the current directory; without one, the"
+    " client names it with orchestrator_initialize_session(working_directory).",
+)
+@click.option(
+    "--print-config",
+    is_flag=True,
+    help="Print the configuration that runs this server from Claude Desktop, Claude Code,"
+    " Cursor and VS Code on this machine, and exit.",
+)
+@click.pass_obj
+def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
+    """Run the MCP server on stdin/stdout (an AI client starts it; see --print-config).
+
+    Tools: orchestrator_initialize_session, orchestrator_plan_task,
+    orchestrator_execute_subtask, orchestrator_complete_subtask,
+    orchestrator_synthesize_results, orchestrator_get_status, the session, group, mode,
+    task, search, cleanup, sync and conflict tools. Resources: orch://session/active,
+    orch://task/{task_id}.
+    """
+    root = mcp_root or ctx.root
+    if print_config:
+        from orchestrator.layout import find_root
+        from orchestrator.mcp_server import client_config
+
+        try:
+            project_root = find_root(root)
+        except Exception:
+            project_root = Path(root or os.getcwd()).expanduser().resolve()
+        command = shutil.which("orch") or str(Path(sys.argv[0]).resolve())
+        config = client_config(project_root, command)
+        for client, label, where in (
+            ("claude_desktop", "Claude Desktop", "claude_desktop_config.json"),
+            ("claude_code", "Claude Code", "a shell"),
+            ("cursor", "Cursor", ".cursor/mcp.json"),
+            ("vscode", "VS Code", ".vscode/mcp.json"),
+        ):
+            click.echo(f"# {label} ({where})")
+            value = config[client]
+            click.echo(value if isinstance(value, str) else json.dumps(value, indent=2))
+            click.echo()
+        return
+    from orchestrator.mcp_server import run
+
+    run(root)

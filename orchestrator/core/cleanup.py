@@ -1,0 +1,124 @@
+"""Cleanup: what a project accumulates that points nowhere — tasks whose parent or group
+is gone, dependencies on deleted tasks, groups with nothing in them, artifacts of
+deleted tasks. A dry run (the default) only says what it would do; applying does it in
+one commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.project import Project
+from orchestrator.errors import InvalidInput
+from orchestrator.model import now
+
+SCOPES = ("active_session", "all_sessions")
+SCOPE_ALIASES = {"active": "active_session", "all": "all_sessions"}
+
+
+def cleanup(project: Project, scope: str = "active_session", apply: bool = False) -> dict[str, Any]:
+    scope = SCOPE_ALIASES.get(scope, scope)
+    if scope not in SCOPES:
+        raise InvalidInput(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+    if not apply:
+        with project.reading() as db:
+            findings = _find(project, db, scope)
+        return {"scope": scope, "dry_run": True, "findings": findings, "applied": 0}
+    with project.writing("cleanup") as w:
+        findings = _find(project, w.db, scope)
+        for finding in findings:
+            _apply(w, finding)
+        w.sync()
+    return {"scope": scope, "dry_run": False, "findings": findings, "applied": len(findings)}
+
+
+def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
+    if scope == "active_session":
+        session = lookup.session_or_active(db, None)
+        where, params = "WHERE t.session_id = ?", [session["session_id"]]
+        sessions = [session["session_id"]]
+    else:
+        where, params = "", []
+        sessions = [r[0] for r in db.rows("SELECT session_id FROM sessions ORDER BY session_id")]
+    and_ = "AND" if where else "WHERE"
+    found: list[dict[str, Any]] = []
+    for row in db.records(
+        f"SELECT t.task_id, t.session_id, t.parent_task_id FROM tasks t {where} {and_}"
+        " t.parent_task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks p WHERE"
+        " p.task_id = t.parent_task_id AND p.session_id = t.session_id) ORDER BY t.task_id",
+        params,
+    ):
+        found.append({"kind": "orphaned_task", "task_id": row["task_id"],
+                      "session_id": row["session_id"],
+                      "problem": f"its parent {row['parent_task_id']} does not exist",
+                      "action": "make it a top-level task"})  # fmt: skip
+    for row in db.records(
+        f"SELECT t.task_id, t.session_id, t.group_id FROM tasks t {where} {and_}"
+        " t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM task_groups g WHERE"
+        " g.group_id = t.group_id AND g.session_id = t.session_id) ORDER BY t.task_id",
+        params,
+    ):
+        found.append({"kind": "missing_group", "task_id": row["task_id"],
+                      "session_id": row["session_id"],
+                      "problem": f"its group {row['group_id']} does not exist",
+                      "action": "take it out of the group"})  # fmt: skip
+    for row in db.records(
+        f"SELECT t.task_id, t.session_id, d.depends_on_task_id AS dep FROM task_dependencies d"
+        f" JOIN tasks t ON t.task_id = d.task_id {where} {and_} NOT EXISTS (SELECT 1 FROM"
+        " tasks o WHERE o.task_id = d.depends_on_task_id) ORDER BY t.task_id, dep",
+        params,
+    ):
+        found.append({"kind": "dangling_dependency", "task_id": row["task_id"],
+                      "session_id": row["session_id"], "dependency": row["dep"],
+                      "problem": f"it depends on {row['dep']}, which does not exist",
+                      "action": f"remove the dependency on {row['dep']}"})  # fmt: skip
+    marks = ", ".join("?" * len(sessions)) or "''"
+    for row in db.records(
+        f"SELECT g.group_id, g.session_id, g.group_name FROM task_groups g WHERE g.session_id"
+        f" IN ({marks}) AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.group_id = g.group_id)"
+        " AND NOT EXISTS (SELECT 1 FROM task_groups c WHERE c.parent_group_id = g.group_id)"
+        " ORDER BY g.group_id",
+        sessions,
+    ):
+        found.append({"kind": "empty_group", "group_id": row["group_id"],
+                      "session_id": row["session_id"],
+                      "problem": f"group {row['group_name']!r} has no tasks",
+                      "action": "delete the group"})  # fmt: skip
+    known = {r[0] for r in db.rows("SELECT task_id FROM tasks")}
+    for session_id in sessions:
+        artifacts = project.layout.session_dir(session_id) / "artifacts"
+        if not artifacts.is_dir():
+            continue
+        for folder in sorted(artifacts.iterdir()):
+            if folder.is_dir() and folder.name not in known:
+                found.append({"kind": "stale_artifacts", "task_id": folder.name,
+                              "session_id": session_id, "path": project.layout.rel(folder),
+                              "problem": f"artifacts of {folder.name}, which does not exist",
+                              "action": "delete the folder"})  # fmt: skip
+    return found
+
+
+def _apply(w, finding: dict[str, Any]) -> None:
+    kind = finding["kind"]
+    if kind == "stale_artifacts":
+        folder = w.layout.inside(finding["path"], base=w.layout.base, what="artifact folder")
+        files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]
+        shutil.rmtree(folder)
+        w.track(files)
+        return
+    if kind == "empty_group":
+        w.delete(w.load("group", finding["session_id"], finding["group_id"]))
+        return
+    record = w.load("task", finding["session_id"], finding["task_id"])
+    if kind == "orphaned_task":
+        record.meta["parent_task_id"] = None
+    elif kind == "missing_group":
+        record.meta["group_id"] = None
+    elif kind == "dangling_dependency":
+        record.meta["depends_on"] = [
+            d for d in record.meta.get("depends_on") or [] if d != finding["dependency"]
+        ]
+    record.meta["last_updated_at"] = now()
+    w.save(record)

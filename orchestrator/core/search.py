@@ -1,0 +1,244 @@
+"""Search: tasks (title, description, results) and session notes (decisions, learnings,
+next steps), ranked, with the hit shown in a snippet.
+
+On SQLite, tasks are found and ranked by FTS5 (bm25, the title weighing more than the
+text; schema/index_sqlite.sql). DuckDB finds the same tasks by pattern (every word, as a
+word prefix) and ranks them by where and how often the words occur. Session notes are
+few: they are read from the sessions' bodies and matched the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.project import Project
+from orchestrator.core.tasks import checked_choice
+from orchestrator.errors import InvalidInput
+from orchestrator.model import ARCHIVED
+
+SCOPES = ("active", "all_sessions", "archived")
+SCOPE_ALIASES = {"active_session": "active", "all": "all_sessions"}
+CONTENT_TYPES = ("tasks", "notes", "decisions", "learnings", "all")
+# Which Session Notes headings each content type searches (notes: all of them).
+NOTE_KINDS = {"decisions": ("decision",), "learnings": ("learning",),
+              "notes": ("decision", "learning", "next")}  # fmt: skip
+MARK = ("**", "**")  # how a snippet marks the words found (Markdown bold)
+TITLE_WEIGHT = 5.0
+
+
+def words(query: str) -> list[str]:
+    found = re.findall(r"\w+", query or "")
+    if not found:
+        raise InvalidInput("search for at least one word")
+    return found
+
+
+def checked_scope(scope: str) -> str:
+    scope = SCOPE_ALIASES.get(scope, scope)
+    if scope not in SCOPES:
+        raise InvalidInput(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+    return scope
+
+
+def checked_types(content_types: Iterable[str] | str) -> set[str]:
+    given = [content_types] if isinstance(content_types, str) else list(content_types)
+    given = given or ["all"]
+    for kind in given:
+        if kind not in CONTENT_TYPES:
+            raise InvalidInput(f"content type {kind!r} is not one of {', '.join(CONTENT_TYPES)}")
+    if "all" in given:
+        return {"tasks", "notes"}
+    return set(given)
+
+
+def search(
+    project: Project,
+    query: str,
+    *,
+    scope: str = "active",
+    content_types: Iterable[str] | str = ("all",),
+    status: Iterable[str] = (),
+    group: str | None = None,
+    specialist: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Tasks and notes matching every word of `query` (each word also as a prefix:
+    "pars" finds "parser"), best first. `scope`: the active session, all sessions, or
+    the archived ones."""
+    terms = words(query)
+    scope = checked_scope(scope)
+    kinds = checked_types(content_types)
+    statuses = [checked_choice("task", "status", s) for s in status]
+    with project.reading() as db:
+        sessions = _sessions(project, db, scope)
+        out: dict[str, Any] = {"query": query, "scope": scope, "sessions": len(sessions)}
+        if "tasks" in kinds:
+            clauses, params = _filters(db, sessions, scope, statuses, group, specialist)
+            finder = _fts if db.engine == "sqlite" else _patterns
+            total, rows = finder(db, terms, clauses, params, limit, offset)
+            out["tasks"] = rows
+            out["task_total"] = total
+        note_kinds = {k for kind in kinds for k in NOTE_KINDS.get(kind, ())}
+        if note_kinds:
+            out["notes"] = _notes(db, sessions, terms, note_kinds, limit)
+    return out
+
+
+def _sessions(project: Project, db, scope: str) -> list[dict[str, Any]]:
+    if scope == "active":
+        active = lookup.active_session(db)
+        if active is not None:
+            return [active]
+        project.warnings.append("no session is active: searched every session not archived")
+        return db.records(
+            f"SELECT * FROM sessions WHERE status <> '{ARCHIVED}' ORDER BY session_id"
+        )
+    if scope == "archived":
+        return db.records(f"SELECT * FROM sessions WHERE status = '{ARCHIVED}' ORDER BY session_id")
+    return db.records("SELECT * FROM sessions ORDER BY session_id")
+
+
+def _filters(db, sessions, scope, statuses, group, specialist) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if scope != "all_sessions":
+        ids = [s["session_id"] for s in sessions] or [""]
+        clauses.append(f"t.session_id IN ({', '.join('?' * len(ids))})")
+        params += ids
+    if statuses:
+        clauses.append(f"t.status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
+    if group:
+        if len(sessions) == 1:
+            clauses.append("t.group_id = ?")
+            params.append(lookup.group(db, group, sessions[0]["session_id"])["group_id"])
+        else:
+            clauses.append("(t.group_id = ? OR t.task_group = ?)")
+            params += [group, group]
+    if specialist:
+        clauses.append("t.specialist_type = ?")
+        params.append(specialist)
+    return clauses, params
+
+
+COLUMNS = "t.task_id, t.title, t.status, t.session_id, t.task_group, t.specialist_type"
+
+
+def _fts(db, terms, clauses, params, limit, offset):
+    # FTS5 first (materialized), then the filters: asked the other way round, SQLite
+    # walks a session's tasks and runs the match on each, a hundred times slower.
+    match = " ".join(f'"{t}"*' for t in terms)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.records(
+        "WITH hits AS MATERIALIZED (SELECT rowid AS id, bm25(tasks_fts,"
+        f" {TITLE_WEIGHT}, 1.0) AS score FROM tasks_fts WHERE tasks_fts MATCH ?)"
+        f" SELECT {COLUMNS}, hits.id AS fts_id, hits.score, count(*) OVER () AS total"
+        f" FROM hits JOIN tasks t ON t.rowid = hits.id {where}"
+        f" ORDER BY hits.score, t.task_id LIMIT {int(limit)} OFFSET {int(offset)}",
+        [match, *params],
+    )
+    total = rows[0]["total"] if rows else _fts_total(db, match, where, params, offset)
+    snippets = {}
+    if rows:
+        ids = [r["fts_id"] for r in rows]
+        snippets = dict(
+            db.rows(
+                f"SELECT rowid, snippet(tasks_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 12)"
+                f" FROM tasks_fts WHERE tasks_fts MATCH ? AND rowid IN ({', '.join('?' * len(ids))})",
+                [match, *ids],
+            )
+        )
+    for row in rows:
+        row["snippet"] = snippets.get(row.pop("fts_id"), "")
+        row["rank"] = round(-row.pop("score"), 3)  # bm25 is lower for better: a score
+        del row["total"]
+    return total, rows
+
+
+def _fts_total(db, match, where, params, offset) -> int:
+    """The number of hits when the page asked for is past the last one."""
+    if not offset:
+        return 0
+    return db.scalar(
+        "WITH hits AS MATERIALIZED (SELECT rowid AS id FROM tasks_fts WHERE tasks_fts MATCH ?)"
+        f" SELECT count(*) FROM hits JOIN tasks t ON t.rowid = hits.id {where}",
+        [match, *params],
+    )
+
+
+def _patterns(db, terms, clauses, params, limit, offset):
+    """DuckDB: every word as a word prefix in the title or the text, scored in Python
+    by the same idea as bm25 (title hits weigh more; more hits, higher)."""
+    conds, values = [], []
+    for term in terms:
+        conds.append("(t.title ILIKE ? OR t.description ILIKE ?)")
+        values += [f"%{term}%", f"%{term}%"]
+    where = " AND ".join([*conds, *clauses])
+    rows = db.records(
+        f"SELECT {COLUMNS}, t.description FROM tasks t WHERE {where}", [*values, *params]
+    )
+    patterns = [re.compile(rf"\b{re.escape(t)}", re.I) for t in terms]
+    scored = []
+    for row in rows:
+        title, text = row["title"] or "", row.pop("description") or ""
+        if not all(p.search(title) or p.search(text) for p in patterns):
+            continue  # the word occurs only inside another word
+        score = sum(
+            TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(text)) / (1 + len(text) / 2000)
+            for p in patterns
+        )
+        row["snippet"] = snippet(title if any(p.search(title) for p in patterns) and not text
+                                 else text or title, patterns)  # fmt: skip
+        row["rank"] = round(score, 3)
+        scored.append(row)
+    scored.sort(key=lambda r: (-r["rank"], r["task_id"]))
+    return len(scored), scored[offset : offset + limit]
+
+
+def snippet(text: str, patterns: list[re.Pattern], width: int = 12) -> str:
+    """About `width` words around the first hit, the hits marked."""
+    tokens = text.split()
+    at = next((i for i, tok in enumerate(tokens) if any(p.search(tok) for p in patterns)), 0)
+    start = max(0, at - width // 2)
+    part = tokens[start : start + width]
+    shown = " ".join(
+        f"{MARK[0]}{tok}{MARK[1]}" if any(p.search(tok) for p in patterns) else tok for tok in part
+    )
+    return ("…" if start else "") + shown + ("…" if start + width < len(tokens) else "")
+
+
+def _notes(db, sessions, terms, kinds, limit) -> list[dict[str, Any]]:
+    """Entries of the sessions' notes (one bullet each) holding every word."""
+    from orchestrator.store.session_view import NOTE_SECTIONS, NOTES_HEADING
+
+    patterns = [re.compile(rf"\b{re.escape(t)}", re.I) for t in terms]
+    headings = {NOTE_SECTIONS[k]: k for k in kinds}
+    found = []
+    for session in sessions:
+        body = session.get("description") or ""
+        if NOTES_HEADING not in body:
+            continue
+        kind = None
+        for line in body.splitlines():
+            stripped = line.rstrip()
+            if stripped.startswith("#"):
+                kind = headings.get(stripped)
+                continue
+            if kind and stripped.startswith(("- ", "* ")):
+                entry = stripped[2:].strip()
+                if all(p.search(entry) for p in patterns):
+                    found.append(
+                        {
+                            "kind": kind,
+                            "session_id": session["session_id"],
+                            "session": session["name"],
+                            "text": entry if len(entry) <= 300 else entry[:300] + " …",
+                            "snippet": snippet(entry, patterns, 16),
+                            "file": session["markdown_file_path"],
+                        }
+                    )
+    return found[:limit]
