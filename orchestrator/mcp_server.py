@@ -544,16 +544,19 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         return project
 
     @tool()
-    def orchestrator_initialize_session(working_directory: str | None = None) -> Reply:
+    def orchestrator_initialize_session(
+        working_directory: str | None = None, session_name: str = ""
+    ) -> Reply:
         """Start orchestrating in a project: working_directory is the project directory
-        where .task_orchestrator/ lives (created there if missing). Returns the active
-        session and the planner's role from its mode."""
+        where .task_orchestrator/ lives (created there if missing). With no session
+        active, one is created (named session_name, or after the directory). Returns
+        the active session and the planner's role from its mode."""
         if working_directory:
             with orch.lock:
                 _initialize(working_directory)
 
         def work(p: Project):
-            out = workflow.planning_context(p)
+            out = workflow.initialize(p, session_name or p.root.name)
             active = out["active_session"]
             where = (
                 f"session {active['session_id']} {active['name']!r}" if active else "no session yet"
@@ -988,9 +991,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
 
         def work(p: Project):
             found = conflicts.list_conflicts(p)
-            return f"{len(found)} record(s) in conflict.", {
-                "conflicts": trimmed(found, ROWS)
-            }
+            return f"{len(found)} record(s) in conflict.", {"conflicts": trimmed(found, ROWS)}
 
         return orch.call(work)
 

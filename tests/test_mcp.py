@@ -121,7 +121,7 @@ def test_every_spec_tool_is_served_with_schemas(tmp_path, monkeypatch):
 
     async def body(agent: Agent):
         tools = {t.name: t for t in (await agent.client.list_tools()).tools}
-        assert SPEC_TOOLS <= set(tools)
+        assert set(tools) >= SPEC_TOOLS
         for tool in tools.values():
             assert tool.description and tool.output_schema["type"] == "object"
         assert set(tools["orchestrator_complete_subtask"].input_schema["properties"]) >= {
@@ -138,8 +138,13 @@ def test_every_spec_tool_is_served_with_schemas(tmp_path, monkeypatch):
 def test_workflow_initialize_plan_execute_complete_synthesize(new_dir, engine):
     async def body(agent: Agent):
         started = await agent.ok("orchestrator_initialize_session", working_directory=str(new_dir))
-        assert started["active_session"] is None and started["project_root"] == str(new_dir)
+        assert started["project_root"] == str(new_dir) and started["session_created"]
+        assert started["active_session"]["name"] == "work"  # the directory's name
+        assert started["planner"]["role_definition"] and "architect" in started["specialist_roles"]
         assert (new_dir / ".task_orchestrator" / "config.yaml").exists()
+        again = await agent.ok("orchestrator_initialize_session", working_directory=str(new_dir))
+        assert not again["session_created"]
+        await agent.ok("orchestrator_session_pause", session_id="work")
         set_engine(new_dir, engine)
         plan = await agent.ok(
             "orchestrator_plan_task",
@@ -204,9 +209,9 @@ def test_workflow_initialize_plan_execute_complete_synthesize(new_dir, engine):
         status = await agent.ok("orchestrator_get_status", include_completed=True)
         assert status["active_session"]["progress_percentage"] == 100.0
         assert len(status["completed"]) == 4 and status["ready"] == []
-        return parent, design
+        return parent
 
-    parent, design = connected(build_server(), body)
+    parent = connected(build_server(), body)
     parent_text = task_file(new_dir, parent).read_text()
     assert "## Synthesis" in parent_text and "All green." in parent_text
     assert "Two cases fail." not in parent_text.split("## Synthesis")[1]  # the newest report
@@ -348,11 +353,9 @@ def test_group_mode_and_task_record_tools(sample):
 
         note = await agent.ok("orchestrator_note", kind="decision", text="Fuzz with hypothesis.")
         assert "Fuzz with hypothesis." in (root / note["file"]).read_text()
-        return one["task_id"]
 
-    gone = connected(build_server(root), body)
-    subjects = git_log(root)
-    assert any(s.startswith(f"orch: delete 2 tasks") or gone in s for s in subjects)
+    connected(build_server(root), body)
+    assert "orch: delete 2 tasks" in git_log(root)
     index_matches_rebuild(root)
 
 
@@ -406,7 +409,9 @@ def test_search_scopes_and_content_types(tmp_path, engine):
         await agent.ok("orchestrator_task_create", title="Zebra crossing for the API")
         ranked = await agent.ok("orchestrator_search", query="zebra")
         assert [t["title"] for t in ranked["tasks"]] == [
-            "Zebra crossing for the API", "Audit the logs"]  # the title weighs more
+            "Zebra crossing for the API",
+            "Audit the logs",
+        ]  # the title weighs more
         assert "**zebras**" in ranked["tasks"][1]["snippet"]
         found = await agent.ok("orchestrator_search", query="payload")
         titles = [t["title"] for t in found["tasks"]]

@@ -119,6 +119,20 @@ def latest_entry(results: str | None) -> str:
 # -- the planner's context ---------------------------------------------------------------
 
 
+def initialize(project: Project, session_name: str) -> dict[str, Any]:
+    """Make sure a session is active (creating one named `session_name` if none is, as
+    the spec's compatibility adapter does) and return the planning context."""
+    from orchestrator.core.sessions import create_session
+
+    with project.reading() as db:
+        active = lookup.active_session(db)
+    if active is None:
+        create_session(
+            project, session_name, description="Created by orchestrator_initialize_session."
+        )
+    return planning_context(project) | {"session_created": active is None}
+
+
 def planning_context(project: Project) -> dict[str, Any]:
     """What an orchestrating agent needs before planning: the active session (if any),
     its mode's planner role and the specialists it may assign."""
