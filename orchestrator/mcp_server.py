@@ -129,6 +129,13 @@ def cut(text: str | None, limit: int, where: str | None = None) -> str | None:
     return text[:limit].rstrip() + tail
 
 
+def cleanup_reply(out: Data) -> Data:
+    return out | {
+        "findings_total": len(out["findings"]),
+        "findings": trimmed(out["findings"], ROWS),
+    }
+
+
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
 
@@ -502,9 +509,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         only lists them; dry_run=false fixes them in one commit."""
 
         def work(p: Project):
-            out = cleanup.cleanup(p, scope, apply=not dry_run)
-            out["findings_total"] = len(out["findings"])
-            out["findings"] = trimmed(out["findings"], ROWS)
+            out = cleanup_reply(cleanup.cleanup(p, scope, apply=not dry_run))
             verb = "would fix" if dry_run else "fixed"
             return f"Cleanup {verb} {out['findings_total']} item(s).", out
 
@@ -706,9 +711,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
 
         def work(p: Project):
             if action == "scan_cleanup":
-                out = cleanup.cleanup(p, scope, apply=False)
-                out["findings_total"] = len(out["findings"])
-                out["findings"] = trimmed(out["findings"], ROWS)
+                out = cleanup_reply(cleanup.cleanup(p, scope, apply=False))
                 return f"{out['findings_total']} item(s) to clean up.", out
             if action == "validate_structure":
                 found = [

@@ -171,6 +171,7 @@ def write_snapshot_patched(
 ) -> None:
     """The snapshot a refresh started from, with what it recorded and removed: the same
     as write_snapshot() from the whole table, without reading it again."""
+    _loaded.pop(str(snapshot_path(layout, db.engine)), None)  # changed in place below
     _, folders, racy = snapshot
     racy_now = [rel for rel in racy if rel not in recorded and rel not in removed]
     for rel in removed:
@@ -188,16 +189,33 @@ def write_snapshot_patched(
     _write(layout, db.engine, (generation, folders, sorted(racy_now)))
 
 
+# Snapshots this process wrote or read, by file, with the file's signature then: a
+# process that stays up (a server) reads its own snapshot back from memory. A file
+# written since by another process has another inode, and is read again.
+_loaded: dict[str, tuple[Signature, Snapshot]] = {}
+
+
 def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
+    path = snapshot_path(layout, engine)
+    _loaded.pop(str(path), None)
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs time
-        write_atomic(snapshot_path(layout, engine), marshal.dumps(snapshot), durable=False)
+        write_atomic(path, marshal.dumps(snapshot), durable=False)
+        st = os.stat(path)
+        _loaded[str(path)] = ((st.st_mtime_ns, st.st_size, st.st_ino), snapshot)
 
 
 def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
+    path = snapshot_path(layout, engine)
     try:
-        with open(snapshot_path(layout, engine), "rb") as f:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+            kept = _loaded.get(str(path))
+            if kept is not None and kept[0] == signature:
+                return kept[1]
             # loads(read()): marshal.load on a file object reads in small pieces, 7x slower.
             generation, folders, racy = marshal.loads(f.read())
+        _loaded[str(path)] = (signature, (generation, folders, racy))
         return generation, folders, racy
     except (OSError, ValueError, EOFError, TypeError):
         return None
