@@ -122,6 +122,45 @@ def trimmed(rows: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
     return kept
 
 
+def fit(data: Data, budget: int) -> Data:
+    """`data` made to fit in `budget` bytes of JSON: the longest list is halved (its
+    full length kept beside it as `<key>_total`), the longest text cut, until it fits.
+    A safety net under the per-tool limits, which keep most replies well inside."""
+    for _ in range(64):
+        if size_of(data) <= budget:
+            return data
+        holder, key = _largest(data)
+        if holder is None:
+            return data
+        value = holder[key]
+        if isinstance(value, list):
+            holder.setdefault(f"{key}_total", len(value))
+            holder[key] = value[: len(value) // 2]
+        else:
+            holder[key] = value[: len(value) // 2].rstrip() + " …"
+    return data
+
+
+def _largest(data: Data) -> tuple[Any, Any]:
+    """The dict and key of the largest shrinkable value (a list of 2+ items or a long
+    text), looking into nested dicts and into lists of dicts."""
+    best, where = 0, (None, None)
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        for key, value in node.items():
+            if isinstance(value, dict):
+                stack.append(value)
+            elif isinstance(value, list):
+                if len(value) == 1 and isinstance(value[0], dict):
+                    stack.append(value[0])
+                elif len(value) > 1 and (size := size_of(value)) > best:
+                    best, where = size, (node, key)
+            elif isinstance(value, str) and len(value) > 200 and (size := len(value)) > best:
+                best, where = size, (node, key)
+    return where
+
+
 def cut(text: str | None, limit: int, where: str | None = None) -> str | None:
     if text is None or len(text) <= limit:
         return text
@@ -136,6 +175,12 @@ def cleanup_reply(out: Data) -> Data:
     }
 
 
+def shown_of(shown: int, total: int, noun: str) -> str:
+    if shown == total:
+        return f"{total} {noun}(s)."
+    return f"{total} {noun}(s); the first {shown} shown (the rest would pass 8 KB)."
+
+
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
 
@@ -146,7 +191,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
-        if isinstance(offset, int) and offset >= 0:
+        if isinstance(offset, int) and 0 <= offset <= 10**9:
             return offset
     except (ValueError, KeyError, TypeError):
         pass
@@ -184,7 +229,7 @@ MCP_HINTS = [
     (r"`orch group list` shows them", "orchestrator_get_status shows them"),
     (r"orch session (activate|pause|complete|cancel|archive|create)( ID| NAME)?\b",
      r"orchestrator_session_\1"),
-    (r"orchestrator_session_(\w+) ([\w-]+)", r"orchestrator_session_\1(session_id='\2')"),
+    (r"orchestrator_session_(\w+) (s-\w+)", r"orchestrator_session_\1(session_id='\2')"),
     (r"orch task update (\S+) --status (\w+)", r"orchestrator_task_update(task_id='\1', status='\2')"),
     (r"`?orch doctor`?( lists every problem)?",
      "orchestrator_maintenance_coordinator(action='validate_structure')\1"),
@@ -221,7 +266,7 @@ class Orch:
     runs tools on worker threads; the project object is not shared between calls)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.project: Project | None = None
         given = root or os.environ.get("ORCH_ROOT")
         if given:
@@ -250,7 +295,12 @@ class Orch:
             )
         return self.project
 
-    def call(self, work: Callable[[Project], tuple[str, Data]], needs_project: bool = True):
+    def call(
+        self,
+        work: Callable[[Project], tuple[str, Data]],
+        needs_project: bool = True,
+        budget: int | None = REPLY_BUDGET,
+    ):
         with self.lock:
             project = self.need() if needs_project else self.project
             if project is not None:
@@ -268,8 +318,10 @@ class Orch:
                     warnings += used.warnings
                     used.warnings.clear()
         if warnings:
-            data["warnings"] = [for_client(w) for w in dict.fromkeys(warnings)]
-            text += " Warnings: " + "; ".join(data["warnings"])
+            data["warnings"] = [for_client(w) for w in dict.fromkeys(warnings)][:10]
+            text = cut(text + " Warnings: " + "; ".join(data["warnings"]), 1000)
+        if budget is not None:
+            data = fit(data, budget - len(text.encode()))
         return CallToolResult(
             content=[TextContent(type="text", text=text)], structured_content=data
         )
@@ -315,9 +367,6 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         """Create a session and make it the active one (the one active before is paused,
         unless switch=false). project_root: the project directory, if not the server's.
         mode_file: a role file in .task_orchestrator/roles/ (default_roles.yaml if none)."""
-        if project_root:
-            with orch.lock:
-                _initialize(project_root)
 
         def work(p: Project):
             row = sessions.create_session(
@@ -327,7 +376,10 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 "session": session_brief(row)
             }
 
-        return orch.call(work)
+        with orch.lock:  # the project chosen and the work done in one turn
+            if project_root:
+                _initialize(project_root)
+            return orch.call(work)
 
     def _status_tool(target: str, verb: str):
         def change(session_id: str) -> Annotated[CallToolResult, SessionReply]:
@@ -363,8 +415,11 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
 
         def work(p: Project):
             rows = sessions.list_sessions(p, status_filter, include_archived)
-            listed = [session_brief(r) for r in rows]
-            return f"{len(listed)} session(s).", {"sessions": trimmed(listed, ROWS)}
+            listed = trimmed([session_brief(r) for r in rows], ROWS)
+            return shown_of(len(listed), len(rows), "session"), {
+                "sessions": listed,
+                "total": len(rows),
+            }
 
         return orch.call(work)
 
@@ -453,8 +508,8 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
             rows = modes.list_modes(p, include_invalid)
             keep = ("mode_id", "description", "is_valid", "specialist_roles", "session_count",
                     "validation_errors")  # fmt: skip
-            listed = [{k: r.get(k) for k in keep} for r in rows]
-            return f"{len(listed)} mode(s).", {"modes": trimmed(listed, ROWS)}
+            listed = trimmed([{k: r.get(k) for k in keep} for r in rows], ROWS)
+            return shown_of(len(listed), len(rows), "mode"), {"modes": listed, "total": len(rows)}
 
         return orch.call(work)
 
@@ -544,7 +599,9 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
             if project is None:
                 project, _ = init_project(path)
         except OrchError as e:
-            raise ToolError(str(e)) from None
+            raise ToolError(for_client(str(e))) from None
+        except OSError as e:
+            raise ToolError(f"cannot set up {path}: {e.strerror or e}") from None
         orch.use(project)
         return project
 
@@ -556,9 +613,6 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         where .task_orchestrator/ lives (created there if missing). With no session
         active, one is created (named session_name, or after the directory). Returns
         the active session and the planner's role from its mode."""
-        if working_directory:
-            with orch.lock:
-                _initialize(working_directory)
 
         def work(p: Project):
             out = workflow.initialize(p, session_name or p.root.name)
@@ -568,7 +622,10 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
             )
             return f"Project {p.root}: {where}.", out
 
-        return orch.call(work)
+        with orch.lock:  # the project chosen and the work done in one turn
+            if working_directory:
+                _initialize(working_directory)
+            return orch.call(work)
 
     @tool()
     def orchestrator_plan_task(
@@ -845,7 +902,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 "task": detail
             }
 
-        return orch.call(work)
+        return orch.call(work, budget=None if full else REPLY_BUDGET)
 
     @tool()
     def orchestrator_task_delete(task_id: str, cascade: bool = False) -> Reply:
@@ -900,8 +957,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 specialist=specialist_type,
                 parent=parent_task_id,
             )
-            budget = ROWS if not fields else 10**9
-            shown = trimmed(rows, budget)
+            shown = trimmed(rows, ROWS)
             end = offset + len(shown)
             data = {"tasks": shown, "total": total,
                     "next_cursor": encode_cursor(end) if end < total else None}  # fmt: skip
@@ -926,7 +982,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         """Tasks of the active session (or session_id, or all_sessions), filtered; ready:
         pending tasks whose dependencies and subtasks are done, urgent first. Pages of
         `limit` (50) rows with summary fields; pass next_cursor back as cursor. fields:
-        the columns wanted (["all"] for every one; then the page is not cut to size)."""
+        the columns wanted (["all"] for every one; a page of wide rows is shorter)."""
         return _task_page(status, group, specialist_type, parent_task_id, ready, session_id,
                           all_sessions, limit, cursor, fields)  # fmt: skip
 
@@ -994,7 +1050,11 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
 
         def work(p: Project):
             found = conflicts.list_conflicts(p)
-            return f"{len(found)} record(s) in conflict.", {"conflicts": trimmed(found, ROWS)}
+            listed = trimmed(found, ROWS)
+            return shown_of(len(listed), len(found), "record in conflict"), {
+                "conflicts": listed,
+                "total": len(found),
+            }
 
         return orch.call(work)
 
@@ -1009,6 +1069,8 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 return json.dumps(work(project), ensure_ascii=False, default=str)
             except OrchError as e:
                 raise ResourceError(for_client(str(e))) from None
+            except OSError as e:
+                raise ResourceError(f"{e.strerror or e}: {e.filename or ''}") from None
             finally:
                 project.warnings.clear()
 

@@ -15,6 +15,8 @@ from orchestrator.errors import InvalidInput
 from orchestrator.model import now
 
 SCOPES = ("active_session", "all_sessions")
+# No file of that id exists, readable or not (one that cannot be parsed is not gone).
+FILE_GONE = "NOT EXISTS (SELECT 1 FROM file_signatures s WHERE s.record_id = {id})"
 SCOPE_ALIASES = {"active": "active_session", "all": "all_sessions"}
 
 
@@ -47,7 +49,8 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
     for row in db.records(
         f"SELECT t.task_id, t.session_id, t.parent_task_id FROM tasks t {where} {and_}"
         " t.parent_task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks p WHERE"
-        " p.task_id = t.parent_task_id AND p.session_id = t.session_id) ORDER BY t.task_id",
+        " p.task_id = t.parent_task_id AND p.session_id = t.session_id)"
+        f" AND {FILE_GONE.format(id='t.parent_task_id')} ORDER BY t.task_id",
         params,
     ):
         found.append({"kind": "orphaned_task", "task_id": row["task_id"],
@@ -57,7 +60,8 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
     for row in db.records(
         f"SELECT t.task_id, t.session_id, t.group_id FROM tasks t {where} {and_}"
         " t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM task_groups g WHERE"
-        " g.group_id = t.group_id AND g.session_id = t.session_id) ORDER BY t.task_id",
+        " g.group_id = t.group_id AND g.session_id = t.session_id)"
+        f" AND {FILE_GONE.format(id='t.group_id')} ORDER BY t.task_id",
         params,
     ):
         found.append({"kind": "missing_group", "task_id": row["task_id"],
@@ -67,26 +71,35 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
     for row in db.records(
         f"SELECT t.task_id, t.session_id, d.depends_on_task_id AS dep FROM task_dependencies d"
         f" JOIN tasks t ON t.task_id = d.task_id {where} {and_} NOT EXISTS (SELECT 1 FROM"
-        " tasks o WHERE o.task_id = d.depends_on_task_id) ORDER BY t.task_id, dep",
+        " tasks o WHERE o.task_id = d.depends_on_task_id)"
+        f" AND {FILE_GONE.format(id='d.depends_on_task_id')} ORDER BY t.task_id, dep",
         params,
     ):
         found.append({"kind": "dangling_dependency", "task_id": row["task_id"],
                       "session_id": row["session_id"], "dependency": row["dep"],
                       "problem": f"it depends on {row['dep']}, which does not exist",
                       "action": f"remove the dependency on {row['dep']}"})  # fmt: skip
-    marks = ", ".join("?" * len(sessions)) or "''"
+    # Where a task file cannot be read, a group may look empty without being so.
+    unreadable = {
+        role.session_dir
+        for (path,) in db.rows("SELECT path FROM file_signatures WHERE readable = FALSE")
+        if (role := project.layout.classify(path)) is not None
+    }
+    grouped = [s for s in sessions if s not in unreadable]
+    marks = ", ".join("?" * len(grouped)) or "''"
     for row in db.records(
         f"SELECT g.group_id, g.session_id, g.group_name FROM task_groups g WHERE g.session_id"
         f" IN ({marks}) AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.group_id = g.group_id)"
         " AND NOT EXISTS (SELECT 1 FROM task_groups c WHERE c.parent_group_id = g.group_id)"
         " ORDER BY g.group_id",
-        sessions,
+        grouped,
     ):
         found.append({"kind": "empty_group", "group_id": row["group_id"],
                       "session_id": row["session_id"],
                       "problem": f"group {row['group_name']!r} has no tasks",
                       "action": "delete the group"})  # fmt: skip
-    known = {r[0] for r in db.rows("SELECT task_id FROM tasks")}
+    # A task whose file exists but cannot be read is not gone: its artifacts stay.
+    known = {r[0] for r in db.rows("SELECT record_id FROM file_signatures WHERE kind = 'task'")}
     for session_id in sessions:
         artifacts = project.layout.session_dir(session_id) / "artifacts"
         if not artifacts.is_dir():
@@ -103,7 +116,9 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
 def _apply(w, finding: dict[str, Any]) -> None:
     kind = finding["kind"]
     if kind == "stale_artifacts":
-        folder = w.layout.inside(finding["path"], base=w.layout.base, what="artifact folder")
+        folder = w.layout.inside(finding["path"], what="artifact folder")
+        if not folder.is_relative_to(w.layout.sessions_dir.resolve()):
+            raise InvalidInput(f"{finding['path']} is not an artifact folder of a session")
         files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]
         shutil.rmtree(folder)
         w.track(files)

@@ -160,7 +160,12 @@ class Project:
         path = index_path(self.layout.index_dir, engine)
         plan = None
         # The files changed since the last check, if a journal can tell (a server's).
-        paths = self.monitor.changes() if self.monitor is not None else None
+        paths = None
+        if self.monitor is not None:
+            try:
+                paths = self.monitor.changes()
+            except OSError:
+                self.monitor.distrust()
         ready = False  # past the check: an error now is the operation's, not the check's
         try:
             if not write and path.exists():

@@ -30,7 +30,9 @@ TITLE_WEIGHT = 5.0
 
 
 def words(query: str) -> list[str]:
-    found = re.findall(r"\w+", query or "")
+    # Letters and digits, as FTS5's unicode61 tokenizer cuts words (an underscore
+    # separates two), so both engines look for the same words.
+    found = re.findall(r"[^\W_]+", query or "")
     if not found:
         raise InvalidInput("search for at least one word")
     return found
@@ -181,7 +183,7 @@ def _patterns(db, terms, clauses, params, limit, offset):
     rows = db.records(
         f"SELECT {COLUMNS}, t.description FROM tasks t WHERE {where}", [*values, *params]
     )
-    patterns = [re.compile(rf"\b{re.escape(t)}", re.I) for t in terms]
+    patterns = [re.compile(rf"(?<![^\W_]){re.escape(t)}", re.I) for t in terms]
     scored = []
     for row in rows:
         title, text = row["title"] or "", row.pop("description") or ""
@@ -215,7 +217,7 @@ def _notes(db, sessions, terms, kinds, limit) -> list[dict[str, Any]]:
     """Entries of the sessions' notes (one bullet each) holding every word."""
     from orchestrator.store.session_view import NOTE_SECTIONS, NOTES_HEADING
 
-    patterns = [re.compile(rf"\b{re.escape(t)}", re.I) for t in terms]
+    patterns = [re.compile(rf"(?<![^\W_]){re.escape(t)}", re.I) for t in terms]
     headings = {NOTE_SECTIONS[k]: k for k in kinds}
     found = []
     for session in sessions:

@@ -13,6 +13,8 @@ from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
 from orchestrator.store.record_file import body_text, new_record
 
+# Hours: the schema's bound on efforts (schema/task.schema.json).
+MAX_EFFORT = 1_000_000
 # Statuses from which `orch task start` may begin work.
 STARTABLE = ("pending", "blocked", "needs_revision", "failed")
 # Ready tasks: urgent first, then the group's priority and order, then creation order.
@@ -44,6 +46,8 @@ def checked_number(
 ) -> int | None:
     if value is None:
         return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"{name} must be a whole number, not {value!r}")
     if value < low or (high is not None and value > high):
         bound = f"{low} to {high}" if high is not None else f"{low} or more"
         raise InvalidInput(f"{name} must be {bound}, not {value}")
@@ -139,7 +143,7 @@ def add_task(
     checked_choice("task", "complexity_level", complexity)
     checked_choice("task", "status", status)
     checked_number("priority", priority, 1, 5)
-    checked_number("estimate", estimate)
+    checked_number("estimate", estimate, 0, MAX_EFFORT)
     with project.writing("add") as w:
         db = w.db
         parent_row = lookup.task(db, parent) if parent else None
@@ -340,8 +344,8 @@ def update_task(
     checked_choice("task", "status", status)
     checked_choice("task", "complexity_level", complexity)
     checked_number("priority", priority, 1, 5)
-    checked_number("estimate", estimate)
-    checked_number("actual", actual)
+    checked_number("estimate", estimate, 0, MAX_EFFORT)
+    checked_number("actual", actual, 0, MAX_EFFORT)
     with project.writing("update") as w:
         row = lookup.task(w.db, ref)
         record = w.load("task", row["session_id"], row["task_id"])
@@ -429,7 +433,7 @@ def done_task(
     project: Project, ref: str, actual: int | None = None, force: bool = False
 ) -> dict[str, Any]:
     """Mark a task completed; refused while it has unfinished subtasks (unless `force`)."""
-    checked_number("actual", actual)
+    checked_number("actual", actual, 0, MAX_EFFORT)
     with project.writing("done") as w:
         row = lookup.task(w.db, ref)
         open_subtasks = unfinished(

@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import (
+    MAX_EFFORT,
     READY_ORDER,
     TASK_FROM,
     checked_choice,
@@ -202,6 +203,8 @@ def effort_hours(value: Any, where: str) -> int | None:
             hours *= 8
     if hours < 0:
         raise InvalidInput(f"{where}: estimated_effort cannot be negative")
+    if hours > MAX_EFFORT:
+        raise InvalidInput(f"{where}: estimated_effort {value!r} is more than {MAX_EFFORT:,} hours")
     return max(1, round(hours)) if hours else 0
 
 
@@ -454,6 +457,7 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             " WHERE d.task_id = ? ORDER BY t.task_id",
             [task_id],
         )
+        deps_total = len(deps)
         parent = (
             db.record(
                 "SELECT task_id, title, description FROM tasks WHERE task_id = ?",
@@ -502,11 +506,15 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
                 "task_id": d["task_id"],
                 "title": d["title"],
                 "status": d["status"],
-                "results": excerpt(latest_entry(section(d["description"] or "", RESULTS)), 800),
+                "results": excerpt(
+                    latest_entry(section(d["description"] or "", RESULTS)),
+                    800 if deps_total <= 4 else 300,
+                ),
                 "file_path": d["file_path"],
             }
-            for d in deps
+            for d in deps[:12]
         ],
+        "dependencies_total": deps_total,
         "next_step": (
             f"when done: orchestrator_complete_subtask(task_id={task['task_id']!r}, summary=...,"
             " detailed_work=..., file_paths=[...])"
@@ -530,6 +538,18 @@ def _without(body: str | None, headings: Iterable[str]) -> str:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
     return slug[:40] or "work"
+
+
+def next_number(folder) -> int:
+    """The number of a task's next artifact: one past the highest, so a deleted report
+    never makes the next one take an older one's name."""
+    numbers = [0]
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            head = entry.name.split("-", 1)[0]
+            if head.isdigit():
+                numbers.append(int(head))
+    return max(numbers) + 1
 
 
 def complete_subtask(
@@ -574,8 +594,7 @@ def complete_subtask(
         artifact = None
         if detailed_work and detailed_work.strip():
             folder = w.layout.session_dir(session_id) / "artifacts" / task_id
-            taken = len(list(folder.iterdir())) if folder.is_dir() else 0
-            path = folder / f"{taken + 1:02d}-{_slug(artifact_type)}.md"
+            path = folder / f"{next_number(folder):02d}-{_slug(artifact_type)}.md"
             text = f"# {row['title']}: {artifact_type or 'work'}\n\n{detailed_work.strip()}\n"
             artifact = w.write_file(path, text.encode("utf-8"))
         stamp = now()
@@ -670,7 +689,8 @@ def synthesize_results(project: Project, parent_ref: str) -> dict[str, Any]:
         "completed": sum(c["status"] == DONE for c in children),
         "finished": len(finished),
         "total": len(children),
-        "open": [summary(c) for c in open_],
+        "open": [summary(c) for c in open_[:20]],
+        "open_total": len(open_),
         "synthesis": excerpt(text, 3000),
     }
     if open_:
