@@ -163,9 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         shape = generate(root, size)
         if args.engine != "sqlite":
             config = root / ".task_orchestrator" / "config.yaml"
-            config.write_text(
-                config.read_text().replace("index: sqlite", f"index: {args.engine}")
-            )
+            config.write_text(config.read_text().replace("index: sqlite", f"index: {args.engine}"))
         with Project(root).reading():
             pass  # the index built cold, and every file committed once, before timing
         rows, peak = asyncio.run(measure(root, shape, args.runs))
