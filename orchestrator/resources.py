@@ -1,4 +1,4 @@
-"""Where the folders shipped with orch are: schema/, config/ and sample_project/.
+"""Where the folders shipped with orch are: schema/, config/, sample_project/, hooks/.
 
 In a source checkout (and an editable install) they sit beside the package; a wheel
 carries them inside it as orchestrator/_data/.
@@ -16,7 +16,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @cache
 def shipped(name: str) -> Path:
-    """Return the shipped folder `name` ("schema", "config" or "sample_project")."""
+    """Return the shipped folder `name` ("schema", "config", "sample_project", "hooks")."""
     for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate

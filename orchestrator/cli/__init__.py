@@ -54,6 +54,7 @@ COMMANDS = {
     "note": "note",
     "watch": "watch",
     "mcp": "mcp",
+    "hooks": "hooks",
 }
 
 

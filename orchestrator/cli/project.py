@@ -13,8 +13,14 @@ from orchestrator.model import DEFAULT_MODE
 
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--git-hooks",
+    is_flag=True,
+    help="Also register the merge driver (orch git install) and install the git hooks"
+    " (orch hooks install).",
+)
 @click.pass_obj
-def init(ctx, directory: str | None) -> None:
+def init(ctx, directory: str | None, git_hooks: bool) -> None:
     """Create .task_orchestrator/ in DIRECTORY (default: --root, or the current directory).
 
     Adds config.yaml, the shipped modes in roles/, sessions/, archives/ and exports/.
@@ -31,6 +37,14 @@ def init(ctx, directory: str | None) -> None:
         click.echo('Next: orch session create "My first session"')
     else:
         click.echo(f"{project.layout.base} is already set up; nothing to add")
+    if git_hooks:
+        from orchestrator.core.hooks import install as install_hooks
+        from orchestrator.core.remote import install as install_driver
+
+        driver = install_driver(project)
+        click.echo(f"Merge driver: {driver['attributes']} and merge.orch.driver (orch git install)")
+        installed = install_hooks(project)
+        click.echo(f"Git hooks: {', '.join(installed['hooks'])} in {installed['hooks_dir']}")
 
 
 @click.command()
@@ -202,14 +216,37 @@ def reindex(ctx, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--fix",
+    "repair",
+    is_flag=True,
+    help="First repair what is safe to repair (fields orch computes written by mistake,"
+    " ids that disagree with the file's place, duplicated ids, broken session.md regions,"
+    " stale views), in one commit, and say what changed.",
+)
 @json_option
 @click.pass_obj
-def doctor(ctx, as_json: bool) -> None:
+def doctor(ctx, repair: bool, as_json: bool) -> None:
     """List every problem in the files as `path:line: problem — fix`. Exits 1 if there is
     an error or a merge conflict (warnings alone exit 0)."""
     from orchestrator.core.board import problems
 
+    fixed = None
+    if repair:
+        from orchestrator.core.doctor import fix
+
+        fixed = fix(ctx.project)
+        if not as_json:
+            for line in fixed:
+                click.echo(f"fixed: {line}")
+            if not fixed:
+                click.echo("Nothing to repair.")
     found = problems(ctx.project)
+    if as_json and fixed is not None:
+        emit_json({"fixed": fixed, "problems": [p.__dict__ for p in found]})
+        if any(p.severity != "warning" for p in found):
+            raise SystemExit(1)
+        return
     if as_json:
         emit_json([p.__dict__ for p in found])
     elif not found:

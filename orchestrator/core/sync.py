@@ -120,10 +120,13 @@ class Syncer:
         self.outside_op = "edit"  # what an outside change is called in its commit
         self._repo: Repo | bool | None = False  # False: not looked for yet
         self._prefix = "."
+        self.hold = False  # never commit (inside a git hook)
 
     @property
     def mode(self) -> str:
-        return self.project.config.commit
+        # A git hook runs inside a git command of the user's: it may write and stage
+        # files, but a commit of orch's own would land in the middle of theirs.
+        return "off" if self.hold else self.project.config.commit
 
     def repo(self) -> Repo | None:
         """The repository holding .task_orchestrator/; if there is none, the folder is

@@ -20,6 +20,7 @@ from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
     SessionView,
+    broken_markers,
     move_out,
     place,
     read_edits,
@@ -113,6 +114,8 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
             record = w.load("session", session_id, session_id)
         except RecordError:
             continue  # an unreadable session.md is reported by doctor; not rewritten
+        if broken_markers(record.body):
+            continue  # regions that cannot be told apart: doctor says so, --fix mends
         inside = render(view)
         old = region_insides(record.body)
         if all(old.get(name) == inside[name] for name in VISIBLE) and set(REGIONS) <= set(old):

@@ -20,7 +20,7 @@ from orchestrator.resources import shipped
 
 # Bump when the meaning of derived columns changes within one release: an index written
 # by another format (or another orch version) is rebuilt from the files on first use.
-INDEX_FORMAT = "3"
+INDEX_FORMAT = "4"
 FILE_NAME = {"sqlite": "index.sqlite", "duckdb": "index.duckdb"}
 
 

@@ -95,6 +95,7 @@ def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
     mark = getattr(error, "problem_mark", None)
     line = first_line + mark.line if mark is not None else None
     problem = getattr(error, "problem", None) or str(error)
+    column = f" (column {mark.column + 1})" if mark is not None else ""
     fix = "fix the YAML syntax on that line"
     if "mapping values are not allowed" in problem:
         fix = 'a value containing ": " must be quoted, e.g. title: "Fix: the parser"'
@@ -104,7 +105,7 @@ def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
         fix = "each line must be `key: value`"
     elif "is written twice" in problem:
         fix = "keep one of the two lines (merge their values if both matter)"
-    return Problem(rel, f"YAML error: {problem}", line=line, fix=fix)
+    return Problem(rel, f"YAML error{column}: {problem}", line=line, fix=fix)
 
 
 def normalize(value: Any) -> Any:
@@ -191,8 +192,26 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
         if not isinstance(index_meta.get(title_key), str) or not index_meta[title_key]:
             index_meta[title_key] = f"(no {title_key}: {role.record_id})"
     problems.extend(conflict_problems(kind, meta, body, rel, lines, yaml_text))
+    if kind == "session":
+        problems.extend(region_problems(body, rel, first_line=yaml_text.count("\n") + 3))
     misplaced = any(p.field in identity and p.severity == "error" for p in problems)
     return Parsed(Record(kind, meta, body), problems, index_meta, misplaced)
+
+
+def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
+    """session.md's generated regions that cannot be told apart from people's text."""
+    from orchestrator.store.session_view import broken_markers
+
+    return [
+        Problem(
+            rel,
+            f"session view: {what}",
+            line=first_line + n,
+            fix="restore the marker pair (`<!-- orch:begin NAME -->` ... `<!-- orch:end NAME -->`),"
+            " or run `orch doctor --fix` to drop that region's markers (its old lines stay, as your text) and rebuild the view",
+        )
+        for n, what in broken_markers(body)
+    ]
 
 
 def conflict_problems(

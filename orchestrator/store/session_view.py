@@ -222,6 +222,55 @@ def regions_of(body: str) -> dict[str, tuple[int, int]]:
     return found
 
 
+def broken_markers(body: str) -> list[tuple[int, str]]:
+    """The region markers regions_of() cannot pair, as (0-based line, what is wrong):
+    a begin with no end, an end with no begin, a region written twice, a name orch
+    does not know. Markers inside code blocks are examples, not regions."""
+    broken: list[tuple[int, str]] = []
+    open_at: dict[str, int] = {}
+    closed: set[str] = set()
+    fenced = False
+    for n, line in enumerate(body.splitlines()):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        m = None if fenced else _MARKER.match(line)
+        if not m:
+            continue
+        kind, name = m.groups()
+        if name not in REGIONS:
+            broken.append((n, f"unknown region {name!r} (orch writes {', '.join(REGIONS)})"))
+        elif name in closed:
+            broken.append((n, f"region {name!r} is written twice; the first copy is kept current"))
+        elif kind == "begin":
+            if name in open_at:
+                broken.append((n, f"region {name!r} begins again before it ends"))
+            else:
+                open_at[name] = n
+        elif name in open_at:
+            del open_at[name]
+            closed.add(name)
+        else:
+            broken.append((n, f"region {name!r} ends but never begins"))
+    broken += [(n, f"region {name!r} begins but never ends") for name, n in open_at.items()]
+    return sorted(broken)
+
+
+def without_broken_regions(body: str) -> str:
+    """The body without any marker of a region broken_markers() finds fault with: what
+    stood between them stays, as people's text (nothing is lost), and the next
+    regeneration puts the region back whole."""
+    lines = body.splitlines()
+    names = {m.group(2) for n, _ in broken_markers(body) if (m := _MARKER.match(lines[n]))}
+    drop, fenced = set(), False
+    for n, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (m := _MARKER.match(line)) and m.group(2) in names:
+            drop.add(n)
+    return "".join(line for n, line in enumerate(body.splitlines(keepends=True)) if n not in drop)
+
+
 def place(body: str, inside: dict[str, str]) -> str:
     """The body with each region's inside replaced by `inside[name]`; people's text is
     kept byte for byte. A body without regions (a new session, an old file) gets the

@@ -1,0 +1,171 @@
+"""`orch doctor --fix`: repair what can be repaired without guessing, in one commit.
+
+- fields orch computes (level, progress, ...) written into a file by mistake: removed;
+- an id or session_id that disagrees with the file's name or folder (a copied file):
+  set from the place, which is the record's identity;
+- the same id in two files (a file copied into another session, or records made in two
+  clones that met in a merge): the copy that loses gets a new id; its file is renamed,
+  and the references to it in its session (dependencies, parents, groups) and its
+  artifacts folder follow;
+- session.md regions whose markers are broken: the markers of that region are dropped
+  (its old lines stay, as people's text) and the view is rebuilt;
+- every session.md view regenerated.
+
+Everything else (broken YAML, unknown values, dangling references, cycles) needs a
+person's decision and is left to the messages `orch doctor` prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from orchestrator.core.project import Project, Writer
+from orchestrator.errors import RecordError
+from orchestrator.model import ID_KEY, Record, derived_fields, now
+
+
+def fix(project: Project) -> list[str]:
+    """Repair what is safe to repair; returns one line per change made."""
+    from orchestrator.core.views import regenerate
+
+    changed: list[str] = []
+    with project.writing("fix") as w:
+        _fix_fields(w, changed)
+        w.sync()
+        for (path,) in w.db.rows(
+            "SELECT DISTINCT path FROM problems WHERE source = 'duplicate' ORDER BY path"
+        ):
+            _renumber(w, path, changed)
+        w.sync()
+        _fix_regions(w, changed)
+        w.sync()
+        before = set(w.written)
+        regenerate(w, {r[0] for r in w.db.rows("SELECT session_id FROM sessions")})
+        w.sync()
+        for rel in sorted(set(w.written) - before):
+            changed.append(f"{rel}: view regenerated")
+    return changed
+
+
+def _fix_fields(w: Writer, changed: list[str]) -> None:
+    wanted: dict[str, dict[str, list[str]]] = {}
+    for row in w.db.records(
+        "SELECT path, field, message FROM problems WHERE field IS NOT NULL ORDER BY path, line"
+    ):
+        role = w.layout.classify(row["path"])
+        if role is None or role.kind == "mode":
+            continue
+        if row["field"] in derived_fields(role.kind) and "computed by orch" in row["message"]:
+            wanted.setdefault(row["path"], {}).setdefault("derived", []).append(row["field"])
+        elif (
+            row["field"] in (ID_KEY[role.kind], "session_id") and "does not match" in row["message"]
+        ):
+            wanted.setdefault(row["path"], {}).setdefault("identity", []).append(row["field"])
+    for path, actions in wanted.items():
+        role = w.layout.classify(path)
+        try:
+            record = w.load(role.kind, role.session_dir, role.record_id)
+        except RecordError:
+            continue  # unreadable: its own problem comes first
+        for key in actions.get("derived", []):
+            record.meta.pop(key, None)
+        w.save(record)  # loading set the identity fields from the file's place
+        if actions.get("derived"):
+            changed.append(f"{path}: removed {', '.join(actions['derived'])} (computed by orch)")
+        for key in actions.get("identity", []):
+            changed.append(f"{path}: set {key} to {record.meta[key]} (from the file's place)")
+
+
+def _renumber(w: Writer, path: str, changed: list[str]) -> None:
+    """Give the losing copy of a duplicated id a new id, and carry its references."""
+    role = w.layout.classify(path)
+    if role is None or role.kind not in ("task", "group"):
+        return
+    kind, session_id, old = role.kind, role.session_dir, role.record_id
+    try:
+        record = w.load(kind, session_id, old)
+    except RecordError:
+        return
+    new = w.new_id(kind)
+    renamed = Record(kind, {**record.meta, ID_KEY[kind]: new}, record.body)
+    stamp = now()
+    if kind == "task":
+        renamed.meta["last_updated_at"] = stamp
+    w.save(renamed)
+    w.delete(record)
+    refs = _references(w, kind, session_id, old)
+    for ref_kind, ref_id, keys in refs:
+        other = w.load(ref_kind, session_id, ref_id)
+        for key in keys:
+            value = other.meta.get(key)
+            if isinstance(value, list):
+                other.meta[key] = [new if v == old else v for v in value]
+            elif value == old:
+                other.meta[key] = new
+        if ref_kind == "task":
+            other.meta["last_updated_at"] = stamp
+        w.save(other)
+    moved = ""
+    if kind == "task":
+        folder = w.layout.session_dir(session_id) / "artifacts"
+        if (folder / old).is_dir() and not (folder / new).exists():
+            files = [w.layout.rel(p) for p in sorted((folder / old).rglob("*")) if p.is_file()]
+            shutil.move(folder / old, folder / new)
+            w.track(files + [f.replace(f"/artifacts/{old}/", f"/artifacts/{new}/") for f in files])
+            moved = "; its artifacts moved along"
+    changed.append(
+        f"{path}: {kind} id {old} was also another file's: renumbered {new},"
+        f" {len(refs)} reference(s) in session {session_id} rewritten{moved}"
+    )
+
+
+def _references(
+    w: Writer, kind: str, session_id: str, old: str
+) -> list[tuple[str, str, list[str]]]:
+    """(kind, id, keys) of the records of a session that name `old`."""
+    found: dict[tuple[str, str], list[str]] = {}
+
+    def add(rows: list[tuple], ref_kind: str, key: str) -> None:
+        for (ref_id,) in rows:
+            found.setdefault((ref_kind, ref_id), []).append(key)
+
+    if kind == "task":
+        add(w.db.rows("SELECT task_id FROM task_dependencies WHERE depends_on_task_id = ?"
+                      " AND session_id = ?", [old, session_id]), "task", "depends_on")  # fmt: skip
+        add(w.db.rows("SELECT task_id FROM tasks WHERE parent_task_id = ? AND session_id = ?",
+                      [old, session_id]), "task", "parent_task_id")  # fmt: skip
+    else:
+        add(w.db.rows("SELECT task_id FROM tasks WHERE group_id = ? AND session_id = ?",
+                      [old, session_id]), "task", "group_id")  # fmt: skip
+        add(w.db.rows("SELECT group_id FROM task_groups WHERE parent_group_id = ? AND"
+                      " session_id = ?", [old, session_id]), "group", "parent_group_id")  # fmt: skip
+    return [(k, i, keys) for (k, i), keys in sorted(found.items())]
+
+
+def _fix_regions(w: Writer, changed: list[str]) -> None:
+    from orchestrator.store.session_view import without_broken_regions
+
+    for (path,) in w.db.rows(
+        "SELECT DISTINCT path FROM problems WHERE message LIKE 'session view:%' ORDER BY path"
+    ):
+        role = w.layout.classify(path)
+        try:
+            record = w.load("session", role.session_dir, role.record_id)
+        except (RecordError, AttributeError):
+            continue
+        body = without_broken_regions(record.body)
+        if body != record.body:
+            w.save(record, text=w.with_body(record, body))
+            changed.append(f"{path}: dropped the markers of broken view regions (their lines stay)")
+
+
+def summary(project: Project) -> dict[str, Any]:
+    from orchestrator.core.board import problems
+
+    found = problems(project)
+    return {
+        "errors": sum(p.severity == "error" for p in found),
+        "conflicts": sum(p.severity == "conflict" for p in found),
+        "warnings": sum(p.severity == "warning" for p in found),
+    }
