@@ -123,24 +123,28 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
 def _references(
     w: Writer, kind: str, session_id: str, old: str
 ) -> list[tuple[str, str, list[str]]]:
-    """(kind, id, keys) of the records of a session that name `old`."""
-    found: dict[tuple[str, str], list[str]] = {}
-
-    def add(rows: list[tuple], ref_kind: str, key: str) -> None:
-        for (ref_id,) in rows:
-            found.setdefault((ref_kind, ref_id), []).append(key)
-
-    if kind == "task":
-        add(w.db.rows("SELECT task_id FROM task_dependencies WHERE depends_on_task_id = ?"
-                      " AND session_id = ?", [old, session_id]), "task", "depends_on")  # fmt: skip
-        add(w.db.rows("SELECT task_id FROM tasks WHERE parent_task_id = ? AND session_id = ?",
-                      [old, session_id]), "task", "parent_task_id")  # fmt: skip
-    else:
-        add(w.db.rows("SELECT task_id FROM tasks WHERE group_id = ? AND session_id = ?",
-                      [old, session_id]), "task", "group_id")  # fmt: skip
-        add(w.db.rows("SELECT group_id FROM task_groups WHERE parent_group_id = ? AND"
-                      " session_id = ?", [old, session_id]), "group", "parent_group_id")  # fmt: skip
-    return [(k, i, keys) for (k, i), keys in sorted(found.items())]
+    """(kind, id, keys) of the records of a session that name `old`, read from the
+    session's files (copies that lost a duplicate are not in the index)."""
+    keys = ("depends_on", "parent_task_id") if kind == "task" else ("group_id", "parent_group_id")
+    found = []
+    folder = w.layout.session_dir(session_id)
+    for sub, ref_kind in (("tasks", "task"), ("groups", "group")):
+        for path in sorted((folder / sub).glob("*.md")):
+            if path.stem == old or path.name.startswith("."):
+                continue
+            try:
+                record = w.load(ref_kind, session_id, path.stem)
+            except RecordError:
+                continue
+            named = [
+                key
+                for key in keys
+                if record.meta.get(key) == old
+                or (isinstance(record.meta.get(key), list) and old in record.meta[key])
+            ]
+            if named:
+                found.append((ref_kind, path.stem, named))
+    return found
 
 
 def _fix_regions(w: Writer, changed: list[str]) -> None:
