@@ -40,7 +40,7 @@ def test_broken_yaml_is_reported_with_its_line_and_the_rest_keeps_working(
     assert "1 file(s) could not be read" in result.stderr and "orch doctor" in result.stderr
     problem = only_problem(sample_orch, f"{bad['task_id']}.md")
     assert problem["line"] == 4
-    assert problem["message"].startswith("YAML error: mapping values are not allowed")
+    assert problem["message"].startswith("YAML error (column 11): mapping values are not allowed")
     assert 'must be quoted, e.g. title: "Fix: the parser"' in problem["fix"]
     doctor = sample_orch("doctor", code=1).stdout
     assert f"{bad['task_id']}.md:4: YAML error" in doctor
@@ -265,7 +265,7 @@ def test_a_key_written_twice_is_an_error_so_no_rewrite_can_lose_one(sample, samp
     edit(path, "---\ntask_id", f"---\ndepends_on: [{tasks[0]['task_id']}]\ntask_id")
     text = path.read_text()
     problem = only_problem(sample_orch, f"{bad['task_id']}.md")
-    assert problem["message"] == "YAML error: the key 'depends_on' is written twice"
+    assert problem["message"] == "YAML error (column 1): the key 'depends_on' is written twice"
     assert problem["line"] == text.splitlines().index("depends_on:") + 1
     result = sample_orch("task", "update", bad["task_id"], "--title", "x", code=1)
     assert "fix the file first" in result.stderr
