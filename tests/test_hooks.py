@@ -316,3 +316,26 @@ def test_the_pre_commit_framework_runs_orchs_check(tmp_path):
     passed = git(root, "commit", "-m", "good", check=False, env=env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout + passed.stderr
+
+
+def test_a_merge_and_an_amend_bring_the_index_along(repo):
+    path = task_path(repo, "Second")
+    start = git(repo, "branch", "--show-current").stdout.strip()
+    git(repo, "checkout", "-q", "-b", "feature")
+    path.write_text(path.read_text().replace("title: Second", "title: Second, merged"))
+    commit(repo, path)
+    git(repo, "checkout", "-q", start)
+    merged = git(repo, "merge", "--ff-only", "feature")
+    assert "orch: index updated" in merged.stderr  # post-merge
+
+    def indexed_title() -> str:
+        with sqlite3.connect(repo / ".task_orchestrator/.index/index.sqlite") as con:
+            return con.execute("SELECT title FROM tasks WHERE task_id = ?", [path.stem]).fetchone()[
+                0
+            ]
+
+    assert indexed_title() == "Second, merged"
+    path.write_text(path.read_text().replace("Second, merged", "Second, amended"))
+    git(repo, "add", str(path))
+    amended = git(repo, "commit", "--amend", "-m", "amended")
+    assert amended.returncode == 0 and indexed_title() == "Second, amended"
