@@ -339,3 +339,148 @@ def test_a_merge_and_an_amend_bring_the_index_along(repo):
     git(repo, "add", str(path))
     amended = git(repo, "commit", "--amend", "-m", "amended")
     assert amended.returncode == 0 and indexed_title() == "Second, amended"
+
+
+# -- what a review of the hooks found ------------------------------------------------------
+
+
+def test_a_project_in_a_subfolder_and_a_shared_hooks_folder(tmp_path):
+    top = tmp_path / "mono repo"
+    (top / "my sub").mkdir(parents=True)
+    git_init(top)
+    (top / "README").write_text("x")
+    git(top, "add", "README")
+    git(top, "-c", "user.email=t@x", "-c", "user.name=t", "commit", "-qm", "start")
+    shared = tmp_path / "shared-hooks"
+    git(top, "config", "core.hooksPath", str(shared))
+    out = orch(top / "my sub", "init", "--git-hooks").stdout
+    assert "Git hooks:" in out
+    note = orch(top / "my sub", "hooks", "install").stdout
+    assert "other repositories using it run these hooks too" in note
+    project = Project((top / "my sub").resolve())
+    create_session(project, "Sub")
+    path = next((top / "my sub").glob(".task_orchestrator/sessions/*/session.md"))
+    task = add_task(project, "In the subfolder")["task_id"]
+    tfile = path.parent / "tasks" / f"{task}.md"
+    tfile.write_text(tfile.read_text().replace("title: In the subfolder", "title: Bad: one"))
+    git(top, "add", "-A")
+    refused = git(top, "-c", "user.email=t@x", "-c", "user.name=t", "commit", "-m", "x",
+                  check=False)  # fmt: skip
+    assert refused.returncode == 1 and "YAML error" in refused.stderr  # from the top folder
+    other = tmp_path / "other"
+    other.mkdir()
+    git_init(other)
+    git(other, "config", "core.hooksPath", str(shared))
+    (other / "f").write_text("y")
+    git(other, "add", "f")
+    done = git(other, "-c", "user.email=t@x", "-c", "user.name=t", "commit", "-qm", "y",
+               check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr  # another repository is not orch's business
+
+
+def test_a_linked_worktree_is_checked_too(repo, tmp_path):
+    tree = tmp_path / "the worktree"
+    git(repo, "worktree", "add", "-q", "-b", "wt", str(tree))
+    path = task_path(tree, "Second")
+    path.write_text(path.read_text().replace("title: Second", "title: Broken: Second"))
+    refused = git(tree, "commit", "-am", "x", check=False)
+    assert refused.returncode == 1 and "YAML error (column 14)" in refused.stderr
+    path.write_text(path.read_text().replace("title: Broken: Second", "title: Second again"))
+    done = git(tree, "commit", "-am", "y", check=False)
+    assert done.returncode == 0, done.stderr
+    assert "view refreshed and staged" in done.stderr
+
+
+def test_an_agents_change_survives_a_stale_buffer_saved_before_a_commit(repo):
+    project = Project(repo)
+    first, second = task_path(repo, "First"), task_path(repo, "Second")
+    buffer = first.read_text()  # an editor opened the file
+    from orchestrator.core.tasks import update_task
+
+    update_task(project, first.stem, status="in_progress")  # an agent, meanwhile
+    first.write_text(buffer.replace("title: First", "title: First, edited"))  # saved stale
+    second.write_text(second.read_text().replace("status: pending", "status: blocked"))
+    commit(repo, second)  # the hook indexes the stale save, and must not swallow it
+    listed = {t["task_id"]: t for t in json.loads(orch(repo, "task", "list", "--json").stdout)}
+    assert listed[first.stem]["status"] == "in_progress"  # merged, not reverted
+    assert listed[first.stem]["title"] == "First, edited"
+    assert git(repo, "status", "--porcelain").stdout == ""  # and committed
+
+
+def test_a_commit_of_chosen_paths_leaves_the_index_consistent(repo):
+    path = task_path(repo, "First")
+    path.write_text(path.read_text().replace("status: pending", "status: blocked"))
+    done = git(repo, "commit", "-m", "only this", "--", str(path), check=False)
+    assert done.returncode == 0, done.stderr
+    assert "views left to the next orch command" in done.stderr
+    assert " M " not in git(repo, "status", "--porcelain").stdout.replace("MM", "")
+    assert "MM" not in git(repo, "status", "--porcelain").stdout
+    orch(repo, "status")  # the next command brings the view along, in its own commit
+    assert git(repo, "status", "--porcelain").stdout == ""
+
+
+def test_references_are_judged_against_what_the_commit_holds(repo):
+    project = Project(repo)
+    first, second = task_path(repo, "First"), task_path(repo, "Second")
+    project.syncer.hold = True  # write a task file without committing it (untracked)
+    third = add_task(project, "Third, never added")["task_id"]
+    first.write_text(
+        first.read_text().replace("title: First", f"title: First\ndepends_on:\n- {third}")
+    )
+    said = commit(repo, first, code=1)
+    assert f"depends_on names {third}, which this commit does not hold" in said
+    git(repo, "reset", "-q")
+    (first.parent / f"{third}.md").unlink()
+    first.write_text(
+        first.read_text().replace(f"depends_on:\n- {third}", f"depends_on:\n- {second.stem}")
+    )
+    git(repo, "add", str(first))
+    moved = second.read_text()
+    second.unlink()  # moved away in the working tree, but still in the commit
+    done = git(repo, "commit", "-m", "ok", check=False)
+    assert done.returncode == 0, done.stderr
+    second.write_text(moved)
+
+
+def test_a_view_never_shows_what_the_commit_does_not_hold(repo):
+    first, second = task_path(repo, "First"), task_path(repo, "Second")
+    first.write_text(first.read_text().replace("status: pending", "status: completed"))
+    second.write_text(second.read_text().replace("title: Second", "title: Second SECRET"))
+    said = commit(repo, first)
+    assert "has changes that are not staged: its view is left" in said
+    view = next(repo.glob(".task_orchestrator/sessions/*/session.md")).relative_to(repo)
+    assert "SECRET" not in git(repo, "show", f"HEAD:{view}").stdout
+
+
+def test_doctor_fix_renumbers_the_copy_and_every_reference(sqlite_project):
+    root = sqlite_project.root
+    first_session = create_session(sqlite_project, "A")["session_id"]
+    original = add_task(sqlite_project, "Original")["task_id"]
+    dependent = add_task(sqlite_project, "Dependent", depends_on=[original])["task_id"]
+    path = root / ".task_orchestrator/sessions" / first_session / "tasks" / f"{dependent}.md"
+    path.write_text(
+        path.read_text().replace(
+            "title: Dependent", f"title: Dependent\nrelated_tasks:\n- {original}"
+        )
+    )
+    other = create_session(sqlite_project, "B", switch=True)["session_id"]
+    copy_dir = root / ".task_orchestrator/sessions" / other / "tasks"
+    copy_dir.mkdir(exist_ok=True)
+    src = root / ".task_orchestrator/sessions" / first_session / "tasks" / f"{original}.md"
+    (copy_dir / src.name).write_text(src.read_text())  # a copy, its session_id unchanged
+    out = orch(root, "doctor", "--fix").stdout
+    assert f"sessions/{other}/tasks/{original}.md: task id {original}" in out  # the copy
+    assert src.exists() and meta(src)["task_id"] == original  # the original stays
+    [renamed] = copy_dir.glob("*.md")
+    assert renamed.stem != original and meta(renamed)["session_id"] == other
+    assert meta(path)["related_tasks"] == [original] and meta(path)["depends_on"] == [original]
+
+
+def test_a_dispatching_hook_manager_is_not_renamed(repo):
+    hook = Path(git(repo, "rev-parse", "--git-path", "hooks").stdout.strip())
+    hook = (repo / hook) if not hook.is_absolute() else hook
+    orch(repo, "hooks", "uninstall")
+    (hook / "pre-commit").write_text('#!/usr/bin/env sh\n. "$(dirname -- "$0")/_/husky.sh"\n')
+    done = orch(repo, "hooks", "install", code=1)
+    assert "husky" in done.stderr and "orch hooks run pre-commit" in done.stderr
+    assert "husky.sh" in (hook / "pre-commit").read_text()

@@ -21,6 +21,8 @@ def _report(result: dict, as_json: bool) -> None:
     click.echo(f"Hooks folder: {result['hooks_dir']}")
     for name, what in result["hooks"].items():
         click.echo(f"  {name}: {what}")
+    if result.get("note"):
+        click.echo(f"Note: {result['note']}")
 
 
 @hooks.command("install")
@@ -52,7 +54,15 @@ def run(ctx, name: str, args: tuple[str, ...]) -> None:
     """Run hook NAME as git would (what the installed scripts call): pre-commit,
     post-merge, post-checkout or post-rewrite."""
     from orchestrator.core.hooks import run as core_run
+    from orchestrator.core.hooks import settle_git_environment
+    from orchestrator.errors import ProjectNotFound
 
-    code = core_run(ctx.project, name, list(args), lambda line: click.echo(line, err=True))
+    settle_git_environment()
+    try:
+        project = ctx.project
+    except ProjectNotFound as e:  # the project moved or was removed: never block git
+        click.echo(f"orch {name} hook: {e}; skipped", err=True)
+        return
+    code = core_run(project, name, list(args), lambda line: click.echo(line, err=True))
     if code:
         raise SystemExit(code)

@@ -18,7 +18,6 @@ person's decision and is left to the messages `orch doctor` prints.
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import RecordError
@@ -31,12 +30,14 @@ def fix(project: Project) -> list[str]:
 
     changed: list[str] = []
     with project.writing("fix") as w:
-        _fix_fields(w, changed)
-        w.sync()
+        # Duplicates first: the copy that loses is the one whose frontmatter disagrees
+        # with its place, which fixing fields first would hide.
         for (path,) in w.db.rows(
             "SELECT DISTINCT path FROM problems WHERE source = 'duplicate' ORDER BY path"
         ):
             _renumber(w, path, changed)
+        w.sync()
+        _fix_fields(w, changed)
         w.sync()
         _fix_regions(w, changed)
         w.sync()
@@ -125,7 +126,11 @@ def _references(
 ) -> list[tuple[str, str, list[str]]]:
     """(kind, id, keys) of the records of a session that name `old`, read from the
     session's files (copies that lost a duplicate are not in the index)."""
-    keys = ("depends_on", "parent_task_id") if kind == "task" else ("group_id", "parent_group_id")
+    keys = (
+        ("depends_on", "related_tasks", "parent_task_id")
+        if kind == "task"
+        else ("group_id", "parent_group_id")
+    )
     found = []
     folder = w.layout.session_dir(session_id)
     for sub, ref_kind in (("tasks", "task"), ("groups", "group")):
@@ -162,14 +167,3 @@ def _fix_regions(w: Writer, changed: list[str]) -> None:
         if body != record.body:
             w.save(record, text=w.with_body(record, body))
             changed.append(f"{path}: dropped the markers of broken view regions (their lines stay)")
-
-
-def summary(project: Project) -> dict[str, Any]:
-    from orchestrator.core.board import problems
-
-    found = problems(project)
-    return {
-        "errors": sum(p.severity == "error" for p in found),
-        "conflicts": sum(p.severity == "conflict" for p in found),
-        "warnings": sum(p.severity == "warning" for p in found),
-    }

@@ -60,22 +60,40 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def script() -> str:
-    """The hook script: runs a hook that was there before (if any), then orch's, with
-    the interpreter orch is installed in (or `orch` on the PATH if that one is gone)."""
+def script(place: str) -> str:
+    """The hook script: runs a hook that was there before (if any), then orch's for the
+    project at `place` (relative to the top of the work tree, so that it holds in every
+    worktree), with the interpreter orch is installed in (or `orch` on the PATH if that
+    one is gone)."""
     text = (shipped("hooks") / TEMPLATE).read_text(encoding="utf-8")
-    return text.replace("@PYTHON@", sys.executable)
+    return text.replace("@PYTHON@", sys.executable).replace("@PLACE@", place)
+
+
+# Hook managers whose scripts find their work from their own file name ($0): renamed,
+# they would silently do nothing.
+DISPATCHERS = ("husky", "lefthook", "pre-commit.com", "overcommit")
 
 
 def install(project: Project) -> dict[str, Any]:
     repo = _repo(project)
     folder = hooks_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
+    place = os.path.relpath(project.root, repo.top)
+    if any(c in place for c in '"$`\\\n'):
+        raise OrchError(f"orch's hooks cannot name the project folder {place!r} in a shell script")
     done: dict[str, str] = {}
     for name in HOOKS:
         path = folder / name
         chained = folder / (name + CHAINED)
         if path.exists() and not is_ours(path):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            manager = next((m for m in DISPATCHERS if m in text), None)
+            if manager:
+                raise OrchError(
+                    f"{path} is run by {manager}, which finds its work from the hook's file"
+                    f' name: orch will not rename it. Add `orch hooks run {name} "$@"` to'
+                    f" {manager}'s own {name} hook instead"
+                )
             if chained.exists():
                 raise OrchError(
                     f"{path} is not orch's and {chained.name} exists too; move one of them"
@@ -85,9 +103,17 @@ def install(project: Project) -> dict[str, Any]:
             done[name] = f"installed; your hook runs first (kept as {chained.name})"
         else:
             done[name] = "updated" if path.exists() else "installed"
-        path.write_text(script(), encoding="utf-8")
+        path.write_text(script(place), encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return {"hooks_dir": str(folder), "hooks": done}
+    result = {"hooks_dir": str(folder), "hooks": done}
+    if not folder.resolve().is_relative_to(repo.top) and not folder.resolve().is_relative_to(
+        repo.git_dir
+    ):
+        result["note"] = (
+            f"{folder} is outside this repository (core.hooksPath): other repositories using"
+            " it run these hooks too; orch's part acts only in this one"
+        )
+    return result
 
 
 def uninstall(project: Project) -> dict[str, Any]:
@@ -111,6 +137,18 @@ def uninstall(project: Project) -> dict[str, Any]:
 # -- running -----------------------------------------------------------------------------
 
 
+def settle_git_environment() -> None:
+    """In a linked worktree git hands hooks GIT_DIR (and may hand GIT_INDEX_FILE) relative
+    to the work tree's top, where hooks run; orch's git calls run from other folders, so
+    both are made absolute, and the work tree named, before any of them."""
+    here = Path.cwd()
+    if os.environ.get("GIT_DIR"):
+        os.environ["GIT_DIR"] = str((here / os.environ["GIT_DIR"]).resolve())
+        os.environ.setdefault("GIT_WORK_TREE", str(here))
+    if os.environ.get("GIT_INDEX_FILE"):
+        os.environ["GIT_INDEX_FILE"] = str((here / os.environ["GIT_INDEX_FILE"]).resolve())
+
+
 def run(project: Project, name: str, args: list[str], say) -> int:
     """Run hook `name`; `say` prints a line (to stderr). Returns the exit code."""
     if name not in HOOKS:
@@ -122,7 +160,7 @@ def run(project: Project, name: str, args: list[str], say) -> int:
         if project.refreshed:
             say(f"orch: index updated ({project.refreshed} file(s) read again)")
         return 0
-    problems, touched = check_staged(project)
+    problems, touched, edited_views = check_staged(project)
     errors = [p for p in problems if p.severity != "warning"]
     for problem in problems:
         say(str(problem))
@@ -134,8 +172,8 @@ def run(project: Project, name: str, args: list[str], say) -> int:
         )
         return 1
     if touched and not os.environ.get("PRE_COMMIT"):  # the pre-commit framework: check only
-        for rel in refresh_views(project, touched):
-            say(f"orch: {rel}: view refreshed and staged")
+        for line in refresh_views(project, touched - edited_views):
+            say(f"orch: {line}")
     return 0
 
 
@@ -143,10 +181,10 @@ def staged(project: Project, repo: Repo) -> list[tuple[str, str, str | None]]:
     """(status A/M/D, path relative to the project root, staged blob) of the orchestrator
     files staged for this commit."""
     syncer = project.syncer
-    prefix = syncer.prefix
     done = repo.run(
-        "diff", "--cached", "--name-status", "--no-renames", "-z", "--", prefix, literal=False
-    )
+        "diff", "--cached", "--name-status", "--no-renames", "-z", "--", syncer.prefix,
+        literal=False,
+    )  # fmt: skip
     fields = done.stdout.decode("utf-8", errors="replace").split("\0")
     changes = [(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
     kept = [(code[0], path) for code, path in changes if code]
@@ -161,59 +199,74 @@ def staged(project: Project, repo: Repo) -> list[tuple[str, str, str | None]]:
     return [(code, syncer.from_git(path), blobs.get(path)) for code, path in kept]
 
 
-def check_staged(project: Project) -> tuple[list[Problem], set[str]]:
-    """The problems of the staged orchestrator files and the sessions they touch.
+def committed_ids(project: Project, repo: Repo, sessions: set[str]) -> dict[str, set[str]]:
+    """The ids of the records each session will hold once this commit is made: its
+    files in git's index (the staged tree), whatever the working tree has."""
+    folders = [project.syncer.to_git(project.layout.rel(project.layout.session_dir(s)))
+               for s in sorted(sessions)]  # fmt: skip
+    found: dict[str, set[str]] = {s: set() for s in sessions}
+    if folders:
+        listed = repo.run("ls-files", "-z", "--", *folders)
+        for path in listed.stdout.decode("utf-8", errors="replace").split("\0"):
+            role = project.layout.classify(project.syncer.from_git(path)) if path else None
+            if role is not None and role.session_dir in found:
+                found[role.session_dir].add(role.record_id)
+    return found
 
-    A staged file that is also what the working tree holds (the usual case) is judged
-    from the index, which checks it against every other file (references, duplicates,
-    cycles). A file staged in part is parsed from its staged text, and its references
-    checked against the index."""
+
+# The index's own word for a reference that leads nowhere: re-judged against the commit.
+DANGLING = (", which is not a task of this session", ", which is not a group of this session")
+
+
+def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
+    """The problems of what is about to be committed, the sessions it touches, and those
+    whose session.md is part of it (edited by a person: its view is not rewritten now).
+
+    A file staged as the working tree has it (the usual case) is judged from the index
+    (syntax, schema, duplicates, cycles); a file staged in part, from its staged text.
+    References are judged against the staged tree: a dependency on an untracked file, or
+    on a file whose deletion is staged, is refused; one on a file staged but moved away
+    in the working tree is not."""
     repo = _repo(project)
     layout = project.layout
     entries = [(c, rel, b) for c, rel, b in staged(project, repo) if layout.classify(rel)]
     if not entries:
-        return [], set()
-    touched = {r.session_dir for _, rel, _ in entries if (r := layout.classify(rel)).session_dir}
-    differ = {}
-    for code, rel, blob in entries:
-        if code == "D":
-            continue
+        return [], set(), set()
+    roles = {rel: layout.classify(rel) for _, rel, _ in entries}
+    touched = {r.session_dir for r in roles.values() if r.session_dir}
+    edited_views = {r.session_dir for r in roles.values() if r.kind == "session"}
+    present = {rel: blob for code, rel, blob in entries if code != "D"}
+    deleted = {rel for code, rel, _ in entries if code == "D"}
+    texts: dict[str, str] = {}
+    differ = set()
+    blobs = repo.read_blobs(sorted(set(present.values()) - {None}))
+    for rel, blob in present.items():
+        text = blobs.get(blob, b"").decode("utf-8", errors="replace")
+        texts[rel] = text
         try:
-            working = blob_id((layout.root / rel).read_bytes())
+            if blob_id((layout.root / rel).read_bytes()) != blob:
+                differ.add(rel)
         except FileNotFoundError:
-            working = None
-        if working != blob:
-            differ[rel] = blob
-    deleted = {layout.classify(rel).record_id for code, rel, _ in entries if code == "D"}
+            differ.add(rel)
+    tree = committed_ids(project, repo, touched)
     problems: list[Problem] = []
     with project.reading() as db:
-        judged = [rel for _, rel, _ in entries if rel not in differ]
-        rows = db.query_in(
+        judged = [rel for rel in present if rel not in differ]
+        for row in db.query_in(
             "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
             " WHERE path IN ({in})",
             judged,
-        )
-        if deleted:
-            # What a deletion breaks shows in the other files of its session.
-            for row in db.query(
-                "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
-                " WHERE severity = 'error'"
-            ):
-                role = layout.classify(row["path"])
-                if (
-                    role is not None
-                    and role.session_dir in touched
-                    and row["path"] not in judged
-                    and any(d in row["message"] for d in deleted)
-                ):
-                    rows.append(row)
-        rows.sort(key=lambda r: (r["path"], r["line"] or 0, r["message"]))
-        problems += [_problem(r) for r in rows]
-        texts = repo.read_blobs(list(differ.values()))
-        for rel, blob in differ.items():
-            text = texts.get(blob, b"").decode("utf-8", errors="replace")
-            problems += _staged_problems(project, db, rel, text)
-    return problems, touched
+        ):
+            if not any(d in row["message"] for d in DANGLING):
+                problems.append(_problem(row))
+        for rel in differ:
+            problems += [p for p in _parsed(project, rel, texts[rel]).problems
+                         if not any(d in p.message for d in DANGLING)]  # fmt: skip
+        for rel in present:
+            problems += _dangling(project, rel, texts[rel], tree)
+        problems += _orphaned_by(project, db, deleted, tree, set(present))
+    problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
+    return problems, touched, edited_views
 
 
 def _problem(row: dict[str, Any]) -> Problem:
@@ -221,62 +274,109 @@ def _problem(row: dict[str, Any]) -> Problem:
                    row["severity"])  # fmt: skip
 
 
-def _staged_problems(project: Project, db, rel: str, text: str) -> list[Problem]:
-    """A staged text's own problems, and references it makes that lead nowhere."""
+def _parsed(project: Project, rel: str, text: str):
     from orchestrator.store.mode_file import parse_mode
     from orchestrator.store.record_file import parse_record
 
     role = project.layout.classify(rel)
     if role.kind == "mode":
-        return parse_mode(role.record_id, text, rel).problems
-    parsed = parse_record(role.kind, text, rel, role)
-    problems = list(parsed.problems)
-    record = parsed.record
-    if record is None or role.kind == "session":
-        return problems
-    meta, sid = record.meta, role.session_dir
-    refs: list[tuple[str, str, str]] = []  # (field, id, table kind)
-    if role.kind == "task":
-        deps = meta.get("depends_on") or []
-        refs += [("depends_on", d, "task") for d in (deps if isinstance(deps, list) else [deps])]
-        if meta.get("parent_task_id"):
-            refs.append(("parent_task_id", meta["parent_task_id"], "task"))
-        if meta.get("group_id"):
-            refs.append(("group_id", meta["group_id"], "group"))
-    elif meta.get("parent_group_id"):
-        refs.append(("parent_group_id", meta["parent_group_id"], "group"))
-    for key, ref, kind in refs:
-        table, id_key = ("tasks", "task_id") if kind == "task" else ("task_groups", "group_id")
-        if not db.scalar(
-            f"SELECT count(*) FROM {table} WHERE {id_key} = ? AND session_id = ?", [str(ref), sid]
-        ):
-            problems.append(
-                Problem(
-                    rel,
-                    f"{key} names {ref}, which is not a {kind} of this session",
-                    field=key,
-                    fix=f"remove {ref} from {key} or correct the id",
-                )
-            )
+        return parse_mode(role.record_id, text, rel)
+    return parse_record(role.kind, text, rel, role)
+
+
+REFERENCES = {"task": ("depends_on", "related_tasks", "parent_task_id", "group_id"),
+              "group": ("parent_group_id",)}  # fmt: skip
+
+
+def references(meta: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """(field, id) of the records a record names."""
+    found = []
+    for key in REFERENCES.get(kind, ()):
+        value = meta.get(key)
+        for ref in value if isinstance(value, list) else [value]:
+            if ref:
+                found.append((key, str(ref)))
+    return found
+
+
+def _dangling(project: Project, rel: str, text: str, tree: dict[str, set[str]]) -> list[Problem]:
+    """References of a staged record to records the commit will not hold."""
+    role = project.layout.classify(rel)
+    if role.kind not in REFERENCES:
+        return []
+    parsed = _parsed(project, rel, text)
+    if parsed.record is None:
+        return []
+    have = tree.get(role.session_dir, set())
+    return [
+        Problem(rel, f"{key} names {ref}, which this commit does not hold in session"
+                f" {role.session_dir} (not added, or its deletion is staged)", field=key,
+                fix=f"stage {ref}'s file too, or remove {ref} from {key}")
+        for key, ref in references(parsed.record.meta, role.kind)
+        if ref not in have
+    ]  # fmt: skip
+
+
+def _orphaned_by(project, db, deleted: set[str], tree, staged_paths: set[str]) -> list[Problem]:
+    """Records that stay in the commit unchanged but name a record whose deletion is."""
+    gone: dict[str, set[str]] = {}
+    for rel in deleted:
+        role = project.layout.classify(rel)
+        gone.setdefault(role.session_dir, set()).add(role.record_id)
+    problems = []
+    for session_id, ids in gone.items():
+        ids -= tree.get(session_id, set())  # deleted here, but staged again elsewhere
+        if not ids:
+            continue
+        marks = ", ".join("?" * len(ids))
+        rows = db.records(
+            "SELECT task_id AS id, file_path, depends_on, related_tasks, parent_task_id,"
+            " group_id FROM tasks WHERE session_id = ?"
+            f" AND (task_id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id"
+            f" IN ({marks})) OR parent_task_id IN ({marks}) OR group_id IN ({marks}))",
+            [session_id, *ids, *ids, *ids],
+        )
+        for row in rows:
+            if row["file_path"] in staged_paths or row["id"] not in tree.get(session_id, ()):
+                continue  # its staged text was judged itself, or it goes too
+            for key, ref in references(row, "task"):
+                if ref in ids:
+                    problems.append(Problem(
+                        row["file_path"], f"{key} names {ref}, whose deletion this commit"
+                        " stages", field=key, fix=f"remove {ref} from {key} and stage that"
+                        " too, or keep the file"))  # fmt: skip
     return problems
 
 
 def refresh_views(project: Project, sessions: set[str]) -> list[str]:
-    """Regenerate the views of `sessions` and stage those that changed. A session.md
-    with changes of its own that are not staged is left alone (staging it would sweep
-    them into this commit)."""
+    """Regenerate the views of `sessions` and stage those that changed, when the view
+    can only show what the commit holds: not during a commit of chosen paths (`git
+    commit PATH` commits a temporary index), nor for a session with changes that are not
+    staged (the view would show them)."""
     from orchestrator.core.views import regenerate
 
+    if not sessions:
+        return []
     repo = _repo(project)
     layout = project.layout
-    files = {sid: layout.rel(layout.record_path("session", sid, sid)) for sid in sessions}
-    unstaged = repo.run(
-        "diff", "--name-only", "-z", "--", *[project.syncer.to_git(f) for f in files.values()]
-    )
-    skipped = {project.syncer.from_git(p) for p in unstaged.stdout.decode().split("\0") if p}
-    wanted = {sid for sid, rel in files.items() if rel not in skipped}
+    index_file = os.environ.get("GIT_INDEX_FILE")
+    if index_file and Path(index_file).resolve() not in (
+        (repo.git_dir / "index").resolve(),
+        (repo.git_dir / "index.lock").resolve(),
+    ):
+        return ["views left to the next orch command (a commit of chosen paths)"]
+    said, wanted = [], set()
+    for session_id in sorted(sessions):
+        folder = project.syncer.to_git(layout.rel(layout.session_dir(session_id)))
+        status = repo.run("status", "--porcelain", "-z", "--", folder).stdout.decode()
+        unstaged = [e for e in status.split("\0") if len(e) > 3 and e[1] != " "]
+        if unstaged:
+            said.append(f"session {session_id} has changes that are not staged: its view is"
+                        " left to the next orch command")  # fmt: skip
+        else:
+            wanted.add(session_id)
     if not wanted:
-        return []
+        return said
     with project.writing("hook") as w:
         before = set(w.written)
         regenerate(w, wanted)
@@ -284,4 +384,4 @@ def refresh_views(project: Project, sessions: set[str]) -> list[str]:
     if written:
         listed = "".join(f"{project.syncer.to_git(rel)}\0" for rel in written).encode()
         repo.run("update-index", "--add", "-z", "--stdin", input=listed)
-    return written
+    return said + [f"{rel}: view refreshed and staged" for rel in written]

@@ -174,7 +174,7 @@ class Project:
                     db = self._try_open(engine, path, writable=engine == "sqlite")
                     if db is not None:
                         plan = self._plan(db, paths)
-                        if plan is not None and plan.empty:
+                        if plan is not None and plan.empty and not self.syncer.has_held():
                             with self._using(db):
                                 ready = True
                                 yield db
@@ -217,10 +217,22 @@ class Project:
         changed outside orch."""
         report = Indexer(self.layout, db).refresh(paths=paths, plan=plan)
         self.refreshed += len(report.read) + len(report.removed)
-        self.syncer.recover(db)
+        syncer = self.syncer
+        if syncer.hold:  # inside a git hook: the next command syncs what changed
+            syncer.hold_changes([*report.read, *report.removed])
+            return report
+        syncer.recover(db)
+        held = syncer.take_held()
+        if held:  # changes a git hook indexed: synced now, as if just found
+            there = {p for p in held if (self.layout.root / p).exists()}
+            report = Report(
+                read=[*report.read, *sorted(there - set(report.read))],
+                removed=[*report.removed, *sorted(set(held) - there - set(report.removed))],
+                recorded=report.recorded,
+            )
         if report.changed:
             self._follow_views(db, report)
-            self.syncer.outside(db, [*report.read, *report.removed])
+            syncer.outside(db, [*report.read, *report.removed])
         return report
 
     def _follow_views(self, db: IndexDB, report: Report) -> None:

@@ -321,6 +321,38 @@ class Syncer:
     def done_intending(self) -> None:
         self._intent_file.unlink(missing_ok=True)
 
+    # -- changes seen inside a git hook --------------------------------------------------
+
+    @property
+    def _held_file(self):
+        return self.layout.index_dir / "held.json"
+
+    def hold_changes(self, rels: list[str]) -> None:
+        """Inside a hook the index follows the files, but what changed outside orch is
+        neither committed nor checked for a stale buffer (the user's git command is
+        running): it is noted here for the next command to do both."""
+        if not rels:
+            return
+        from orchestrator.store.files import write_atomic
+
+        kept = self.take_held(remove=False)
+        data = json.dumps(sorted(set(kept) | set(rels))).encode()
+        write_atomic(self._held_file, data, durable=False)
+
+    def has_held(self) -> bool:
+        return self._held_file.exists()
+
+    def take_held(self, remove: bool = True) -> list[str]:
+        try:
+            held = [str(p) for p in json.loads(self._held_file.read_text(encoding="utf-8"))]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError):
+            held = []
+        if remove:
+            self._held_file.unlink(missing_ok=True)
+        return held
+
     def recover(self, db: IndexDB) -> None:
         """Commit the change of a writer that stopped between writing and committing."""
         try:
