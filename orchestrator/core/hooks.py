@@ -199,16 +199,21 @@ def staged(project: Project, repo: Repo) -> list[tuple[str, str, str | None]]:
     return [(code, syncer.from_git(path), blobs.get(path)) for code, path in kept]
 
 
-def committed_ids(project: Project, repo: Repo, sessions: set[str]) -> dict[str, set[str]]:
-    """The ids of the records each session will hold once this commit is made: its
-    files in git's index (the staged tree), whatever the working tree has."""
-    folders = [project.syncer.to_git(project.layout.rel(project.layout.session_dir(s)))
-               for s in sorted(sessions)]  # fmt: skip
-    found: dict[str, set[str]] = {s: set() for s in sessions}
-    if folders:
-        listed = repo.run("ls-files", "-z", "--", *folders)
+def committed_ids(project: Project, repo: Repo, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which of the `wanted` record ids (by session) the commit will hold: their files in
+    git's index (the staged tree), whatever the working tree has."""
+    layout = project.layout
+    candidates = []
+    for session_id, ids in wanted.items():
+        for record_id in ids:
+            kind = "task" if record_id.startswith("t-") else "group"
+            path = layout.record_path(kind, session_id, record_id)
+            candidates.append(project.syncer.to_git(layout.rel(path)))
+    found: dict[str, set[str]] = {s: set() for s in wanted}
+    if candidates:
+        listed = repo.run("ls-files", "-z", "--", *candidates)
         for path in listed.stdout.decode("utf-8", errors="replace").split("\0"):
-            role = project.layout.classify(project.syncer.from_git(path)) if path else None
+            role = layout.classify(project.syncer.from_git(path)) if path else None
             if role is not None and role.session_dir in found:
                 found[role.session_dir].add(role.record_id)
     return found
@@ -248,8 +253,8 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
                 differ.add(rel)
         except FileNotFoundError:
             differ.add(rel)
-    tree = committed_ids(project, repo, touched)
     problems: list[Problem] = []
+    parsed = {rel: _parsed(project, rel, text) for rel, text in texts.items()}
     with project.reading() as db:
         judged = [rel for rel in present if rel not in differ]
         for row in db.query_in(
@@ -260,11 +265,22 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
             if not any(d in row["message"] for d in DANGLING):
                 problems.append(_problem(row))
         for rel in differ:
-            problems += [p for p in _parsed(project, rel, texts[rel]).problems
+            problems += [p for p in parsed[rel].problems
                          if not any(d in p.message for d in DANGLING)]  # fmt: skip
-        for rel in present:
-            problems += _dangling(project, rel, texts[rel], tree)
-        problems += _orphaned_by(project, db, deleted, tree, set(present))
+        orphans = _referring(project, db, deleted)
+    # References are judged against the staged tree, with one look at git's index.
+    wanted: dict[str, set[str]] = {}
+    for rel, result in parsed.items():
+        role = roles[rel]
+        if getattr(result, "record", None) is not None and role.kind in REFERENCES:
+            refs = {ref for _, ref in references(result.record.meta, role.kind)}
+            wanted.setdefault(role.session_dir, set()).update(refs)
+    for session_id, row, _ in orphans:
+        wanted.setdefault(session_id, set()).add(row["id"])
+    tree = committed_ids(project, repo, wanted)
+    for rel, result in parsed.items():
+        problems += _dangling(project, rel, result, tree)
+    problems += _orphaned(orphans, tree, set(present))
     problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
     return problems, touched, edited_views
 
@@ -299,52 +315,56 @@ def references(meta: dict[str, Any], kind: str) -> list[tuple[str, str]]:
     return found
 
 
-def _dangling(project: Project, rel: str, text: str, tree: dict[str, set[str]]) -> list[Problem]:
+def _dangling(project: Project, rel: str, parsed, tree: dict[str, set[str]]) -> list[Problem]:
     """References of a staged record to records the commit will not hold."""
     role = project.layout.classify(rel)
-    if role.kind not in REFERENCES:
-        return []
-    parsed = _parsed(project, rel, text)
-    if parsed.record is None:
+    record = getattr(parsed, "record", None)
+    if role.kind not in REFERENCES or record is None:
         return []
     have = tree.get(role.session_dir, set())
     return [
         Problem(rel, f"{key} names {ref}, which this commit does not hold in session"
                 f" {role.session_dir} (not added, or its deletion is staged)", field=key,
                 fix=f"stage {ref}'s file too, or remove {ref} from {key}")
-        for key, ref in references(parsed.record.meta, role.kind)
+        for key, ref in references(record.meta, role.kind)
         if ref not in have
     ]  # fmt: skip
 
 
-def _orphaned_by(project, db, deleted: set[str], tree, staged_paths: set[str]) -> list[Problem]:
-    """Records that stay in the commit unchanged but name a record whose deletion is."""
+def _referring(project: Project, db, deleted: set[str]) -> list[tuple[str, dict, set[str]]]:
+    """(session, task row, ids deleted) of the tasks that name a record whose deletion
+    is staged (with what they name, from the index)."""
     gone: dict[str, set[str]] = {}
     for rel in deleted:
         role = project.layout.classify(rel)
         gone.setdefault(role.session_dir, set()).add(role.record_id)
-    problems = []
+    found = []
     for session_id, ids in gone.items():
-        ids -= tree.get(session_id, set())  # deleted here, but staged again elsewhere
-        if not ids:
-            continue
         marks = ", ".join("?" * len(ids))
-        rows = db.records(
+        for row in db.records(
             "SELECT task_id AS id, file_path, depends_on, related_tasks, parent_task_id,"
             " group_id FROM tasks WHERE session_id = ?"
             f" AND (task_id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id"
             f" IN ({marks})) OR parent_task_id IN ({marks}) OR group_id IN ({marks}))",
             [session_id, *ids, *ids, *ids],
-        )
-        for row in rows:
-            if row["file_path"] in staged_paths or row["id"] not in tree.get(session_id, ()):
-                continue  # its staged text was judged itself, or it goes too
-            for key, ref in references(row, "task"):
-                if ref in ids:
-                    problems.append(Problem(
-                        row["file_path"], f"{key} names {ref}, whose deletion this commit"
-                        " stages", field=key, fix=f"remove {ref} from {key} and stage that"
-                        " too, or keep the file"))  # fmt: skip
+        ):
+            found.append((session_id, row, ids))
+    return found
+
+
+def _orphaned(orphans, tree: dict[str, set[str]], staged_paths: set[str]) -> list[Problem]:
+    """Records the commit keeps unchanged that name a record whose deletion it stages."""
+    problems = []
+    for session_id, row, ids in orphans:
+        have = tree.get(session_id, set())
+        if row["file_path"] in staged_paths or row["id"] not in have:
+            continue  # its staged text was judged itself, or it goes too
+        for key, ref in references(row, "task"):
+            if ref in ids and ref not in have:
+                problems.append(Problem(
+                    row["file_path"], f"{key} names {ref}, whose deletion this commit stages",
+                    field=key, fix=f"remove {ref} from {key} and stage that too, or keep"
+                    " the file"))  # fmt: skip
     return problems
 
 

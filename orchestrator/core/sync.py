@@ -167,7 +167,12 @@ class Syncer:
         return posixpath.normpath(posixpath.join(self.prefix, inside))
 
     def from_git(self, path: str) -> str:
-        return f"{ORCH_DIR}/{posixpath.relpath(path, self.prefix)}"
+        prefix = self.prefix
+        if prefix == ".":
+            return f"{ORCH_DIR}/{path}"
+        if path.startswith(prefix + "/"):  # the common case, without relpath's cost
+            return f"{ORCH_DIR}/{path[len(prefix) + 1 :]}"
+        return f"{ORCH_DIR}/{posixpath.relpath(path, prefix)}"
 
     # -- committing --------------------------------------------------------------------
 
