@@ -296,6 +296,13 @@ def section_header(engine: str, title: str = "") -> list[str]:
     ]
 
 
+def add_size(section: list[str], size: int, lines: list[str]) -> None:
+    """Print one project size's table and add it to the RESULTS.md section."""
+    print(f"\n### {size:,} tasks\n")
+    print("\n".join(lines))
+    section += ["", f"### {size:,} tasks", "", *lines]
+
+
 def append_results(section: list[str]) -> None:
     if not RESULTS.exists():
         RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")

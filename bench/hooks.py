@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_reads import ORCH, append_results, section_header
+from cli_reads import ORCH, add_size, append_results, section_header
 from generate import generate
 
 from orchestrator.core.project import Project
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             "|---|---:|---|---|",
             *[f"| {label} | {value:.0f} ms |  | {met} |" for label, value, met in rows],
         ]
-        print(f"\n### {size:,} tasks\n")
-        print("\n".join(lines))
-        section += ["", f"### {size:,} tasks", "", *lines]
+        add_size(section, size, lines)
     if not args.no_append:
         append_results(section)
 

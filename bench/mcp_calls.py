@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_reads import ORCH, append_results, section_header
+from cli_reads import ORCH, add_size, append_results, section_header
 from generate import generate
 
 from orchestrator.core.project import Project
@@ -168,9 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             pass  # the index built cold, and every file committed once, before timing
         rows, peak = asyncio.run(measure(root, shape, args.runs))
         lines = table(rows, peak, shape, args.runs)
-        print(f"\n### {size:,} tasks\n")
-        print("\n".join(lines))
-        section += ["", f"### {size:,} tasks", "", *lines]
+        add_size(section, size, lines)
     if not args.no_append:
         append_results(section)
 
