@@ -285,8 +285,8 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
                 assert any("/tasks/t-" in n for n in names)
             elif fmt == "json":
                 data = json.loads(exported.read_text())
-                assert data["session"]["frontmatter"]["status"] == "archived"
-                assert data["tasks"][0]["frontmatter"]["title"] == "Work json"
+                assert data["sessions"][0]["session"]["frontmatter"]["status"] == "archived"
+                assert data["sessions"][0]["tasks"][0]["frontmatter"]["title"] == "Work json"
             else:
                 assert "Work markdown" in exported.read_text()
         cancelled = await agent.ok(

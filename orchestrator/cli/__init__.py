@@ -55,6 +55,10 @@ COMMANDS = {
     "watch": "watch",
     "mcp": "mcp",
     "hooks": "hooks",
+    "search": "search",
+    "cleanup": "search",
+    "export": "moving",
+    "import": "moving",
 }
 
 
@@ -71,7 +75,7 @@ class OrchGroup(click.Group):
         import importlib
 
         module = importlib.import_module(f"orchestrator.cli.{COMMANDS[name]}")
-        return getattr(module, name)
+        return getattr(module, name if name != "import" else "import_")
 
     def invoke(self, ctx: click.Context):
         try:

@@ -178,9 +178,24 @@ lifecycle(
 lifecycle("pause", "paused", "Paused", "Pause session ID.")
 lifecycle("complete", "completed", "Completed", "Mark session ID completed.")
 lifecycle("cancel", "cancelled", "Cancelled", "Cancel session ID.")
-lifecycle(
-    "archive",
-    "archived",
-    "Archived",
-    "Archive session ID (it must be paused, completed or cancelled first).",
-)
+
+
+@session.command("archive")
+@click.argument("session_ref", metavar="ID")
+@click.option("--format", "export_format", type=click.Choice(("markdown", "json", "zip")),
+              default="markdown", show_default=True,
+              help="The export written to .task_orchestrator/archives/ with it.")  # fmt: skip
+@json_option
+@click.pass_obj
+def archive(ctx, session_ref, export_format, as_json) -> None:
+    """Archive session ID (it must be paused, completed or cancelled first) and write its
+    export under .task_orchestrator/archives/, in one commit. `orch session activate ID`
+    brings it back."""
+    from orchestrator.core.archive import archive_session
+
+    result = archive_session(ctx.project, session_ref, export_format)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f'Archived session {result["session_id"]} "{result["name"]}"; export:'
+               f" {result['export']}")  # fmt: skip

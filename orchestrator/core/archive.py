@@ -19,7 +19,7 @@ from orchestrator.model import now
 
 FORMATS = ("markdown", "json", "zip")
 SUFFIX = {"markdown": "md", "json": "json", "zip": "zip"}
-EXPORT_FORMAT = "orch-session-export"
+EXPORT_FORMAT = "orch-export"  # schema/export.schema.json
 EXPORT_VERSION = 1
 
 
@@ -42,9 +42,9 @@ def archive_session(project: Project, ref: str, export_format: str = "markdown")
     }
 
 
-def session_files(w: Writer, session_id: str) -> list[tuple[str, bytes]]:
+def session_files(layout, session_id: str) -> list[tuple[str, bytes]]:
     """(path relative to the session folder, content) of every file of a session."""
-    folder = w.layout.session_dir(session_id)
+    folder = layout.session_dir(session_id)
     return [
         (p.relative_to(folder).as_posix(), p.read_bytes())
         for p in sorted(folder.rglob("*"))
@@ -52,29 +52,35 @@ def session_files(w: Writer, session_id: str) -> list[tuple[str, bytes]]:
     ]
 
 
-def write_export(w: Writer, session_id: str, export_format: str) -> str:
-    files = session_files(w, session_id)
-    stamp = now().replace(":", "").replace("-", "")[:15]
-    path = w.layout.archives_dir / f"{session_id}-{stamp}.{SUFFIX[export_format]}"
+def export_bytes(layout, session_ids: list[str], export_format: str) -> bytes:
+    """Sessions as one export document: a zip of their folders, the JSON of
+    schema/export.schema.json, or one Markdown document."""
+    files = {sid: session_files(layout, sid) for sid in session_ids}
     if export_format == "zip":
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for rel, data in files:
-                archive.writestr(f"{session_id}/{rel}", data)
-        data = buffer.getvalue()
-    elif export_format == "json":
-        data = json.dumps(_as_data(files, session_id), indent=1, ensure_ascii=False).encode()
-    else:
-        data = _as_markdown(files, session_id).encode("utf-8")
-    return w.write_file(path, data)
+            for sid, entries in files.items():
+                for rel, data in entries:
+                    archive.writestr(f"{sid}/{rel}", data)
+        return buffer.getvalue()
+    if export_format == "json":
+        document = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": now(),
+                    "sessions": [_as_data(entries, sid) for sid, entries in files.items()]}  # fmt: skip
+        return json.dumps(document, indent=1, ensure_ascii=False).encode()
+    return "".join(_as_markdown(entries, sid) for sid, entries in files.items()).encode()
+
+
+def write_export(w: Writer, session_id: str, export_format: str) -> str:
+    stamp = now().replace(":", "").replace("-", "")[:15]
+    path = w.layout.archives_dir / f"{session_id}-{stamp}.{SUFFIX[export_format]}"
+    return w.write_file(path, export_bytes(w.layout, [session_id], export_format))
 
 
 def _as_data(files: list[tuple[str, bytes]], session_id: str) -> dict[str, Any]:
     from orchestrator.store.record_file import load_yaml, split_frontmatter
 
-    out: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
-                           "session_id": session_id, "exported_at": now(),
-                           "session": None, "groups": [], "tasks": [], "artifacts": []}  # fmt: skip
+    out: dict[str, Any] = {"session_id": session_id, "session": None, "groups": [], "tasks": [],
+                           "artifacts": []}  # fmt: skip
     for rel, data in files:
         text = data.decode("utf-8", errors="replace")
         if not rel.endswith(".md") or rel.startswith("artifacts/"):

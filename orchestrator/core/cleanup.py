@@ -1,6 +1,6 @@
 """Cleanup: what a project accumulates that points nowhere — tasks whose parent or group
 is gone, dependencies on deleted tasks, groups with nothing in them, artifacts of
-deleted tasks. A dry run (the default) only says what it would do; applying does it in
+deleted tasks, and in the index sync states and rows left by files that are gone. A dry run (the default) only says what it would do; applying does it in
 one commit.
 """
 
@@ -98,6 +98,29 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
                       "session_id": row["session_id"],
                       "problem": f"group {row['group_name']!r} has no tasks",
                       "action": "delete the group"})  # fmt: skip
+    all_marks = ", ".join("?" * len(sessions)) or "''"
+    for row in db.records(
+        f"SELECT sync_id, session_id, markdown_file_path FROM markdown_sync_state m WHERE"
+        f" m.session_id IN ({all_marks}) AND NOT EXISTS"
+        " (SELECT 1 FROM file_signatures f WHERE f.path = m.markdown_file_path)"
+        " ORDER BY markdown_file_path",
+        sessions,
+    ):
+        found.append({"kind": "stale_sync_state", "sync_id": row["sync_id"],
+                      "session_id": row["session_id"], "path": row["markdown_file_path"],
+                      "problem": "the index keeps a sync state for a file that is gone",
+                      "action": "forget it"})  # fmt: skip
+    for table, key in (("tasks", "task_id"), ("task_groups", "group_id")):
+        for row in db.records(
+            f"SELECT {key} AS id, session_id, file_path FROM {table} WHERE session_id IN"
+            f" ({all_marks}) ORDER BY file_path",
+            sessions,
+        ):
+            if row["file_path"] and not (project.root / row["file_path"]).exists():
+                found.append({"kind": "index_row_without_file", "record_id": row["id"],
+                              "session_id": row["session_id"], "path": row["file_path"],
+                              "problem": "the index has a row whose file is gone",
+                              "action": "read the folder again"})  # fmt: skip
     # A task whose file exists but cannot be read is not gone: its artifacts stay.
     known = {r[0] for r in db.rows("SELECT record_id FROM file_signatures WHERE kind = 'task'")}
     for session_id in sessions:
@@ -115,6 +138,15 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
 
 def _apply(w, finding: dict[str, Any]) -> None:
     kind = finding["kind"]
+    if kind == "stale_sync_state":
+        with w.db.transaction():
+            w.db.execute("DELETE FROM markdown_sync_state WHERE sync_id = ?", [finding["sync_id"]])
+        return
+    if kind == "index_row_without_file":
+        from orchestrator.index.refresh import Indexer
+
+        Indexer(w.layout, w.db).refresh(paths=[finding["path"]])
+        return
     if kind == "stale_artifacts":
         folder = w.layout.inside(finding["path"], what="artifact folder")
         if not folder.is_relative_to(w.layout.sessions_dir.resolve()):

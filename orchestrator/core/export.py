@@ -1,0 +1,132 @@
+"""`orch export`: sessions out of orch, for reading, for other programs, for analysis.
+
+- markdown: one readable document; json: the document of schema/export.schema.json
+  (every file's frontmatter as data, its body as text); zip: the session folders as
+  they are (`orch import zip` brings them back identical);
+- parquet: the index's tables of those sessions (sessions, task_groups, tasks,
+  task_dependencies), derived figures included, one Parquet file each, written by
+  DuckDB, for a notebook.
+
+Exports go to .task_orchestrator/exports/ (which git ignores) unless `-o` names another
+place inside the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from orchestrator.core import lookup
+from orchestrator.core.archive import SUFFIX, export_bytes
+from orchestrator.core.project import Project
+from orchestrator.errors import InvalidInput
+from orchestrator.model import now
+from orchestrator.store.files import write_atomic
+
+FORMATS = ("markdown", "json", "zip", "parquet")
+TABLES = ("sessions", "task_groups", "tasks", "task_dependencies")
+
+
+def export(
+    project: Project,
+    session: str | None = None,
+    export_format: str = "json",
+    output: str | None = None,
+    all_sessions: bool = False,
+) -> dict[str, Any]:
+    """Export a session (the active one by default) or every session."""
+    if export_format not in FORMATS:
+        raise InvalidInput(f"format {export_format!r} is not one of {', '.join(FORMATS)}")
+    with project.reading() as db:
+        if all_sessions:
+            ids = [
+                r[0]
+                for r in db.rows("SELECT session_id FROM sessions ORDER BY created_at, session_id")
+            ]
+        else:
+            ids = [lookup.session_or_active(db, session)["session_id"]]
+        if not ids:
+            raise InvalidInput("there is no session to export")
+        name = "all-sessions" if all_sessions else ids[0]
+        stamp = now().replace(":", "").replace("-", "")[:15]
+        suffix = "" if export_format == "parquet" else f".{SUFFIX[export_format]}"
+        layout = project.layout
+        target = (
+            layout.inside(output, what="export path")
+            if output
+            else layout.exports_dir / f"{name}-{stamp}{suffix}"
+        )
+        _ignore_exports(project)
+        if export_format == "parquet":
+            counts = _parquet(db, ids, target)
+        else:
+            write_atomic(target, export_bytes(layout, ids, export_format))
+            counts = {"sessions": len(ids)}
+    return {"path": layout.rel(target) if target.is_relative_to(project.root) else str(target),
+            "format": export_format, "sessions": ids, "counts": counts}  # fmt: skip
+
+
+def _ignore_exports(project: Project) -> None:
+    folder = project.layout.exports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# orch's exports are copies made on request: not committed.\n*\n")
+
+
+def _parquet(db, session_ids: list[str], folder: Path) -> dict[str, int]:
+    """One Parquet file per table, rows of these sessions, through DuckDB."""
+    import duckdb
+
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"{folder} is a file: a Parquet export is a folder of files")
+    folder.mkdir(parents=True, exist_ok=True)
+    marks = ", ".join("?" * len(session_ids))
+    counts = {}
+    con = duckdb.connect()
+    try:
+        for table in TABLES:
+            rows = db.query(f"SELECT * FROM {table} WHERE session_id IN ({marks})", session_ids)
+            counts[table] = len(rows)
+            target = folder / f"{table}.parquet"
+            columns = _columns(table)
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False,
+                                             encoding="utf-8") as tmp:  # fmt: skip
+                for row in rows:
+                    tmp.write(json.dumps({c: row.get(c) for c in columns}, default=str) + "\n")
+            try:
+                spec = ", ".join(f"'{c}': '{kind}'" for c, kind in columns.items())
+                con.execute(
+                    f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited',"
+                    f" columns = {{{spec}}})) TO '{_quoted(target)}' (FORMAT PARQUET)",
+                    [tmp.name],
+                )
+            finally:
+                os.unlink(tmp.name)
+    finally:
+        con.close()
+    return counts
+
+
+def _columns(table: str) -> dict[str, str]:
+    """The table's columns with DuckDB types, from schema/index.sql."""
+    import re
+
+    from orchestrator.index.engine import schema_sql
+
+    match = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", schema_sql(), re.S)
+    types = {"TEXT": "VARCHAR", "INTEGER": "BIGINT", "DOUBLE": "DOUBLE", "JSON": "JSON",
+             "BOOLEAN": "BOOLEAN"}  # fmt: skip
+    columns = {}
+    for line in match.group(1).splitlines():
+        m = re.match(r"\s+([a-z_]+) ([A-Z]+)", line)
+        if m and m.group(1) not in ("CHECK", "UNIQUE", "PRIMARY"):
+            columns[m.group(1)] = types.get(m.group(2), "VARCHAR")
+    return columns
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
