@@ -175,7 +175,9 @@ def test_exports_json_parquet_and_a_zip_that_comes_back_identical(sample_root, t
         f"SELECT count(*), count(DISTINCT status) FROM '{folder}/tasks.parquet'"
     ).fetchall()
     assert tasks[0] == parquet["counts"]["tasks"] == 25 and tasks[1] > 1
-    [progress] = duckdb.sql(f"SELECT progress_percentage FROM '{folder}/sessions.parquet'").fetchall()
+    [progress] = duckdb.sql(
+        f"SELECT progress_percentage FROM '{folder}/sessions.parquet'"
+    ).fetchall()
     assert progress[0] is not None  # derived figures are in
     assert "outside" in orch(root, "export", "--format", "json", "-o", "../out.json", code=1).stderr
     zipped = as_json(root, "export", "s-d8917066", "--format", "zip")
