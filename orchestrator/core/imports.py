@@ -118,6 +118,7 @@ def import_plans(
                               "unmapped": []}  # fmt: skip
     done = 0
     with project.writing(f"import-{kind}") as w:
+        w.bulk = total > 100
         layout = w.layout
         active = w.db.scalar("SELECT count(*) FROM active_session")
         for source in sources:

@@ -336,6 +336,10 @@ class Writer:
         self._read: dict[Path, tuple[str, str]] = {}  # path -> (blob id, text) a change is based on
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
+        self._intended = 0  # how many files the intent on disk names
+        # Thousands of new files (an import): written without an fsync each, and all
+        # flushed to disk at once before the commit.
+        self.bulk = False
 
     def new_id(self, kind: str) -> str:
         """A random id that no file of the project has (8 hex digits rarely collide; a
@@ -416,8 +420,7 @@ class Writer:
         if text is None:
             self._settle_conflicts(record, base_text)
         new_text = render_record(record) if text is None else text
-        named = [c.path for c in self.changes] + ([rel] if counted else [])
-        self.project.syncer.intend(self.op, [*self.written, rel], named)
+        self._intend(rel, counted)
         if current is None and base_blob is not None:
             raise RecordError(f"{rel} was deleted while orch was updating it; nothing was written")
         if current is not None and blob_id(current) != base_blob:
@@ -429,7 +432,7 @@ class Writer:
                 rel, base_text, new_text, current.decode("utf-8", errors="replace")
             )
         data = new_text.encode("utf-8")
-        write_atomic(path, data)
+        write_atomic(path, data, durable=not self.bulk)
         record.path = path
         self._read[path] = (blob_id(data), new_text)
         self.written.append(rel)
@@ -440,13 +443,23 @@ class Writer:
                 Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
             )
 
+    def _intend(self, rel: str, counted: bool) -> None:
+        """Note the intent before writing `rel` (see Syncer.intend). A bulk operation
+        (an import of thousands of tasks) notes it, past 64 files, only each time the
+        number of files doubles: a crash then leaves some files out of the intent, and
+        those are committed as outside edits instead of under the operation's name."""
+        if self._intended >= 64 and len(self.written) + 1 < 2 * self._intended:
+            return
+        named = [c.path for c in self.changes] + ([rel] if counted else [])
+        self.project.syncer.intend(self.op, [*self.written, rel], named)
+        self._intended = len(self.written) + 1
+
     def delete(self, record: Record) -> None:
         """Remove a loaded record's file (refused if it changed since it was loaded)."""
         path = record.path
         rel = self.layout.rel(path)
         base_blob = self._read.get(path, (None, None))[0]
-        named = [c.path for c in self.changes] + [rel]
-        self.project.syncer.intend(self.op, [*self.written, rel], named)
+        self._intend(rel, True)
         try:
             current = path.read_bytes()
         except FileNotFoundError:
@@ -468,7 +481,7 @@ class Writer:
         path = self.layout.inside(path, base=self.layout.base, what="file")
         rel = self.layout.rel(path)
         self.track([rel])
-        write_atomic(path, data)
+        write_atomic(path, data, durable=not self.bulk)
         return rel
 
     def _settle_conflicts(self, record: Record, loaded: str | None) -> None:
@@ -516,6 +529,8 @@ class Writer:
     def commit(self) -> None:
         """Regenerate the views of the sessions this writer changed, then commit what it
         wrote as one sync."""
+        if self.bulk and self.written:
+            os.sync()  # what a bulk operation wrote without an fsync each, on disk now
         if self.changes:
             from orchestrator.core.views import regenerate
 
@@ -533,6 +548,7 @@ class Writer:
             )
             self.project.syncer.record(self.db, entry)
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
+            self._intended = 0
 
     def _unique_changes(self) -> list[Change]:
         seen: dict[tuple[str, str], Change] = {}
