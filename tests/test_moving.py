@@ -405,3 +405,98 @@ def test_import_legacy_database_and_again(sqlite_project, tmp_path):
             root, "import", "legacy", str(root / ".task_orchestrator/.index/index.sqlite"), code=1
         ).stderr
     )
+
+
+# -- what a review of imports and exports found -----------------------------------------
+
+
+def test_imports_leave_out_what_orch_would_refuse_and_lose_nothing(sqlite_project, tmp_path):
+    root = sqlite_project.root
+    data = {"tasks": [
+        {"id": 5, "title": "Parent", "status": "pending", "dependencies": [6],
+         "subtasks": [{"id": 1, "title": "Child waits for parent", "dependencies": [5]},
+                      {"id": 2, "title": "Child", "dependencies": ["5.1"]}]},
+        {"id": 6, "title": "Loops back", "dependencies": [5]},
+        {"id": 7, "title": "Twin one"}, {"id": 7, "title": "Twin two"},
+        None,
+        {"id": 8, "title": "One string dep", "dependencies": "6", "subtasks": "none"},
+    ], "metadata": "not a mapping"}  # fmt: skip
+    file = tmp_path / "tasks.json"
+    file.write_text(json.dumps(data))
+    result = as_json(root, "import", "taskmaster", str(file))
+    notes = "\n".join(result["unmapped"])
+    assert "a task above it in the tree" in notes and "closes a cycle" in notes
+    assert "the id is used twice" in notes and "not a task; left out" in notes
+    assert result["tasks_created"] == 7  # both twins
+    assert orch(root, "doctor").stdout.strip() == "No problems found."
+    tasks = tasks_of(root, result["sessions"][0])
+    assert tasks["One string dep"]["depends_on"] == [tasks["Loops back"]["task_id"]]
+    assert {"Twin one", "Twin two"} <= set(tasks)
+
+
+def test_a_backlog_inside_the_project_is_the_same_source_in_every_clone(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    orch(root, "init")
+    write_backlog(root)
+    (root / "backlog/tasks/task-5 - Odd.md").write_text(
+        "---\nid: task-5\ntitle: Odd\nstatus: To Do\ndependencies: task-1\nlabels: backend\n"
+        "created_date: 03/06/2025\n---\n"
+    )
+    first = as_json(root, "import", "backlog", "backlog")
+    assert first["tasks_created"] == 5
+    assert any("date '03/06/2025' not understood" in n for n in first["unmapped"])
+    odd = tasks_of(root, first["sessions"][0])["Odd"]
+    assert odd["labels"] == ["backend"] and len(odd["depends_on"]) == 1
+    assert odd["import_source"] == "backlog:backlog:task-5"  # no absolute path committed
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "backlog"], cwd=root, check=True)
+    clone = tmp_path / "elsewhere" / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    again = as_json(clone, "import", "backlog", "backlog")
+    assert (again["sessions_created"], again["tasks_created"], again["tasks_existing"]) == (0, 0, 5)
+
+
+def test_zip_import_is_all_or_nothing_and_pauses_a_second_active_session(sample_root, tmp_path):
+    import zipfile
+
+    root = sample_root
+    zipped = root / as_json(root, "export", "--format", "zip")["path"]  # the active session
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    orch(other, "init")
+    orch(other, "session", "create", "Already active")
+    done = as_json(other, "import", "zip", str(zipped))
+    assert done["paused"] == ["s-d8917066"]
+    statuses = {s["name"]: s["status"] for s in as_json(other, "session", "list")}
+    assert statuses == {"Already active": "active", "Payments API v2": "paused"}
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("s-aaaaaaaa/session.md", "---\nsession_id: s-aaaaaaaa\nname: A\n---\n")
+        archive.writestr("s-d8917066/session.md", "other content")
+    commits = len(subjects(other))
+    assert (
+        "already here with other content" in orch(other, "import", "zip", str(bad), code=1).stderr
+    )
+    assert not (other / ".task_orchestrator/sessions/s-aaaaaaaa").exists()
+    assert len(subjects(other)) == commits
+
+
+def test_export_never_overwrites_and_stays_out_of_gits_and_orchs_files(sample_root):
+    root = sample_root
+    task = next(root.glob(".task_orchestrator/sessions/*/tasks/*.md"))
+    before = task.read_text()
+    for target in (".git/HEAD", str(task.relative_to(root)), ".task_orchestrator/config.yaml"):
+        said = orch(root, "export", "-o", target, code=1).stderr
+        assert "among git's or orch's own files" in said
+    (root / "taken.json").write_text("mine")
+    assert "exists" in orch(root, "export", "-o", "taken.json", code=1).stderr
+    assert task.read_text() == before and (root / "taken.json").read_text() == "mine"
+    as_json(root, "export", "--format", "parquet", "-o", "pq")
+    [(kind, length)] = duckdb.sql(
+        f"SELECT any_value(typeof(depends_on)), max(json_array_length(depends_on))"
+        f" FROM '{root}/pq/tasks.parquet'"
+    ).fetchall()
+    assert kind == "JSON" and length >= 1  # lists, not text holding JSON

@@ -81,7 +81,7 @@ def backlog(ctx, directory, labels_as_groups, as_json) -> None:
     become a session; statuses, priorities, dependencies and subtasks are kept."""
     from orchestrator.core.imports import read_backlog
 
-    _run(ctx, "backlog", read_backlog(directory, labels_as_groups), as_json)
+    _run(ctx, "backlog", read_backlog(directory, labels_as_groups, ctx.project.root), as_json)
 
 
 @import_.command("taskmaster")
@@ -93,7 +93,7 @@ def taskmaster(ctx, file, as_json) -> None:
     priority, details and test strategy kept."""
     from orchestrator.core.imports import read_taskmaster
 
-    _run(ctx, "taskmaster", read_taskmaster(file), as_json)
+    _run(ctx, "taskmaster", read_taskmaster(file, ctx.project.root), as_json)
 
 
 @import_.command("legacy")
@@ -105,7 +105,7 @@ def legacy(ctx, database, as_json) -> None:
     task with its subtasks, in a session "Legacy"."""
     from orchestrator.core.imports import read_legacy
 
-    _run(ctx, "legacy", read_legacy(database), as_json)
+    _run(ctx, "legacy", read_legacy(database, ctx.project.root), as_json)
 
 
 @import_.command("zip")

@@ -55,7 +55,7 @@ def export(
         suffix = "" if export_format == "parquet" else f".{SUFFIX[export_format]}"
         layout = project.layout
         target = (
-            layout.inside(output, what="export path")
+            checked_target(project, output, export_format)
             if output
             else layout.exports_dir / f"{name}-{stamp}{suffix}"
         )
@@ -67,6 +67,28 @@ def export(
             counts = {"sessions": len(ids)}
     return {"path": layout.rel(target) if target.is_relative_to(project.root) else str(target),
             "format": export_format, "sessions": ids, "counts": counts}  # fmt: skip
+
+
+def checked_target(project: Project, output: str, export_format: str) -> Path:
+    """Where `-o` says, if an export may go there: inside the project, not into git's
+    folder nor among orch's records (exports/ is the place there), and never over an
+    existing file (a Parquet export may reuse a folder of .parquet files)."""
+    layout = project.layout
+    target = layout.inside(output, what="export path")
+    if target.is_relative_to(project.root / ".git") or (
+        target.is_relative_to(layout.base.resolve())
+        and not target.is_relative_to(layout.exports_dir.resolve())
+    ):
+        raise InvalidInput(
+            f"export path {output!r} is among git's or orch's own files; export to"
+            f" {layout.rel(layout.exports_dir)}/ or elsewhere in the project"
+        )
+    if export_format == "parquet" and target.is_dir():
+        if any(p.suffix != ".parquet" for p in target.iterdir()):
+            raise InvalidInput(f"{output} is a folder with other files: give a new folder")
+    elif target.exists():
+        raise InvalidInput(f"{output} exists: give a new path (exports never overwrite)")
+    return target
 
 
 def _ignore_exports(project: Project) -> None:
@@ -89,13 +111,14 @@ def _parquet(db, session_ids: list[str], folder: Path) -> dict[str, int]:
     con = duckdb.connect()
     try:
         for table in TABLES:
-            rows = db.query(f"SELECT * FROM {table} WHERE session_id IN ({marks})", session_ids)
+            # records(): JSON columns as lists, so Parquet gets them as JSON, not as text.
+            rows = db.records(f"SELECT * FROM {table} WHERE session_id IN ({marks})", session_ids)
             counts[table] = len(rows)
             target = folder / f"{table}.parquet"
             columns = _columns(table)
             with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False,
                                              encoding="utf-8") as tmp:  # fmt: skip
-                for row in rows:
+                for row in rows:  # JSON columns as values, read back as JSON
                     tmp.write(json.dumps({c: row.get(c) for c in columns}, default=str) + "\n")
             try:
                 spec = ", ".join(f"'{c}': '{kind}'" for c, kind in columns.items())

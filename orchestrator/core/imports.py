@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,10 @@ def stamp(value: Any) -> str | None:
     if value in (None, ""):
         return None
     if isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        try:
+            moment = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
         return format_time(moment)
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
@@ -84,6 +88,29 @@ def stamp(value: Any) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return format_time(moment)
+
+
+def as_list(value: Any) -> list:
+    """A field sources write as a list, or as one value."""
+    if value in (None, ""):
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def dated(value: Any, where: str, source: Source) -> str | None:
+    moment = stamp(value)
+    if moment is None and value not in (None, ""):
+        source.unmapped.append(f"{where}: date {value!r} not understood; left out")
+    return moment
+
+
+def source_key(path: Path, base: Path | None) -> str:
+    """How a source is known across runs: its path inside the project if it is there
+    (the same in every clone), else its absolute path."""
+    resolved = path.resolve()
+    if base is not None and resolved.is_relative_to(base):
+        return resolved.relative_to(base).as_posix() or "."
+    return str(resolved)
 
 
 def mapped_status(value: Any, table: dict[str, str], where: str, source: Source) -> str:
@@ -143,35 +170,24 @@ def import_plans(
                         "created_at": now(), "import_source": f"{origin}:group:{name}"},
                         description))  # fmt: skip
                     report["groups_created"] += 1
-            ids = {item.key: stable_id("task", f"{origin}:{item.key}") for item in source.items}
-            for item in source.items:
+            items = unique_keys(source)
+            ids, existing = task_ids(layout, session_id, origin, items)
+            deps, parents = untangled(source, items, ids)
+            for item in items:
                 done += 1
                 if progress:
                     progress(done, total)
                 task_id = ids[item.key]
-                if layout.record_path("task", session_id, task_id).exists():
+                if item.key in existing:
                     report["tasks_existing"] += 1
                     continue
-                deps = []
-                for dep in item.deps:
-                    if dep in ids and ids[dep] != task_id:
-                        deps.append(ids[dep])
-                    else:
-                        source.unmapped.append(
-                            f"{item.key}: depends on {dep!r}, which is not among the imported tasks; left out"
-                        )
-                parent = ids.get(item.parent) if item.parent else None
-                if item.parent and parent is None:
-                    source.unmapped.append(
-                        f"{item.key}: parent {item.parent!r} is not among the imported tasks; left out"
-                    )
                 stamped = item.created_at or now()
                 meta = {
                     "task_id": task_id, "session_id": session_id, "title": item.title,
                     "status": item.status, "group_id": group_ids.get(item.group) if item.group else None,
-                    "parent_task_id": parent, "specialist_type": item.specialist,
+                    "parent_task_id": parents.get(task_id), "specialist_type": item.specialist,
                     "complexity_level": item.complexity, "priority_level": item.priority,
-                    "estimated_effort": item.effort, "depends_on": list(dict.fromkeys(deps)),
+                    "estimated_effort": item.effort, "depends_on": deps.get(task_id, []),
                     "created_at": stamped,
                     "completed_at": (item.completed_at or stamped) if item.status == "completed" else None,
                     "last_updated_at": now(), "import_source": f"{origin}:{item.key}",
@@ -184,6 +200,112 @@ def import_plans(
     return report
 
 
+def unique_keys(source: Source) -> list[Item]:
+    """The items, each key once: a second task with the same id in the source (two
+    files, one in tasks/ and one in completed/) is kept as a task of its own."""
+    seen: dict[str, int] = {}
+    for item in source.items:
+        if item.key in seen:
+            seen[item.key] += 1
+            new = f"{item.key}#{seen[item.key]}"
+            source.unmapped.append(
+                f"{item.key}: the id is used twice; the second is imported as {new}"
+            )
+            item.key = new
+        else:
+            seen[item.key] = 1
+    return source.items
+
+
+def task_ids(
+    layout, session_id: str, origin: str, items: list[Item]
+) -> tuple[dict[str, str], set[str]]:
+    """The id of each item (salted again if two keys hash alike, or a file of that id
+    holds another record), and the keys already imported by an earlier run."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    existing: set[str] = set()
+    for item in items:
+        mark = f"{origin}:{item.key}"
+        for salt in range(100):
+            candidate = stable_id("task", mark if not salt else f"{mark}#{salt}")
+            if candidate in taken:
+                continue
+            path = layout.record_path("task", session_id, candidate)
+            if path.exists():
+                if mark in path.read_text(encoding="utf-8", errors="replace"):
+                    existing.add(item.key)  # imported before: this very record
+                else:
+                    continue  # another record has this id
+            break
+        ids[item.key] = candidate
+        taken.add(candidate)
+    return ids, existing
+
+
+def untangled(source: Source, items: list[Item], ids: dict[str, str]):
+    """Each task's dependencies and parent as ids, without what orch would refuse: a
+    reference to a task that is not there, a parent loop, a dependency on a task above
+    it in the tree, and dependency cycles (one link of each is left out, and said)."""
+    from orchestrator.graph import cycles
+
+    by_id = {ids[i.key]: i for i in items}
+    parents: dict[str, str] = {}
+    for item in items:
+        if item.parent:
+            if item.parent in ids and ids[item.parent] != ids[item.key]:
+                parents[ids[item.key]] = ids[item.parent]
+            else:
+                source.unmapped.append(
+                    f"{item.key}: parent {item.parent!r} is not among the imported tasks; left out"
+                )
+    for task_id in list(parents):
+        seen, node = {task_id}, parents.get(task_id)
+        while node is not None and node not in seen:
+            seen.add(node)
+            node = parents.get(node)
+        if node is not None:  # a loop of parents: this link goes
+            source.unmapped.append(f"{by_id[task_id].key}: its parents loop; parent left out")
+            del parents[task_id]
+    deps: dict[str, list[str]] = {}
+    for item in items:
+        task_id = ids[item.key]
+        above, node = set(), parents.get(task_id)
+        while node is not None and node not in above:
+            above.add(node)
+            node = parents.get(node)
+        kept = []
+        for dep in as_list(item.deps):
+            target = ids.get(str(dep))
+            if target is None or target == task_id:
+                source.unmapped.append(
+                    f"{item.key}: depends on {dep!r}, which is not among the imported tasks; left out"
+                )
+            elif target in above:
+                source.unmapped.append(
+                    f"{item.key}: depends on {dep!r}, a task above it in the tree; left out"
+                )
+            elif target not in kept:
+                kept.append(target)
+        deps[task_id] = kept
+    for _ in range(len(items)):
+        edges = {t: list(d) for t, d in deps.items()}
+        for child, parent in parents.items():
+            edges.setdefault(parent, []).append(child)  # a parent waits for its subtasks
+        loops = cycles(edges)
+        if not loops:
+            break
+        for loop in loops:
+            for a, b in pairwise(loop):
+                if b in deps.get(a, []):
+                    deps[a].remove(b)
+                    source.unmapped.append(
+                        f"{by_id[a].key}: its dependency on {by_id[b].key!r} closes a cycle; left out"
+                    )
+                    break
+    return deps, parents
+
+
 # -- Backlog.md -------------------------------------------------------------------------
 
 BACKLOG_STATUS = {"to do": "pending", "todo": "pending", "in progress": "in_progress",
@@ -192,7 +314,9 @@ BACKLOG_STATUS = {"to do": "pending", "todo": "pending", "in progress": "in_prog
 _SECTION_MARKER = re.compile(r"^<!-- (SECTION|AC):[A-Z_]+:(BEGIN|END) -->\n?", re.M)
 
 
-def read_backlog(folder: str | Path, labels_as_groups: bool = False) -> list[Source]:
+def read_backlog(
+    folder: str | Path, labels_as_groups: bool = False, project_root: Path | None = None
+) -> list[Source]:
     """A Backlog.md project (the folder holding backlog/, or backlog/ itself) as one
     session: backlog/tasks/ and backlog/completed/ (drafts and archived tasks are left
     out and said so)."""
@@ -208,7 +332,7 @@ def read_backlog(folder: str | Path, labels_as_groups: bool = False) -> list[Sou
     if config.exists():
         with contextlib.suppress(Exception):  # a broken config only costs the name
             name = (load_yaml(config.read_text(encoding="utf-8")) or {}).get("project_name") or name
-    source = Source(key=str(base.resolve()), name=str(name),
+    source = Source(key=source_key(base, project_root), name=str(name),
                     description=f"Imported from the Backlog.md project in {base}.")  # fmt: skip
     files = sorted((base / "tasks").glob("*.md")) + sorted((base / "completed").glob("*.md"))
     for extra in ("drafts", "archive/tasks"):
@@ -225,7 +349,7 @@ def read_backlog(folder: str | Path, labels_as_groups: bool = False) -> list[Sou
         key = str(meta.get("id") or path.name.split(" - ")[0]).strip().lower()
         status = mapped_status(meta.get("status") or ("Done" if path.parent.name == "completed" else "To Do"),
                                BACKLOG_STATUS, key, source)  # fmt: skip
-        labels = [str(x) for x in meta.get("labels") or []]
+        labels = [str(x) for x in as_list(meta.get("labels"))]
         group = labels[0] if labels_as_groups and labels else None
         if group:
             source.groups.setdefault(group, f"Tasks labelled {group!r} in Backlog.md.")
@@ -239,9 +363,10 @@ def read_backlog(folder: str | Path, labels_as_groups: bool = False) -> list[Sou
         source.items.append(Item(
             key=key, title=str(meta.get("title") or key), body=_SECTION_MARKER.sub("", body).strip(),
             status=status, priority=mapped_priority(meta.get("priority")),
-            deps=[str(d).strip().lower() for d in meta.get("dependencies") or []],
+            deps=[str(d).strip().lower() for d in as_list(meta.get("dependencies"))],
             parent=str(parent).strip().lower() if parent else None, group=group,
-            created_at=stamp(meta.get("created_date")), completed_at=stamp(meta.get("updated_date")),
+            created_at=dated(meta.get("created_date"), key, source),
+            completed_at=dated(meta.get("updated_date"), key, source),
             extra={k: v for k, v in extra.items() if v is not None}))  # fmt: skip
     return [source]
 
@@ -254,7 +379,7 @@ TASKMASTER_STATUS = {"pending": "pending", "todo": "pending", "in-progress": "in
                      "cancelled": "cancelled", "canceled": "cancelled"}  # fmt: skip
 
 
-def read_taskmaster(file: str | Path) -> list[Source]:
+def read_taskmaster(file: str | Path, project_root: Path | None = None) -> list[Source]:
     """A Task Master tasks.json: each tag a session (the older untagged file: one)."""
     path = Path(file).expanduser()
     try:
@@ -281,18 +406,25 @@ def read_taskmaster(file: str | Path) -> list[Source]:
         )
     sources = []
     for tag, content in tags.items():
-        about = (content.get("metadata") or content.get("meta") or {}).get("description") or ""
-        source = Source(key=f"{path.resolve()}#{tag}", name=f"{tag} (Task Master)" if tag != "master" else "Task Master",
+        about = content.get("metadata") or content.get("meta") or {}
+        about = str(about.get("description") or "") if isinstance(about, dict) else ""
+        source = Source(key=f"{source_key(path, project_root)}#{tag}", name=f"{tag} (Task Master)" if tag != "master" else "Task Master",
                         description=about or f"Imported from tag {tag!r} of {path}.")  # fmt: skip
         for task in content["tasks"]:
+            if not isinstance(task, dict):
+                source.unmapped.append(
+                    f"tag {tag}: an entry of tasks is {task!r}, not a task; left out"
+                )
+                continue
             tid = str(task.get("id"))
             source.items.append(_taskmaster_item(task, tid, None, source))
-            siblings = {str(s.get("id")) for s in task.get("subtasks") or []}
-            for sub in task.get("subtasks") or []:
+            subtasks = [s for s in as_list(task.get("subtasks")) if isinstance(s, dict)]
+            siblings = {str(s.get("id")) for s in subtasks}
+            for sub in subtasks:
                 item = _taskmaster_item(sub, f"{tid}.{sub.get('id')}", tid, source)
                 item.deps = [
                     f"{tid}.{d}" if "." not in str(d) and str(d) in siblings else str(d)
-                    for d in sub.get("dependencies") or []
+                    for d in as_list(sub.get("dependencies"))
                 ]
                 source.items.append(item)
         sources.append(source)
@@ -310,7 +442,7 @@ def _taskmaster_item(task: dict, key: str, parent: str | None, source: Source) -
         body="\n\n".join(p for p in parts if p),
         status=mapped_status(task.get("status") or "pending", TASKMASTER_STATUS, key, source),
         priority=mapped_priority(task.get("priority")),
-        deps=[str(d) for d in task.get("dependencies") or []],
+        deps=[str(d) for d in as_list(task.get("dependencies"))],
         extra={"taskmaster_id": key},
     )  # fmt: skip
 
@@ -322,7 +454,7 @@ LEGACY_STATUS = {"pending": "pending", "active": "in_progress", "in_progress": "
                  "cancelled": "cancelled", "needs_revision": "needs_revision"}  # fmt: skip
 
 
-def read_legacy(db_file: str | Path) -> list[Source]:
+def read_legacy(db_file: str | Path, project_root: Path | None = None) -> list[Source]:
     """The legacy orchestrator's database: each task breakdown a parent task with its
     subtasks, in one session "Legacy"."""
     import sqlite3
@@ -342,7 +474,7 @@ def read_legacy(db_file: str | Path) -> list[Source]:
         raise InvalidInput(
             f"{db_file} has no task_breakdowns and subtasks tables: not a legacy MCP Task Orchestrator database"
         )
-    source = Source(key=str(path.resolve()), name="Legacy",
+    source = Source(key=source_key(path, project_root), name="Legacy",
                     description=f"Imported from the legacy MCP Task Orchestrator database {path}.")  # fmt: skip
     results = {}
     if "task_results" in tables:
@@ -362,13 +494,14 @@ def read_legacy(db_file: str | Path) -> list[Source]:
                 complexity = None
             source.items.append(Item(
                 key=row["parent_task_id"], title=(text.splitlines() or ["Legacy task"])[0][:80],
-                body=body, complexity=complexity, created_at=stamp(row.get("created_at")),
+                body=body, complexity=complexity,
+                created_at=dated(row.get("created_at"), row["parent_task_id"], source),
                 extra={"legacy_id": row["parent_task_id"]}))  # fmt: skip
         for row in con.execute("SELECT * FROM subtasks ORDER BY created_at, task_id"):
             row = dict(row)
             key = row["task_id"]
             try:
-                deps = json.loads(row.get("dependencies") or "[]")
+                deps = as_list(json.loads(row.get("dependencies") or "[]"))
             except json.JSONDecodeError:
                 deps = []
                 source.unmapped.append(
@@ -398,8 +531,8 @@ def read_legacy(db_file: str | Path) -> list[Source]:
                 status=mapped_status(row.get("status") or "pending", LEGACY_STATUS, key, source),
                 deps=[str(d) for d in deps], parent=row.get("parent_task_id"),
                 specialist=row.get("specialist_type"), effort=effort,
-                created_at=stamp(row.get("created_at")),
-                completed_at=stamp(done.get("completed_at")),
+                created_at=dated(row.get("created_at"), key, source),
+                completed_at=dated(done.get("completed_at"), key, source),
                 extra={"legacy_id": key}))  # fmt: skip
     con.close()
     return [source]
@@ -429,21 +562,30 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
                 raise InvalidInput(f"{file}: {name!r} is not a file of an orch session export")
             by_session.setdefault(session_id, []).append((rel, archive.read(name)))
     report = {"source": "zip", "sessions": sorted(by_session), "files_written": 0,
-              "sessions_existing": 0}  # fmt: skip
+              "sessions_existing": 0, "paused": []}  # fmt: skip
     with project.writing("import-zip") as w:
-        for session_id, files in sorted(by_session.items()):
+        fresh = {}
+        for session_id, files in sorted(by_session.items()):  # every check before a write
             folder = w.layout.session_dir(session_id)
-            if folder.exists():
-                same = all((folder / rel).exists() and (folder / rel).read_bytes() == data
-                           for rel, data in files)  # fmt: skip
-                if not same:
-                    raise InvalidInput(
-                        f"session {session_id} is already here with other content; move"
-                        f" {w.layout.rel(folder)} away to import it again"
-                    )
-                report["sessions_existing"] += 1
+            if not folder.exists():
+                fresh[session_id] = files
                 continue
+            same = all((folder / rel).exists() and (folder / rel).read_bytes() == data
+                       for rel, data in files)  # fmt: skip
+            if not same:
+                raise InvalidInput(
+                    f"session {session_id} is already here with other content; move"
+                    f" {w.layout.rel(folder)} away to import it again (nothing was imported)"
+                )
+            report["sessions_existing"] += 1
+        active = w.db.scalar("SELECT count(*) FROM active_session")
+        for session_id, files in fresh.items():
+            folder = w.layout.session_dir(session_id)
             for rel, data in files:
+                if rel == "session.md" and active and re.search(rb"(?m)^status: active\s*$", data):
+                    # Another session is active here: this one comes back paused.
+                    data = re.sub(rb"(?m)^status: active\s*$", b"status: paused", data, count=1)
+                    report["paused"].append(session_id)
                 w.write_file(folder / rel, data)
                 report["files_written"] += 1
         w.sync()

@@ -448,7 +448,7 @@ class Writer:
         (an import of thousands of tasks) notes it, past 64 files, only each time the
         number of files doubles: a crash then leaves some files out of the intent, and
         those are committed as outside edits instead of under the operation's name."""
-        if self._intended >= 64 and len(self.written) + 1 < 2 * self._intended:
+        if self.bulk and self._intended >= 64 and len(self.written) + 1 < 2 * self._intended:
             return
         named = [c.path for c in self.changes] + ([rel] if counted else [])
         self.project.syncer.intend(self.op, [*self.written, rel], named)
@@ -529,8 +529,6 @@ class Writer:
     def commit(self) -> None:
         """Regenerate the views of the sessions this writer changed, then commit what it
         wrote as one sync."""
-        if self.bulk and self.written:
-            os.sync()  # what a bulk operation wrote without an fsync each, on disk now
         if self.changes:
             from orchestrator.core.views import regenerate
 
@@ -539,6 +537,8 @@ class Writer:
         if self.written:
             from orchestrator.core.sync import Entry
 
+            if self.bulk:
+                os.sync()  # what a bulk operation wrote without an fsync each, on disk now
             entry = Entry(
                 self.op,
                 list(dict.fromkeys(self.written)),
