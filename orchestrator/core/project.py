@@ -305,6 +305,11 @@ class Project:
                     f"the index ({path.name}) was from another version of orch or damaged;"
                     " rebuilt it from the files"
                 )
+            elif signatures.snapshot_path(self.layout, engine).exists():
+                # It was there (its signature snapshot is): deleted by hand, or lost.
+                self.warnings.append(
+                    f"the index ({path.name}) was missing; rebuilt it from the files"
+                )
             remove_index_files(self.layout.index_dir, engine)
             db = IndexDB(engine, path, writable=True)
             db.create_schema()

@@ -66,7 +66,31 @@ def load_yaml(yaml_text: str) -> Any:
     (YAML would keep the last silently, and a rewrite would then lose the first)."""
     import yaml
 
-    return yaml.load(yaml_text, Loader=_strict_loader())
+    data = yaml.load(yaml_text, Loader=_strict_loader())
+    if "*" in yaml_text and _loops(data):
+        raise yaml.YAMLError("an alias (*name) refers to a value that holds it: the YAML loops")
+    return data
+
+
+def _loops(data: Any) -> bool:
+    """Whether a loaded value holds itself (`a: &x [*x]`): anchors let YAML say so, and
+    anything that walks it (checks, rendering) would never end."""
+    path: set[int] = set()
+    stack = [(data, False)]
+    while stack:
+        value, leaving = stack.pop()
+        if leaving:
+            path.discard(id(value))
+            continue
+        if not isinstance(value, list | dict):
+            continue
+        if id(value) in path:
+            return True
+        path.add(id(value))
+        stack.append((value, True))
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, False) for child in children)
+    return False
 
 
 @cache

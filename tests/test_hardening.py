@@ -1,0 +1,324 @@
+"""The faults a real user meets: processes killed mid-write, an index lost or damaged,
+malformed files by the thousand, huge files and deep trees, hostile paths and titles,
+and agents and people writing at once. Long randomized variants run by hand:
+`pytest -m slow tests/test_hardening.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orchestrator.core.project import Project
+from orchestrator.core.sessions import create_session
+from orchestrator.core.tasks import add_task, show_task
+from orchestrator.errors import OrchError, PathOutsideProject
+from orchestrator.index.engine import index_path
+from orchestrator.layout import FileRole
+from orchestrator.store.record_file import parse_record
+from orchestrator.store.session_view import broken_markers
+
+
+def orch(root: Path, *args: str, code: int | None = 0, env=None) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=root,
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    if code is not None:
+        assert done.returncode == code, f"orch {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    return done
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    orch(root, "init")
+    project = Project(root.resolve())
+    create_session(project, "Hardening")
+    return root.resolve()
+
+
+# -- killed at random points -----------------------------------------------------------------
+
+BUSY = """
+import random, sys
+from orchestrator.core.project import Project
+from orchestrator.core.tasks import update_task
+root, ids = sys.argv[1], sys.argv[2].split(",")
+rng = random.Random(int(sys.argv[3]))
+n = 0
+while True:
+    n += 1
+    project = Project.find(root)
+    if n % 7 == 0:
+        project.reindex()
+    else:
+        update_task(project, rng.choice(ids), description=f"update {n} " + "x" * rng.randint(0, 5000))
+"""
+
+
+def kill_rounds(repo: Path, tmp_path: Path, rounds: int) -> None:
+    project = Project(repo)
+    ids = [add_task(project, f"Task {n}")["task_id"] for n in range(3)]
+    script = tmp_path / "busy.py"
+    script.write_text(BUSY)
+    rng = random.Random(rounds)
+    for n in range(rounds):
+        child = subprocess.Popen([sys.executable, str(script), str(repo), ",".join(ids), str(n)])
+        time.sleep(0.3 + rng.random() * 0.7)  # start-up, then somewhere in the work
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        for path in repo.glob(".task_orchestrator/sessions/*/tasks/*.md"):
+            role = FileRole("task", path.stem, path.parent.parent.name)
+            parsed = parse_record("task", path.read_text(encoding="utf-8"), path.name, role)
+            assert parsed.record is not None, f"round {n}: {path.name} is torn: {parsed.problems}"
+        orch(repo, "status")  # the next command recovers: index, intent, commits
+        orch(repo, "sync")
+        assert git(repo, "status", "--porcelain", "--", ".task_orchestrator") == ""
+    listed = orch(repo, "task", "list", "--json").stdout
+    orch(repo, "reindex")
+    assert orch(repo, "task", "list", "--json").stdout == listed  # equals a rebuild
+
+
+def test_writers_killed_at_random_points_leave_no_torn_file(repo, tmp_path):
+    kill_rounds(repo, tmp_path, rounds=8)
+
+
+@pytest.mark.slow
+def test_writers_killed_at_random_points_a_hundred_times(repo, tmp_path):
+    kill_rounds(repo, tmp_path, rounds=100)
+
+
+# -- the index lost or damaged ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "another_version"])
+def test_a_lost_or_damaged_index_is_rebuilt_with_a_notice(repo, damage):
+    project = Project(repo)
+    add_task(project, "Survives")
+    listed = orch(repo, "task", "list", "--json").stdout
+    path = index_path(project.layout.index_dir, project.config.index)
+    if damage == "deleted":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+        for extra in path.parent.glob(path.name + "-*"):
+            extra.unlink()
+    else:
+        import sqlite3
+
+        with sqlite3.connect(path) as con:
+            con.execute("UPDATE index_meta SET value = 'from another orch' WHERE key = 'version'")
+    done = orch(repo, "task", "list", "--json")
+    assert done.stdout == listed
+    notices = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(notices) == 1 and "rebuilt it from the files" in notices[0], done.stderr
+
+
+# -- malformed files by the thousand ---------------------------------------------------------
+
+
+def mutations(good: str, rng: random.Random):
+    """Ways people and tools break a record file."""
+    lines = good.splitlines(keepends=True)
+    yield good[: rng.randint(0, len(good))]  # cut short
+    yield good.replace("---", "- --", 1)
+    yield "".join(rng.sample(lines, len(lines)))  # shuffled
+    yield good.replace(": ", ":", rng.randint(1, 3))
+    yield good.replace("  ", "\t")
+    yield good.replace("title:", "title: [unclosed", 1)
+    yield good.replace(
+        "status: pending", f"status: {rng.choice(['', '[]', '{a: 1}', '7', 'null'])}"
+    )
+    yield good.replace(
+        "priority_level: 3", f"priority_level: {rng.choice(['high', '1e400', '-1', '[1]'])}"
+    )
+    yield good.replace("title:", "title: &a [*a]\nx: *a\ntitle2:", 1)
+    yield good.replace("task_id:", "task_id: !!python/object:os.system", 1)
+    yield good + "\n---\n" + good  # two records in one
+    yield "\ufeff" + good.replace("\n", "\r\n")
+    blob = bytearray(good.encode())
+    for _ in range(rng.randint(1, 20)):
+        blob[rng.randrange(len(blob))] = rng.randrange(256)
+    yield blob.decode("utf-8", errors="surrogateescape")
+
+
+def test_a_thousand_malformed_files_give_clear_errors_never_a_traceback(repo):
+    project = Project(repo)
+    good_id = add_task(project, "Good", priority=3)["task_id"]
+    good_path = next(repo.glob(f".task_orchestrator/sessions/*/tasks/{good_id}.md"))
+    good = good_path.read_text()
+    rng = random.Random(9)
+    folder = good_path.parent
+    made = 0
+    while made < 1000:
+        for text in mutations(good, rng):
+            if made >= 1000:
+                break
+            name = f"t-{made:08x}.md"
+            (folder / name).write_bytes(text.encode("utf-8", errors="surrogateescape"))
+            made += 1
+    listed = orch(repo, "task", "list", "--json")  # works, with a warning
+    assert good_id in listed.stdout
+    problems = json.loads(orch(repo, "doctor", "--json", code=1).stdout)
+    assert len({p["path"] for p in problems}) > 500
+    assert all(p["message"] and p["path"].startswith(".task_orchestrator/") for p in problems)
+    orch(repo, "doctor", "--fix", code=1)
+    orch(repo, "search", "good")
+    orch(repo, "cleanup")
+
+
+# -- big files and deep trees ----------------------------------------------------------------
+
+
+def test_a_hierarchy_fifty_deep_and_a_five_megabyte_task(repo):
+    project = Project(repo)
+    parent = None
+    for depth in range(50):
+        parent = add_task(project, f"Level {depth}", parent=parent)["task_id"]
+    shown = show_task(project, parent)
+    assert shown["level"] == 49
+    ready = json.loads(orch(repo, "task", "list", "--ready", "--json").stdout)
+    assert [t["task_id"] for t in ready] == [parent]  # only the deepest can start
+    body = ("A long line of the report. " * 40 + "\n") * 4500 + "needle at the very end"
+    big = add_task(project, "Huge report", description=body)["task_id"]
+    assert len(Path(show_task(project, big)["file_path"]).name) > 0
+    found = json.loads(orch(repo, "search", "needle", "--json").stdout)
+    assert [t["task_id"] for t in found["tasks"]] == [big]
+    view = next(repo.glob(".task_orchestrator/sessions/*/session.md")).read_text()
+    assert "Level 49" in view and broken_markers(view) == []
+    orch(repo, "doctor")
+
+
+# -- hostile paths and text ------------------------------------------------------------------
+
+
+def test_paths_cannot_escape_the_project(repo, tmp_path):
+    project = Project(repo)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil_roles.yaml").write_text("implementer:\n  role_definition: x\n")
+    (repo / ".task_orchestrator/roles/evil_roles.yaml").symlink_to(outside / "evil_roles.yaml")
+    said = orch(repo, "session", "create", "Evil", "--mode", "evil", "--switch", code=1).stderr
+    assert "outside" in said
+    said = orch(repo, "mode", "select", "../../../outside/evil_roles.yaml", code=1).stderr
+    assert "outside" in said or "live directly in" in said
+    (repo / "out").symlink_to(outside)
+    assert "outside" in orch(repo, "export", "-o", "out/x.json", code=1).stderr
+    assert "outside" in orch(repo, "export", "-o", str(outside / "x.json"), code=1).stderr
+    assert not list(outside.glob("x.json"))
+    from orchestrator.core.workflow import complete_subtask
+
+    task = add_task(project, "Report")["task_id"]
+    done = complete_subtask(
+        project, task, "ok", detailed_work="w", artifact_type="../../../../etc/x"
+    )
+    artifact = (repo / done["artifact"]).resolve()
+    assert artifact.is_relative_to(repo / ".task_orchestrator/sessions")
+    assert artifact.parent.name == task
+    with pytest.raises(PathOutsideProject):
+        project.layout.inside("../escape", what="path")
+    with pytest.raises(OrchError):
+        Project.find(str(tmp_path / "does-not-exist"))
+
+
+TOKENS = ["\n", ": ", "---", "#", "<!-- orch:end groups -->", "- [x] ", "'", '"', "&a", "*a",
+          "!!", "<", "-->", "{", "["]  # fmt: skip
+titles = st.lists(
+    st.one_of(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                      max_size=6), st.sampled_from(TOKENS)),
+    min_size=1, max_size=8,
+).map("".join).filter(lambda t: t.strip())  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=titles, description=titles)
+def test_record_text_cannot_inject_fields_or_break_the_view(repo, title, description):
+    project = Project(repo)
+    task = add_task(project, title, description=description)
+    shown = show_task(project, task["task_id"])
+    assert shown["title"] == title.strip()
+    assert shown["status"] == "pending" and shown["problems"] == []
+    view = next(repo.glob(".task_orchestrator/sessions/*/session.md")).read_text()
+    assert broken_markers(view) == []
+
+
+def test_files_are_written_with_the_users_umask(repo):
+    script = (
+        "import os, sys\nos.umask(0o027)\n"
+        "from orchestrator.core.project import Project\n"
+        "from orchestrator.core.tasks import add_task\n"
+        "print(add_task(Project.find(sys.argv[1]), 'Private')['file_path'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    mode = stat.S_IMODE(os.stat(repo / done.stdout.strip()).st_mode)
+    assert mode == 0o640
+
+
+# -- people and agents at once ---------------------------------------------------------------
+
+CLI_WORKER = """
+import sys
+from orchestrator.cli import cli
+root, worker, ids = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+for n in range(50):
+    task_id = ids[(worker + n) % len(ids)] if n % 2 else ids[worker]
+    cli(["--root", root, "task", "update", task_id, "--description", f"w{worker} n{n}"],
+        standalone_mode=False)
+"""
+
+
+def test_cli_and_mcp_writers_at_once_lose_nothing(repo, tmp_path):
+    from mcp import Client, StdioServerParameters
+
+    project = Project(repo)
+    ids = [add_task(project, f"Shared {n}")["task_id"] for n in range(4)]
+    before = int(git(repo, "rev-list", "--count", "HEAD"))
+    script = tmp_path / "cli_worker.py"
+    script.write_text(CLI_WORKER)
+    workers = [subprocess.Popen([sys.executable, str(script), str(repo), str(w), ",".join(ids)])
+               for w in (0, 1)]  # fmt: skip
+
+    async def agent(worker: int) -> None:
+        params = StdioServerParameters(command=sys.executable,
+                                       args=["-m", "orchestrator", "mcp", "--root", str(repo)])  # fmt: skip
+        async with Client(params, read_timeout_seconds=120) as client:
+            for n in range(50):
+                task_id = ids[(worker + n) % len(ids)] if n % 2 else ids[worker]
+                result = await client.call_tool("orchestrator_task_update",
+                                                {"task_id": task_id, "description": f"w{worker} n{n}"})  # fmt: skip
+                assert not result.is_error, result.content[0].text
+
+    async def agents() -> None:
+        await asyncio.gather(agent(2), agent(3))
+
+    asyncio.run(agents())
+    assert [w.wait(timeout=300) for w in workers] == [0, 0]
+    assert int(git(repo, "rev-list", "--count", "HEAD")) == before + 200
+    log = git(repo, "log", "-p", "--format=", "-200")
+    missing = [f"w{w} n{n}" for w in range(4) for n in range(50) if f"+w{w} n{n}" not in log]
+    assert missing == []
+    assert git(repo, "status", "--porcelain", "--", ".task_orchestrator") == ""
+    listed = orch(repo, "task", "list", "--json").stdout
+    orch(repo, "reindex")
+    assert orch(repo, "task", "list", "--json").stdout == listed
