@@ -141,6 +141,8 @@ def measure(root: Path, shape: dict, runs: int) -> list[Row]:
         "`orch task list --json`": [str(ORCH), "task", "list", "--json"],
         f"`orch task show {task_id}`": show_args,
         "`orch status`": [str(ORCH), "status"],
+        "`orch task list --ready --json`": [str(ORCH), "task", "list", "--ready", "--json"],
+        "`orch search refund --json`": [str(ORCH), "search", "refund", "--json"],
     }
     for label, args in reads.items():
         run = command(args, root)
@@ -167,6 +169,15 @@ def measure(root: Path, shape: dict, runs: int) -> list[Row]:
     config.write_text(settings + "commit: off\n", encoding="utf-8")
     project = Project(root)  # reads the new setting
     fresh = median_ms(read_nothing(project), runs, before=edit)
+    with project.reading() as db:
+        many = [r[0] for r in db.rows(
+            "SELECT task_id FROM tasks WHERE session_id = ? ORDER BY task_id LIMIT 100",
+            [shape["active_session"]])]  # fmt: skip
+    editors = [TitleEditor(project.layout.record_path("task", shape["active_session"], t))
+               for t in many]  # fmt: skip
+    fresh_many = median_ms(
+        read_nothing(project), max(3, runs // 3), before=lambda: [e() for e in editors]
+    )
     config.write_text(settings, encoding="utf-8")
     project = Project(root)
     rows.append(
@@ -178,6 +189,8 @@ def measure(root: Path, shape: dict, runs: int) -> list[Row]:
         )
     )
     rows.append(("… of which the refresh (minus nothing changed)", ms(fresh - unchanged), "", ""))
+    rows.append(("in-process `project.reading()` after editing 100 task files (`commit: off`)",
+                 ms(fresh_many), "", ""))  # fmt: skip
     synced = median_ms(read_nothing(project), runs, before=edit)
     rows.append(
         ("… the same committing the edit (`commit: every-sync`, the default)", ms(synced), "", "")
