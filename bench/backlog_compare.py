@@ -11,7 +11,10 @@ times whole processes of both tools, medians of `--runs`:
 - list every task: `backlog task list --plain` / `orch task list --all-sessions --json`;
 - search a word in one title in 16: `backlog search refund --plain` /
   `orch search refund --scope all_sessions --json`;
-- view one task: `backlog task view N --plain` / `orch task show ID --json`.
+- view one task: `backlog task view N --plain` / `orch task show ID --json`;
+- and the same three through each tool's MCP server (`backlog mcp start` / `orch mcp`)
+  with the SDK's stdio client: round trip and reply size (orch lists a first page of 50
+  summary rows; Backlog.md lists everything).
 
 Reports the ratio (Backlog.md's time over orch's) and appends the table, with the
 machine and the command, to bench/RESULTS.md.
@@ -20,6 +23,8 @@ machine and the command, to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import shutil
 import statistics
 import subprocess
@@ -107,6 +112,40 @@ def wall(args: list[str], cwd: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+async def mcp_calls(root: Path, numbers: dict[str, str], task_id: str, runs: int) -> list[tuple]:
+    """Each tool's median round trip (ms) and reply size (bytes), both servers over stdio."""
+    from mcp import Client, StdioServerParameters
+
+    servers = {
+        "backlog": (StdioServerParameters(command=str(BACKLOG), args=["mcp", "start"], cwd=str(root)),
+                    [("task_list", {}), ("task_search", {"query": "refund"}),
+                     ("task_view", {"id": f"task-{numbers[task_id]}"})]),
+        "orch": (StdioServerParameters(command=str(ORCH), args=["mcp", "--root", str(root)]),
+                 [("orchestrator_task_list", {"all_sessions": True}),
+                  ("orchestrator_search", {"query": "refund", "scope": "all_sessions"}),
+                  ("orchestrator_task_get", {"task_id": task_id})]),
+    }  # fmt: skip
+    results: dict[str, list[tuple[float, int]]] = {}
+    for name, (params, calls) in servers.items():
+        async with Client(params, read_timeout_seconds=300) as client:
+            results[name] = []
+            for tool, args in calls:
+                times, size = [], 0
+                for n in range(runs + 1):
+                    start = time.perf_counter()
+                    result = await client.call_tool(tool, args)
+                    if n:
+                        times.append((time.perf_counter() - start) * 1000)
+                    if result.is_error:
+                        sys.exit(f"{name} {tool} failed: {result.content[0].text[:300]}")
+                    text = sum(len(b.text.encode()) for b in result.content if hasattr(b, "text"))
+                    data = result.structured_content
+                    size = text + (len(json.dumps(data).encode()) if data else 0)
+                results[name].append((statistics.median(times), size))
+    return [(label, *results["backlog"][i], *results["orch"][i])
+            for i, label in enumerate(("list tasks", 'search "refund"', "view one task"))]  # fmt: skip
+
+
 def measure(root: Path, shape: dict, runs: int) -> list[str]:
     numbers = write_backlog(root)
     task_id = shape["task_id"]
@@ -128,6 +167,17 @@ def measure(root: Path, shape: dict, runs: int) -> list[str]:
     for label, theirs, ours in pairs:
         a, b = wall(theirs, root, runs), wall(ours, root, runs)
         lines.append(f"| {label} | {a:,.0f} ms | {b:,.0f} ms | {a / b:.1f}× |")
+    lines += [
+        "",
+        "Through each tool's MCP server over stdio (the `mcp` SDK's client), medians of"
+        f" {runs * 4} calls, with the size of each reply:",
+        "",
+        "| tool call | Backlog.md | orch | Backlog.md / orch | reply: Backlog.md | reply: orch |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, a, a_size, b, b_size in asyncio.run(mcp_calls(root, numbers, task_id, runs * 4)):
+        lines.append(f"| {label} | {a:,.1f} ms | {b:,.1f} ms | {a / b:.1f}× | {a_size:,} B |"
+                     f" {b_size:,} B |")  # fmt: skip
     return lines
 
 

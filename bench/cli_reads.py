@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--runs", type=int, default=15, help="runs per median")
     parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
+    parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args(argv)
 
     section = section_header(args.engine)
@@ -288,7 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(text)
         section += ["", text.rstrip()]
-    append_results(section)
+    if not args.no_append:
+        append_results(section)
 
 
 def section_header(engine: str, title: str = "") -> list[str]:

@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=15, help="runs per median")
     parser.add_argument("--merge-runs", type=int, default=3, help="clone pairs per median")
     parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
+    parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args(argv)
     section = section_header(args.engine, " — git sync")
     section.insert(4, f"- git: {git(HERE, 'version')}")
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(text)
         section += ["", text.rstrip()]
-    append_results(section)
+    if not args.no_append:
+        append_results(section)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--runs", type=int, default=15, help="runs per median")
     parser.add_argument("--debounce", type=float, default=0.2, help="orch watch --debounce")
+    parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args(argv)
     section = section_header("sqlite", " — session.md views and the watcher")
     for size in args.tasks:
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         text = f"### {size:,} tasks, one session\n\nMedians of {args.runs} runs.\n\n{table(rows)}\n"
         print(text)
         section += ["", text.rstrip()]
-    append_results(section)
+    if not args.no_append:
+        append_results(section)
 
 
 if __name__ == "__main__":
