@@ -62,6 +62,9 @@ class Layout:
         self.archives_dir = self.base / "archives"
         self.exports_dir = self.base / "exports"
         self.index_dir = self.base / ".index"
+        # Keep the index's signature snapshot (signatures.py) on disk and in memory. A
+        # process with a change journal (a server) needs neither, and drops it instead.
+        self.keep_snapshot = True
 
     def session_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id

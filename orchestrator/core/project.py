@@ -210,6 +210,9 @@ class Project:
 
         if self.monitor is None:
             self.monitor = Monitor.start(self.layout)
+        # With the journal the signature snapshot is of no use here: keeping it in step
+        # on every write costs memory and time (other processes rebuild it when needed).
+        self.layout.keep_snapshot = self.monitor is None
         return self.monitor is not None
 
     def _refresh(self, db: IndexDB, plan: Plan | None, paths: list[str] | None = None) -> Report:

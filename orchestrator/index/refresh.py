@@ -109,7 +109,9 @@ class Indexer:
         with self.db.transaction():
             report = self._apply(plan, stored, progress)
             generation = self.db.new_generation()
-        if snapshot is not None:
+        if not self.layout.keep_snapshot:
+            signatures.drop_snapshot(self.layout, self.db.engine)
+        elif snapshot is not None:
             signatures.write_snapshot_patched(
                 self.layout, self.db, snapshot, generation, report.recorded, report.removed
             )

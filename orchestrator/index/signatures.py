@@ -195,7 +195,18 @@ def write_snapshot_patched(
 _loaded: dict[str, tuple[Signature, Snapshot]] = {}
 
 
+def drop_snapshot(layout: Layout, engine: str) -> None:
+    """Forget the snapshot: the next command without a journal reads the table once."""
+    path = snapshot_path(layout, engine)
+    _loaded.pop(str(path), None)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
 def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
+    if not layout.keep_snapshot:
+        drop_snapshot(layout, engine)
+        return
     path = snapshot_path(layout, engine)
     _loaded.pop(str(path), None)
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs time
@@ -205,6 +216,8 @@ def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
 
 
 def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
+    if not layout.keep_snapshot:
+        return None
     path = snapshot_path(layout, engine)
     try:
         with open(path, "rb") as f:
@@ -249,17 +262,34 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
         return found
     with db.reading():
         generation, rows = db.generation(), stored_rows(db)
-    found = _compare(flatten(folders), rows, clock_ns)
+    found = _compare_folders_rows(folders, rows, clock_ns)
     found.generation = generation
     if found.empty:
         write_snapshot(layout, db, generation, rows)
     return found
 
 
-def flatten(folders: Folders) -> dict[str, Signature]:
-    return {
-        f"{folder}/{name}": sig for folder, files in folders.items() for name, sig in files.items()
-    }
+def _compare_folders_rows(folders: Folders, rows: list[tuple], clock_ns: int) -> Plan:
+    """_compare() of a whole scan, walking the rows against the folders as scanned: no
+    second map of every path (at 100,000 files, tens of MB less at the peak)."""
+    to_read: dict[str, Signature] = {}
+    gone = []
+    seen: dict[str, set[str]] = {}
+    for path, mtime_ns, size, inode, recorded_ns in rows:
+        folder, _, name = path.rpartition("/")
+        sig = folders.get(folder, {}).get(name)
+        if sig is None:
+            gone.append(path)
+            continue
+        seen.setdefault(folder, set()).add(name)
+        if sig != (mtime_ns, size, inode) or is_racy(sig[0], recorded_ns):
+            to_read[path] = sig
+    for folder, files in folders.items():
+        known = seen.get(folder, ())
+        for name, sig in files.items():
+            if name not in known:
+                to_read[f"{folder}/{name}"] = sig
+    return Plan(dict(sorted(to_read.items())), sorted(gone), clock_ns)
 
 
 def _compare(scanned: dict[str, Signature], rows: list[tuple], clock_ns: int) -> Plan:
