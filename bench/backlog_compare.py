@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from cli_reads import ORCH, add_size, append_results, section_header
-from generate import generate
+from generate import fresh_project
 
 from orchestrator.core.project import Project
 
@@ -192,10 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     section = section_header("sqlite", " — orch and Backlog.md side by side")
     for size in args.tasks:
         root = HERE / "projects" / f"backlog-{size}"
-        shutil.rmtree(root, ignore_errors=True)
-        shape = generate(root, size)
-        with Project(root).reading():
-            pass
+        shape = fresh_project(root, size)
         add_size(section, size, measure(root, shape, args.runs))
     if not args.no_append:
         append_results(section)

@@ -236,6 +236,21 @@ def pick_status(rng: Random) -> str:
     return "pending"
 
 
+def fresh_project(root: Path, tasks: int, engine: str = "sqlite") -> dict:
+    """A new project in `root` (any old one removed) on `engine`, with its index built
+    and every file committed once: what a benchmark times against. Returns its shape."""
+    from orchestrator.core.project import Project
+
+    shutil.rmtree(root, ignore_errors=True)
+    shape = generate(root, tasks)
+    if engine != "sqlite":
+        config = root / ".task_orchestrator" / "config.yaml"
+        config.write_text(config.read_text().replace("index: sqlite", f"index: {engine}"))
+    with Project(root).reading():
+        pass
+    return shape
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("target", type=Path, help="directory of the new project")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 from cli_reads import ORCH, add_size, append_results, section_header
-from generate import generate
+from generate import fresh_project
 
 from orchestrator.core.project import Project
 
@@ -111,10 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     section = section_header("sqlite", " — git hooks")
     for size in args.tasks:
         root = HERE / "projects" / f"hooks-{size}"
-        shutil.rmtree(root, ignore_errors=True)
-        shape = generate(root, size)
-        with Project(root).reading():
-            pass  # index built and every file committed once
+        shape = fresh_project(root, size)
         os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
         os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@localhost")
         os.environ.setdefault("GIT_COMMITTER_NAME", "bench")

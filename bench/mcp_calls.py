@@ -27,14 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from cli_reads import ORCH, add_size, append_results, section_header
-from generate import generate
+from generate import fresh_project
 
 from orchestrator.core.project import Project
 
@@ -159,13 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     section = section_header(args.engine, " — MCP server over stdio")
     for size in args.tasks:
         root = HERE / "projects" / f"mcp-{size}-{args.engine}"
-        shutil.rmtree(root, ignore_errors=True)
-        shape = generate(root, size)
-        if args.engine != "sqlite":
-            config = root / ".task_orchestrator" / "config.yaml"
-            config.write_text(config.read_text().replace("index: sqlite", f"index: {args.engine}"))
-        with Project(root).reading():
-            pass  # the index built cold, and every file committed once, before timing
+        shape = fresh_project(root, size, args.engine)
         rows, peak = asyncio.run(measure(root, shape, args.runs))
         lines = table(rows, peak, shape, args.runs)
         add_size(section, size, lines)

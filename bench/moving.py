@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from cli_reads import ORCH, add_size, append_results, section_header
-from generate import generate
+from generate import fresh_project
 
 from orchestrator.core.export import export
 from orchestrator.core.project import Project
@@ -100,13 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     section = section_header(args.engine, " — search, export, import")
     for size in args.tasks:
         root = HERE / "projects" / f"moving-{size}-{args.engine}"
-        shutil.rmtree(root, ignore_errors=True)
-        shape = generate(root, size)
-        if args.engine != "sqlite":
-            config = root / ".task_orchestrator" / "config.yaml"
-            config.write_text(config.read_text().replace("index: sqlite", f"index: {args.engine}"))
-        with Project(root).reading():
-            pass
+        shape = fresh_project(root, size, args.engine)
         rows = measure(root, size, args.runs)
         lines = [
             f"{shape['tasks']:,} tasks, {shape['active_tasks']:,} in the active session;"
