@@ -69,7 +69,10 @@ def problems(project: Project) -> list[Problem]:
             "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
             " ORDER BY path, line NULLS FIRST, message"
         )
-    return [
-        Problem(r["path"], r["message"], r["line"], r["field"], r["fix"], r["severity"])
-        for r in rows
-    ]
+    return [problem_of(r) for r in rows]
+
+
+def problem_of(row: dict[str, Any]) -> Problem:
+    """A `problems` row of the index as a Problem."""
+    return Problem(row["path"], row["message"], row["line"], row["field"], row["fix"],
+                   row["severity"])  # fmt: skip

@@ -46,28 +46,21 @@ def _find(project: Project, db, scope: str) -> list[dict[str, Any]]:
         sessions = [r[0] for r in db.rows("SELECT session_id FROM sessions ORDER BY session_id")]
     and_ = "AND" if where else "WHERE"
     found: list[dict[str, Any]] = []
-    for row in db.records(
-        f"SELECT t.task_id, t.session_id, t.parent_task_id FROM tasks t {where} {and_}"
-        " t.parent_task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks p WHERE"
-        " p.task_id = t.parent_task_id AND p.session_id = t.session_id)"
-        f" AND {FILE_GONE.format(id='t.parent_task_id')} ORDER BY t.task_id",
-        params,
-    ):
-        found.append({"kind": "orphaned_task", "task_id": row["task_id"],
-                      "session_id": row["session_id"],
-                      "problem": f"its parent {row['parent_task_id']} does not exist",
-                      "action": "make it a top-level task"})  # fmt: skip
-    for row in db.records(
-        f"SELECT t.task_id, t.session_id, t.group_id FROM tasks t {where} {and_}"
-        " t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM task_groups g WHERE"
-        " g.group_id = t.group_id AND g.session_id = t.session_id)"
-        f" AND {FILE_GONE.format(id='t.group_id')} ORDER BY t.task_id",
-        params,
-    ):
-        found.append({"kind": "missing_group", "task_id": row["task_id"],
-                      "session_id": row["session_id"],
-                      "problem": f"its group {row['group_id']} does not exist",
-                      "action": "take it out of the group"})  # fmt: skip
+    # A task's parent or group that is neither in the index nor a file of any kind.
+    for kind, column, table, key, noun, action in (
+        ("orphaned_task", "parent_task_id", "tasks", "task_id", "parent", "make it a top-level task"),
+        ("missing_group", "group_id", "task_groups", "group_id", "group", "take it out of the group"),
+    ):  # fmt: skip
+        for row in db.records(
+            f"SELECT t.task_id, t.session_id, t.{column} AS ref FROM tasks t {where} {and_}"
+            f" t.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} o WHERE"
+            f" o.{key} = t.{column} AND o.session_id = t.session_id)"
+            f" AND {FILE_GONE.format(id=f't.{column}')} ORDER BY t.task_id",
+            params,
+        ):
+            found.append({"kind": kind, "task_id": row["task_id"], "session_id": row["session_id"],
+                          "problem": f"its {noun} {row['ref']} does not exist",
+                          "action": action})  # fmt: skip
     for row in db.records(
         f"SELECT t.task_id, t.session_id, d.depends_on_task_id AS dep FROM task_dependencies d"
         f" JOIN tasks t ON t.task_id = d.task_id {where} {and_} NOT EXISTS (SELECT 1 FROM"

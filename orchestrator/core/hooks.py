@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from orchestrator.core.board import problem_of
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.gitrepo import Repo
@@ -263,7 +264,7 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
             judged,
         ):
             if not any(d in row["message"] for d in DANGLING):
-                problems.append(_problem(row))
+                problems.append(problem_of(row))
         for rel in differ:
             problems += [p for p in parsed[rel].problems
                          if not any(d in p.message for d in DANGLING)]  # fmt: skip
@@ -283,11 +284,6 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
     problems += _orphaned(orphans, tree, set(present))
     problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
     return problems, touched, edited_views
-
-
-def _problem(row: dict[str, Any]) -> Problem:
-    return Problem(row["path"], row["message"], row["line"], row["field"], row["fix"],
-                   row["severity"])  # fmt: skip
 
 
 def _parsed(project: Project, rel: str, text: str):
@@ -386,11 +382,17 @@ def refresh_views(project: Project, sessions: set[str]) -> list[str]:
     ):
         return ["views left to the next orch command (a commit of chosen paths)"]
     said, wanted = [], set()
+    folders = [project.syncer.to_git(layout.rel(layout.session_dir(s))) for s in sessions]
+    status = repo.run("status", "--porcelain", "-z", "--", *folders).stdout.decode()
+    unstaged = {
+        role.session_dir
+        for entry in status.split("\0")
+        if len(entry) > 3
+        and entry[1] != " "
+        and (role := layout.classify(project.syncer.from_git(entry[3:]))) is not None
+    }
     for session_id in sorted(sessions):
-        folder = project.syncer.to_git(layout.rel(layout.session_dir(session_id)))
-        status = repo.run("status", "--porcelain", "-z", "--", folder).stdout.decode()
-        unstaged = [e for e in status.split("\0") if len(e) > 3 and e[1] != " "]
-        if unstaged:
+        if session_id in unstaged:
             said.append(f"session {session_id} has changes that are not staged: its view is"
                         " left to the next orch command")  # fmt: skip
         else:
