@@ -136,19 +136,11 @@ def _parquet(db, session_ids: list[str], folder: Path) -> dict[str, int]:
 
 def _columns(table: str) -> dict[str, str]:
     """The table's columns with DuckDB types, from schema/index.sql."""
-    import re
+    from orchestrator.index.engine import column_types
 
-    from orchestrator.index.engine import schema_sql
-
-    match = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", schema_sql(), re.S)
     types = {"TEXT": "VARCHAR", "INTEGER": "BIGINT", "DOUBLE": "DOUBLE", "JSON": "JSON",
              "BOOLEAN": "BOOLEAN"}  # fmt: skip
-    columns = {}
-    for line in match.group(1).splitlines():
-        m = re.match(r"\s+([a-z_]+) ([A-Z]+)", line)
-        if m and m.group(1) not in ("CHECK", "UNIQUE", "PRIMARY"):
-            columns[m.group(1)] = types.get(m.group(2), "VARCHAR")
-    return columns
+    return {name: types.get(kind, "VARCHAR") for name, kind in column_types(table).items()}
 
 
 def _quoted(path: Path) -> str:

@@ -372,19 +372,15 @@ def plan_task(
             )
         }
         ready = ready_tasks(project, db, session_id, limit=10)
+        session_row = lookup.session(db, session_id)
     return {
-        "session": _session_brief(lookup_session(project, session_id)),
+        "session": _session_brief(session_row),
         "session_created": created is not None,
         "parent_task": summary(parent) | {"file_path": parent["file_path"]},
         "subtasks": [summary(rows[t]) | {"depends_on": rows[t]["depends_on"]} for t in ids],
         "ready": [summary(r) for r in ready],
         "next_step": "run a ready subtask with orchestrator_execute_subtask(task_id)",
     }
-
-
-def lookup_session(project: Project, session_id: str) -> dict[str, Any]:
-    with project.reading() as db:
-        return lookup.session(db, session_id)
 
 
 def _plan_dependency(

@@ -53,14 +53,20 @@ def sqlite_statements() -> list[str]:
 @cache
 def table_columns(table: str) -> tuple[str, ...]:
     """The columns schema/index.sql gives `table`, in order."""
+    return tuple(column_types(table))
+
+
+@cache
+def column_types(table: str) -> dict[str, str]:
+    """Column -> SQL type (TEXT, INTEGER, DOUBLE, JSON, ...) of `table` in schema/index.sql."""
     match = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", schema_sql(), re.S)
     if match is None:
         raise KeyError(table)
-    return tuple(
-        m.group(1)
+    return {
+        m.group(1): m.group(2)
         for line in match.group(1).splitlines()
-        if (m := re.match(r"\s+([a-z_]+) [A-Z]", line)) and m.group(1) not in ("CHECK", "UNIQUE")
-    )
+        if (m := re.match(r"\s+([a-z_]+) ([A-Z]+)", line))
+    }
 
 
 @cache
