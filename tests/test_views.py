@@ -175,6 +175,25 @@ def test_the_view_follows_every_change_and_is_committed_with_it(project):
     assert "session.md" in git(project.root, "show", "--name-only", "--format=", "HEAD")
 
 
+def test_a_change_the_view_does_not_show_leaves_it_alone(project):
+    """A priority or a description is not on the task's line nor in any count: the view
+    is not regenerated for it (at thousands of tasks that is most of the change's cost),
+    and its commit holds the task alone. A change the view shows still rewrites it."""
+    orch = Orch(project.root)
+    ids = make_session(orch)
+    path, before = session_file(project)
+    mtime = path.stat().st_mtime_ns
+    orch("task", "update", ids["loose"], "--priority", "1", "--description", "Quietly.")
+    assert path.stat().st_mtime_ns == mtime
+    changed = git(project.root, "show", "--name-only", "--format=", "HEAD").split()
+    assert changed == [project.layout.rel(task_file(project, ids["loose"]))]
+    orch("task", "update", ids["loose"], "--estimate", "4")
+    _, body = session_file(project)
+    assert f"- [ ] Loose task (Pending) - 4h <!-- {ids['loose']} -->" in body
+    assert "session.md" in git(project.root, "show", "--name-only", "--format=", "HEAD")
+    assert git(project.root, "status", "--porcelain") == ""
+
+
 def test_boxes_ticked_and_titles_edited_in_session_md_reach_the_tasks(project):
     orch = Orch(project.root)
     ids = make_session(orch)

@@ -333,6 +333,17 @@ class Project:
                 db.close()
 
 
+# What a task's line and the counts of its session.md view are made of (core/views.py's
+# view_of and index/derive.py's positions); a change of anything else leaves the view as
+# it was.
+SHOWN_FIELDS = ("task_id", "session_id", "title", "status", "group_id", "parent_task_id",
+                "specialist_type", "estimated_effort", "created_at", CONFLICT_KEY)  # fmt: skip
+
+
+def shown(record: Record) -> tuple:
+    return tuple(record.meta.get(key) for key in SHOWN_FIELDS)
+
+
 class Writer:
     """Reads and writes record files for one operation, under the project lock."""
 
@@ -345,6 +356,10 @@ class Writer:
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
         self._intended = 0  # how many files the intent on disk names
+        # The sessions whose session.md view this writer's changes may alter, and what a
+        # loaded task showed in its view (see `shown`).
+        self.views: set[str] = set()
+        self._shown: dict[Path, tuple] = {}
         # Thousands of new files (an import): written without an fsync each, and all
         # flushed to disk at once before the commit.
         self.bulk = False
@@ -388,6 +403,8 @@ class Writer:
             )
         self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
         parsed.record.path = path
+        if kind == "task":
+            self._shown[path] = shown(parsed.record)
         return parsed.record
 
     def load_raw(self, kind: str, session_id: str, record_id: str) -> Record:
@@ -439,17 +456,33 @@ class Writer:
             new_text = self._merge(
                 rel, base_text, new_text, current.decode("utf-8", errors="replace")
             )
+            self._shown.pop(path, None)  # merged: what the file shows now is not known here
+        if text is not None:
+            self._shown.pop(path, None)  # text given whole: its fields may not be the record's
         data = new_text.encode("utf-8")
         write_atomic(path, data, durable=not self.bulk)
         record.path = path
         self._read[path] = (blob_id(data), new_text)
         self.written.append(rel)
         if counted:
+            self._note_view(record, path)
             from orchestrator.core.sync import Change
 
             self.changes.append(
                 Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
             )
+
+    def _note_view(self, record: Record, path: Path) -> None:
+        """Count the record's session among those whose view to regenerate, unless the
+        record is a task whose line and counts in the view stay as they were (a new
+        priority, a description, results): its view then needs no rewrite, which at
+        thousands of tasks is most of a small change's cost."""
+        before = self._shown.get(path)
+        if record.kind == "task":
+            self._shown[path] = shown(record)
+            if before == self._shown[path]:
+                return
+        self.views.add(record.meta.get("session_id"))
 
     def _intend(self, rel: str, counted: bool) -> None:
         """Note the intent before writing `rel` (see Syncer.intend). A bulk operation
@@ -476,6 +509,8 @@ class Writer:
             raise RecordError(f"{rel} was edited while orch was deleting it; nothing was deleted")
         path.unlink(missing_ok=True)
         self._read.pop(path, None)
+        self._shown.pop(path, None)
+        self.views.add(record.meta.get("session_id"))
         self.written.append(rel)
         from orchestrator.core.sync import Change
 
@@ -540,7 +575,7 @@ class Writer:
         if self.changes:
             from orchestrator.core.views import regenerate
 
-            regenerate(self, {c.session_id for c in self.changes})
+            regenerate(self, self.views)
             self.sync()
         if self.written:
             from orchestrator.core.sync import Entry
@@ -557,6 +592,7 @@ class Writer:
             self.project.syncer.record(self.db, entry)
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
             self._intended = 0
+            self.views = set()
 
     def _unique_changes(self) -> list[Change]:
         seen: dict[tuple[str, str], Change] = {}
