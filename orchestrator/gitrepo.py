@@ -45,6 +45,9 @@ BUSY_MARKERS = {
 }
 # Another git process holds the user's index for a moment (a status, an IDE): wait.
 LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
+# Stage the work-tree state of the paths given on its input.
+UPDATE_INDEX = ("update-index", "--add", "--remove", "-z", "--stdin")
+PIPE_SIZE = 60_000  # bytes a pipe takes before its reader must read (64 KiB on Linux)
 
 
 class GitError(OrchError):
@@ -76,28 +79,30 @@ class Repo:
     ) -> subprocess.CompletedProcess:
         import subprocess
 
+        done = subprocess.run(
+            **self._call(args, env, private, literal), input=input, capture_output=True
+        )
+        if check and done.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
+        return done
+
+    def _call(
+        self, args: tuple[str, ...], env: dict[str, str] | None, private: bool, literal: bool
+    ) -> dict:
         full_env = None
         if env or private:
             full_env = {**os.environ, **(env or {})}
             if private:
                 full_env["GIT_INDEX_FILE"] = str(self.private_index)
-        done = subprocess.run(
-            # Paths are file names, never patterns (check-ignore refuses the option).
-            [
-                "git",
-                *(["--literal-pathspecs"] if literal else []),
-                "-c",
-                "core.quotepath=off",
-                *args,
-            ],
-            cwd=self.top,
-            input=input,
-            env=full_env,
-            capture_output=True,
-        )
-        if check and done.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
-        return done
+        # Paths are file names, never patterns (check-ignore refuses the option).
+        argv = ["git", *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
+        if private:
+            # orch's own index is split: a commit then writes a small file naming the
+            # few changed entries, not all of them (a megabyte at 10,000 tasks). The
+            # large part is kept in the git folder by git (`sharedindex.*`), which also
+            # deletes old ones.
+            argv += ["-c", "core.splitIndex=true"]
+        return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
     def out(self, *args: str, **kwargs) -> str:
         return self.run(*args, **kwargs).stdout.decode("utf-8", errors="replace").strip()
@@ -218,20 +223,35 @@ class Repo:
         """Commit the work-tree state of `paths` (files changed, added or deleted) on top
         of HEAD, and nothing else. Returns the new commit, or None if those paths already
         match HEAD. Retries if someone moved HEAD meanwhile."""
+        # The user's index takes the files while the commit is built in the private one
+        # (a 10,000-file index costs each process milliseconds to read and write), and
+        # before the branch moves: a `git commit` of theirs racing this one then takes
+        # orch's new files along instead of committing the old ones back. Before a
+        # return that makes no commit too: their index may still hold older versions.
+        theirs = self._start_add(paths)
+        adding, rebuilt = True, False
         for _attempt in range(5):
-            head, head_tree = self.head()
-            self._private_index_at(head)
-            self._forget_private_index()  # until this attempt succeeds, rebuild it next time
-            self._add(paths, private=True)
-            tree = self.out("write-tree", private=True)
+            try:
+                head, head_tree = self.head()
+                self._private_index_at(head)
+                self._forget_private_index()  # until this attempt succeeds, rebuild it next time
+                self._add(paths, private=True)
+                tree = self.out("write-tree", private=True)
+            except GitError:
+                if rebuilt:
+                    raise
+                # The private index kept from an earlier command may be unreadable (its
+                # shared part expired by another git): built again from HEAD, once.
+                rebuilt = True
+                continue
+            finally:
+                if adding:
+                    adding = False
+                    self._finish_add(theirs, paths)
             if tree == head_tree:
                 self._remember_private_index(head)
-                self._add(paths)  # the user's index may still hold older versions
                 return None
             commit = self._commit_tree(tree, head, message)
-            # The user's index first: a `git commit` of theirs racing this one then takes
-            # orch's new files along instead of committing the old ones back.
-            self._add(paths)
             moved = self.run(
                 "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "", check=False
             )
@@ -239,6 +259,42 @@ class Repo:
                 self._remember_private_index(commit)
                 return commit
         raise GitError("could not commit: HEAD kept moving (another git process is committing)")
+
+    def _start_add(self, paths: list[str]) -> subprocess.Popen | None:
+        """`_add(paths)` to the user's index, started (None: a list too long to hand over
+        at once; `_finish_add` then does it the plain way)."""
+        import subprocess
+
+        listed = "".join(f"{p}\0" for p in paths).encode()
+        if len(listed) > PIPE_SIZE:
+            return None
+        started = subprocess.Popen(
+            **self._call(UPDATE_INDEX, None, False, True),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        stdin, started.stdin = started.stdin, None  # communicate() then only reads
+        try:
+            stdin.write(listed)
+            stdin.close()
+        except OSError:
+            pass  # it ended early: what it said is read in _finish_add
+        return started
+
+    def _finish_add(self, started: subprocess.Popen | None, paths: list[str]) -> None:
+        """Wait for a started `_add`; if it did not run, or met a lock, do it again the
+        patient way. Returns None, for the caller's handle."""
+        if started is None:
+            self._add(paths)
+            return None
+        _out, said = started.communicate()
+        if started.returncode != 0:
+            if b"index.lock" not in said:
+                raise GitError(
+                    "git update-index of your git index failed:"
+                    f" {said.decode(errors='replace').strip()}"
+                )
+            self._add(paths)
+        return None
 
     def _add(self, paths: list[str], private: bool = False) -> None:
         """Stage the work-tree state of `paths`, and only them, in the private index or
@@ -248,10 +304,7 @@ class Repo:
         process: wait for it a little."""
         listed = "".join(f"{p}\0" for p in paths).encode()
         for wait in (*LOCK_WAITS, None):
-            done = self.run(
-                "update-index", "--add", "--remove", "-z", "--stdin",
-                input=listed, private=private, check=False,
-            )  # fmt: skip
+            done = self.run(*UPDATE_INDEX, input=listed, private=private, check=False)
             if done.returncode == 0:
                 return
             said = done.stderr.decode(errors="replace").strip()
@@ -284,6 +337,8 @@ class Repo:
                 return
         except OSError:
             pass
+        # From nothing: an index that cannot be read (see `_call`) could not be replaced.
+        self.private_index.unlink(missing_ok=True)
         if head:
             self.run("read-tree", head, private=True)
         else:
