@@ -88,6 +88,12 @@ def p95(times: list[float]) -> float:
     return times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
+def spread(times: list[float]) -> str:
+    """A table cell: the median of these times, and their p95."""
+    ordered = sorted(times)
+    return f"{ms(statistics.median(ordered))} (p95 {ms(p95(ordered))})"
+
+
 def command(args: list[str], cwd: Path) -> Callable[[], None]:
     """A function running `args` in `cwd` with stdout discarded; it stops the benchmark
     with orch's error message if the command fails."""

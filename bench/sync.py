@@ -5,8 +5,8 @@ merge of two clones that diverged.
 
 For each size it generates a project under bench/projects/ (git-ignored, so the project's
 .task_orchestrator/ is a repository of its own; replaced on each run), measures the
-figures below as medians, prints a Markdown table per size and appends them, with the
-machine and the command line, to bench/RESULTS.md.
+figures below as medians and p95, prints a Markdown table per size and appends them,
+with the machine and the command line, to bench/RESULTS.md.
 
 - first sync: the first command in the generated project commits every file (once);
 - `orch task update ID --priority N`: wall time of the process, index update and commit
@@ -36,10 +36,11 @@ from cli_reads import (
     TitleEditor,
     append_results,
     command,
-    median_ms,
     ms,
     section_header,
+    spread,
     table,
+    timings_ms,
 )
 from generate import generate
 
@@ -102,12 +103,13 @@ def measure(root: Path, shape: dict, runs: int, engine: str) -> list[tuple[str, 
     task_id = shape["task_id"]
     cycler = PriorityCycler(root, task_id)
     cycler()  # warm-up
-    wall = median_ms(cycler, runs)
+    walls = timings_ms(cycler, runs)
+    wall = statistics.median(walls)
     ok = wall < MUTATION_TARGET_MS
     rows.append(
         (
             "`orch task update ID --priority N` (with its commit)",
-            ms(wall),
+            spread(walls),
             f"< {MUTATION_TARGET_MS} ms",
             "yes" if ok else "no",
         )
@@ -118,8 +120,9 @@ def measure(root: Path, shape: dict, runs: int, engine: str) -> list[tuple[str, 
 
     set_commit_mode(root, engine, "off")
     command([str(ORCH), "status"], root)()
-    off = median_ms(cycler, runs)
-    rows.append(("… the same with `commit: off`", ms(off), "", ""))
+    offs = timings_ms(cycler, runs)
+    off = statistics.median(offs)
+    rows.append(("… the same with `commit: off`", spread(offs), "", ""))
     rows.append(("… so the commit costs", ms(wall - off), "", ""))
     set_commit_mode(root, engine, "every-sync")
     command([str(ORCH), "sync"], root)()
@@ -127,14 +130,14 @@ def measure(root: Path, shape: dict, runs: int, engine: str) -> list[tuple[str, 
     project = Project(root)
     n = iter(range(10**9))
     update_task(project, task_id, priority=1)
-    inproc = median_ms(lambda: update_task(project, task_id, priority=next(n) % 5 + 1), runs)
-    rows.append(("in-process `update_task` (with its commit)", ms(inproc), "", ""))
+    inproc = timings_ms(lambda: update_task(project, task_id, priority=next(n) % 5 + 1), runs)
+    rows.append(("in-process `update_task` (with its commit)", spread(inproc), "", ""))
 
     other = active_tasks(project, shape["active_session"])[1]
     editor = TitleEditor(project.layout.record_path("task", shape["active_session"], other))
-    after_edit = median_ms(command([str(ORCH), "task", "show", other], root), runs, before=editor)
+    after_edit = timings_ms(command([str(ORCH), "task", "show", other], root), runs, editor)
     rows.append(
-        ("`orch task show ID` after a hand edit (synced and committed)", ms(after_edit), "", "")
+        ("`orch task show ID` after a hand edit (synced and committed)", spread(after_edit), "", "")
     )
     if git(repo, "status", "--porcelain"):
         sys.exit("the project has uncommitted changes after the runs")
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
             (
                 f"`orch sync --remote` merging 2 clones × {EDITS_PER_CLONE} task edits"
                 f" ({SHARED_EDITS} tasks edited in both)",
-                ms(statistics.median(merges)),
+                spread(merges),
                 "",
                 "",
             )
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         text = (
             f"### {size:,} tasks\n\n"
             f"{shape['tasks']:,} tasks, {shape['active_tasks']:,} in the active session;"
-            f" medians of {args.runs} runs (merge: {args.merge_runs} fresh clone pairs).\n\n"
+            f" medians and p95 of {args.runs} runs (merge: {args.merge_runs} fresh clone pairs).\n\n"
             f"{table(rows)}\n"
         )
         print(text)
