@@ -45,6 +45,8 @@ BUSY_MARKERS = {
 }
 # Another git process holds the user's index for a moment (a status, an IDE): wait.
 LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
+# Variables that point git at another repository than the folder's own.
+GIT_ENV = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
 # Stage the work-tree state of the paths given on its input.
 UPDATE_INDEX = ("update-index", "--add", "--remove", "-z", "--stdin")
 PIPE_SIZE = 60_000  # bytes a pipe takes before its reader must read (64 KiB on Linux)
@@ -355,6 +357,11 @@ def find_repo(folder: Path) -> Repo | None:
     """The work tree holding `folder`, or None if it is not in one (or git is missing)."""
     if not git_available():
         return None
+    own = folder / ".git"
+    if own.is_dir() and (own / "HEAD").is_file() and not GIT_ENV.intersection(os.environ):
+        # A repository of its own (the usual home of .task_orchestrator/): git would find
+        # this one first; one process fewer for every command that commits.
+        return Repo(folder.resolve(), own.resolve())
     import subprocess
 
     done = subprocess.run(

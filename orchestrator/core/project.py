@@ -572,7 +572,7 @@ class Writer:
     def commit(self) -> None:
         """Regenerate the views of the sessions this writer changed, then commit what it
         wrote as one sync."""
-        if self.changes:
+        if self.views:
             from orchestrator.core.views import regenerate
 
             regenerate(self, self.views)
