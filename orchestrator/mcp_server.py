@@ -268,9 +268,13 @@ class Orch:
     def __init__(self, root: str | os.PathLike | None = None):
         self.lock = threading.RLock()
         self.project: Project | None = None
+        # A server started for one project (--root, ORCH_ROOT) serves that one alone: a
+        # client's working_directory cannot take it elsewhere.
+        self.bound: Path | None = None
         given = root or os.environ.get("ORCH_ROOT")
         if given:
             self.project = Project.find(given)  # a wrong --root fails the start, loudly
+            self.bound = self.project.root
         else:
             try:
                 found = Project.find(None)
@@ -588,7 +592,16 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 f"working_directory {str(given)!r} is not an existing directory; give the"
                 " project's absolute path"
             )
-        path = given.resolve()
+        path = given.resolve()  # `..` and symbolic links followed to where they lead
+        if orch.bound is not None:
+            if path != orch.bound and not path.is_relative_to(orch.bound):
+                raise ToolError(
+                    f"this server serves the project at {orch.bound} (started with --root or"
+                    f" ORCH_ROOT); working_directory {working_directory!r} leads to {path},"
+                    " outside it. Start another server for that project:"
+                    f" orch mcp --root {path}"
+                )
+            return orch.project
         why = refused_root(path)
         if why:
             raise ToolError(f"{why}; give the project's absolute path as working_directory")

@@ -249,6 +249,30 @@ def test_initialize_refuses_what_is_not_a_project_directory(tmp_path, monkeypatc
     connected(build_server(), body)
 
 
+def test_a_server_started_for_one_project_stays_in_it(sample, tmp_path):
+    """With --root (or ORCH_ROOT) a client's working_directory cannot lead the server to
+    another directory: not by `..`, an absolute path or a symbolic link pointing out. A
+    folder inside the project is the project."""
+    root = sample.root
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "docs").mkdir(exist_ok=True)
+    (root / "docs" / "link-out").symlink_to(outside)
+
+    async def body(agent: Agent):
+        for where in (str(outside), f"{root}/../elsewhere", "../elsewhere",
+                      str(root / "docs" / "link-out")):  # fmt: skip
+            said = await agent.error("orchestrator_initialize_session", working_directory=where)
+            assert "outside it" in said and f"orch mcp --root {outside.resolve()}" in said, said
+        assert not (outside / ".task_orchestrator").exists()
+        inside = await agent.ok(
+            "orchestrator_initialize_session", working_directory=str(root / "docs")
+        )
+        assert inside["active_session"]["name"] == "Payments API v2"
+
+    connected(build_server(root), body)
+
+
 def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
     root = sample.root
 

@@ -185,6 +185,7 @@ def test_a_change_the_view_does_not_show_leaves_it_alone(project):
     mtime = path.stat().st_mtime_ns
     orch("task", "update", ids["loose"], "--priority", "1", "--description", "Quietly.")
     assert path.stat().st_mtime_ns == mtime
+    assert session_file(project)[1] == before
     changed = git(project.root, "show", "--name-only", "--format=", "HEAD").split()
     assert changed == [project.layout.rel(task_file(project, ids["loose"]))]
     orch("task", "update", ids["loose"], "--estimate", "4")
