@@ -49,7 +49,7 @@ LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
 GIT_ENV = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
 # Stage the work-tree state of the paths given on its input.
 UPDATE_INDEX = ("update-index", "--add", "--remove", "-z", "--stdin")
-PIPE_SIZE = 60_000  # bytes a pipe takes before its reader must read (64 KiB on Linux)
+PIPE_SIZE = 4096  # bytes a pipe always takes before its reader reads (one page)
 
 
 class GitError(OrchError):
@@ -98,12 +98,6 @@ class Repo:
                 full_env["GIT_INDEX_FILE"] = str(self.private_index)
         # Paths are file names, never patterns (check-ignore refuses the option).
         argv = ["git", *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
-        if private:
-            # orch's own index is split: a commit then writes a small file naming the
-            # few changed entries, not all of them (a megabyte at 10,000 tasks). The
-            # large part is kept in the git folder by git (`sharedindex.*`), which also
-            # deletes old ones.
-            argv += ["-c", "core.splitIndex=true"]
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
     def out(self, *args: str, **kwargs) -> str:
@@ -230,37 +224,40 @@ class Repo:
         # before the branch moves: a `git commit` of theirs racing this one then takes
         # orch's new files along instead of committing the old ones back. Before a
         # return that makes no commit too: their index may still hold older versions.
-        theirs = self._start_add(paths)
-        adding, rebuilt = True, False
-        for _attempt in range(5):
-            try:
-                head, head_tree = self.head()
-                self._private_index_at(head)
-                self._forget_private_index()  # until this attempt succeeds, rebuild it next time
-                self._add(paths, private=True)
-                tree = self.out("write-tree", private=True)
-            except GitError:
-                if rebuilt:
-                    raise
-                # The private index kept from an earlier command may be unreadable (its
-                # shared part expired by another git): built again from HEAD, once.
-                rebuilt = True
-                continue
-            finally:
-                if adding:
-                    adding = False
-                    self._finish_add(theirs, paths)
-            if tree == head_tree:
-                self._remember_private_index(head)
-                return None
-            commit = self._commit_tree(tree, head, message)
-            moved = self.run(
-                "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "", check=False
-            )
-            if moved.returncode == 0:
-                self._remember_private_index(commit)
-                return commit
-        raise GitError("could not commit: HEAD kept moving (another git process is committing)")
+        started, waited, rebuilt = self._start_add(paths), False, False
+        try:
+            for _attempt in range(5):
+                try:
+                    head, head_tree = self.head()
+                    self._private_index_at(head)
+                    self._forget_private_index()  # until this attempt succeeds, rebuild it next time
+                    self._add(paths, private=True)
+                    tree = self.out("write-tree", private=True)
+                except GitError:
+                    if rebuilt:
+                        raise
+                    # The private index kept from an earlier command may be unreadable
+                    # (damaged, cut short): built again from HEAD, once.
+                    rebuilt = True
+                    continue
+                if not waited:
+                    waited = True
+                    self._finish_add(started, paths)
+                if tree == head_tree:
+                    self._remember_private_index(head)
+                    return None
+                commit = self._commit_tree(tree, head, message)
+                moved = self.run(
+                    "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "",
+                    check=False,
+                )  # fmt: skip
+                if moved.returncode == 0:
+                    self._remember_private_index(commit)
+                    return commit
+            raise GitError("could not commit: HEAD kept moving (another git process is committing)")
+        finally:
+            if not waited and started is not None:
+                started.communicate()  # reaped; the error that ended the commit is the one said
 
     def _start_add(self, paths: list[str]) -> subprocess.Popen | None:
         """`_add(paths)` to the user's index, started (None: a list too long to hand over
@@ -339,7 +336,7 @@ class Repo:
                 return
         except OSError:
             pass
-        # From nothing: an index that cannot be read (see `_call`) could not be replaced.
+        # From nothing: an index that cannot be read could not be replaced.
         self.private_index.unlink(missing_ok=True)
         if head:
             self.run("read-tree", head, private=True)
@@ -353,12 +350,31 @@ class Repo:
         self._marker.unlink(missing_ok=True)
 
 
+def _plainly_own(git_dir: Path) -> bool:
+    """Whether `git_dir` is a plain repository folder git takes as it stands: HEAD, objects
+    and refs there, no environment pointing git elsewhere, no work tree or bareness set
+    in its config (those, and anything odd, are left to git to judge)."""
+    if GIT_ENV.intersection(os.environ):
+        return False
+    try:
+        config = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return (
+        (git_dir / "HEAD").is_file()
+        and (git_dir / "objects").is_dir()
+        and (git_dir / "refs").is_dir()
+        and "worktree" not in config
+        and "bare = true" not in config
+    )
+
+
 def find_repo(folder: Path) -> Repo | None:
     """The work tree holding `folder`, or None if it is not in one (or git is missing)."""
     if not git_available():
         return None
     own = folder / ".git"
-    if own.is_dir() and (own / "HEAD").is_file() and not GIT_ENV.intersection(os.environ):
+    if _plainly_own(own):
         # A repository of its own (the usual home of .task_orchestrator/): git would find
         # this one first; one process fewer for every command that commits.
         return Repo(folder.resolve(), own.resolve())

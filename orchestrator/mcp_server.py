@@ -587,21 +587,24 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                     " absolute path"
                 )
             given = orch.project.root / given
+        path = given.resolve()  # `..` and symbolic links followed to where they lead
+        if orch.bound is not None:
+            # Judged before anything is looked at there: a client learns nothing of
+            # what lies outside.
+            inside = path == orch.bound or path.is_relative_to(orch.bound)
+            if not inside or (path != orch.bound and (path / ".task_orchestrator").exists()):
+                raise ToolError(
+                    f"this server serves the project at {orch.bound} alone (started with"
+                    f" --root or ORCH_ROOT); working_directory {working_directory!r} is"
+                    f" {'another project' if inside else 'outside it'}. Start a server for"
+                    " that project: orch mcp --root <its directory>"
+                )
+            return orch.project
         if not given.is_dir():
             raise ToolError(
                 f"working_directory {str(given)!r} is not an existing directory; give the"
                 " project's absolute path"
             )
-        path = given.resolve()  # `..` and symbolic links followed to where they lead
-        if orch.bound is not None:
-            if path != orch.bound and not path.is_relative_to(orch.bound):
-                raise ToolError(
-                    f"this server serves the project at {orch.bound} (started with --root or"
-                    f" ORCH_ROOT); working_directory {working_directory!r} leads to {path},"
-                    " outside it. Start another server for that project:"
-                    f" orch mcp --root {path}"
-                )
-            return orch.project
         why = refused_root(path)
         if why:
             raise ToolError(f"{why}; give the project's absolute path as working_directory")

@@ -337,7 +337,7 @@ class Project:
 # view_of and index/derive.py's positions); a change of anything else leaves the view as
 # it was.
 SHOWN_FIELDS = ("task_id", "session_id", "title", "status", "group_id", "parent_task_id",
-                "specialist_type", "estimated_effort", "created_at", CONFLICT_KEY)  # fmt: skip
+                "specialist_type", "estimated_effort", "created_at")  # fmt: skip
 
 
 def shown(record: Record) -> tuple:
