@@ -155,6 +155,13 @@ class IndexDB:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._con.execute(sql, params).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 4096) -> Iterator[tuple]:
+        """The rows of `sql` a few thousand at a time, for a table too big to hold at once;
+        consume it inside the transaction that reads it."""
+        cursor = self._con.execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            yield from rows
+
     # Statements over a list of ids: `{in}` in the SQL stands for "?, ?, ..." for `values`
     # (after `params`), run in chunks because SQLite limits the parameters of a statement.
 

@@ -135,12 +135,14 @@ def snapshot_path(layout: Layout, engine: str) -> os.PathLike:
     return layout.index_dir / f"signatures-{engine}.marshal"
 
 
+STORED = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
+
+
 def stored_rows(db: IndexDB, rels: list[str] | None = None) -> list[tuple]:
     """(path, mtime_ns, size, inode, recorded_ns) of the given files, or of all."""
-    sql = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
     if rels is None:
-        return db.rows(sql)
-    return db.rows_in(f"{sql} WHERE path IN ({{in}})", rels)
+        return db.rows(STORED)
+    return db.rows_in(f"{STORED} WHERE path IN ({{in}})", rels)
 
 
 def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
@@ -261,15 +263,20 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
         found.generation, found.snapshot = generation, snapshot
         return found
     with db.reading():
-        generation, rows = db.generation(), stored_rows(db)
-    found = _compare_folders_rows(folders, rows, clock_ns)
+        generation = db.generation()
+        if layout.keep_snapshot:
+            rows = stored_rows(db)
+            found = _compare_folders_rows(folders, rows, clock_ns)
+        else:  # no snapshot to make (a server's journal): the table is never held whole
+            rows = None
+            found = _compare_folders_rows(folders, db.stream(STORED), clock_ns)
     found.generation = generation
-    if found.empty:
+    if found.empty and rows is not None:
         write_snapshot(layout, db, generation, rows)
     return found
 
 
-def _compare_folders_rows(folders: Folders, rows: list[tuple], clock_ns: int) -> Plan:
+def _compare_folders_rows(folders: Folders, rows: Iterable[tuple], clock_ns: int) -> Plan:
     """_compare() of a whole scan, walking the rows against the folders as scanned: no
     second map of every path (at 100,000 files, tens of MB less at the peak)."""
     to_read: dict[str, Signature] = {}
