@@ -43,9 +43,10 @@ RESULTS = HERE / "RESULTS.md"
 RESULTS_HEADER = """\
 # orch benchmark results
 
-Figures appended by `bench/cli_reads.py` (see bench/README.md): medians of wall times on
-generated projects. Each section records the machine and the exact command line, so
-results from different machines or commits can be told apart.
+Figures appended by the scripts in `bench/` (see bench/README.md; `python bench/run.py`
+runs them all): medians, and p95 where given, of wall times on generated projects. Each
+section records the machine and the exact command line, so results from different
+machines or commits can be told apart.
 """
 ORCH = Path(sys.executable).parent / "orch"
 FLOOR = [sys.executable, "-c", "import click, sqlite3"]
