@@ -7,8 +7,9 @@
   reported); then the view is regenerated from the result.
 - Under `orch watch` and `orch sync` (Project.follow_views), other outside edits of a
   session's files regenerate its view too; plain commands leave that to the session's
-  next change the view shows (a new priority or description rewrites no view). A checkout, pull or merge (files equal to a commit) never does: the view
-  committed with them stays.
+  next change the view shows (a new priority or description rewrites no view). A
+  checkout, pull or merge (files equal to a commit) never does: the view committed with
+  them stays.
 """
 
 from __future__ import annotations
