@@ -281,10 +281,10 @@ class Repo:
 
     def _finish_add(self, started: subprocess.Popen | None, paths: list[str]) -> None:
         """Wait for a started `_add`; if it did not run, or met a lock, do it again the
-        patient way. Returns None, for the caller's handle."""
+        patient way."""
         if started is None:
             self._add(paths)
-            return None
+            return
         _out, said = started.communicate()
         if started.returncode != 0:
             if b"index.lock" not in said:
@@ -293,7 +293,6 @@ class Repo:
                     f" {said.decode(errors='replace').strip()}"
                 )
             self._add(paths)
-        return None
 
     def _add(self, paths: list[str], private: bool = False) -> None:
         """Stage the work-tree state of `paths`, and only them, in the private index or

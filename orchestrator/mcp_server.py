@@ -591,7 +591,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         if orch.bound is not None:
             # Judged before anything is looked at there: a client learns nothing of
             # what lies outside.
-            inside = path == orch.bound or path.is_relative_to(orch.bound)
+            inside = path.is_relative_to(orch.bound)  # the root itself included
             if not inside or (path != orch.bound and (path / ".task_orchestrator").exists()):
                 raise ToolError(
                     f"this server serves the project at {orch.bound} alone (started with"
