@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchError
+from orchestrator.store.files import blob_id
 
 if TYPE_CHECKING:
     import subprocess
@@ -43,6 +44,15 @@ BUSY_MARKERS = {
     "REVERT_HEAD": "a revert",
     "BISECT_LOG": "a bisect",
 }
+# How to end each of those (said when orch refuses to write during one).
+ENDINGS = {
+    "MERGE_HEAD": "git merge --continue, or git merge --abort",
+    "rebase-merge": "git rebase --continue, or git rebase --abort",
+    "rebase-apply": "git rebase --continue, or git rebase --abort",
+    "CHERRY_PICK_HEAD": "git cherry-pick --continue, or git cherry-pick --abort",
+    "REVERT_HEAD": "git revert --continue, or git revert --abort",
+    "BISECT_LOG": "git bisect reset",
+}
 # Another git process holds the user's index for a moment (a status, an IDE): wait.
 LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
 # Variables that point git at another repository than the folder's own.
@@ -54,6 +64,86 @@ PIPE_SIZE = 4096  # bytes a pipe always takes before its reader reads (one page)
 
 class GitError(OrchError):
     """A git command failed; the message carries git's own words."""
+
+
+# A lock file nobody holds open, owned by another user (whose processes this one may not
+# see), is taken for stale only once this old: git's index operations take milliseconds.
+STALE_LOCK_AGE = 60.0
+# How long to wait for a live git process to let go of orch's private index.
+HELD_LOCK_WAIT = 5.0
+
+
+@dataclass
+class Wrote:
+    """What orch wrote to a path, which its commit must hold whatever the file holds by
+    then: `raw` is blob_id of the bytes (None: orch deleted the file); `data` the bytes
+    when this process wrote them, `blob` git's blob id once stored (for a write an
+    earlier process left pending)."""
+
+    raw: str | None
+    data: bytes | None = None
+    blob: str | None = None
+
+
+@dataclass
+class Lock:
+    """A git lock file found in the way."""
+
+    path: Path
+    holders: list[int]  # live processes that have it open (as far as can be seen)
+    stale: bool  # its owner is gone: safe to remove
+
+
+def inspect_lock(path: Path) -> Lock | None:
+    """The lock at `path`, if there is one, and whether its owner is gone: git keeps a
+    lock file open from creating it until it lets go, so one that no live process holds
+    open is left by a killed git. Processes of other users may be invisible here: a lock
+    of another user's is also taken for stale only once it is older than STALE_LOCK_AGE."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    holders = _holders(path)
+    if holders is None:  # no /proc to ask: age alone
+        return Lock(path, [], time.time() - st.st_mtime > STALE_LOCK_AGE)
+    mine = st.st_uid == os.getuid()
+    return Lock(path, holders, not holders and (mine or time.time() - st.st_mtime > STALE_LOCK_AGE))
+
+
+def _holders(path: Path) -> list[int] | None:
+    """The processes that have `path` open (Linux /proc); None where that cannot be
+    asked."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    target = str(path.resolve())
+    found = []
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fds = os.scandir(f"/proc/{entry.name}/fd")
+        except OSError:
+            continue  # gone, or not ours to look at
+        with fds:
+            for fd in fds:
+                try:
+                    if os.readlink(fd.path) == target:
+                        found.append(int(entry.name))
+                        break
+                except OSError:
+                    continue
+    return found
+
+
+def clear_stale_lock(path: Path) -> Lock | None:
+    """Remove the lock at `path` if its owner is gone; the lock still in the way (None
+    if there is none now)."""
+    lock = inspect_lock(path)
+    if lock is not None and lock.stale:
+        path.unlink(missing_ok=True)
+        return None
+    return lock
 
 
 def git_available() -> bool:
@@ -125,13 +215,21 @@ class Repo:
         )
         return {p for p in done.stdout.decode().split("\0") if p}
 
+    def operation(self) -> tuple[str, str] | None:
+        """The git operation stopped half-way in this work tree (a merge, a rebase, ...),
+        and how to end it; None if none."""
+        for marker, operation in BUSY_MARKERS.items():
+            if (self.git_dir / marker).exists():
+                return operation, ENDINGS[marker]
+        return None
+
     def busy(self) -> str | None:
         """What keeps orch from committing now: git in the middle of a merge, a rebase
         or a bisect, or a detached HEAD (a commit there would be left behind by the next
         checkout). None if nothing."""
-        for marker, operation in BUSY_MARKERS.items():
-            if (self.git_dir / marker).exists():
-                return f"git is in the middle of {operation}"
+        stopped = self.operation()
+        if stopped is not None:
+            return f"git is in the middle of {stopped[0]}"
         try:
             if not (self.git_dir / "HEAD").read_text(encoding="utf-8").startswith("ref:"):
                 return "HEAD is detached (no branch is checked out)"
@@ -215,16 +313,24 @@ class Repo:
 
     # -- writing -----------------------------------------------------------------------
 
-    def commit(self, paths: list[str], message: str) -> str | None:
-        """Commit the work-tree state of `paths` (files changed, added or deleted) on top
-        of HEAD, and nothing else. Returns the new commit, or None if those paths already
-        match HEAD. Retries if someone moved HEAD meanwhile."""
+    def commit(
+        self, paths: list[str], message: str, wrote: dict[str, Wrote] | None = None
+    ) -> tuple[str | None, list[str]]:
+        """Commit `paths` (files changed, added or deleted) on top of HEAD, and nothing
+        else: each as orch wrote it where `wrote` says (an editor may have saved over it
+        since), else as the work tree has it. Returns the new commit (None if those paths
+        already match HEAD) and the paths whose file is no longer what orch wrote: the
+        commit holds orch's version, and the file is an edit for the next sync. Retries if
+        someone moved HEAD meanwhile."""
+        wrote = wrote or {}
+        self._clear_private_lock()
         # The user's index takes the files while the commit is built in the private one
         # (a 10,000-file index costs each process milliseconds to read and write), and
         # before the branch moves: a `git commit` of theirs racing this one then takes
         # orch's new files along instead of committing the old ones back. Before a
         # return that makes no commit too: their index may still hold older versions.
         started, waited, rebuilt = self._start_add(paths), False, False
+        strayed: list[str] = []
         try:
             for _attempt in range(5):
                 try:
@@ -232,6 +338,8 @@ class Repo:
                     self._private_index_at(head)
                     self._forget_private_index()  # until this attempt succeeds, rebuild it next time
                     self._add(paths, private=True)
+                    strayed = self.strayed(wrote)
+                    self._put(strayed, wrote, private=True)
                     tree = self.out("write-tree", private=True)
                 except GitError:
                     if rebuilt:
@@ -243,9 +351,12 @@ class Repo:
                 if not waited:
                     waited = True
                     self._finish_add(started, paths)
+                    # An editor's save may have reached their index instead of orch's file.
+                    strayed = list(dict.fromkeys([*strayed, *self.strayed(wrote)]))
+                    self._put(strayed, wrote, private=False)
                 if tree == head_tree:
                     self._remember_private_index(head)
-                    return None
+                    return None, strayed
                 commit = self._commit_tree(tree, head, message)
                 moved = self.run(
                     "update-ref", "-m", message.splitlines()[0], "HEAD", commit, head or "",
@@ -253,11 +364,63 @@ class Repo:
                 )  # fmt: skip
                 if moved.returncode == 0:
                     self._remember_private_index(commit)
-                    return commit
+                    return commit, strayed
             raise GitError("could not commit: HEAD kept moving (another git process is committing)")
         finally:
             if not waited and started is not None:
                 started.communicate()  # reaped; the error that ended the commit is the one said
+
+    def strayed(self, wrote: dict[str, Wrote]) -> list[str]:
+        """The paths whose file is not (or no longer) what orch wrote there."""
+        strayed = []
+        for path, w in wrote.items():
+            try:
+                now = blob_id((self.top / path).read_bytes())
+            except OSError:
+                now = None  # gone, or not a file any more
+            if now != w.raw:
+                strayed.append(path)
+        return strayed
+
+    def _put(self, paths: list[str], wrote: dict[str, Wrote], private: bool) -> None:
+        """Stage what orch wrote at `paths` (not what the files hold now)."""
+        gone = [p for p in paths if wrote[p].raw is None]
+        there = [p for p in paths if wrote[p].raw is not None]
+        if gone:
+            listed = "".join(f"{p}\0" for p in gone).encode()
+            self._update(("update-index", "--force-remove", "-z", "--stdin"), listed, private)
+        if there:
+            lines = "".join(f"100644 {self.blob_of(p, wrote[p])}\t{p}\0" for p in there)
+            self._update(("update-index", "-z", "--index-info"), lines.encode(), private)
+
+    def blob_of(self, path: str, w: Wrote) -> str:
+        """git's blob of what orch wrote at `path`, stored in the object database (through
+        the path's filters, as `git add` would store the file)."""
+        if w.blob is None:
+            if w.data is None:
+                raise GitError(f"orch's version of {path} is no longer known; it was not committed")
+            w.blob = self.out("hash-object", "-w", "--stdin", f"--path={path}", input=w.data)
+        return w.blob
+
+    def _clear_private_lock(self) -> None:
+        """A lock on orch's private index left by a killed git would stop every commit
+        from now on: removed once its owner is gone (the project lock keeps other orch
+        processes out, so only an orphaned git child can still hold it: waited for)."""
+        if self.private_index is None:
+            return
+        path = self.private_index.with_name(self.private_index.name + ".lock")
+        deadline = time.monotonic() + HELD_LOCK_WAIT
+        while (lock := clear_stale_lock(path)) is not None:
+            if time.monotonic() > deadline:
+                raise GitError(
+                    f"{path} is held by process {', '.join(map(str, lock.holders))}:"
+                    " stop it, or wait for it to end"
+                )
+            time.sleep(0.05)
+
+    def clear_user_lock(self) -> Lock | None:
+        """Remove the user's index.lock if its owner is gone; the lock still there."""
+        return clear_stale_lock(self.git_dir / "index.lock")
 
     def _start_add(self, paths: list[str]) -> subprocess.Popen | None:
         """`_add(paths)` to the user's index, started (None: a list too long to hand over
@@ -298,15 +461,25 @@ class Repo:
         """Stage the work-tree state of `paths`, and only them, in the private index or
         the user's. `update-index` touches no other entry and records the files' stat
         data (so `git status` need not hash them again); `git reset -- paths` would stat
-        the whole work tree. The user's index may be locked for a moment by another git
-        process: wait for it a little."""
-        listed = "".join(f"{p}\0" for p in paths).encode()
+        the whole work tree."""
+        self._update(UPDATE_INDEX, "".join(f"{p}\0" for p in paths).encode(), private)
+
+    def _update(self, args: tuple[str, ...], listed: bytes, private: bool) -> None:
+        """Run an `update-index` on the private index or the user's. The user's index may
+        be locked for a moment by another git process: wait for it a little; a lock left
+        by a git process that was killed is removed."""
+        cleared = False
         for wait in (*LOCK_WAITS, None):
-            done = self.run(*UPDATE_INDEX, input=listed, private=private, check=False)
+            done = self.run(*args, input=listed, private=private, check=False)
             if done.returncode == 0:
                 return
             said = done.stderr.decode(errors="replace").strip()
-            if wait is None or "index.lock" not in said:
+            locked = "index.lock" in said
+            if locked and not private and not cleared:
+                cleared = True
+                if self.clear_user_lock() is None:
+                    continue  # it was stale: at once again
+            if wait is None or not locked:
                 where = "orch's" if private else "your"
                 raise GitError(f"git update-index of {where} git index failed: {said}")
             time.sleep(wait)

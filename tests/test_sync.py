@@ -531,19 +531,35 @@ def test_four_processes_times_fifty_updates_lose_nothing(started, tmp_path, roun
 # -- a merge in progress ---------------------------------------------------------------------
 
 
-def test_changes_during_a_git_merge_wait_for_it(started):
+def test_a_change_during_a_stopped_merge_is_refused_and_the_merge_can_still_end(started):
     project, orch = started
     root = project.root
-    git_dir = Path(git(root, "rev-parse", "--absolute-git-dir"))
-    (git_dir / "MERGE_HEAD").write_text(git(root, "rev-parse", "HEAD") + "\n")
+    stop_a_merge(root)
     before = git(root, "rev-parse", "HEAD")
-    result = orch("task", "add", "During the merge")
+    result = orch("task", "add", "During the merge", code=1)
     assert "git is in the middle of a merge" in result.stderr
+    assert "git merge --abort" in result.stderr  # how to end it
     assert git(root, "rev-parse", "HEAD") == before
-    (git_dir / "MERGE_HEAD").unlink()
-    orch("sync")
+    assert git(root, "status", "--porcelain", "--", ".task_orchestrator") == ""
+    git(root, "merge", "--abort")  # nothing of orch's is in its way
+    orch("task", "add", "After the merge")
     assert subjects(root)[0].startswith("orch: add t-")
     assert git(root, "status", "--porcelain") == ""
+
+
+def stop_a_merge(root: Path) -> None:
+    """A real `git merge` stopped by a conflict in a file of the user's code."""
+    (root / "code.txt").write_text("base\n")
+    git(root, "add", "code.txt")
+    git(root, "commit", "-qm", "code")
+    git(root, "checkout", "-qb", "other")
+    (root / "code.txt").write_text("theirs\n")
+    git(root, "commit", "-qam", "theirs")
+    git(root, "checkout", "-q", "-")
+    (root / "code.txt").write_text("ours\n")
+    git(root, "commit", "-qam", "ours")
+    git(root, "merge", "other", check=False)  # stops: both changed code.txt
+    assert (Path(git(root, "rev-parse", "--absolute-git-dir")) / "MERGE_HEAD").exists()
 
 
 def test_sync_states_with_commits_off(started):

@@ -24,7 +24,8 @@ def short(commit: str | None) -> str:
 @click.pass_obj
 def sync(ctx, remote, as_json) -> None:
     """Commit every change not committed yet: edits made outside orch (an editor, sed,
-    a checkout) and, with `commit: batch`, the changes waiting for their commit."""
+    a checkout) and, with `commit: batch`, the changes waiting for their commit. Exits 1
+    if a change could not be committed (the warning says why)."""
     from orchestrator.core import remote as core
 
     result = core.sync_remote(ctx.project, remote) if remote else core.sync(ctx.project)
@@ -36,19 +37,23 @@ def sync(ctx, remote, as_json) -> None:
         click.echo(f"Committed {len(commits)} sync(s): {', '.join(short(c) for c in commits)}")
     elif result["mode"] == "off":
         click.echo("Index up to date; commits are off in config.yaml (commit: off)")
-    else:
+    elif not result["pending"]:
         click.echo("Nothing to commit: the files match the last commit")
     if remote:
         what = "merged, pushed" if result["merged"] else "pushed (nothing new to merge)"
         click.echo(f"{result['remote']}/{result['branch']}: {what}; HEAD {short(result['head'])}")
     if result["pending"]:
-        click.echo(f"{result['pending']} sync(s) still wait for their commit (commit: batch)")
+        why = "commit: batch" if result["mode"] == "batch" else "see the warning"
+        click.echo(f"{result['pending']} sync(s) still wait for their commit ({why})")
+    stuck = result["pending"] and result["mode"] != "batch"
     if result["conflicts"]:
         click.secho(
             f"{len(result['conflicts'])} record(s) in conflict: {', '.join(result['conflicts'])}"
             " (orch conflicts)",
             fg="red",
         )
+    if stuck:
+        raise SystemExit(1)  # a sync that could not commit has not done its job
 
 
 @click.command()

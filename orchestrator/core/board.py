@@ -69,7 +69,7 @@ def problems(project: Project) -> list[Problem]:
             "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
             " ORDER BY path, line NULLS FIRST, message"
         )
-    return [problem_of(r) for r in rows]
+    return [problem_of(r) for r in rows] + project.syncer.problems()
 
 
 def problem_of(row: dict[str, Any]) -> Problem:

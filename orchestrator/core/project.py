@@ -24,13 +24,22 @@ from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
 from orchestrator.model import CONFLICT_KEY, ID_KEY, Record, new_id
-from orchestrator.store.files import blob_id, write_atomic
+from orchestrator.store.files import (
+    blob_id,
+    read_held,
+    remove_checked,
+    replace_checked,
+    write_atomic,
+)
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
 if TYPE_CHECKING:
     from orchestrator.core.sync import Change
 
+# How many times a save is merged again with an editor's save that landed in the instant
+# before orch's rename (each round is a fraction of a millisecond; no editor saves faster).
+SAVE_ROUNDS = 100
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
 
@@ -138,6 +147,7 @@ class Project:
             return
         if self._db is not None:
             raise RuntimeError("Project.writing() inside Project.reading(): open the writer first")
+        self._refuse_mid_operation()
         with self._open_fresh(write=True) as db:
             writer = self._writer = Writer(self, db, op)
             try:
@@ -149,6 +159,29 @@ class Project:
                 finally:
                     self._writer = None
                     self.syncer.done_intending()  # also when nothing could be written
+
+    def _refuse_mid_operation(self) -> None:
+        """Write nothing while git is stopped half-way through a merge, a rebase, ...: the
+        change could not be committed, and ending that operation (`git rebase --abort`
+        resets the files) would throw it away, or fail on it. Inside a git hook the
+        user's own git command stages what orch writes, so it goes on."""
+        from orchestrator.gitrepo import GitError
+
+        syncer = self.syncer
+        if syncer.hold or syncer.mode == "off":
+            return
+        try:
+            repo = syncer.repo()
+        except GitError:
+            return  # the commit says why
+        stopped = repo.operation() if repo is not None else None
+        if stopped is not None:
+            operation, ending = stopped
+            raise OrchError(
+                f"git is in the middle of {operation}: orch changes nothing until it ends, so"
+                f" that ending it cannot throw the change away; end it ({ending}), then run"
+                " this again"
+            )
 
     @contextmanager
     def _open_fresh(self, write: bool) -> Iterator[IndexDB]:
@@ -174,7 +207,7 @@ class Project:
                     db = self._try_open(engine, path, writable=engine == "sqlite")
                     if db is not None:
                         plan = self._plan(db, paths)
-                        if plan is not None and plan.empty and not self.syncer.has_held():
+                        if plan is not None and plan.empty and not self.syncer.behind():
                             with self._using(db):
                                 ready = True
                                 yield db
@@ -236,6 +269,8 @@ class Project:
         if report.changed:
             self._follow_views(db, report)
             syncer.outside(db, [*report.read, *report.removed])
+        else:
+            syncer.catch_up(db)
         return report
 
     def _follow_views(self, db: IndexDB, report: Report) -> None:
@@ -353,6 +388,9 @@ class Writer:
         self.changes: list[Change] = []  # the records written, for the commit message
         self.notes: list[str] = []  # said in the commit message's body
         self._read: dict[Path, tuple[str, str]] = {}  # path -> (blob id, text) a change is based on
+        # rel -> the bytes this writer last wrote there (None: it deleted the file): what its
+        # commit must hold, whatever an editor saves before the commit is made.
+        self.wrote: dict[str, bytes | None] = {}
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
         self._intended = 0  # how many files the intent on disk names
@@ -429,41 +467,71 @@ class Writer:
     def save(self, record: Record, text: str | None = None, counted: bool = True) -> None:
         """Write a loaded (or new) record atomically (`text`: the file's whole new text,
         if not the record rendered). If the file changed since it was loaded (an editor
-        saved it meanwhile), the change is three-way merged with that edit instead of
-        overwriting it: both are kept, and fields both changed are recorded as a
-        conflict in the file. `counted=False`: a regenerated view, not a change the
-        commit message names."""
+        saved it meanwhile, even in the instant before orch's rename), the change is
+        three-way merged with that edit instead of overwriting it: both are kept, and
+        fields both changed are recorded as a conflict in the file. `counted=False`: a
+        regenerated view, not a change the commit message names."""
         from orchestrator.store.record_file import render_record
 
         path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
         rel = self.layout.rel(path)
         base_blob, base_text = self._read.get(path, (None, None))
-        try:
-            current = path.read_bytes()
-        except FileNotFoundError:
-            current = None
         if text is None:
             self._settle_conflicts(record, base_text)
-        new_text = render_record(record) if text is None else text
+        ours = render_record(record) if text is None else text
         self._intend(rel, counted)
-        if current is None and base_blob is not None:
-            raise RecordError(f"{rel} was deleted while orch was updating it; nothing was written")
-        if current is not None and blob_id(current) != base_blob:
+        held, current = read_held(path)
+        new_text = ours
+        try:
+            if current is None and base_blob is not None:
+                raise RecordError(
+                    f"{rel} was deleted while orch was updating it; nothing was written"
+                )
+            if current is not None and blob_id(current) != base_blob:
+                if base_blob is None:
+                    raise RecordError(
+                        f"{rel} already exists; nothing was written — run the command again"
+                    )
+                new_text = self._merge(rel, base_text, ours, current.decode("utf-8", "replace"))
+                self._shown.pop(path, None)  # merged: what the file shows now is not known here
+        except BaseException:
+            if held is not None:
+                os.close(held)
+            raise
+        data = new_text.encode("utf-8")
+        for _round in range(SAVE_ROUNDS):
+            try:
+                other = replace_checked(path, data, held, current, durable=not self.bulk)
+            except FileNotFoundError:
+                raise RecordError(
+                    f"{rel} was deleted while orch was updating it; nothing was written"
+                ) from None
+            if other is None:
+                break
             if base_blob is None:
                 raise RecordError(
-                    f"{rel} already exists; nothing was written — run the command again"
+                    f"{rel} was created while orch was writing it; nothing was written — run"
+                    " the command again"
                 )
-            new_text = self._merge(
-                rel, base_text, new_text, current.decode("utf-8", errors="replace")
-            )
-            self._shown.pop(path, None)  # merged: what the file shows now is not known here
-        if text is not None:
-            self._shown.pop(path, None)  # text given whole: its fields may not be the record's
-        data = new_text.encode("utf-8")
-        write_atomic(path, data, durable=not self.bulk)
+            # An editor saved between the check above and the rename: the operation's
+            # change goes onto what it saved, as if it had saved before the check.
+            self._shown.pop(path, None)
+            put, theirs = data, other
+            held, current = read_held(path)  # orch's own write of a moment ago, normally
+            if current is None:
+                raise RecordError(
+                    f"{rel} was deleted while orch was updating it; nothing was written"
+                )
+            if current != put:
+                theirs = current  # and saved again since: the newest save stands
+            new_text = self._merge(rel, base_text, ours, theirs.decode("utf-8", "replace"))
+            data = new_text.encode("utf-8")
         record.path = path
         self._read[path] = (blob_id(data), new_text)
+        self.wrote[rel] = data
         self.written.append(rel)
+        if text is not None:
+            self._shown.pop(path, None)  # text given whole: its fields may not be the record's
         if counted:
             self._note_view(record, path)
             from orchestrator.core.sync import Change
@@ -496,22 +564,28 @@ class Writer:
         self._intended = len(self.written) + 1
 
     def delete(self, record: Record) -> None:
-        """Remove a loaded record's file (refused if it changed since it was loaded)."""
+        """Remove a loaded record's file (refused if it changed since it was loaded, even
+        in the instant before the removal)."""
         path = record.path
         rel = self.layout.rel(path)
         base_blob = self._read.get(path, (None, None))[0]
         self._intend(rel, True)
-        try:
-            current = path.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current is not None and blob_id(current) != base_blob:
-            raise RecordError(f"{rel} was edited while orch was deleting it; nothing was deleted")
-        path.unlink(missing_ok=True)
+        held, current = read_held(path)
+        if current is not None:
+            found = current if blob_id(current) != base_blob else None
+            if found is None:
+                found = remove_checked(path, held, current)
+            else:
+                os.close(held)
+            if found is not None:
+                raise RecordError(
+                    f"{rel} was edited while orch was deleting it; nothing was deleted"
+                )
         self._read.pop(path, None)
         self._shown.pop(path, None)
         self.views.add(record.meta.get("session_id"))
         self.written.append(rel)
+        self.wrote[rel] = None
         from orchestrator.core.sync import Change
 
         self.changes.append(
@@ -525,6 +599,7 @@ class Writer:
         rel = self.layout.rel(path)
         self.track([rel])
         write_atomic(path, data, durable=not self.bulk)
+        self.wrote[rel] = data
         return rel
 
     def _settle_conflicts(self, record: Record, loaded: str | None) -> None:
@@ -588,9 +663,11 @@ class Writer:
                 self._unique_changes(),
                 self.notes,
                 resolution=self.resolution,
+                raw={p: None if d is None else blob_id(d) for p, d in self.wrote.items()},
             )
-            self.project.syncer.record(self.db, entry)
+            self.project.syncer.record(self.db, entry, contents=self.wrote)
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
+            self.wrote = {}
             self._intended = 0
             self.views = set()
 

@@ -24,9 +24,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from orchestrator.gitrepo import GitError, Repo, find_repo, git_available, init_repo
+from orchestrator.gitrepo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.layout import ORCH_DIR
-from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, now
+from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem, now
 
 if TYPE_CHECKING:
     from orchestrator.core.project import Project
@@ -59,7 +59,10 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     resolution: str | None = None  # the strategy, if this sync settled a conflict
-    blobs: dict[str, str] = field(default_factory=dict)  # path -> blob written, while pending
+    blobs: dict[str, str] = field(default_factory=dict)  # path -> git's blob written, while pending
+    # path -> blob_id of the bytes orch wrote (None: it deleted the file): what the commit
+    # holds, whatever an editor saved over the file before it was made.
+    raw: dict[str, str | None] = field(default_factory=dict)
     at_ns: int = field(default_factory=time.time_ns)
 
     def subject(self) -> str:
@@ -176,19 +179,27 @@ class Syncer:
 
     # -- committing --------------------------------------------------------------------
 
-    def record(self, db: IndexDB, entry: Entry, force: bool = False) -> str | None:
+    def record(
+        self,
+        db: IndexDB,
+        entry: Entry,
+        force: bool = False,
+        contents: dict[str, bytes | None] | None = None,
+    ) -> str | None:
         """Commit a sync (with any still pending), or keep it pending in batch mode until
-        the window has passed. Returns the new commit, if one was made."""
+        the window has passed. `contents`: the bytes the operation wrote (rel -> bytes,
+        None for a deleted file), which the commit holds. Returns the new commit, if one
+        was made."""
         if self.mode == "off":
             self.mark(db, [entry], committed=False)
             return None
         pending = [*self.load_pending(), entry]
         window_ns = self.project.config.commit_window * 1e9
         if self.mode == "batch" and not force and time.time_ns() - pending[0].at_ns < window_ns:
-            self.pend(pending)
+            self.pend(pending, contents)
             self.mark(db, [entry], committed=False)
             return None
-        return self._commit(db, pending)
+        return self._commit(db, pending, contents)
 
     def flush(self, db: IndexDB) -> str | None:
         """Commit whatever is pending, now."""
@@ -197,7 +208,73 @@ class Syncer:
             return None
         return self._commit(db, pending)
 
-    def _commit(self, db: IndexDB, pending: list[Entry]) -> str | None:
+    def has_pending(self) -> bool:
+        return self._pending_file.exists()
+
+    def behind(self) -> bool:
+        """Whether there is work the next refresh must do although no file changed: changes
+        a git hook saw, or syncs whose commit failed (or whose batch window has passed)."""
+        return self.has_held() or (self.has_pending() and self._due())
+
+    def _due(self) -> bool:
+        if self.mode != "batch":
+            return self.mode != "off"
+        pending = self.load_pending()
+        window_ns = self.project.config.commit_window * 1e9
+        return bool(pending) and time.time_ns() - pending[0].at_ns >= window_ns
+
+    def problems(self) -> list[Problem]:
+        """What keeps orch's changes from being committed: a git lock in the way, syncs
+        still waiting for their commit."""
+        from orchestrator.gitrepo import inspect_lock
+
+        found = []
+        try:
+            repo = self.repo() if self.mode != "off" else None
+        except GitError as error:
+            return [Problem(ORCH_DIR, str(error), fix="changes are in the files, not committed")]
+        if repo is None:
+            return []
+        locks = [repo.git_dir / "index.lock"]
+        if repo.private_index is not None:
+            locks.append(repo.private_index.with_name(repo.private_index.name + ".lock"))
+        for path in locks:
+            lock = inspect_lock(path)
+            if lock is None:
+                continue
+            if lock.stale:
+                found.append(Problem(str(path), "a lock left by a git process that was killed",
+                                     fix="orch removes it at its next commit (or delete it)",
+                                     severity="warning"))  # fmt: skip
+            else:
+                who = ", ".join(map(str, lock.holders)) or "another user's process"
+                found.append(Problem(str(path), f"held by {who}: commits wait for it",
+                                     fix="let that git command end, or stop it"))  # fmt: skip
+        pending = self.load_pending()
+        if pending:
+            due = self._due()
+            paths = sorted({p for e in pending for p in e.paths})
+            found.append(Problem(
+                self.layout.rel(self._pending_file),
+                f"{len(pending)} sync(s) of {len(paths)} file(s) wait for their commit"
+                + (" (commit: batch)" if not due else ""),
+                fix="`orch sync` commits them" + ("" if not due else "; `orch sync` says what stops it"),
+                severity="warning" if not due else "error",
+            ))  # fmt: skip
+        return found
+
+    def catch_up(self, db: IndexDB) -> None:
+        """Commit the syncs an earlier commit could not make (git was busy, or its lock
+        was left by a killed git), or whose batch window has passed."""
+        if self.has_pending() and self._due():
+            self.flush(db)
+
+    def _commit(
+        self,
+        db: IndexDB,
+        pending: list[Entry],
+        contents: dict[str, bytes | None] | None = None,
+    ) -> str | None:
         try:
             repo = self.repo()
         except GitError as error:  # git init refused (permissions, a broken .git)
@@ -209,7 +286,7 @@ class Syncer:
             return None
         busy = repo.busy()
         if busy:
-            self.pend(pending)
+            self.pend(pending, contents)
             self.mark(db, pending, committed=False)
             self.project.warnings.append(
                 f"{busy}: orch's change is in the files and will be committed by the first"
@@ -233,10 +310,12 @@ class Syncer:
                 f" symbolic link): {', '.join(unfit)}"
             )
             paths = [p for p in paths if p not in unfit]
+        kept = set(paths)
+        wrote = {self.to_git(p): w for p, w in self._wrote(pending, contents).items() if p in kept}
         try:
-            commit = repo.commit([self.to_git(p) for p in paths], message(pending))
+            commit, strayed = repo.commit([self.to_git(p) for p in paths], message(pending), wrote)
         except GitError as error:
-            self.pend(pending)
+            self.pend(pending, contents)
             self.mark(db, pending, committed=False)
             self.project.warnings.append(
                 f"{error}; the change is in the files and the next sync will commit it"
@@ -246,7 +325,30 @@ class Syncer:
         self.mark(db, pending, committed=True)
         if commit:
             self.commits.append(commit)
+        if strayed:
+            # Saved over orch's write before its commit: the commit holds orch's version,
+            # and the save is an edit the next sync takes (merged if it is a stale buffer).
+            self.hold_changes([self.from_git(p) for p in strayed])
         return commit
+
+    @staticmethod
+    def _wrote(pending: list[Entry], contents: dict[str, bytes | None] | None) -> dict[str, Wrote]:
+        """What orch wrote to each path of these syncs, as the newest of them says (an
+        outside edit after orch's write makes the file's state the one to commit)."""
+        from orchestrator.store.files import blob_id
+
+        wrote: dict[str, Wrote] = {}
+        for entry in pending:
+            for path in entry.paths:
+                if path in entry.raw:
+                    wrote[path] = Wrote(entry.raw[path], blob=entry.blobs.get(path))
+                else:
+                    wrote.pop(path, None)
+        for path, data in (contents or {}).items():
+            w = wrote.get(path)
+            if w is not None and data is not None and w.raw == blob_id(data):
+                w.data = data
+        return wrote
 
     def _committable(self, rel: str) -> bool:
         """A regular file (or a deleted one) reached without a symbolic link."""
@@ -279,10 +381,11 @@ class Syncer:
             self.clear_pending()
             return []
 
-    def pend(self, pending: list[Entry]) -> None:
+    def pend(self, pending: list[Entry], contents: dict[str, bytes | None] | None = None) -> None:
         """Keep syncs for a later commit, with the blobs of the files as orch wrote them
-        (stored in git's object database): if an editor later saves a stale buffer over
-        one, that blob is the newest version it is merged with."""
+        (stored in git's object database): the commit holds those, and if an editor
+        later saves a stale buffer over one, that blob is the newest version it is
+        merged with."""
         try:
             repo = self.repo()
         except GitError:
@@ -290,12 +393,25 @@ class Syncer:
         for entry in pending:
             if entry.blobs or repo is None:
                 continue
-            files = [p for p in entry.paths if (self.layout.root / p).is_file()]
             with contextlib.suppress(GitError):
-                entry.blobs = dict(
-                    zip(files, repo.store([self.to_git(p) for p in files]), strict=True)
-                )
+                entry.blobs = self._stored(repo, entry, contents)
         self.save_pending(pending)
+
+    def _stored(
+        self, repo: Repo, entry: Entry, contents: dict[str, bytes | None] | None
+    ) -> dict[str, str]:
+        """The entry's files stored as blobs: as orch wrote them where that is known,
+        else as they are now (an older pending file, an outside edit)."""
+        wrote = self._wrote([entry], contents)
+        files = [p for p in entry.paths if (self.layout.root / p).is_file()]
+        in_git = {self.to_git(p): p for p in wrote}
+        as_written = {in_git[g] for g in repo.strayed({g: wrote[p] for g, p in in_git.items()})}
+        as_is = [p for p in files if p not in as_written]
+        blobs = dict(zip(as_is, repo.store([self.to_git(p) for p in as_is]), strict=True))
+        for p in as_written:
+            if wrote[p].raw is not None and wrote[p].data is not None:
+                blobs[p] = repo.blob_of(self.to_git(p), wrote[p])
+        return blobs
 
     def save_pending(self, pending: list[Entry]) -> None:
         from orchestrator.store.files import write_atomic
@@ -397,6 +513,7 @@ class Syncer:
             for e in reversed(pending):
                 for path, blob in e.blobs.items():
                     written.setdefault(path, []).append(blob)
+            raw = {p: r for e in pending for p, r in e.raw.items()}  # the newest write's
             waiting = {p for e in pending for p in e.paths}
             changed = {self.from_git(p): code for p, code in repo.dirty(self.prefix).items()}
             now_blobs = dict(
@@ -408,9 +525,7 @@ class Syncer:
             # A file orch wrote and has not committed yet is outside work only if it
             # changed since orch wrote it.
             outside = [
-                p
-                for p in changed
-                if p not in waiting or (p in written and now_blobs.get(p) != written[p][0])
+                p for p in changed if p not in waiting or (p in raw and now_blobs.get(p) != raw[p])
             ]
             fresh_set = set(fresh)
             # Only a tracked file changed in place can be a stale buffer.
@@ -455,11 +570,11 @@ class Syncer:
         has not committed yet, newest first (the newest versions of those files).
 
         A file is taken for a stale buffer when the newest version is orch's (an
-        operation's commit, not an edit's) and the file is closer (fewer changed lines)
-        to an older committed version than to the newest: the editor started from that
-        older version, so what changed between it and the newest was done meanwhile and
-        must be kept. A file equal to an older version is a deliberate revert and is
-        left alone. Every merge is said in a warning."""
+        operation's commit, not an edit's) and the file provably started from an older
+        committed version (`stale_base`: it has none of the changes made since): what
+        changed since was done meanwhile and must be kept. A file holding any of those
+        changes was made from the newest, and a file equal to an older version is a
+        deliberate revert: both are left alone. Every merge is said in a warning."""
         from orchestrator.index.refresh import Indexer
         from orchestrator.store.files import write_atomic
         from orchestrator.store.merge import merge_texts
@@ -480,10 +595,8 @@ class Syncer:
             elif newest_op in ("", "edit"):
                 continue  # the newest version is a person's, not an agent's
             texts = repo.read_texts(versions)
-            if len(texts) < 2:
-                continue
-            best, distance = closest(texts, mine)
-            if best == 0 or distance == 0:
+            best = stale_base(texts, mine)
+            if best is None:
                 continue
             result = merge_texts(texts[best], texts[0], mine)
             write_atomic(path, result.text.encode("utf-8"))
@@ -592,19 +705,52 @@ def place_in(repo: Repo, folder) -> str:
     return os.path.relpath(folder.resolve(), repo.top)
 
 
-def closest(texts: list[str], mine: str) -> tuple[int, int]:
-    """Which of some versions (newest first) `mine` is closest to, and by how many
-    changed lines: the one an editor most likely started from (the newest on a tie)."""
-    distances = [changed_lines(text, mine) for text in texts]
-    best = min(range(len(texts)), key=lambda i: (distances[i], i))
-    return best, distances[best]
-
-
-def changed_lines(a: str, b: str) -> int:
-    """How many lines differ between two texts."""
+def stale_base(texts: list[str], mine: str) -> int | None:
+    """Which older version (of `texts`, newest first) `mine` is provably an editor's stale
+    buffer of: on every line changed since that version it still has that version's text,
+    so it holds none of the changes made since (the oldest such version: a buffer that has
+    an older version's text on every line changed since that one started from it, and
+    merging from it re-applies every change made since). None when no
+    version is (it holds newer changes: it was made from the newest, and is a deliberate
+    edit even where it undoes some of them) or it equals a version (a deliberate
+    revert)."""
+    if mine in texts or len(texts) < 2:
+        return None
     import difflib
 
-    matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
-    return sum(
-        max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
-    )
+    newest, lines = texts[0].splitlines(), mine.splitlines()
+    found = None
+    for i in range(1, len(texts)):
+        older = texts[i].splitlines()
+        since = difflib.SequenceMatcher(None, older, newest, autojunk=False).get_opcodes()
+        kept, added = _kept_lines(older, lines)
+        if all(
+            all(kept[i1:i2]) and (i1 < i2 or not _has_run(added.get(i1, []), newest[j1:j2]))
+            for tag, i1, i2, j1, j2 in since
+            if tag != "equal"
+        ):
+            found = i
+    return found
+
+
+def _kept_lines(older: list[str], lines: list[str]) -> tuple[list[bool], dict[int, list[str]]]:
+    """Which lines of `older` stand unchanged in `lines`, and what `lines` adds at each gap
+    of `older` (gap k: before older[k])."""
+    import difflib
+
+    kept = [False] * len(older)
+    added: dict[int, list[str]] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, older, lines, autojunk=False
+    ).get_opcodes():
+        if tag == "equal":
+            kept[i1:i2] = [True] * (i2 - i1)
+        else:
+            added.setdefault(i1, []).extend(lines[j1:j2])
+    return kept, added
+
+
+def _has_run(lines: list[str], run: list[str]) -> bool:
+    """Whether `run` stands in `lines` as consecutive lines."""
+    n = len(run)
+    return any(lines[k : k + n] == run for k in range(len(lines) - n + 1))

@@ -131,8 +131,8 @@ def apply_edits(w: Writer, session_id: str) -> None:
     """Apply the boxes ticked and titles edited in a session's session.md to its tasks.
 
     The edits are the lines that differ from the version the person started from: the
-    committed session.md their file is closest to, normally the newest. If that is an
-    older one (an editor's stale buffer), the file is first merged with the newest, so
+    newest committed session.md, unless their file is provably an editor's stale buffer
+    of an older one (see core/sync.py stale_base): then the file is first merged with the newest, so
     what changed meanwhile (notes, other people's text) is kept. Lines that cannot be
     mapped are said in warnings and moved below the list, as the person's text."""
     from orchestrator.errors import RecordError
@@ -191,9 +191,10 @@ def apply_edits(w: Writer, session_id: str) -> None:
 
 
 def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
-    """(the committed version of a file closest to `text`, the newest committed one);
-    (None, None) without history."""
-    from orchestrator.core.sync import STALE_DEPTH, closest
+    """(the committed version `text` was made from, the newest committed one): the newest,
+    unless `text` is provably a stale buffer of an older one (`stale_base`); (None, None)
+    without history."""
+    from orchestrator.core.sync import STALE_DEPTH, stale_base
     from orchestrator.gitrepo import GitError
 
     syncer = project.syncer
@@ -207,7 +208,7 @@ def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, s
         return None, None
     if not texts:
         return None, None
-    return texts[closest(texts, text)[0]], texts[0]
+    return texts[stale_base(texts, text) or 0], texts[0]
 
 
 def set_checked(meta: dict[str, Any], task: dict[str, Any], checked: bool) -> None:
