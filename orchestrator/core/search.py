@@ -5,12 +5,18 @@ On SQLite, tasks are found and ranked by FTS5 (bm25, the title weighing more tha
 text; schema/index_sqlite.sql). DuckDB finds the same tasks by pattern (every word, as a
 word prefix) and ranks them by where and how often the words occur. Session notes are
 few: they are read from the sessions' bodies and matched the same way.
+
+Snippets are cut here, on both engines, from a window around the first hit: FTS5's own
+snippet() scores every hit of a column against every other, and a pasted log repeating
+a word 100,000 times held a search for minutes (issue 15).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from orchestrator.core import lookup
@@ -27,6 +33,9 @@ NOTE_KINDS = {"decisions": ("decision",), "learnings": ("learning",),
               "notes": ("decision", "learning", "next")}  # fmt: skip
 MARK = ("**", "**")  # how a snippet marks the words found (Markdown bold)
 TITLE_WEIGHT = 5.0
+# A snippet is cut from at most this many characters on each side of the first hit,
+# whatever the size of the text and however many hits it holds.
+WINDOW = 150
 
 
 def words(query: str) -> list[str]:
@@ -144,18 +153,18 @@ def _fts(db, terms, clauses, params, limit, offset):
         [match, *params],
     )
     total = rows[0]["total"] if rows else _fts_total(db, match, where, params, offset)
-    snippets = {}
+    # The texts of this page only; the snippets are cut here (see the module's docstring).
+    texts = {}
     if rows:
         ids = [r["fts_id"] for r in rows]
-        snippets = dict(
-            db.rows(
-                f"SELECT rowid, snippet(tasks_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 12)"
-                f" FROM tasks_fts WHERE tasks_fts MATCH ? AND rowid IN ({', '.join('?' * len(ids))})",
-                [match, *ids],
-            )
+        in_ids = ", ".join("?" * len(ids))
+        texts = dict(
+            db.rows(f"SELECT rowid, description FROM tasks WHERE rowid IN ({in_ids})", ids)
         )
+    patterns = word_patterns(terms)
     for row in rows:
-        row["snippet"] = snippets.get(row.pop("fts_id"), "")
+        text = texts.get(row.pop("fts_id")) or ""
+        row["snippet"] = task_snippet(row["title"] or "", text, patterns)
         row["rank"] = round(-row.pop("score"), 3)  # bm25 is lower for better: a score
         del row["total"]
     return total, rows
@@ -183,7 +192,7 @@ def _patterns(db, terms, clauses, params, limit, offset):
     rows = db.records(
         f"SELECT {COLUMNS}, t.description FROM tasks t WHERE {where}", [*values, *params]
     )
-    patterns = [re.compile(rf"(?<![^\W_]){re.escape(t)}", re.I) for t in terms]
+    patterns = word_patterns(terms)
     scored = []
     for row in rows:
         title, text = row["title"] or "", row.pop("description") or ""
@@ -193,31 +202,91 @@ def _patterns(db, terms, clauses, params, limit, offset):
             TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(text)) / (1 + len(text) / 2000)
             for p in patterns
         )
-        row["snippet"] = snippet(title if any(p.search(title) for p in patterns) and not text
-                                 else text or title, patterns)  # fmt: skip
+        row["snippet"] = task_snippet(title, text, patterns)
         row["rank"] = round(score, 3)
         scored.append(row)
     scored.sort(key=lambda r: (-r["rank"], r["task_id"]))
     return len(scored), scored[offset : offset + limit]
 
 
-def snippet(text: str, patterns: list[re.Pattern], width: int = 12) -> str:
-    """About `width` words around the first hit, the hits marked."""
-    tokens = text.split()
-    at = next((i for i, tok in enumerate(tokens) if any(p.search(tok) for p in patterns)), 0)
-    start = max(0, at - width // 2)
-    part = tokens[start : start + width]
+@cache
+def _accented() -> dict[str, str]:
+    """Each Latin letter -> itself and its accented forms ("e" -> "eéèêë..."): FTS5's
+    unicode61 tokenizer (remove_diacritics) takes "café" and "cafe" for one word."""
+    forms: dict[str, str] = {}
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char)
+        if len(base) > 1 and base[0].isascii() and all(map(unicodedata.combining, base[1:])):
+            forms[base[0].lower()] = forms.get(base[0].lower(), base[0].lower()) + char.lower()
+    return forms
+
+
+def word_patterns(terms: list[str]) -> list[re.Pattern]:
+    """One pattern per word: the word as a word prefix, in any case, accents aside."""
+    forms = _accented()
+    patterns = []
+    for term in terms:
+        letters = unicodedata.normalize("NFD", term.lower())
+        letters = "".join(c for c in letters if not unicodedata.combining(c))
+        body = "".join(f"[{forms[c]}]" if c in forms else re.escape(c) for c in letters)
+        patterns.append(re.compile(rf"(?<![^\W_]){body}", re.I))
+    return patterns
+
+
+def first_hit(text: str, patterns: list[re.Pattern]) -> int | None:
+    """Where the first word found starts in `text` (None: nowhere). Each pattern stops
+    at its first hit: at most one pass over the text per word, however many hits."""
+    starts = [m.start() for p in patterns if (m := p.search(text))]
+    return min(starts) if starts else None
+
+
+_WORD = re.compile(r"\S+")  # a snippet's words: what whitespace separates
+_NOT_SPACE = re.compile(r"\S")
+
+
+def snippet(text: str, patterns: list[re.Pattern], width: int = 12, at: int | None = None) -> str:
+    """About `width` words around the first hit (or `at`), the hits marked. The words
+    come from at most WINDOW characters each side of it: the work does not grow with
+    the size of the text or the number of hits."""
+    if at is None:
+        at = first_hit(text, patterns) or 0
+    start, end = max(0, at - WINDOW), min(len(text), at + WINDOW)
+    spans = [m.span() for m in _WORD.finditer(text, start, end)]
+    # Leave out a word the window's edge cuts in two (not the one holding the hit).
+    if spans and spans[0][0] == start > 0 and not text[start - 1].isspace() and spans[0][1] <= at:
+        spans.pop(0)
+    if spans and spans[-1][1] == end < len(text) and not text[end].isspace() and spans[-1][0] > at:
+        spans.pop()
+    if not spans:
+        return ""
+    hit = next((i for i, (_, stop) in enumerate(spans) if stop > at), 0)
+    first = max(0, hit - width // 2)
+    part = spans[first : first + width]
     shown = " ".join(
-        f"{MARK[0]}{tok}{MARK[1]}" if any(p.search(tok) for p in patterns) else tok for tok in part
+        f"{MARK[0]}{word}{MARK[1]}" if any(p.search(word) for p in patterns) else word
+        for word in (text[a:b] for a, b in part)
     )
-    return ("…" if start else "") + shown + ("…" if start + width < len(tokens) else "")
+    more_before = _NOT_SPACE.search(text, 0, part[0][0]) is not None
+    more_after = _NOT_SPACE.search(text, part[-1][1]) is not None
+    return ("…" if more_before else "") + shown + ("…" if more_after else "")
+
+
+def task_snippet(title: str, text: str, patterns: list[re.Pattern]) -> str:
+    """A task's snippet: around the first hit in its text, else in its title, else the
+    start of its text."""
+    for source in (text, title):
+        at = first_hit(source, patterns)
+        if at is not None:
+            return snippet(source, patterns, at=at)
+    return snippet(text or title, patterns, at=0)
 
 
 def _notes(db, sessions, terms, kinds, limit) -> list[dict[str, Any]]:
     """Entries of the sessions' notes (one bullet each) holding every word."""
     from orchestrator.store.session_view import NOTE_SECTIONS, NOTES_HEADING
 
-    patterns = [re.compile(rf"(?<![^\W_]){re.escape(t)}", re.I) for t in terms]
+    patterns = word_patterns(terms)
     headings = {NOTE_SECTIONS[k]: k for k in kinds}
     found = []
     for session in sessions:
