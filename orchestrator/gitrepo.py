@@ -136,6 +136,22 @@ def _holders(path: Path) -> list[int] | None:
     return found
 
 
+def locked_by(said: str) -> Path | None:
+    """The lock file a git error message says is in the way (git: "Unable to create
+    '/repo/.git/index.lock': File exists")."""
+    import re
+
+    found = re.search(r"Unable to create '([^']+\.lock)': File exists", said)
+    return Path(found.group(1)) if found else None
+
+
+def clear_stale_in(said: str) -> bool:
+    """Remove the lock a git error message names if its owner is gone; whether it did
+    (or the lock is gone already)."""
+    path = locked_by(said)
+    return path is not None and clear_stale_lock(path) is None
+
+
 def clear_stale_lock(path: Path) -> Lock | None:
     """Remove the lock at `path` if its owner is gone; the lock still in the way (None
     if there is none now)."""
@@ -236,6 +252,17 @@ class Repo:
         except OSError:
             pass
         return None
+
+    def branch_locks(self) -> list[Path]:
+        """Where a git moving the checked-out branch puts its lock files."""
+        try:
+            head = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            return []
+        locks = [self.git_dir / "HEAD.lock"]
+        if head.startswith("ref: "):
+            locks.append(self.git_dir / f"{head[5:]}.lock")
+        return locks
 
     def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
         """The content of each blob, read in one `cat-file --batch`."""
@@ -365,6 +392,9 @@ class Repo:
                 if moved.returncode == 0:
                     self._remember_private_index(commit)
                     return commit, strayed
+                said = moved.stderr.decode(errors="replace")
+                if locked_by(said) is not None and not clear_stale_in(said):
+                    raise GitError(f"git update-ref failed: {said.strip()}")
             raise GitError("could not commit: HEAD kept moving (another git process is committing)")
         finally:
             if not waited and started is not None:
@@ -417,10 +447,6 @@ class Repo:
                     " stop it, or wait for it to end"
                 )
             time.sleep(0.05)
-
-    def clear_user_lock(self) -> Lock | None:
-        """Remove the user's index.lock if its owner is gone; the lock still there."""
-        return clear_stale_lock(self.git_dir / "index.lock")
 
     def _start_add(self, paths: list[str]) -> subprocess.Popen | None:
         """`_add(paths)` to the user's index, started (None: a list too long to hand over
@@ -477,7 +503,7 @@ class Repo:
             locked = "index.lock" in said
             if locked and not private and not cleared:
                 cleared = True
-                if self.clear_user_lock() is None:
+                if clear_stale_in(said):
                     continue  # it was stale: at once again
             if wait is None or not locked:
                 where = "orch's" if private else "your"

@@ -272,7 +272,16 @@ def user_lock(project: Project) -> Path:
     return Path(git(project.root, "rev-parse", "--absolute-git-dir")) / "index.lock"
 
 
-@pytest.mark.parametrize("which", [private_lock, user_lock], ids=["orch's index", "your index"])
+def branch_lock(project: Project) -> Path:
+    git_dir = Path(git(project.root, "rev-parse", "--absolute-git-dir"))
+    return git_dir / f"{git(project.root, 'symbolic-ref', 'HEAD')}.lock"
+
+
+@pytest.mark.parametrize(
+    "which",
+    [private_lock, user_lock, branch_lock],
+    ids=["orch's index", "your index", "the branch"],
+)
 def test_a_lock_left_by_a_killed_git_does_not_stop_later_commits(started, which):
     project, orch = started
     lock = which(project)

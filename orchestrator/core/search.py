@@ -8,7 +8,7 @@ few: they are read from the sessions' bodies and matched the same way.
 
 Snippets are cut here, on both engines, from a window around the first hit: FTS5's own
 snippet() scores every hit of a column against every other, and a pasted log repeating
-a word 100,000 times held a search for minutes (issue 15).
+a word 100,000 times held a search for minutes.
 """
 
 from __future__ import annotations

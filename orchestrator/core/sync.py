@@ -235,7 +235,7 @@ class Syncer:
             return [Problem(ORCH_DIR, str(error), fix="changes are in the files, not committed")]
         if repo is None:
             return []
-        locks = [repo.git_dir / "index.lock"]
+        locks = [repo.git_dir / "index.lock", *repo.branch_locks()]
         if repo.private_index is not None:
             locks.append(repo.private_index.with_name(repo.private_index.name + ".lock"))
         for path in locks:
