@@ -58,7 +58,7 @@ def load_config(path: Path, cache: Path | None = None) -> Config:
         st = os.stat(path)
     except FileNotFoundError:
         return Config()
-    signature = [st.st_mtime_ns, st.st_size, st.st_ino]
+    signature = [st.st_ctime_ns, st.st_size, st.st_ino]
     if cache is not None:
         try:
             cached = json.loads(cache.read_text(encoding="utf-8"))
@@ -67,7 +67,7 @@ def load_config(path: Path, cache: Path | None = None) -> Config:
         except (OSError, ValueError, KeyError, TypeError):
             pass
     config = parse_config(path)
-    if cache is not None and time.time_ns() - st.st_mtime_ns > FRESH_NS:
+    if cache is not None and time.time_ns() - st.st_ctime_ns > FRESH_NS:
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             cache.write_text(
                 json.dumps({"signature": signature, "config": asdict(config)}), encoding="utf-8"

@@ -176,11 +176,11 @@ CREATE TABLE IF NOT EXISTS file_signatures (
     kind TEXT NOT NULL,              -- session | group | task | mode
     record_id TEXT NOT NULL,         -- taken from the file name
     session_dir TEXT,                -- the session folder the file lives in
-    mtime_ns BIGINT NOT NULL,
+    ctime_ns BIGINT NOT NULL,        -- change time: moves on any write, even one that puts the mtime back
     size BIGINT NOT NULL,
     inode BIGINT NOT NULL,
     content_hash TEXT NOT NULL,      -- git blob id of the content
-    recorded_ns BIGINT NOT NULL,     -- when it was read (racy-mtime check)
+    recorded_ns BIGINT NOT NULL,     -- when it was read (racy-clock check)
     readable BOOLEAN NOT NULL        -- the frontmatter parsed: the file can be indexed
 );
 CREATE INDEX IF NOT EXISTS idx_file_signatures_record ON file_signatures (kind, record_id);

@@ -103,8 +103,9 @@ def test_only_changed_files_are_read_again(sample):
 
 
 def test_a_rewrite_within_the_same_clock_tick_is_still_seen(sample, sample_orch):
-    """Coarse file-system clocks can give two writes the same mtime; a file read just
-    after it was written is checked by content the next time."""
+    """Coarse file-system clocks can give two writes the same ctime; a file read just
+    after it was written is checked by content the next time (and one read later has a
+    ctime the rewrite moved: seen either way, however fast the machine)."""
     task = sample_orch.json("task", "list")[0]
     path = task_file(sample, task["task_id"])
     text = path.read_text()
@@ -116,6 +117,26 @@ def test_a_rewrite_within_the_same_clock_tick_is_still_seen(sample, sample_orch)
     path.write_text(swapped)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same tick again
     assert path.stat()[6:] == stat[6:] or path.stat().st_size == stat.st_size
+    assert sample_orch.json("task", "show", task["task_id"])["title"] == task["title"][::-1]
+
+
+def test_a_same_size_edit_in_place_with_its_old_mtime_put_back_is_seen(sample, sample_orch):
+    """Editors and tools that preserve times put the old mtime back; the ctime still moves
+    (it cannot be set), and orch compares it, as git does."""
+    task = sample_orch.json("task", "list")[0]
+    path = task_file(sample, task["task_id"])
+    before = path.stat()
+    text = path.read_text()
+    swapped = text.replace(task["title"], task["title"][::-1], 1)
+    with open(path, "r+") as f:  # in place: the same inode
+        f.write(swapped)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_mtime_ns, after.st_size, after.st_ino) == (
+        before.st_mtime_ns,
+        before.st_size,
+        before.st_ino,
+    )
     assert sample_orch.json("task", "show", task["task_id"])["title"] == task["title"][::-1]
 
 

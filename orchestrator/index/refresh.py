@@ -20,12 +20,12 @@ from orchestrator.layout import SESSION_FILE, FileRole, Layout
 from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ID_KEY, TABLE, Parsed, Problem
 from orchestrator.store.files import blob_id
 
-SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "mtime_ns", "size", "inode",
+SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "ctime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
 
 
 class Stored(NamedTuple):
-    mtime_ns: int
+    ctime_ns: int
     size: int
     inode: int
     content_hash: str
@@ -81,7 +81,7 @@ class Indexer:
     def stored(self, rels: list[str]) -> dict[str, Stored]:
         """What the index remembers of these files."""
         sql = (
-            "SELECT path, mtime_ns, size, inode, content_hash, recorded_ns, kind, record_id,"
+            "SELECT path, ctime_ns, size, inode, content_hash, recorded_ns, kind, record_id,"
             " session_dir, readable FROM file_signatures"
         )
         rows = self.db.rows_in(f"{sql} WHERE path IN ({{in}})", rels)

@@ -8,9 +8,11 @@ Every command starts here, so this is the hot path of a project of 10,000 files:
     generation (a token changed by every refresh that writes) and is used only when the
     two match; otherwise the table is read and the snapshot written again.
 
-A file modified so close to when it was read that a second write could share its
-mtime (coarse file-system clocks: the "racy git" problem) is checked by content the
-next time.
+A signature is (ctime, size, inode), as git compares ctime too: the change time moves on
+every write, also one made in place with the old mtime put back (editors and tools that
+preserve times), and no one can set it by hand. A file changed so close to when it was
+read that a second write could share its ctime (coarse file-system clocks: the "racy
+git" problem) is checked by content the next time.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from orchestrator.index.engine import IndexDB
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, SKIPPED_FIRST, Layout
 from orchestrator.store.files import write_atomic
 
-# (mtime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
+# (ctime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
 Signature = tuple[int, int, int]
 Folders = dict[str, dict[str, Signature]]  # folder (relative to the root) -> name -> signature
 Snapshot = tuple[str, Folders, list[str]]  # (index generation, signatures, racy paths)
@@ -36,12 +38,13 @@ FINE_CLOCK_NS = 20_000_000  # above the kernel's coarse clock tick (1-10 ms)
 COARSE_CLOCK_NS = 2_000_000_000  # file systems that store whole seconds (FAT: 2 s)
 
 
-def is_racy(mtime_ns: int, read_ns: int) -> bool:
-    """Whether a file with this mtime, read at `read_ns`, could have been written again
-    since within the same clock tick (same mtime, possibly same size). A file dated far
-    in the future (touch -d 2030) is not: a new write would give it today's date."""
-    window = COARSE_CLOCK_NS if mtime_ns % 1_000_000_000 == 0 else FINE_CLOCK_NS
-    return read_ns - window <= mtime_ns <= read_ns + COARSE_CLOCK_NS
+def is_racy(ctime_ns: int, read_ns: int) -> bool:
+    """Whether a file with this ctime, read at `read_ns`, could have been written again
+    since within the same clock tick (same ctime, possibly same size). A file dated far
+    in the future (a clock set back since) is not: a new write would give it today's
+    date."""
+    window = COARSE_CLOCK_NS if ctime_ns % 1_000_000_000 == 0 else FINE_CLOCK_NS
+    return read_ns - window <= ctime_ns <= read_ns + COARSE_CLOCK_NS
 
 
 @dataclass
@@ -86,7 +89,7 @@ def scan(layout: Layout) -> Folders:
         folder = f"{ORCH_DIR}/sessions/{name}"
         try:
             st = os.stat(layout.sessions_dir / name / SESSION_FILE)
-            folders[folder] = {SESSION_FILE: (st.st_mtime_ns, st.st_size, st.st_ino)}
+            folders[folder] = {SESSION_FILE: (st.st_ctime_ns, st.st_size, st.st_ino)}
         except (FileNotFoundError, NotADirectoryError):
             pass
         for sub in ("groups", "tasks"):
@@ -113,7 +116,7 @@ def _scan_folder(path: os.PathLike, rel: str, suffixes: tuple[str, ...], folders
                     st = entry.stat()
                 except FileNotFoundError:  # a dangling symlink, or deleted just now
                     continue
-                found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                found[name] = (st.st_ctime_ns, st.st_size, st.st_ino)
     finally:
         os.close(fd)
     if found:
@@ -127,7 +130,7 @@ def stat_paths(layout: Layout, rels: Iterable[str]) -> dict[str, Signature]:
             st = os.stat(layout.root / rel)
         except FileNotFoundError:
             continue
-        found[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        found[rel] = (st.st_ctime_ns, st.st_size, st.st_ino)
     return found
 
 
@@ -135,11 +138,11 @@ def snapshot_path(layout: Layout, engine: str) -> os.PathLike:
     return layout.index_dir / f"signatures-{engine}.marshal"
 
 
-STORED = "SELECT path, mtime_ns, size, inode, recorded_ns FROM file_signatures"
+STORED = "SELECT path, ctime_ns, size, inode, recorded_ns FROM file_signatures"
 
 
 def stored_rows(db: IndexDB, rels: list[str] | None = None) -> list[tuple]:
-    """(path, mtime_ns, size, inode, recorded_ns) of the given files, or of all."""
+    """(path, ctime_ns, size, inode, recorded_ns) of the given files, or of all."""
     if rels is None:
         return db.rows(STORED)
     return db.rows_in(f"{STORED} WHERE path IN ({{in}})", rels)
@@ -149,10 +152,10 @@ def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
     """The snapshot of file_signatures rows (see stored_rows) read at `generation`."""
     folders: Folders = {}
     racy = []
-    for path, mtime_ns, size, inode, recorded_ns in rows:
+    for path, ctime_ns, size, inode, recorded_ns in rows:
         folder, name = path.rsplit("/", 1)
-        folders.setdefault(folder, {})[name] = (mtime_ns, size, inode)
-        if is_racy(mtime_ns, recorded_ns):
+        folders.setdefault(folder, {})[name] = (ctime_ns, size, inode)
+        if is_racy(ctime_ns, recorded_ns):
             racy.append(path)
     return generation, folders, sorted(racy)
 
@@ -214,7 +217,7 @@ def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs time
         write_atomic(path, marshal.dumps(snapshot), durable=False)
         st = os.stat(path)
-        _loaded[str(path)] = ((st.st_mtime_ns, st.st_size, st.st_ino), snapshot)
+        _loaded[str(path)] = ((st.st_ctime_ns, st.st_size, st.st_ino), snapshot)
 
 
 def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
@@ -224,7 +227,7 @@ def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
-            signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+            signature = (st.st_ctime_ns, st.st_size, st.st_ino)
             kept = _loaded.get(str(path))
             if kept is not None and kept[0] == signature:
                 return kept[1]
@@ -282,14 +285,14 @@ def _compare_folders_rows(folders: Folders, rows: Iterable[tuple], clock_ns: int
     to_read: dict[str, Signature] = {}
     gone = []
     seen: dict[str, set[str]] = {}
-    for path, mtime_ns, size, inode, recorded_ns in rows:
+    for path, ctime_ns, size, inode, recorded_ns in rows:
         folder, _, name = path.rpartition("/")
         sig = folders.get(folder, {}).get(name)
         if sig is None:
             gone.append(path)
             continue
         seen.setdefault(folder, set()).add(name)
-        if sig != (mtime_ns, size, inode) or is_racy(sig[0], recorded_ns):
+        if sig != (ctime_ns, size, inode) or is_racy(sig[0], recorded_ns):
             to_read[path] = sig
     for folder, files in folders.items():
         known = seen.get(folder, ())
