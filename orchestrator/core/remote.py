@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from orchestrator.core.project import LOCK_HELD_ENV, Project
-from orchestrator.errors import OrchError
+from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.gitrepo import GitError, Repo
 
 ATTRIBUTES = "*.md merge=orch\n"
@@ -90,8 +90,9 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
 
     In a repository that also holds code, only orch's own commits are pushed for the
     user: local commits touching anything else stop it before the push."""
-    local = sync(project)
     repo = checked_repo(project)
+    checked_remote(repo, remote)
+    local = sync(project)
     ensure_driver(project, repo)
     done = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
     branch = done.stdout.decode().strip()
@@ -100,7 +101,7 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
     merged = False
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         # The network outside the lock: orch writers keep working meanwhile.
-        fetch = repo.run("fetch", "--quiet", remote, branch, check=False)
+        fetch = repo.run("fetch", "--quiet", "--", remote, branch, check=False)
         found = fetch.returncode == 0
         if not found and b"couldn't find remote ref" not in fetch.stderr:
             said = fetch.stderr.decode(errors="replace").strip()
@@ -109,7 +110,7 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         if found:
             with project.lock():  # no orch write lands in the middle of the merge
                 merged = _merge(project, repo, remote, branch) or merged
-        push = repo.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
+        push = repo.run("push", "--quiet", "--", remote, f"HEAD:refs/heads/{branch}", check=False)
         if push.returncode == 0:
             break
         refused = push.stderr.decode(errors="replace").strip()
@@ -127,6 +128,24 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         "head": repo.head()[0],
         "conflicts": [c["record_id"] for c in list_conflicts(project)],
     }
+
+
+def checked_remote(repo: Repo, remote: str) -> None:
+    """Refuse a remote that is not one of the repository's own (`git remote` lists them):
+    git takes a name starting with `-` for an option (`--upload-pack=...` runs a command),
+    and a URL or path would sync with a place the user never set up."""
+    if remote.startswith("-"):
+        raise InvalidInput(
+            f"{remote!r} is not a remote name (a name never starts with '-'); give one of"
+            " the repository's remotes (`git remote` lists them)"
+        )
+    names = repo.out("remote").split()
+    if remote not in names:
+        listed = ", ".join(names) if names else "none yet"
+        raise InvalidInput(
+            f"cannot git fetch {remote}: it is not a remote of this repository (its remotes:"
+            f" {listed}); add it with `git remote add NAME URL`, or give one of those"
+        )
 
 
 def _refuse_other_commits(
