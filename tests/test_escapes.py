@@ -53,3 +53,132 @@ def test_a_remote_that_is_a_path_or_url_and_not_a_configured_remote_is_refused(s
     assert "not a remote of this repository (its remotes: origin)" in err
     assert "git remote add" in err
     assert git(bare, "rev-parse", "--all") == ""  # nothing was pushed there
+
+
+# -- item 6: no write through a link below .task_orchestrator/ -------------------------------
+
+
+def orch_dir(root: Path) -> Path:
+    return root / ".task_orchestrator"
+
+
+def session_dir(root: Path) -> Path:
+    [folder] = (orch_dir(root) / "sessions").iterdir()
+    return folder
+
+
+def linked(link: Path, target: Path) -> Path:
+    """`link` made a symbolic link to the folder `target` (made empty)."""
+    target.mkdir(parents=True)
+    link.symlink_to(target, target_is_directory=True)
+    return target
+
+
+def test_a_task_is_not_written_through_a_linked_tasks_folder(started, tmp_path):
+    root, orch = started
+    outside = linked(session_dir(root) / "tasks", tmp_path / "outside")
+    before = head(root)
+    err = orch("task", "add", "Escape", code=1).stderr
+    assert "tasks is a symbolic link" in err and str(outside) in err
+    assert "Replace the link with the folder" in err
+    assert list(outside.iterdir()) == []
+    assert head(root) == before
+
+
+def test_an_artifact_is_not_written_through_a_linked_artifacts_folder(started, tmp_path):
+    from mcp import Client
+
+    from orchestrator.mcp_server import build_server
+
+    root, orch = started
+    task_id = orch.json("task", "add", "Report here")["task_id"]
+    outside = linked(session_dir(root) / "artifacts", tmp_path / "outside")
+
+    async def report():
+        async with Client(build_server(root)) as client:
+            return await client.call_tool(
+                "orchestrator_complete_subtask",
+                {"task_id": task_id, "summary": "Done.", "detailed_work": "Long text."},
+            )
+
+    import asyncio
+
+    result = asyncio.run(report())
+    assert result.is_error and "artifacts is a symbolic link" in result.content[0].text
+    assert list(outside.rglob("*")) == []
+
+
+@pytest.mark.parametrize("folder", ["exports", "archives"])
+def test_exports_and_archives_are_not_written_through_a_link(started, tmp_path, folder):
+    root, orch = started
+    session_id = session_dir(root).name
+    (orch_dir(root) / folder).rmdir()
+    outside = linked(orch_dir(root) / folder, tmp_path / "outside")
+    if folder == "exports":
+        err = orch("export", "--format", "json", code=1).stderr
+    else:
+        orch("session", "complete", session_id)
+        err = orch("session", "archive", session_id, code=1).stderr
+    assert f"{folder} is a symbolic link" in err
+    assert list(outside.iterdir()) == []
+
+
+def test_a_linked_session_folder_is_not_indexed_and_doctor_names_it(started, tmp_path):
+    root, orch = started
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "session.md").write_text(
+        "---\nsession_id: s-linked\nname: From elsewhere\nstatus: paused\n"
+        "created_at: '2026-01-01T00:00:00Z'\n---\n"
+    )
+    (orch_dir(root) / "sessions" / "s-linked").symlink_to(elsewhere, target_is_directory=True)
+    names = [s["name"] for s in orch.json("session", "list")]
+    assert names == ["Escapes"]  # nothing from outside the project in the index
+    err = orch("doctor", code=1).stdout
+    assert ".task_orchestrator/sessions/s-linked: a symbolic link" in err
+    assert str(elsewhere) in err
+
+
+def test_a_linked_record_file_is_not_read(started, tmp_path):
+    root, orch = started
+    task_id = orch.json("task", "add", "Real")["task_id"]
+    secret = tmp_path / "secret.md"
+    text = task_file_of(root, task_id).read_text().replace(task_id, "t-secret")
+    secret.write_text(text.replace("title: Real", "title: Secret"))
+    (task_file_of(root, task_id).parent / "t-secret.md").symlink_to(secret)
+    assert [t["title"] for t in orch.json("task", "list")] == ["Real"]
+    assert "t-secret.md: a symbolic link" in orch("doctor", code=1).stdout
+
+
+def task_file_of(root: Path, task_id: str) -> Path:
+    return next(orch_dir(root).glob(f"sessions/*/tasks/{task_id}.md"))
+
+
+def test_a_linked_index_folder_is_refused_before_anything_is_written(started, tmp_path):
+    root, orch = started
+    import shutil
+
+    shutil.rmtree(orch_dir(root) / ".index")
+    outside = linked(orch_dir(root) / ".index", tmp_path / "outside")
+    err = orch("task", "list", code=1).stderr
+    assert ".index is a symbolic link" in err
+    assert list(outside.iterdir()) == []
+
+
+def test_the_orchestrator_folder_itself_may_be_a_link(tmp_path):
+    """Where a project keeps its orchestrator folder is its choice: orch works there (as
+    a repository of its own) and doctor says so, as a warning."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    git(root, "init", "-q")
+    (tmp_path / "kept").mkdir()
+    (root / ".task_orchestrator").symlink_to(tmp_path / "kept", target_is_directory=True)
+    orch = Orch(root)
+    orch("init")
+    orch("session", "create", "Linked")
+    orch("task", "add", "Works")
+    assert [t["title"] for t in orch.json("task", "list")] == ["Works"]
+    assert list((tmp_path / "kept" / "sessions").glob("*/tasks/*.md"))
+    out = orch("doctor").stdout  # a warning: exit 0
+    assert "the orchestrator folder is a link to" in out
+

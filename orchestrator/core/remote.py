@@ -10,6 +10,7 @@ from typing import Any
 from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.gitrepo import GitError, Repo
+from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"
 ATTRIBUTES_HEADER = (
@@ -74,7 +75,8 @@ def install(project: Project) -> dict[str, Any]:
             if text and not text.endswith("\n"):
                 text += "\n"
             w.track([project.layout.rel(attributes)])
-            attributes.write_text(text + ATTRIBUTES_HEADER + ATTRIBUTES, encoding="utf-8")
+            data = (text + ATTRIBUTES_HEADER + ATTRIBUTES).encode()
+            write_atomic(attributes, data, within=project.layout.base)
         configure_driver(repo)
     return {
         "attributes": project.layout.rel(attributes),

@@ -486,7 +486,7 @@ class Syncer:
             if best == 0 or distance == 0:
                 continue
             result = merge_texts(texts[best], texts[0], mine)
-            write_atomic(path, result.text.encode("utf-8"))
+            write_atomic(path, result.text.encode("utf-8"), within=self.layout.base)
             merged.append(rel)
             note = (
                 f"{rel}: saved from an older version (a stale editor buffer?); merged with"
