@@ -182,3 +182,100 @@ def test_the_orchestrator_folder_itself_may_be_a_link(tmp_path):
     out = orch("doctor").stdout  # a warning: exit 0
     assert "the orchestrator folder is a link to" in out
 
+
+# -- item 7: orch import zip checks every entry and the sizes, then writes, then commits once --
+
+SESSION_MD = (
+    "---\nsession_id: {sid}\nname: Imported\nstatus: paused\ncreated_at: '2026-01-01T00:00:00Z'\n"
+    "---\n"
+)
+
+
+def make_zip(path: Path, entries: list[tuple[str, bytes]], link: str | None = None) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if name == link:
+                info.external_attr = 0o120777 << 16  # a symbolic link, its target as data
+            archive.writestr(info, data)
+    return path
+
+
+def session_md(sid: str) -> tuple[str, bytes]:
+    return f"{sid}/session.md", SESSION_MD.format(sid=sid).encode()
+
+
+def nothing_imported(root: Path, before: str) -> None:
+    assert list((orch_dir(root) / "sessions").glob("s-0000000*")) == []
+    assert head(root) == before
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_written(started, tmp_path):
+    root, orch = started
+    bomb = make_zip(tmp_path / "bomb.zip", [
+        session_md("s-00000001"),
+        ("s-00000001/artifacts/t-1/big.bin", bytes(40 * 2**20)),
+    ])  # fmt: skip
+    assert bomb.stat().st_size < 100_000
+    before = head(root)
+    err = orch("import", "zip", str(bomb), code=1).stderr
+    assert "'s-00000001/artifacts/t-1/big.bin' unpacks to 40 MiB" in err
+    assert "more than the 32 MiB a file of an import may have" in err
+    nothing_imported(root, before)
+
+
+def test_a_zip_larger_in_all_than_an_import_may_write_is_refused(started, tmp_path):
+    root, orch = started
+    files = [(f"s-00000001/artifacts/t-1/part{n}.bin", bytes(30 * 2**20)) for n in range(9)]
+    big = make_zip(tmp_path / "big.zip", [session_md("s-00000001"), *files])
+    before = head(root)
+    err = orch("import", "zip", str(big), code=1).stderr
+    assert "more than the 256 MiB one import may write" in err
+    nothing_imported(root, before)
+
+
+def test_a_zip_whose_entry_unpacks_to_more_than_it_declares_is_refused(started, tmp_path):
+    root, orch = started
+    liar = make_zip(tmp_path / "liar.zip", [
+        session_md("s-00000001"), ("s-00000001/artifacts/t-1/big.bin", bytes(2**20)),
+    ])  # fmt: skip
+    # Both records of the entry's size (its local header and the central directory)
+    # now say 10 bytes; the data still unpacks to 1 MiB.
+    data = bytearray(liar.read_bytes())
+    local = data.rindex(b"PK\x03\x04", 0, data.index(b"big.bin"))
+    central = data.rindex(b"PK\x01\x02", 0, data.rindex(b"big.bin"))
+    data[local + 22 : local + 26] = (10).to_bytes(4, "little")
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")
+    liar.write_bytes(bytes(data))
+    before = head(root)
+    err = orch("import", "zip", str(liar), code=1).stderr
+    assert "entry 's-00000001/artifacts/t-1/big.bin' cannot be unpacked" in err
+    nothing_imported(root, before)
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (("s-00000002//tmp/escaped.txt", b"x"),
+         "entry 's-00000002//tmp/escaped.txt' has a path part '' orch does not write"),
+        (("s-00000002/tasks/t-x.md", b"/etc/passwd"),
+         "entry 's-00000002/tasks/t-x.md' is not a file (a link"),
+        (("s-00000001/session.md", b"again"), "entry 's-00000001/session.md' is in the zip twice"),
+        (("s-00000001/session.md/t-x.md", b"x"),
+         "entry 's-00000001/session.md' is a file, and a folder of other entries"),
+    ],
+    ids=["absolute", "link", "twice", "file-and-folder"],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_zip_with_one_bad_entry_imports_nothing(started, tmp_path, bad, said):
+    root, orch = started
+    entries = [session_md("s-00000001"), ("s-00000001/notes.txt", b"kept?"), bad]
+    bad_zip = make_zip(tmp_path / "bad.zip", entries, link=bad[0] if "a link" in said else None)
+    before = head(root)
+    err = orch("import", "zip", str(bad_zip), code=1).stderr
+    assert said in err and "nothing was imported" in err
+    nothing_imported(root, before)
