@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.core.setup import init_project
 from tests.conftest import Orch
 
 
@@ -279,3 +280,80 @@ def test_a_zip_with_one_bad_entry_imports_nothing(started, tmp_path, bad, said):
     err = orch("import", "zip", str(bad_zip), code=1).stderr
     assert said in err and "nothing was imported" in err
     nothing_imported(root, before)
+
+
+# -- item 12: after a remote sync, "ours" is this clone's value -------------------------------
+
+
+def clone_pair(tmp_path: Path) -> tuple[Orch, Orch, Path, Path, str]:
+    """A project pushed to a bare remote, and a second clone of it; one shared task."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    a = tmp_path / "a"
+    a.mkdir()
+    git(a, "init", "-q", "-b", "main")
+    init_project(a)
+    orch_a = Orch(a)
+    orch_a("git", "install")
+    orch_a("session", "create", "Shared")
+    task_id = orch_a.json("task", "add", "Shared task")["task_id"]
+    git(a, "remote", "add", "origin", str(remote))
+    git(a, "push", "-q", "origin", "main")
+    git(tmp_path, "clone", "-q", "-b", "main", str(remote), "b")
+    return orch_a, Orch(tmp_path / "b"), a, tmp_path / "b", task_id
+
+
+def titles_in_conflict(tmp_path: Path) -> tuple[Orch, Orch, str]:
+    """Both clones retitle the shared task; A syncs first, then B (whose merge records
+    the conflict), then A again (which receives B's merge)."""
+    orch_a, orch_b, _, _, task_id = clone_pair(tmp_path)
+    orch_a("task", "update", task_id, "--title", "Title from A")
+    orch_b("task", "update", task_id, "--title", "Title from B")
+    orch_a("sync", "--remote", "origin")
+    orch_b("sync", "--remote", "origin")
+    orch_a("sync", "--remote", "origin")
+    return orch_a, orch_b, task_id
+
+
+def test_after_a_remote_sync_ours_is_this_clones_value_in_both_clones(tmp_path):
+    orch_a, orch_b, _ = titles_in_conflict(tmp_path)
+    [in_a] = orch_a.json("conflicts")
+    [in_b] = orch_b.json("conflicts")
+    assert "ours 'Title from A', theirs 'Title from B'" in in_a["details"][0]
+    assert "ours 'Title from B', theirs 'Title from A'" in in_b["details"][0]
+
+
+@pytest.mark.parametrize(
+    ("args", "kept_in_a"),
+    [
+        (["--strategy", "db_wins"], "Title from A"),
+        (["--strategy", "md_wins"], "Title from B"),
+        (["--strategy", "merge", "--pick", "title=ours"], "Title from A"),
+        (["--strategy", "merge", "--pick", "title=theirs"], "Title from B"),
+    ],
+    ids=["db_wins", "md_wins", "pick-ours", "pick-theirs"],
+)
+def test_resolve_after_a_remote_sync_takes_sides_from_this_clone(tmp_path, args, kept_in_a):
+    orch_a, _, task_id = titles_in_conflict(tmp_path)
+    orch_a("resolve", task_id, *args)
+    assert orch_a.json("task", "show", task_id)["title"] == kept_in_a
+    assert orch_a.json("conflicts") == []
+
+
+def test_the_clone_that_merged_keeps_its_own_side_with_db_wins(tmp_path):
+    _, orch_b, task_id = titles_in_conflict(tmp_path)
+    orch_b("resolve", task_id, "--strategy", "db_wins")
+    assert orch_b.json("task", "show", task_id)["title"] == "Title from B"
+
+
+def test_lines_both_clones_changed_resolve_from_this_clones_side(tmp_path):
+    orch_a, orch_b, _, _, task_id = clone_pair(tmp_path)
+    orch_a("task", "update", task_id, "--description", "From A.")
+    orch_b("task", "update", task_id, "--description", "From B.")
+    orch_a("sync", "--remote", "origin")
+    orch_b("sync", "--remote", "origin")
+    orch_a("sync", "--remote", "origin")
+    [conflict] = orch_a.json("conflicts")
+    assert conflict["text_conflict"]
+    orch_a("resolve", task_id, "--strategy", "db_wins")
+    assert orch_a.json("task", "show", task_id)["description"].strip() == "From A."

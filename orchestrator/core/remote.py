@@ -7,9 +7,11 @@ import shlex
 import sys
 from typing import Any
 
+from orchestrator.core.conflicts import clone_id
 from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.gitrepo import GitError, Repo
+from orchestrator.merge_driver import MERGE_CLONE_ENV
 from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"
@@ -183,12 +185,13 @@ def ensure_driver(project: Project, repo: Repo) -> None:
 
 def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
     """Merge what was fetched; True if that changed HEAD. Hooks it runs that call orch
-    find the lock held for them (LOCK_HELD_ENV)."""
+    find the lock held for them (LOCK_HELD_ENV); the merge driver finds this clone's id
+    (MERGE_CLONE_ENV), which the conflicts it records name as ours."""
     before = repo.head()[0]
     message = f"orch: merge {remote}/{branch}\n\nOrch-Op: merge\n"
+    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True)}
     done = repo.run(
-        "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD",
-        env={LOCK_HELD_ENV: str(project.root)}, check=False,
+        "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD", env=env, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         said = (done.stdout + done.stderr).decode(errors="replace").strip()
