@@ -17,7 +17,7 @@ and a clone that receives the merged file sees its sides swapped (store/merge.py
 from __future__ import annotations
 
 import contextlib
-import secrets
+import os
 from typing import Any
 
 from orchestrator.core.project import Project
@@ -38,7 +38,7 @@ def clone_id(project: Project, create: bool = False) -> str | None:
     found = done.stdout.decode().strip()
     if found or not create:
         return found or None
-    made = f"c-{secrets.token_hex(4)}"
+    made = f"c-{os.urandom(4).hex()}"
     repo.run("config", CLONE_CONFIG, made)
     return made
 
