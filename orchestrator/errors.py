@@ -19,6 +19,10 @@ class PathOutsideProject(OrchError):
     """A path given by a user points outside the project (.., absolute, a symlink out)."""
 
 
+class LinkRefused(OrchError):
+    """A symbolic link below .task_orchestrator/ where orch would write through it."""
+
+
 class NotFound(OrchError):
     """No session, group, task or mode with that id or name."""
 

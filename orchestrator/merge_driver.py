@@ -11,14 +11,21 @@ conflict markers there. `orch conflicts` lists both and `orch resolve` settles t
 exits 0 then (git commits the merge), and 1 only when markers would land in the
 frontmatter (a side's YAML could not be read): git then stops for a person to fix it.
 
+`orch sync --remote` names its clone in MERGE_CLONE_ENV: the conflicts of that merge
+then say whose side "ours" is (store/merge.py), for the other clones that receive them.
+
 A module of its own so that git starts no more of orch than the merge needs.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+# Set by `orch sync --remote` for its `git merge`: the id of the clone that merges.
+MERGE_CLONE_ENV = "ORCH_MERGE_CLONE"
 
 
 def main(argv: list[str]) -> int:
@@ -26,16 +33,19 @@ def main(argv: list[str]) -> int:
         print("usage: python -m orchestrator.merge_driver BASE OURS THEIRS PATH", file=sys.stderr)
         return 2
     base_file, ours_file, theirs_file, name = argv
+    clone = os.environ.get(MERGE_CLONE_ENV) or None
     try:
         from orchestrator.store.merge import merge_texts
 
         base, ours, theirs = (Path(f).read_bytes().decode("utf-8") for f in argv[:3])
         # git passes an empty base when the file was added on both sides.
-        result = merge_texts(base or None, ours, theirs)
+        result = merge_texts(base or None, ours, theirs, clone)
     except Exception as error:  # whatever it is, git's own line merge is the way out
         print(f"orch: {name}: cannot merge by fields ({error}); merged as lines", file=sys.stderr)
+        from orchestrator.store.merge import ours_label
+
         done = subprocess.run(
-            ["git", "merge-file", "--diff3", "-L", "ours", "-L", "base", "-L", "theirs",
+            ["git", "merge-file", "--diff3", "-L", ours_label(clone), "-L", "base", "-L", "theirs",
              ours_file, base_file, theirs_file],
         )  # fmt: skip
         return 1 if done.returncode else 0

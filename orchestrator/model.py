@@ -104,6 +104,17 @@ def now() -> str:
 # The frontmatter key where a three-way merge records fields both sides changed
 # (store/merge.py); a record holding it, or conflict markers in its body, is in conflict.
 CONFLICT_KEY = "orch_conflict"
+# In an entry recorded by `orch sync --remote`'s merge: the clone whose side "ours" is
+# (the one that merged; "theirs" came from the remote). Another clone, reading the file
+# after a sync, sees the sides swapped, so "ours" is always the reader's own value.
+CONFLICT_CLONE_KEY = "ours_clone"
+
+
+def conflict_text(key: Any, ours: Any, theirs: Any, base: Any) -> str:
+    """How a field in conflict is said (`orch doctor`, `orch conflicts`)."""
+    return f"merge conflict in {key}: ours {ours!r}, theirs {theirs!r} (was {base!r})"
+
+
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
 

@@ -145,16 +145,16 @@ def test_a_save_in_the_instant_before_orchs_rename_is_merged_not_overwritten(
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
     path = task_file(project, task_id)
-    real, saved = getattr(files, "_temp_beside", None), []
+    real, saved = getattr(files, "_temp_in", None), []
 
-    def temp_then_a_save(target, *args, **kwargs):
-        tmp = real(target, *args, **kwargs)
-        if target == path and not saved:  # orch has checked the file; the editor saves
+    def temp_then_a_save(folder, name, *args, **kwargs):
+        tmp = real(folder, name, *args, **kwargs)
+        if name == path.name and not saved:  # orch has checked the file; the editor saves
             saved.append(True)
             editor_save(path, path.read_text().replace("Parse the input.", "Editor's line."), how)
         return tmp
 
-    monkeypatch.setattr(files, "_temp_beside", temp_then_a_save, raising=False)
+    monkeypatch.setattr(files, "_temp_in", temp_then_a_save, raising=False)
     orch("task", "update", task_id, "--title", "Write the fast parser")
     monkeypatch.undo()
     assert saved
@@ -171,9 +171,9 @@ def test_a_file_deleted_after_an_editor_save_in_the_instant_before_is_kept(start
     path = task_file(project, task_id)
     real = files.remove_checked
 
-    def save_then_remove(target, held, expected):
+    def save_then_remove(target, held, expected, *args):
         path.write_text(path.read_text() + "\nEditor's line.\n")
-        return real(target, held, expected)
+        return real(target, held, expected, *args)
 
     monkeypatch.setattr("orchestrator.core.project.remove_checked", save_then_remove)
     with pytest.raises(RecordError, match="was edited while orch was deleting it"):

@@ -87,9 +87,10 @@ def conflicts(ctx, as_json) -> None:
     "--strategy",
     type=click.Choice(list(STRATEGIES)),
     required=True,
-    help="db_wins: keep ours (what orch committed / the branch merged into); md_wins: keep"
-    " theirs (the editor's save / the branch merged in); merge: choose field by field with"
-    " --pick (conflicting lines keep both sides).",
+    help="db_wins: keep ours (what orch committed / the branch merged into; after sync"
+    " --remote, this clone's value); md_wins: keep theirs (the editor's save / the branch"
+    " merged in / the remote's value); merge: choose field by field with --pick"
+    " (conflicting lines keep both sides).",
 )
 @click.option(
     "--pick",

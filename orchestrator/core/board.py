@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from orchestrator.core import lookup
@@ -63,13 +64,42 @@ def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
 
 
 def problems(project: Project) -> list[Problem]:
-    """Every problem found in the project's files, by file and line."""
+    """Every problem found in the project's files, by file and line, and the links
+    in the orchestrator folder (link_problems)."""
     with project.reading() as db:
         rows = db.records(
             "SELECT DISTINCT path, line, field, severity, message, fix FROM problems"
             " ORDER BY path, line NULLS FIRST, message"
         )
-    return [problem_of(r) for r in rows] + project.syncer.problems()
+    found = [problem_of(r) for r in rows] + link_problems(project)
+    found += project.syncer.problems()
+    return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
+
+
+def link_problems(project: Project) -> list[Problem]:
+    """Symbolic links below the orchestrator folder: orch neither reads nor writes
+    through them (store/files.py), so what lies behind one is not in the project for
+    it. The folder itself may be a link (where the project chose to keep it): said,
+    as a warning."""
+    from orchestrator.store.files import find_links
+
+    layout = project.layout
+    found = []
+    if layout.base.is_symlink():
+        found.append(Problem(
+            layout.rel(layout.base),
+            f"the orchestrator folder is a link to {os.readlink(layout.base)}: orch keeps"
+            " its files there, and reads and writes nothing through links inside it",
+            fix="nothing if you made this link; if not, remove it and run `orch init`",
+            severity="warning"))  # fmt: skip
+    for path, target in find_links(layout.base):
+        found.append(Problem(
+            layout.rel(path),
+            f"a symbolic link (to {target}): orch neither reads nor writes through links"
+            f" inside {layout.rel(layout.base)}/, so that nothing it reads or writes lies"
+            " outside the project",
+            fix="replace the link with the folder or file it points to (move that into its place)"))  # fmt: skip
+    return found
 
 
 def problem_of(row: dict[str, Any]) -> Problem:

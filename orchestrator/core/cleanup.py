@@ -6,13 +6,13 @@ one commit.
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput
 from orchestrator.model import now
+from orchestrator.store.files import real_folder, remove_tree
 
 SCOPES = ("active_session", "all_sessions")
 # No file of that id exists, readable or not (one that cannot be parsed is not gone).
@@ -144,8 +144,9 @@ def _apply(w, finding: dict[str, Any]) -> None:
         folder = w.layout.inside(finding["path"], what="artifact folder")
         if not folder.is_relative_to(w.layout.sessions_dir.resolve()):
             raise InvalidInput(f"{finding['path']} is not an artifact folder of a session")
+        real_folder(folder, w.layout.base, create=False)  # rglob would follow a link
         files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]
-        shutil.rmtree(folder)
+        remove_tree(folder, w.layout.base)
         w.track(files)
         return
     if kind == "empty_group":

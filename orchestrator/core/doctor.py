@@ -22,6 +22,7 @@ import shutil
 from orchestrator.core.project import Project, Writer
 from orchestrator.errors import RecordError
 from orchestrator.model import ID_KEY, Record, derived_fields, now
+from orchestrator.store.files import real_folder
 
 
 def fix(project: Project) -> list[str]:
@@ -111,6 +112,7 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
     if kind == "task":
         folder = w.layout.session_dir(session_id) / "artifacts"
         if (folder / old).is_dir() and not (folder / new).exists():
+            real_folder(folder / old, w.layout.base, create=False)  # moved, not followed
             files = [w.layout.rel(p) for p in sorted((folder / old).rglob("*")) if p.is_file()]
             shutil.move(folder / old, folder / new)
             w.track(files + [f.replace(f"/artifacts/{old}/", f"/artifacts/{new}/") for f in files])

@@ -24,7 +24,7 @@ from orchestrator.core.archive import SUFFIX, export_bytes
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput
 from orchestrator.model import now
-from orchestrator.store.files import write_atomic
+from orchestrator.store.files import real_folder, write_atomic
 
 FORMATS = ("markdown", "json", "zip", "parquet")
 TABLES = ("sessions", "task_groups", "tasks", "task_dependencies")
@@ -60,10 +60,15 @@ def export(
             else layout.exports_dir / f"{name}-{stamp}{suffix}"
         )
         _ignore_exports(project)
+        # Below the orchestrator folder, no link on the way (exports/ a link out of the
+        # project); elsewhere `-o` was resolved and checked to stay inside the project.
+        within = layout.base if target.is_relative_to(layout.base) else None
         if export_format == "parquet":
+            if within is not None:
+                real_folder(target, within)
             counts = _parquet(db, ids, target)
         else:
-            write_atomic(target, export_bytes(layout, ids, export_format))
+            write_atomic(target, export_bytes(layout, ids, export_format), within=within)
             counts = {"sessions": len(ids)}
     return {"path": layout.rel(target) if target.is_relative_to(project.root) else str(target),
             "format": export_format, "sessions": ids, "counts": counts}  # fmt: skip
@@ -92,11 +97,12 @@ def checked_target(project: Project, output: str, export_format: str) -> Path:
 
 
 def _ignore_exports(project: Project) -> None:
-    folder = project.layout.exports_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
+    layout = project.layout
+    ignore = layout.exports_dir / ".gitignore"
+    real_folder(layout.exports_dir, layout.base)
     if not ignore.exists():
-        ignore.write_text("# orch's exports are copies made on request: not committed.\n*\n")
+        text = "# orch's exports are copies made on request: not committed.\n*\n"
+        write_atomic(ignore, text.encode(), within=layout.base)
 
 
 def _parquet(db, session_ids: list[str], folder: Path) -> dict[str, int]:

@@ -9,6 +9,7 @@ to date and commits the files it wrote (core/sync.py) before it returns.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
-from orchestrator.errors import OrchError, RecordError
+from orchestrator.errors import LinkRefused, OrchError, RecordError
 from orchestrator.index import signatures
 from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
 from orchestrator.index.refresh import Indexer, Report
@@ -27,6 +28,7 @@ from orchestrator.model import CONFLICT_KEY, ID_KEY, Record, new_id
 from orchestrator.store.files import (
     blob_id,
     read_held,
+    real_folder,
     remove_checked,
     replace_checked,
     write_atomic,
@@ -71,7 +73,9 @@ class Project:
     def config(self) -> Config:
         if self._config is None:
             index_dir = self.layout.index_dir
-            cache = index_dir / "config.json" if index_dir.is_dir() else None
+            # Not through a link: _ensure_index_dir refuses one before anything is written.
+            real = index_dir.is_dir() and not index_dir.is_symlink()
+            cache = index_dir / "config.json" if real else None
             self._config = load_config(self.layout.config_file, cache)
             self.warnings.extend(self._config.warnings)
         return self._config
@@ -98,7 +102,16 @@ class Project:
             yield
             return
         self._ensure_index_dir()
-        fd = os.open(self.layout.index_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+        lock_file = self.layout.index_dir / "lock"
+        try:
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise LinkRefused(
+                f"{self.layout.rel(lock_file)} is a symbolic link: remove it (orch makes"
+                " its lock file again)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
@@ -106,17 +119,19 @@ class Project:
             os.close(fd)
 
     def _ensure_index_dir(self) -> None:
+        """Make the index folder if missing; refused if it is a file or a link (the index,
+        the lock and orch's private git index would be written where it points)."""
         index_dir = self.layout.index_dir
-        if not index_dir.is_dir():
-            if index_dir.exists():
-                raise OrchError(
-                    f"{self.layout.rel(index_dir)} is a file, but orch keeps its index in a folder"
-                    " of that name: move the file away (the index is rebuilt from the records)"
-                )
-            index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            real_folder(index_dir, self.layout.base)
+        except NotADirectoryError:
+            raise OrchError(
+                f"{self.layout.rel(index_dir)} is a file, but orch keeps its index in a folder"
+                " of that name: move the file away (the index is rebuilt from the records)"
+            ) from None
         ignore = index_dir / ".gitignore"
         if not ignore.exists():
-            ignore.write_text(INDEX_GITIGNORE, encoding="utf-8")
+            write_atomic(ignore, INDEX_GITIGNORE.encode(), durable=False, within=self.layout.base)
 
     @contextmanager
     def reading(self) -> Iterator[IndexDB]:
@@ -189,6 +204,7 @@ class Project:
         (by stat alone) and goes on without it if nothing changed: SQLite's WAL lets
         readers read while a writer writes; DuckDB readers share the lock because DuckDB
         will not open a file another process is writing."""
+        self._ensure_index_dir()  # before the index is opened through a link
         engine = self.config.index
         path = index_path(self.layout.index_dir, engine)
         plan = None
@@ -480,7 +496,7 @@ class Writer:
             self._settle_conflicts(record, base_text)
         ours = render_record(record) if text is None else text
         self._intend(rel, counted)
-        held, current = read_held(path)
+        held, current = read_held(path, self.layout.base)
         new_text = ours
         try:
             if current is None and base_blob is not None:
@@ -501,7 +517,9 @@ class Writer:
         data = new_text.encode("utf-8")
         for _round in range(SAVE_ROUNDS):
             try:
-                other = replace_checked(path, data, held, current, durable=not self.bulk)
+                other = replace_checked(
+                    path, data, held, current, durable=not self.bulk, within=self.layout.base
+                )
             except FileNotFoundError:
                 raise RecordError(
                     f"{rel} was deleted while orch was updating it; nothing was written"
@@ -517,7 +535,9 @@ class Writer:
             # change goes onto what it saved, as if it had saved before the check.
             self._shown.pop(path, None)
             put, theirs = data, other
-            held, current = read_held(path)  # orch's own write of a moment ago, normally
+            held, current = read_held(
+                path, self.layout.base
+            )  # orch's own write of a moment ago, normally
             if current is None:
                 raise RecordError(
                     f"{rel} was deleted while orch was updating it; nothing was written"
@@ -570,11 +590,11 @@ class Writer:
         rel = self.layout.rel(path)
         base_blob = self._read.get(path, (None, None))[0]
         self._intend(rel, True)
-        held, current = read_held(path)
+        held, current = read_held(path, self.layout.base)
         if current is not None:
             found = current if blob_id(current) != base_blob else None
             if found is None:
-                found = remove_checked(path, held, current)
+                found = remove_checked(path, held, current, self.layout.base)
             else:
                 os.close(held)
             if found is not None:
@@ -594,11 +614,12 @@ class Writer:
 
     def write_file(self, path: Path, data: bytes) -> str:
         """Write a file that is not a record (an artifact) atomically into this sync;
-        `path` must be inside the orchestrator folder. Returns it relative to the root."""
-        path = self.layout.inside(path, base=self.layout.base, what="file")
+        `path` must be inside the orchestrator folder, through real folders (a link on the
+        way is refused, named). Returns it relative to the root."""
+        real_folder(path.parent, self.layout.base)  # refuses a path out of it, or a link
         rel = self.layout.rel(path)
         self.track([rel])
-        write_atomic(path, data, durable=not self.bulk)
+        write_atomic(path, data, durable=not self.bulk, within=self.layout.base)
         self.wrote[rel] = data
         return rel
 

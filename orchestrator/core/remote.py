@@ -7,9 +7,12 @@ import shlex
 import sys
 from typing import Any
 
+from orchestrator.core.conflicts import clone_id
 from orchestrator.core.project import LOCK_HELD_ENV, Project
-from orchestrator.errors import OrchError
+from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.gitrepo import GitError, Repo
+from orchestrator.merge_driver import MERGE_CLONE_ENV
+from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"
 ATTRIBUTES_HEADER = (
@@ -74,7 +77,8 @@ def install(project: Project) -> dict[str, Any]:
             if text and not text.endswith("\n"):
                 text += "\n"
             w.track([project.layout.rel(attributes)])
-            attributes.write_text(text + ATTRIBUTES_HEADER + ATTRIBUTES, encoding="utf-8")
+            data = (text + ATTRIBUTES_HEADER + ATTRIBUTES).encode()
+            write_atomic(attributes, data, within=project.layout.base)
         configure_driver(repo)
     return {
         "attributes": project.layout.rel(attributes),
@@ -90,8 +94,9 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
 
     In a repository that also holds code, only orch's own commits are pushed for the
     user: local commits touching anything else stop it before the push."""
-    local = sync(project)
     repo = checked_repo(project)
+    checked_remote(repo, remote)
+    local = sync(project)
     ensure_driver(project, repo)
     done = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
     branch = done.stdout.decode().strip()
@@ -100,7 +105,7 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
     merged = False
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         # The network outside the lock: orch writers keep working meanwhile.
-        fetch = repo.run("fetch", "--quiet", remote, branch, check=False)
+        fetch = repo.run("fetch", "--quiet", "--", remote, branch, check=False)
         found = fetch.returncode == 0
         if not found and b"couldn't find remote ref" not in fetch.stderr:
             said = fetch.stderr.decode(errors="replace").strip()
@@ -109,7 +114,7 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         if found:
             with project.lock():  # no orch write lands in the middle of the merge
                 merged = _merge(project, repo, remote, branch) or merged
-        push = repo.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
+        push = repo.run("push", "--quiet", "--", remote, f"HEAD:refs/heads/{branch}", check=False)
         if push.returncode == 0:
             break
         refused = push.stderr.decode(errors="replace").strip()
@@ -127,6 +132,24 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         "head": repo.head()[0],
         "conflicts": [c["record_id"] for c in list_conflicts(project)],
     }
+
+
+def checked_remote(repo: Repo, remote: str) -> None:
+    """Refuse a remote that is not one of the repository's own (`git remote` lists them):
+    git takes a name starting with `-` for an option (`--upload-pack=...` runs a command),
+    and a URL or path would sync with a place the user never set up."""
+    if remote.startswith("-"):
+        raise InvalidInput(
+            f"{remote!r} is not a remote name (a name never starts with '-'); give one of"
+            " the repository's remotes (`git remote` lists them)"
+        )
+    names = repo.out("remote").split()
+    if remote not in names:
+        listed = ", ".join(names) if names else "none yet"
+        raise InvalidInput(
+            f"cannot git fetch {remote}: it is not a remote of this repository (its remotes:"
+            f" {listed}); add it with `git remote add NAME URL`, or give one of those"
+        )
 
 
 def _refuse_other_commits(
@@ -162,12 +185,13 @@ def ensure_driver(project: Project, repo: Repo) -> None:
 
 def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
     """Merge what was fetched; True if that changed HEAD. Hooks it runs that call orch
-    find the lock held for them (LOCK_HELD_ENV)."""
+    find the lock held for them (LOCK_HELD_ENV); the merge driver finds this clone's id
+    (MERGE_CLONE_ENV), which the conflicts it records name as ours."""
     before = repo.head()[0]
     message = f"orch: merge {remote}/{branch}\n\nOrch-Op: merge\n"
+    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True)}
     done = repo.run(
-        "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD",
-        env={LOCK_HELD_ENV: str(project.root)}, check=False,
+        "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD", env=env, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         said = (done.stdout + done.stderr).decode(errors="replace").strip()

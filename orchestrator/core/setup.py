@@ -12,6 +12,7 @@ from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, OrchError
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, checked_root
 from orchestrator.resources import shipped
+from orchestrator.store.files import real_folder, write_atomic
 
 # What editors and crashed writes leave beside record files: never part of a commit.
 ORCH_GITIGNORE = """\
@@ -44,27 +45,22 @@ def init_project(root: str | Path) -> tuple[Project, list[str]]:
     project = Project(root)
     layout = project.layout
     created: list[str] = []
-    for folder in (
-        layout.base,
-        layout.roles_dir,
-        layout.sessions_dir,
-        layout.archives_dir,
-        layout.exports_dir,
-    ):
+    if not layout.base.is_dir():
+        layout.base.mkdir()
+        created.append(layout.rel(layout.base) + "/")
+    # Below the orchestrator folder, through real folders only (store/files.py).
+    for folder in (layout.roles_dir, layout.sessions_dir, layout.archives_dir, layout.exports_dir):
         if not folder.is_dir():
-            folder.mkdir(parents=True)
             created.append(layout.rel(folder) + "/")
+        real_folder(folder, layout.base)
     ignore = layout.base / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text(ORCH_GITIGNORE, encoding="utf-8")
-        created.append(layout.rel(ignore))
-    if not layout.config_file.exists():
-        layout.config_file.write_text(TEMPLATE, encoding="utf-8")
-        created.append(layout.rel(layout.config_file))
+    files = [(ignore, ORCH_GITIGNORE.encode()), (layout.config_file, TEMPLATE.encode())]
     for source in sorted(shipped("config").iterdir()):
-        target = layout.roles_dir / source.name
-        if source.suffix in MODE_SUFFIXES and not target.exists():
-            shutil.copyfile(source, target)
+        if source.suffix in MODE_SUFFIXES:
+            files.append((layout.roles_dir / source.name, source.read_bytes()))
+    for target, data in files:
+        if not target.exists():
+            write_atomic(target, data, within=layout.base)
             created.append(layout.rel(target))
     # Building the index (with its own .gitignore) finds the new files and commits them.
     project.syncer.outside_op = "init"

@@ -599,7 +599,7 @@ class Syncer:
             if best is None:
                 continue
             result = merge_texts(texts[best], texts[0], mine)
-            write_atomic(path, result.text.encode("utf-8"))
+            write_atomic(path, result.text.encode("utf-8"), within=self.layout.base)
             merged.append(rel)
             note = (
                 f"{rel}: saved from an older version (a stale editor buffer?); merged with"

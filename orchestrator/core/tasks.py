@@ -11,6 +11,7 @@ from orchestrator.core.project import Project, Writer
 from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
+from orchestrator.store.files import real_folder, remove_tree
 from orchestrator.store.record_file import body_text, new_record
 
 # Hours: the schema's bound on efforts (schema/task.schema.json).
@@ -579,8 +580,6 @@ def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[s
 def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, Any]:
     """Delete a task's file (and its artifacts). Its subtasks go too with `cascade`,
     else the deletion is refused; tasks that depended on it no longer do."""
-    import shutil
-
     with project.writing("delete") as w:
         row = lookup.task(w.db, ref)
         doomed = [row, *subtree(w.db, row["task_id"])]
@@ -620,8 +619,9 @@ def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, 
                 w.layout.session_dir(doomed_row["session_id"]) / "artifacts" / doomed_row["task_id"]
             )
             if folder.is_dir():
+                real_folder(folder, w.layout.base, create=False)  # rglob would follow a link
                 files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]
-                shutil.rmtree(folder)
+                remove_tree(folder, w.layout.base)
                 w.track(files)
                 removed_artifacts += files
         w.sync()

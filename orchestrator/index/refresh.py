@@ -18,7 +18,7 @@ from orchestrator.index.engine import IndexDB
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
 from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ID_KEY, TABLE, Parsed, Problem
-from orchestrator.store.files import blob_id
+from orchestrator.store.files import blob_id, read_unlinked
 
 SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "ctime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
@@ -137,7 +137,7 @@ class Indexer:
             if role is None:
                 continue
             try:
-                data: bytes | OSError = (self.layout.root / rel).read_bytes()
+                data: bytes | OSError = read_unlinked(self.layout.root / rel)
             except FileNotFoundError:
                 gone.append(rel)
                 continue
@@ -232,15 +232,6 @@ class Indexer:
         if isinstance(data, OSError):
             return unreadable(Problem(rel, f"cannot be read: {data.strerror or data}",
                                       fix="make it a readable file, or remove it"))  # fmt: skip
-        path = self.layout.root / rel
-        if path.is_symlink() and not path.resolve().is_relative_to(self.layout.base.resolve()):
-            return unreadable(
-                Problem(
-                    rel,
-                    "a symlink pointing outside .task_orchestrator/; not read",
-                    fix="replace the link with the file itself",
-                )
-            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:

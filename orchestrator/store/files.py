@@ -1,12 +1,25 @@
-"""Small exact file operations: atomic write, content id."""
+"""Small exact file operations: atomic write, removal, content id.
+
+A write, a removal or a folder made below the orchestrator folder (`within`) goes
+through real folders only: each folder between `within` and the file is opened with
+O_NOFOLLOW, and the file is created and renamed relative to the last one's descriptor,
+so a folder (or file) that is a symbolic link cannot carry the write outside the
+project, even if it is swapped in while orch works. `within` itself may be a link: the
+project's owner chose where its orchestrator folder lives (orch then makes it a
+repository of its own), which nothing orch writes or merges can choose for them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
-import sys
+import stat
 from pathlib import Path
+
+from orchestrator.errors import LinkRefused, PathOutsideProject
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY
 
 
 def blob_id(data: bytes) -> str:
@@ -16,66 +29,93 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, durable: bool = True, within: Path | None = None) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a
     torn one: a temporary file beside it, fsync, rename, fsync of the folder (the fsyncs
     left out when not `durable`, for caches). A new file gets the user's umask; an
-    existing file keeps its mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The leading dot keeps the scanner (and most editors) from taking it for a record.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    existing file keeps its mode. With `within` (the orchestrator folder), a link on the
+    way to `path`, or `path` itself a link, is refused (LinkRefused)."""
+    folder = _folder_of(path, within)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
+        mode = _mode_of(folder, path, within)
+        tmp = _temp_in(folder, path.name, data, durable, mode)
+        try:
+            os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            _unlink(folder, tmp)
+            raise
+        if durable:
+            os.fsync(folder)
     finally:
-        os.close(fd)
+        os.close(folder)
 
 
-def _temp_beside(path: Path, data: bytes, durable: bool, mode_from: int | None) -> Path:
-    """`data` in a new temporary file beside `path` (fsynced if `durable`)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+def _folder_of(path: Path, within: Path | None, create: bool = True) -> int:
+    """A descriptor of the folder holding `path` (through real folders only, from
+    `within`, if given)."""
+    if within is not None:
+        return open_folder(path.parent, within, create)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path.parent, _FOLDER)
+
+
+def _mode_of(folder: int, path: Path, within: Path | None) -> int | None:
+    """The mode of the file at `path` (None: none there); LinkRefused if it is a link and
+    `within` is given."""
+    try:
+        mode = os.stat(path.name, dir_fd=folder, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        if within is not None:
+            raise LinkRefused(_refusal(path, within, folder, path.name))
+        return None
+    return mode
+
+
+def _temp_in(folder: int, name: str, data: bytes, durable: bool, mode: int | None) -> str:
+    """`data` in a new temporary file in `folder`, beside `name` (fsynced if `durable`,
+    with `mode` if given); its name."""
+    # The leading dot keeps the scanner (and most editors) from taking it for a record.
+    tmp = f".{name}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666,
+                 dir_fd=folder)  # fmt: skip
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        if mode_from is not None:
-            os.chmod(tmp, mode_from & 0o7777)
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode), dir_fd=folder)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink(folder, tmp)
         raise
     return tmp
 
 
-def read_held(path: Path) -> tuple[int | None, bytes | None]:
+def _unlink(folder: int, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=folder)
+
+
+def read_held(path: Path, within: Path | None = None) -> tuple[int | None, bytes | None]:
     """Open `path` and read it: (a descriptor on the file read, its bytes), or (None,
     None) if there is no file. The descriptor lets `replace_checked` tell whether the file
-    it replaced is the one read."""
+    it replaces is the one read. With `within`, a link on the way is refused."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        folder = _folder_of(path, within, create=False)
     except FileNotFoundError:
         return None, None
+    try:
+        _mode_of(folder, path, within)
+        try:
+            fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+        except FileNotFoundError:
+            return None, None
+    finally:
+        os.close(folder)
     try:
         return fd, _read_all(fd)
     except BaseException:
@@ -92,7 +132,12 @@ def _read_all(fd: int) -> bytes:
 
 
 def replace_checked(
-    path: Path, data: bytes, held: int | None, expected: bytes | None, durable: bool = True
+    path: Path,
+    data: bytes,
+    held: int | None,
+    expected: bytes | None,
+    durable: bool = True,
+    within: Path | None = None,
 ) -> bytes | None:
     """Write `data` to `path` atomically, replacing the file read through `held` (whose
     bytes were `expected`; None: create a file that must not exist yet). Returns None if
@@ -103,48 +148,70 @@ def replace_checked(
     The swap is `renameat2(RENAME_EXCHANGE)` where the system has it, so the file taken
     out is exactly the one that was there; elsewhere a plain rename, and only saves
     made in place are seen. `held` is closed here. Raises FileNotFoundError if the file
-    was deleted meanwhile (nothing is written then)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    was deleted meanwhile (nothing is written then); links as `write_atomic` does."""
     try:
-        mode = os.fstat(held).st_mode if held is not None else None
-        tmp = _temp_beside(path, data, durable, mode)
+        folder = _folder_of(path, within)
         try:
-            if held is None:
-                try:
-                    os.link(tmp, path)  # fails if a file appeared: never overwritten
-                except FileExistsError:
-                    with open(path, "rb") as f:
-                        return f.read()
-                tmp.unlink()
-                other = None
-            else:
-                other = _swap(tmp, path, held, expected)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            _mode_of(folder, path, within)
+            mode = os.fstat(held).st_mode if held is not None else None
+            tmp = _temp_in(folder, path.name, data, durable, mode)
+            try:
+                if held is None:
+                    other = _create(folder, tmp, path.name)
+                else:
+                    other = _swap(folder, tmp, path.name, held, expected)
+            except BaseException:
+                _unlink(folder, tmp)
+                raise
+            if durable:
+                os.fsync(folder)
+            return other
+        finally:
+            os.close(folder)
     finally:
         if held is not None:
             os.close(held)
-    if durable:
-        fsync_dir(path.parent)
-    return other
 
 
-def _swap(tmp: Path, path: Path, held: int, expected: bytes | None) -> bytes | None:
-    """Put `tmp` in the place of `path`; the bytes of the file taken out if it was not
+def _create(folder: int, tmp: str, name: str) -> bytes | None:
+    """Give the new file `tmp` the name `name` unless a file has it already (its bytes
+    are returned then, and it is left as it is)."""
+    try:
+        os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+    except FileExistsError:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+        try:
+            return _read_all(fd)
+        finally:
+            os.close(fd)
+    finally:
+        _unlink(folder, tmp)
+    return None
+
+
+def _swap(folder: int, tmp: str, name: str, held: int, expected: bytes | None) -> bytes | None:
+    """Put `tmp` in the place of `name`; the bytes of the file taken out if it was not
     the held one as it was read."""
-    if exchange(tmp, path):
-        taken = os.lstat(tmp)
+    if exchange(folder, tmp, name):
+        taken = os.stat(tmp, dir_fd=folder, follow_symlinks=False)
         mine = os.fstat(held)
-        if (taken.st_dev, taken.st_ino) != (mine.st_dev, mine.st_ino):
-            other = tmp.read_bytes()  # saved by a rename: the file taken out is theirs
-            tmp.unlink()
-            return other
-        tmp.unlink()
+        try:
+            if (taken.st_dev, taken.st_ino) != (mine.st_dev, mine.st_ino):
+                if not stat.S_ISREG(taken.st_mode):
+                    return None  # a link or a folder put there meanwhile: nothing to keep
+                fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+                try:
+                    return _read_all(fd)  # saved by a rename: the file taken out is theirs
+                finally:
+                    os.close(fd)
+        finally:
+            _unlink(folder, tmp)
     else:
-        if not os.path.lexists(path):
-            raise FileNotFoundError(path)
-        os.replace(tmp, path)
+        try:
+            os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "deleted meanwhile", name) from None
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     now = _read_all(held)  # a save in place went into the very file read
     return None if now == expected else now
 
@@ -152,9 +219,9 @@ def _swap(tmp: Path, path: Path, held: int, expected: bytes | None) -> bytes | N
 _RENAMEAT2: list = []  # the libc function, once looked up ([None] if there is none)
 
 
-def exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE). False if the system
-    or the file system cannot; FileNotFoundError if `b` is gone."""
+def exchange(folder: int, a: str, b: str) -> bool:
+    """Swap two names in `folder` atomically (Linux renameat2 RENAME_EXCHANGE). False if
+    the system or the file system cannot; FileNotFoundError if `b` is gone."""
     if not _RENAMEAT2:
         _RENAMEAT2.append(_load_renameat2())
     renameat2 = _RENAMEAT2[0]
@@ -162,18 +229,20 @@ def exchange(a: Path, b: Path) -> bool:
         return False
     import ctypes
 
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+    rename_exchange = 2
+    if renameat2(folder, os.fsencode(a), folder, os.fsencode(b), rename_exchange) == 0:
         return True
     err = ctypes.get_errno()
     if err == errno.ENOENT:
-        raise FileNotFoundError(err, os.strerror(err), str(b))
+        raise FileNotFoundError(err, os.strerror(err), b)
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
         return False  # this file system cannot swap
-    raise OSError(err, os.strerror(err), str(b))
+    raise OSError(err, os.strerror(err), b)
 
 
 def _load_renameat2():
+    import sys
+
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
@@ -188,27 +257,177 @@ def _load_renameat2():
     return function
 
 
-def remove_checked(path: Path, held: int, expected: bytes) -> bytes | None:
+def remove_checked(
+    path: Path, held: int, expected: bytes, within: Path | None = None
+) -> bytes | None:
     """Delete `path` if it is still the file read through `held` with bytes `expected`.
     Returns None when deleted; else the bytes found instead, and the file is left (put
-    back) as it was. `held` is closed here."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.del")
+    back) as it was. `held` is closed here; links as `write_atomic` does."""
+    try:
+        folder = _folder_of(path, within, create=False)
+    except FileNotFoundError:
+        os.close(held)
+        return None
+    tmp = f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.del"
     try:
         try:
-            os.rename(path, tmp)  # whatever is there now is taken out whole
+            os.rename(path.name, tmp, src_dir_fd=folder, dst_dir_fd=folder)
         except FileNotFoundError:
             return None  # gone already
-        taken, mine = os.lstat(tmp), os.fstat(held)
-        same = (taken.st_dev, taken.st_ino) == (mine.st_dev, mine.st_ino)
-        found = _read_all(held) if same else tmp.read_bytes()
+        taken, mine = os.stat(tmp, dir_fd=folder, follow_symlinks=False), os.fstat(held)
+        if (taken.st_dev, taken.st_ino) == (mine.st_dev, mine.st_ino):
+            found = _read_all(held)
+        elif stat.S_ISREG(taken.st_mode):
+            fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+            try:
+                found = _read_all(fd)
+            finally:
+                os.close(fd)
+        else:
+            found = b""  # not a file: put back as it was, and the removal refused
         if found == expected:
-            tmp.unlink()
+            _unlink(folder, tmp)
             return None
-        # Put back what an editor saved meanwhile (unless it saved again since: the newest
-        # save stands).
+        # Put back what an editor saved meanwhile (unless it saved again since: the
+        # newest save stands).
         with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-        tmp.unlink()
+            os.link(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+        _unlink(folder, tmp)
         return found
     finally:
+        os.close(folder)
         os.close(held)
+
+
+def read_unlinked(path: Path) -> bytes:
+    """The bytes of the file at `path`; OSError (ELOOP) if it is a link, which would make
+    the index hold a file from outside the project."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def remove_file(path: Path, within: Path) -> None:
+    """Remove `path` (a link there is removed as a link); nothing if it is not there.
+    Refused if a folder on the way from `within` is a link."""
+    try:
+        folder = open_folder(path.parent, within, create=False)
+    except FileNotFoundError:
+        return
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path.name, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def remove_tree(path: Path, within: Path) -> None:
+    """Remove the folder `path` and everything in it; refused if it, or a folder on the
+    way from `within`, is a link (links inside it are removed as links)."""
+    folder = open_folder(path.parent, within, create=False)
+    try:
+        try:
+            mode = os.stat(path.name, dir_fd=folder, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(mode):
+            raise LinkRefused(_refusal(path, within, folder, path.name))
+        import shutil
+
+        shutil.rmtree(path.name, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def real_folder(path: Path, within: Path, create: bool = True) -> None:
+    """Check that `path` is a folder reached from `within` through real folders (made if
+    missing and `create`), for a writer that takes a path (DuckDB, a move): raises
+    LinkRefused naming the link otherwise."""
+    os.close(open_folder(path, within, create))
+
+
+def find_links(within: Path) -> list[tuple[Path, str]]:
+    """(path, target) of every symbolic link below `within` (a git folder there left
+    unread), in path order."""
+    found = []
+    folders = [within]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        path = Path(entry.path)
+                        try:
+                            found.append((path, os.readlink(path)))
+                        except OSError:
+                            found.append((path, "?"))
+                    elif entry.is_dir(follow_symlinks=False) and entry.name != ".git":
+                        folders.append(Path(entry.path))
+        except OSError:
+            continue  # gone meanwhile, or unreadable: nothing orch reads there either
+    return sorted(found)
+
+
+def open_folder(path: Path, within: Path, create: bool = True) -> int:
+    """A descriptor of the folder `path`, opened from `within` one folder at a time
+    without following links (folders missing are made if `create`). Raises LinkRefused
+    naming a link on the way, FileNotFoundError if a folder is missing and not `create`."""
+    try:
+        names = path.relative_to(within).parts
+    except ValueError:
+        names = ("..",)
+    if ".." in names:
+        raise PathOutsideProject(f"{path} is not inside {within}: orch writes nothing there")
+    fd = os.open(within, _FOLDER)
+    try:
+        for n, name in enumerate(names):
+            try:
+                inner = _enter(fd, name)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, dir_fd=fd)
+                inner = _enter(fd, name)
+            except LinkRefused:
+                raise LinkRefused(
+                    _refusal(within.joinpath(*names[: n + 1]), within, fd, name)
+                ) from None
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _enter(folder: int, name: str) -> int:
+    try:
+        return os.open(name, _FOLDER | os.O_NOFOLLOW, dir_fd=folder)
+    except OSError as error:
+        # ELOOP: the name is a link (O_NOFOLLOW); ENOTDIR: a link to a file, or a file.
+        if error.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(folder, name):
+            raise LinkRefused(name) from None
+        raise
+
+
+def _is_link(folder: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _refusal(link: Path, within: Path, folder: int, name: str) -> str:
+    try:
+        target = os.readlink(name, dir_fd=folder)
+    except OSError:
+        target = "?"
+    shown = Path(within.name, link.relative_to(within)).as_posix()
+    return (
+        f"{shown} is a symbolic link (to {target}): orch does not write through links"
+        f" inside {within.name}/, so that nothing it writes lands outside the project."
+        " Replace the link with the folder or file it points to (move that into its"
+        " place), then run the command again; `orch doctor` lists every such link"
+    )

@@ -17,6 +17,12 @@ deletion on one side is kept when the other side left the key alone:
   `orch_conflict: {key: {base: ..., ours: ..., theirs: ...}}`, null standing for a side
   where the key is absent. `resolve_text` settles it.
 
+A merge between clones (`orch sync --remote`) names the clone that merged (`clone`): its
+entries carry `ours_clone: <clone id>` and its body conflicts open with
+`<<<<<<< ours (clone <clone id>)`. The file is committed and reaches the other clone as
+it is; read there (`oriented`, `resolve_text`), ours and theirs are swapped, so "ours"
+always means the reading clone's own value and "theirs" the remote's.
+
 When the merged fields are exactly one side's, that side's YAML is kept byte for byte
 (comments, quoting). The body merges as lines with `git merge-file --diff3`; generated
 regions (`<!-- orch:begin NAME -->` .. `<!-- orch:end NAME -->`) are regenerated later,
@@ -37,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import InvalidInput
-from orchestrator.model import CONFLICT_KEY
+from orchestrator.model import CONFLICT_CLONE_KEY, CONFLICT_KEY
 from orchestrator.store.record_file import dump_yaml, load_yaml, normalize, split_frontmatter
 
 # Timestamps both sides set: not a conflict. A start keeps the earlier moment, a touch
@@ -75,11 +81,12 @@ class _Side:
     body: str
 
 
-def merge_texts(base: str | None, ours: str, theirs: str) -> MergeResult:
+def merge_texts(base: str | None, ours: str, theirs: str, clone: str | None = None) -> MergeResult:
     """Merge two versions of a record file against their common base (None: the file
     was added on both sides). Conflicts are written into the text, never raised; the
-    result says which fields and whether the body conflict. Raises RuntimeError only if
-    git merge-file fails (e.g. on a binary file)."""
+    result says which fields and whether the body conflict; `clone` (a merge between
+    clones) names the clone whose side "ours" is. Raises RuntimeError only if git
+    merge-file fails (e.g. on a binary file)."""
     if ours == theirs or base == theirs:
         return _result(ours)
     if base == ours:
@@ -87,9 +94,23 @@ def merge_texts(base: str | None, ours: str, theirs: str) -> MergeResult:
     sides = [_parse(text) for text in (ours, theirs)]
     base_side = _Side("", {}, "") if base is None else _parse(base)
     if base_side is None or None in sides:
-        return _result(_merge_lines(base or "", ours, theirs))
+        return _result(_merge_lines(base or "", ours, theirs, clone))
     o, t = sides
-    return _result(_merge_headers(base_side, o, t) + _merge_bodies(base_side.body, o.body, t.body))
+    header = _merge_headers(base_side, o, t, clone)
+    return _result(header + _merge_bodies(base_side.body, o.body, t.body, clone))
+
+
+def ours_label(clone: str | None) -> str:
+    """How a body conflict's ours side is labelled: with the clone that merged, if any."""
+    return f"ours (clone {clone})" if clone else "ours"
+
+
+def oriented(entry: Any, clone: str | None) -> Any:
+    """A conflict entry as `clone` (this clone) sees it: one a merge in another clone
+    recorded has ours and theirs swapped, so that ours is this clone's value."""
+    if not isinstance(entry, dict) or entry.get(CONFLICT_CLONE_KEY) in (None, clone):
+        return entry
+    return {**entry, "ours": entry.get("theirs"), "theirs": entry.get("ours")}
 
 
 def find_conflicts(text: str) -> tuple[list[str], bool]:
@@ -101,14 +122,18 @@ def find_conflicts(text: str) -> tuple[list[str], bool]:
     return [str(key) for key in side.meta.get(CONFLICT_KEY) or {}], _has_markers(side.body)
 
 
-def resolve_text(text: str, strategy: str, picks: dict[str, str] | None = None) -> str:
+def resolve_text(
+    text: str, strategy: str, picks: dict[str, str] | None = None, clone: str | None = None
+) -> str:
     """Settle the conflicts of a merged record file and drop CONFLICT_KEY.
 
     "ours" / "theirs": every conflicting field and body block takes that side (a field
     recorded as null is removed). "merge": each field takes the side named in
     picks[key] ("ours", "theirs" or "base"), and body blocks keep ours' lines then
-    theirs' lines not already in ours'. Raises ConflictChoiceError (a ValueError) for an
-    unknown strategy or pick, or a field left without a pick."""
+    theirs' lines not already in ours'. Sides are `clone`'s (this clone's): what a
+    merge in another clone recorded is taken with its sides swapped (`oriented`).
+    Raises ConflictChoiceError (a ValueError) for an unknown strategy or pick, or a
+    field left without a pick."""
     if strategy not in STRATEGIES:
         raise ConflictChoiceError(
             f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
@@ -119,12 +144,12 @@ def resolve_text(text: str, strategy: str, picks: dict[str, str] | None = None) 
     records = (side.meta.get(CONFLICT_KEY) if side else None) or {}
     chosen = _chosen_sides(records, strategy, picks or {})
     if side is None:
-        return _resolve_markers(text, strategy)
+        return _resolve_markers(text, strategy, clone)
     if CONFLICT_KEY not in side.meta:
-        return side.header + _resolve_markers(side.body, strategy)
+        return side.header + _resolve_markers(side.body, strategy, clone)
     meta = {key: value for key, value in side.meta.items() if key != CONFLICT_KEY}
     for key, pick in chosen.items():
-        entry = records[key]
+        entry = oriented(records[key], clone)
         if not isinstance(entry, dict) or pick not in entry:
             raise ConflictChoiceError(
                 f"{CONFLICT_KEY}.{key} has no {pick!r} value: expected base, ours, theirs"
@@ -133,7 +158,7 @@ def resolve_text(text: str, strategy: str, picks: dict[str, str] | None = None) 
             meta.pop(key, None)
         else:
             meta[key] = entry[pick]
-    return _render(meta) + _resolve_markers(side.body, strategy)
+    return _render(meta) + _resolve_markers(side.body, strategy, clone)
 
 
 def _chosen_sides(records: dict, strategy: str, picks: dict[str, str]) -> dict[Any, str]:
@@ -183,7 +208,7 @@ def _render(meta: dict) -> str:
     return f"---\n{dump_yaml(meta)}---\n"
 
 
-def _merge_headers(base: _Side, ours: _Side, theirs: _Side) -> str:
+def _merge_headers(base: _Side, ours: _Side, theirs: _Side, clone: str | None = None) -> str:
     if ours.header == theirs.header or base.header == theirs.header:
         return ours.header
     if base.header == ours.header:
@@ -203,6 +228,8 @@ def _merge_headers(base: _Side, ours: _Side, theirs: _Side) -> str:
             side: meta.get(key)
             for side, meta in zip(("base", "ours", "theirs"), fields, strict=True)
         }
+        if clone:
+            merged_records[key][CONFLICT_CLONE_KEY] = clone
     if merged_records:
         merged[CONFLICT_KEY] = merged_records
     if _same(merged, ours.meta):
@@ -295,14 +322,14 @@ def _as_list(value: Any) -> list:
 # Body
 
 
-def _merge_bodies(base: str, ours: str, theirs: str) -> str:
+def _merge_bodies(base: str, ours: str, theirs: str, clone: str | None = None) -> str:
     if ours == theirs or base == theirs:
         return ours
     if base == ours:
         return theirs
     insides = {**_region_insides(base), **_region_insides(theirs), **_region_insides(ours)}
     base, ours, theirs = (_with_insides(body, insides) for body in (base, ours, theirs))
-    return _merge_lines(base, ours, theirs)
+    return _merge_lines(base, ours, theirs, clone)
 
 
 def _regions(lines: list[str]) -> list[tuple[str, int, int]]:
@@ -334,7 +361,7 @@ def _with_insides(body: str, insides: dict[str, list[str]]) -> str:
     return "".join(out + lines[done:])
 
 
-def _merge_lines(base: str, ours: str, theirs: str) -> str:
+def _merge_lines(base: str, ours: str, theirs: str, clone: str | None = None) -> str:
     """git's own diff3 line merge; conflicts are left as markers in the text."""
     with tempfile.TemporaryDirectory(prefix="orch-merge-") as tmp:
         paths = []
@@ -342,7 +369,7 @@ def _merge_lines(base: str, ours: str, theirs: str) -> str:
             path = Path(tmp, name)
             path.write_bytes(text.encode("utf-8", "surrogateescape"))
             paths.append(str(path))
-        labels = ["-L", "ours", "-L", "base", "-L", "theirs"]
+        labels = ["-L", ours_label(clone), "-L", "base", "-L", "theirs"]
         done = subprocess.run(
             ["git", "merge-file", "-p", "--diff3", *labels, *paths],
             capture_output=True,
@@ -360,8 +387,9 @@ def _has_markers(body: str) -> bool:
     return start is not None and any(line.startswith(">>>>>>> ") for line in lines[start + 1 :])
 
 
-def _resolve_markers(body: str, strategy: str) -> str:
-    """Replace each diff3 conflict block with the side(s) the strategy keeps."""
+def _resolve_markers(body: str, strategy: str, clone: str | None = None) -> str:
+    """Replace each diff3 conflict block with the side(s) the strategy keeps, ours being
+    `clone`'s side (a block another clone's merge labelled has its sides swapped)."""
     lines = body.splitlines(keepends=True)
     out, i = [], 0
     while i < len(lines):
@@ -370,7 +398,10 @@ def _resolve_markers(body: str, strategy: str) -> str:
             out.append(lines[i])
             i += 1
             continue
+        swapped = _merged_by(lines[i]) not in (None, clone)
         ours, theirs, i = block
+        if swapped:
+            ours, theirs = theirs, ours
         if strategy == "ours":
             out += ours
         elif strategy == "theirs":
@@ -378,6 +409,12 @@ def _resolve_markers(body: str, strategy: str) -> str:
         else:
             out += ours + [line for line in theirs if line not in ours]
     return "".join(out)
+
+
+def _merged_by(opening: str) -> str | None:
+    """The clone named in a block's opening marker (`<<<<<<< ours (clone c-1a2b)`)."""
+    found = re.fullmatch(r"<<<<<<< ours \(clone (\S+)\)\s*", opening)
+    return found[1] if found else None
 
 
 def _conflict_block(lines: list[str], start: int) -> tuple[list[str], list[str], int] | None:

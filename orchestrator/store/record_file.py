@@ -22,6 +22,7 @@ from typing import Any
 
 from orchestrator.layout import FileRole
 from orchestrator.model import (
+    CONFLICT_CLONE_KEY,
     CONFLICT_KEY,
     CONFLICT_MARKERS,
     ID_KEY,
@@ -29,6 +30,7 @@ from orchestrator.model import (
     Parsed,
     Problem,
     Record,
+    conflict_text,
     derived_fields,
     field_default,
     format_time,
@@ -249,11 +251,16 @@ def conflict_problems(
     if isinstance(recorded, dict):
         for key, sides in recorded.items():
             sides = sides if isinstance(sides, dict) else {}
+            message = conflict_text(key, sides.get("ours"), sides.get("theirs"), sides.get("base"))
+            if sides.get(CONFLICT_CLONE_KEY):  # a merge between clones (store/merge.py)
+                message += (
+                    f"; ours is clone {sides[CONFLICT_CLONE_KEY]}'s side (`orch conflicts`"
+                    " shows the sides as this clone sees them)"
+                )
             found.append(
                 Problem(
                     rel,
-                    f"merge conflict in {key}: ours {sides.get('ours')!r}, theirs"
-                    f" {sides.get('theirs')!r} (was {sides.get('base')!r})",
+                    message,
                     line=lines.get((CONFLICT_KEY, key)) or lines.get((CONFLICT_KEY,)),
                     field=str(key),
                     fix=fix,
