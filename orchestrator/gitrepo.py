@@ -12,6 +12,7 @@ same processes GitPython would start, without its import time on every command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ FALLBACK_IDENTITY = {
     "GIT_COMMITTER_NAME": "orch",
     "GIT_COMMITTER_EMAIL": "orch@localhost",
 }
+PLAIN_MESSAGES = {"LC_ALL": "C", "LANGUAGE": ""}
 # While git is in the middle of one of these, a commit of orch's would land inside it.
 BUSY_MARKERS = {
     "MERGE_HEAD": "a merge",
@@ -53,8 +55,6 @@ ENDINGS = {
     "REVERT_HEAD": "git revert --continue, or git revert --abort",
     "BISECT_LOG": "git bisect reset",
 }
-# Another git process holds the user's index for a moment (a status, an IDE): wait.
-LOCK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
 # Variables that point git at another repository than the folder's own.
 GIT_ENV = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
 # Stage the work-tree state of the paths given on its input.
@@ -66,11 +66,14 @@ class GitError(OrchError):
     """A git command failed; the message carries git's own words."""
 
 
-# A lock file nobody holds open, owned by another user (whose processes this one may not
-# see), is taken for stale only once this old: git's index operations take milliseconds.
-STALE_LOCK_AGE = 60.0
-# How long to wait for a live git process to let go of orch's private index.
-HELD_LOCK_WAIT = 5.0
+# A lock is taken for stale (left by a killed git) only when no live git process works in
+# the repository and it is at least this old: git closes a lock file while it still holds
+# it (`git commit -a` waiting for its editor), so an open descriptor proves nothing.
+STALE_LOCK_AGE = 2.0
+# One of another user's, whose processes this one may not see, only once this old.
+FOREIGN_LOCK_AGE = 60.0
+# How long a commit waits for a live git process to let go of a lock.
+HELD_LOCK_WAIT = 2.0
 
 
 @dataclass
@@ -90,49 +93,51 @@ class Lock:
     """A git lock file found in the way."""
 
     path: Path
-    holders: list[int]  # live processes that have it open (as far as can be seen)
+    holders: list[int]  # live git processes working in the repository (as far as seen)
     stale: bool  # its owner is gone: safe to remove
 
 
-def inspect_lock(path: Path) -> Lock | None:
-    """The lock at `path`, if there is one, and whether its owner is gone: git keeps a
-    lock file open from creating it until it lets go, so one that no live process holds
-    open is left by a killed git. Processes of other users may be invisible here: a lock
-    of another user's is also taken for stale only once it is older than STALE_LOCK_AGE."""
+def inspect_lock(path: Path, repo_dirs: list[Path]) -> Lock | None:
+    """The lock at `path`, if there is one, and whether its owner is gone: no live git
+    process works in the repository (its current folder in one of `repo_dirs`: the work
+    tree, the git folders) and the lock is older than STALE_LOCK_AGE (FOREIGN_LOCK_AGE
+    for another user's lock, or where processes cannot be looked at)."""
     try:
         st = path.lstat()
     except FileNotFoundError:
         return None
-    holders = _holders(path)
+    age = time.time() - st.st_mtime
+    holders = _git_processes(repo_dirs)
     if holders is None:  # no /proc to ask: age alone
-        return Lock(path, [], time.time() - st.st_mtime > STALE_LOCK_AGE)
-    mine = st.st_uid == os.getuid()
-    return Lock(path, holders, not holders and (mine or time.time() - st.st_mtime > STALE_LOCK_AGE))
+        return Lock(path, [], age > FOREIGN_LOCK_AGE)
+    bound = STALE_LOCK_AGE if st.st_uid == os.getuid() else FOREIGN_LOCK_AGE
+    return Lock(path, holders, not holders and age > bound)
 
 
-def _holders(path: Path) -> list[int] | None:
-    """The processes that have `path` open (Linux /proc); None where that cannot be
-    asked."""
+def _git_processes(repo_dirs: list[Path]) -> list[int] | None:
+    """The live git processes whose current folder is in one of `repo_dirs` (Linux
+    /proc); None where that cannot be asked. A git process whose folder cannot be read
+    (another user's) counts: it may be working here."""
     proc = Path("/proc")
-    if not (proc / "self" / "fd").is_dir():
+    if not (proc / "self" / "cwd").exists():
         return None
-    target = str(path.resolve())
+    roots = [str(d.resolve()) for d in repo_dirs]
     found = []
     for entry in os.scandir(proc):
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            fds = os.scandir(f"/proc/{entry.name}/fd")
-        except OSError:
-            continue  # gone, or not ours to look at
-        with fds:
-            for fd in fds:
-                try:
-                    if os.readlink(fd.path) == target:
-                        found.append(int(entry.name))
-                        break
-                except OSError:
+            with open(f"/proc/{entry.name}/comm", "rb") as f:
+                if not f.read().startswith(b"git"):
                     continue
+            cwd = os.readlink(f"/proc/{entry.name}/cwd")
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        except OSError:
+            found.append(int(entry.name))
+            continue
+        if any(cwd == root or cwd.startswith(root + os.sep) for root in roots):
+            found.append(int(entry.name))
     return found
 
 
@@ -145,21 +150,27 @@ def locked_by(said: str) -> Path | None:
     return Path(found.group(1)) if found else None
 
 
-def clear_stale_in(said: str) -> bool:
-    """Remove the lock a git error message names if its owner is gone; whether it did
-    (or the lock is gone already)."""
-    path = locked_by(said)
-    return path is not None and clear_stale_lock(path) is None
-
-
-def clear_stale_lock(path: Path) -> Lock | None:
-    """Remove the lock at `path` if its owner is gone; the lock still in the way (None
-    if there is none now)."""
-    lock = inspect_lock(path)
-    if lock is not None and lock.stale:
-        path.unlink(missing_ok=True)
+def clear_stale_lock(path: Path, repo_dirs: list[Path]) -> Lock | None:
+    """Remove the lock at `path` if its owner is gone (see inspect_lock); the lock still
+    in the way (None if there is none now). The lock is moved aside first and removed
+    only if it is the very file looked at: one a new git made meanwhile is put back."""
+    lock = inspect_lock(path, repo_dirs)
+    if lock is None or not lock.stale:
+        return lock
+    looked = path.lstat()
+    aside = path.with_name(f"{path.name}.orch-stale-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
         return None
-    return lock
+    moved = aside.lstat()
+    if (moved.st_dev, moved.st_ino) != (looked.st_dev, looked.st_ino):
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)  # a new git's lock: back in its place
+        aside.unlink(missing_ok=True)
+        return inspect_lock(path, repo_dirs)
+    aside.unlink(missing_ok=True)
+    return None
 
 
 def git_available() -> bool:
@@ -197,11 +208,11 @@ class Repo:
     def _call(
         self, args: tuple[str, ...], env: dict[str, str] | None, private: bool, literal: bool
     ) -> dict:
-        full_env = None
-        if env or private:
-            full_env = {**os.environ, **(env or {})}
-            if private:
-                full_env["GIT_INDEX_FILE"] = str(self.private_index)
+        # git's messages in English whatever the user's language: orch reads some of them
+        # (a lock in the way, a missing identity, a rejected push).
+        full_env = {**os.environ, **PLAIN_MESSAGES, **(env or {})}
+        if private:
+            full_env["GIT_INDEX_FILE"] = str(self.private_index)
         # Paths are file names, never patterns (check-ignore refuses the option).
         argv = ["git", *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
@@ -253,6 +264,21 @@ class Repo:
             pass
         return None
 
+    @property
+    def common_dir(self) -> Path:
+        """The folder holding the refs and objects (a linked worktree's git_dir names it
+        in its `commondir` file)."""
+        try:
+            named = (self.git_dir / "commondir").read_text(encoding="utf-8").strip()
+        except OSError:
+            return self.git_dir
+        return (self.git_dir / named).resolve()
+
+    @property
+    def dirs(self) -> list[Path]:
+        """Where a git process working in this repository has its current folder."""
+        return list(dict.fromkeys([self.top, self.git_dir, self.common_dir]))
+
     def branch_locks(self) -> list[Path]:
         """Where a git moving the checked-out branch puts its lock files."""
         try:
@@ -260,9 +286,17 @@ class Repo:
         except OSError:
             return []
         locks = [self.git_dir / "HEAD.lock"]
-        if head.startswith("ref: "):
-            locks.append(self.git_dir / f"{head[5:]}.lock")
+        if head.startswith("ref: refs/"):
+            locks.append(self.common_dir / f"{head[5:]}.lock")
         return locks
+
+    def locks(self) -> list[Lock]:
+        """The git locks in orch's way now: the user's index, the branch, orch's private
+        index."""
+        paths = [self.git_dir / "index.lock", *self.branch_locks()]
+        if self.private_index is not None:
+            paths.append(self.private_index.with_name(self.private_index.name + ".lock"))
+        return [lock for p in paths if (lock := inspect_lock(p, self.dirs)) is not None]
 
     def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
         """The content of each blob, read in one `cat-file --batch`."""
@@ -393,7 +427,7 @@ class Repo:
                     self._remember_private_index(commit)
                     return commit, strayed
                 said = moved.stderr.decode(errors="replace")
-                if locked_by(said) is not None and not clear_stale_in(said):
+                if locked_by(said) is not None and not self._waited_for(said):
                     raise GitError(f"git update-ref failed: {said.strip()}")
             raise GitError("could not commit: HEAD kept moving (another git process is committing)")
         finally:
@@ -438,13 +472,31 @@ class Repo:
         processes out, so only an orphaned git child can still hold it: waited for)."""
         if self.private_index is None:
             return
-        path = self.private_index.with_name(self.private_index.name + ".lock")
+        self._wait_for(self.private_index.with_name(self.private_index.name + ".lock"))
+
+    def _waited_for(self, said: str) -> bool:
+        """Wait for the lock a git error message names to be let go (or removed, its owner
+        gone); whether it was."""
+        path = locked_by(said)
+        if path is None:
+            return False
+        try:
+            self._wait_for(path)
+        except GitError:
+            return False
+        return True
+
+    def _wait_for(self, path: Path) -> None:
+        """Wait until no lock is at `path`, removing it once its owner is gone; GitError
+        naming who holds it after HELD_LOCK_WAIT."""
         deadline = time.monotonic() + HELD_LOCK_WAIT
-        while (lock := clear_stale_lock(path)) is not None:
+        while (lock := clear_stale_lock(path, self.dirs)) is not None:
             if time.monotonic() > deadline:
+                who = ", ".join(map(str, lock.holders))
+                held = f"held by git process {who}" if who else "left by a git process"
                 raise GitError(
-                    f"{path} is held by process {', '.join(map(str, lock.holders))}:"
-                    " stop it, or wait for it to end"
+                    f"{path} is {held}: let that git command end (or, if none runs, delete"
+                    " the file)"
                 )
             time.sleep(0.05)
 
@@ -476,7 +528,7 @@ class Repo:
             return
         _out, said = started.communicate()
         if started.returncode != 0:
-            if b"index.lock" not in said:
+            if locked_by(said.decode(errors="replace")) is None:
                 raise GitError(
                     "git update-index of your git index failed:"
                     f" {said.decode(errors='replace').strip()}"
@@ -492,23 +544,19 @@ class Repo:
 
     def _update(self, args: tuple[str, ...], listed: bytes, private: bool) -> None:
         """Run an `update-index` on the private index or the user's. The user's index may
-        be locked for a moment by another git process: wait for it a little; a lock left
-        by a git process that was killed is removed."""
-        cleared = False
-        for wait in (*LOCK_WAITS, None):
+        be locked by another git process: wait for it to let go (a lock left by a git
+        that was killed is removed); GitError saying who holds it if it does not."""
+        for _attempt in range(3):
             done = self.run(*args, input=listed, private=private, check=False)
             if done.returncode == 0:
                 return
             said = done.stderr.decode(errors="replace").strip()
-            locked = "index.lock" in said
-            if locked and not private and not cleared:
-                cleared = True
-                if clear_stale_in(said):
-                    continue  # it was stale: at once again
-            if wait is None or not locked:
-                where = "orch's" if private else "your"
-                raise GitError(f"git update-index of {where} git index failed: {said}")
-            time.sleep(wait)
+            lock = locked_by(said)
+            if lock is None or private:
+                break
+            self._wait_for(lock)
+        where = "orch's" if private else "your"
+        raise GitError(f"git update-index of {where} git index failed: {said}")
 
     def _commit_tree(self, tree: str, parent: str | None, message: str) -> str:
         args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-"]

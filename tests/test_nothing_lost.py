@@ -6,16 +6,18 @@ exactly, by running the editor's save at the step it races (no timing), with rea
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import orchestrator.store.files as files
 from orchestrator import gitrepo
-from orchestrator.core.project import Project
-from orchestrator.core.tasks import delete_task
+from orchestrator.core.project import Project, Writer
+from orchestrator.core.tasks import delete_task, update_task
 from orchestrator.core.workflow import complete_subtask
 from orchestrator.errors import RecordError
 from orchestrator.gitrepo import Repo
@@ -165,6 +167,92 @@ def test_a_save_in_the_instant_before_orchs_rename_is_merged_not_overwritten(
     assert clean(project)
 
 
+def test_an_interrupt_while_merging_a_save_taken_out_leaves_the_save_in_place(started, monkeypatch):
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    real, saved = files._temp_in, []
+
+    def temp_then_a_save(folder, name, *args, **kwargs):
+        tmp = real(folder, name, *args, **kwargs)
+        if name == path.name and not saved:
+            saved.append(True)
+            editor_save(
+                path, path.read_text().replace("Parse the input.", "Editor's line."), "by a rename"
+            )
+        return tmp
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while merging the save
+
+    monkeypatch.setattr(files, "_temp_in", temp_then_a_save)
+    monkeypatch.setattr(Writer, "_merge", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        update_task(project, task_id, title="Write the fast parser")
+    monkeypatch.undo()
+    assert saved and "Editor's line." in path.read_text()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_an_in_place_save_caught_half_way_is_not_merged_as_an_empty_file(started, monkeypatch):
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    editor_text = path.read_text().replace("Parse the input.", "Editor's line.")
+    real_exchange, real_read, state = files.exchange, files._read_all, {}
+
+    def exchange_while_saving(folder, a, b):
+        if b == path.name and "done" not in state:
+            state["done"] = state["f"] = open(path, "r+b")  # noqa: SIM115 (held across calls)
+            state["f"].truncate(0)  # the editor has truncated, not written yet
+        return real_exchange(folder, a, b)
+
+    def read_then_the_editor_writes(fd):
+        data = real_read(fd)
+        f = state.pop("f", None)
+        if f is not None:
+            f.write(editor_text.encode())  # into the file it opened
+            f.close()
+        return data
+
+    monkeypatch.setattr(files, "exchange", exchange_while_saving)
+    monkeypatch.setattr(files, "_read_all", read_then_the_editor_writes)
+    orch("task", "update", task_id, "--title", "Write the fast parser")
+    monkeypatch.undo()
+    text = path.read_text()
+    assert "Editor's line." in text and "title: Write the fast parser" in text
+    assert "<<<<<<<" not in text
+    assert committed(project, path) == text
+
+
+def test_a_new_file_appearing_in_the_instant_before_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "t.md"
+    real = files._temp_in
+
+    def temp_then_theirs(folder, name, *args, **kwargs):
+        tmp = real(folder, name, *args, **kwargs)
+        path.write_text("theirs")
+        return tmp
+
+    monkeypatch.setattr(files, "_temp_in", temp_then_theirs)
+    assert files.replace_checked(path, b"ours", None, None) == b"theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.md"]
+    assert path.read_bytes() == b"theirs"
+
+
+def test_a_folder_put_in_a_files_place_is_left_where_it_is(tmp_path):
+    path = tmp_path / "t.md"
+    path.write_bytes(b"old")
+    held, current = files.read_held(path)
+    path.unlink()
+    path.mkdir()
+    (path / "important.txt").write_text("keep me")
+    with pytest.raises(IsADirectoryError):
+        files.replace_checked(path, b"ours", held, current)
+    assert (path / "important.txt").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.md"]
+
+
 def test_a_file_deleted_after_an_editor_save_in_the_instant_before_is_kept(started, monkeypatch):
     project, orch = started
     task_id = new_task(orch, "Write the parser")
@@ -248,6 +336,54 @@ def test_a_fresh_edit_that_undoes_an_agents_results_is_kept(started):
     assert subjects(project.root)[0].startswith("orch: edit")
 
 
+def test_a_stale_buffer_that_also_changed_a_line_the_agent_changed_is_merged_as_a_conflict(
+    started,
+):
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    buffer = path.read_text()  # opened before the agent worked (status: pending)
+    orch("task", "start", task_id)
+    complete_subtask(project, task_id, "Parser written; 40 tests.")
+    stale = buffer.replace("status: pending", "status: blocked")
+    path.write_text(stale.replace("Parse the input.", "Parse the input.\n\nWaiting on the spec."))
+    orch("task", "show", task_id)
+    text = path.read_text()
+    assert "Parser written; 40 tests." in text  # the agent's Results stay
+    assert "Waiting on the spec." in text  # and the person's line
+    conflicts = orch.json("conflicts")
+    assert [c["fields"] for c in conflicts if c["record_id"] == task_id] == [["status"]]
+
+
+def test_a_save_landing_while_a_stale_buffer_is_merged_is_merged_too(started, monkeypatch):
+    import orchestrator.store.merge as merge_module
+
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    buffer = path.read_text()
+    orch("task", "start", task_id)
+    orch("task", "done", task_id)
+    first = buffer.replace("Parse the input.", "Parse the input.\n\nFirst save.")
+    path.write_text(first)  # the stale buffer, saved
+    real, saved = merge_module.merge_texts, []
+
+    def merge_then_a_save(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not saved:  # the person saves again, one more line, while orch merges
+            saved.append(True)
+            path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
+        return result
+
+    monkeypatch.setattr(merge_module, "merge_texts", merge_then_a_save)
+    shown = orch.json("task", "show", task_id)
+    monkeypatch.undo()
+    assert saved and shown["status"] == "completed"
+    text = path.read_text()
+    assert "Second save." in text and "status: completed" in text
+    assert committed(project, path) == text
+
+
 def test_a_stale_buffer_from_two_versions_back_is_still_merged(started):
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
@@ -277,6 +413,14 @@ def branch_lock(project: Project) -> Path:
     return git_dir / f"{git(project.root, 'symbolic-ref', 'HEAD')}.lock"
 
 
+def left_by_a_killed_git(lock: Path) -> None:
+    """A lock file as a git killed while holding it leaves it, some seconds ago (the
+    lock's age is set, not waited for)."""
+    lock.write_bytes(b"")
+    past = time.time() - 10 * gitrepo.STALE_LOCK_AGE
+    os.utime(lock, (past, past))
+
+
 @pytest.mark.parametrize(
     "which",
     [private_lock, user_lock, branch_lock],
@@ -285,7 +429,7 @@ def branch_lock(project: Project) -> Path:
 def test_a_lock_left_by_a_killed_git_does_not_stop_later_commits(started, which):
     project, orch = started
     lock = which(project)
-    lock.write_bytes(b"")  # what a git killed while it held the index leaves
+    left_by_a_killed_git(lock)
     task_id = new_task(orch, "After the kill")
     assert subjects(project.root)[0] == f'orch: add {task_id} "After the kill"'
     assert not lock.exists()
@@ -294,52 +438,96 @@ def test_a_lock_left_by_a_killed_git_does_not_stop_later_commits(started, which)
 
 
 @pytest.fixture
-def holder(tmp_path):
-    """A live process holding a file open (as a running git holds its lock)."""
-    started = []
-
-    def hold(path: Path) -> subprocess.Popen:
-        code = (
-            "import sys; f = open(sys.argv[1], 'ab'); print('held', flush=True); sys.stdin.read()"
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        assert process.stdout.readline() == b"held\n"
-        started.append(process)
-        return process
-
-    yield hold
-    for process in started:
+def users_commit(started):
+    """The user's `git commit -a` of their own code, waiting in its editor: git holds
+    .git/index.lock meanwhile, without keeping the file open."""
+    project, _ = started
+    root = project.root
+    (root / "code.txt").write_text("one\n")
+    git(root, "add", "code.txt")
+    git(root, "commit", "-qm", "code")
+    (root / "code.txt").write_text("two\n")
+    editor = root.parent / "editor.py"
+    editor.write_text(
+        "import sys\nsys.stdin.read()\nopen(sys.argv[1], 'w').write('The user commits\\n')\n"
+    )
+    process = subprocess.Popen(
+        ["git", "commit", "-a"],
+        cwd=root,
+        env={**os.environ, "GIT_EDITOR": f"{sys.executable} {editor}"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    lock = user_lock(project)
+    deadline = time.monotonic() + 60
+    while not lock.exists():  # git has taken its lock and started the editor
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    past = time.time() - 10 * gitrepo.STALE_LOCK_AGE
+    os.utime(lock, (past, past))  # however long the user takes over the message
+    yield process
+    if process.poll() is None:
         process.communicate(b"")
 
 
-def test_a_held_lock_is_reported_and_the_change_committed_once_it_is_let_go(
-    started, monkeypatch, holder
+def test_a_lock_a_live_git_holds_is_never_removed_and_the_change_waits_for_it(
+    started, users_commit, monkeypatch
 ):
     project, orch = started
     monkeypatch.setattr(gitrepo, "HELD_LOCK_WAIT", 0.0)
-    lock = private_lock(project)
-    process = holder(lock)
-    result = orch("task", "add", "While it is held")
-    assert f"held by process {process.pid}" in result.stderr
-    assert subjects(project.root)[0].startswith("orch: create s-")  # not committed yet
+    lock = user_lock(project)
+    result = orch("task", "add", "While the user commits")
+    assert lock.exists()  # the user's commit keeps its lock
+    assert f"held by git process {users_commit.pid}" in result.stderr
+    assert subjects(project.root)[0] == "code"  # not committed yet
     doctor = orch("doctor", code=1).stdout
-    assert "git-index.lock: held by" in doctor
+    assert "index.lock: held by git process" in doctor
     assert "1 sync(s) of" in doctor and "wait for their commit" in doctor
     sync = orch("sync", code=1)
     assert "still wait for their commit" in sync.stdout
-    process.communicate(b"")  # the git command ends; its lock stays behind
+    _out, err = users_commit.communicate(b"")  # the user writes the message: git commits
+    assert users_commit.returncode == 0, err
+    assert subjects(project.root)[0] == "The user commits"
     orch("task", "list")  # the next command, a read, commits what waited
     assert subjects(project.root)[0].startswith("orch: add t-")
-    assert not lock.exists() and clean(project)
+    assert subjects(project.root)[1] == "The user commits"
+    assert clean(project)
     assert orch("doctor").stdout.strip() == "No problems found."
+
+
+def test_a_lock_of_a_moment_ago_is_waited_for_not_removed(started, monkeypatch):
+    project, orch = started
+    monkeypatch.setattr(gitrepo, "HELD_LOCK_WAIT", 0.0)
+    lock = private_lock(project)
+    lock.write_bytes(b"")  # as a git that may still be working leaves it, just now
+    os.utime(lock, (time.time(), time.time()))
+    result = orch("task", "add", "Next")
+    assert lock.exists()
+    assert "left by a git process" in result.stderr
+    left_by_a_killed_git(lock)  # seconds later, and no git works in the repository
+    orch("task", "list")
+    assert not lock.exists() and clean(project)
+    assert subjects(project.root)[0].startswith("orch: add t-")
+
+
+def test_sync_in_batch_mode_that_cannot_commit_says_so_and_exits_1(started, monkeypatch):
+    project, orch = started
+    config = project.layout.config_file
+    config.write_text(config.read_text().replace("commit: every-sync", "commit: batch"))
+    orch("task", "add", "Pending")
+    monkeypatch.setattr(gitrepo, "HELD_LOCK_WAIT", 0.0)
+    lock = private_lock(project)
+    lock.write_bytes(b"")  # a git working a moment ago
+    result = orch("sync", code=1)
+    assert "still wait for their commit (see the warning)" in result.stdout
+    assert "left by a git process" in result.stderr
 
 
 def test_doctor_reports_a_lock_whose_owner_is_gone(started):
     project, orch = started
     lock = user_lock(project)
-    lock.write_bytes(b"")
+    left_by_a_killed_git(lock)
     out = orch("doctor").stdout  # a warning: it does not fail the check
     assert "index.lock: a lock left by a git process that was killed" in out
     orch("task", "add", "Next")

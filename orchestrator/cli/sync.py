@@ -42,17 +42,16 @@ def sync(ctx, remote, as_json) -> None:
     if remote:
         what = "merged, pushed" if result["merged"] else "pushed (nothing new to merge)"
         click.echo(f"{result['remote']}/{result['branch']}: {what}; HEAD {short(result['head'])}")
+    # `orch sync` commits what waits, batch or not: anything left could not be committed.
     if result["pending"]:
-        why = "commit: batch" if result["mode"] == "batch" else "see the warning"
-        click.echo(f"{result['pending']} sync(s) still wait for their commit ({why})")
-    stuck = result["pending"] and result["mode"] != "batch"
+        click.echo(f"{result['pending']} sync(s) still wait for their commit (see the warning)")
     if result["conflicts"]:
         click.secho(
             f"{len(result['conflicts'])} record(s) in conflict: {', '.join(result['conflicts'])}"
             " (orch conflicts)",
             fg="red",
         )
-    if stuck:
+    if result["pending"]:
         raise SystemExit(1)  # a sync that could not commit has not done its job
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 # How many times a save is merged again with an editor's save that landed in the instant
 # before orch's rename (each round is a fraction of a millisecond; no editor saves faster).
 SAVE_ROUNDS = 100
+# How long a save waits for an empty record file to be written (an editor's in-place save
+# truncates first): seconds between looks.
+EMPTY_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
 
@@ -496,26 +500,29 @@ class Writer:
             self._settle_conflicts(record, base_text)
         ours = render_record(record) if text is None else text
         self._intend(rel, counted)
-        held, current = read_held(path, self.layout.base)
-        new_text = ours
-        try:
-            if current is None and base_blob is not None:
-                raise RecordError(
-                    f"{rel} was deleted while orch was updating it; nothing was written"
-                )
-            if current is not None and blob_id(current) != base_blob:
-                if base_blob is None:
+        new_text, data = ours, b""
+        for _round in range(SAVE_ROUNDS):
+            held, current = self._read_settled(path, rel, base_blob)
+            try:
+                if current is None and base_blob is not None:
+                    raise RecordError(
+                        f"{rel} was deleted while orch was updating it; nothing was written"
+                    )
+                if current is not None and base_blob is None:
                     raise RecordError(
                         f"{rel} already exists; nothing was written — run the command again"
                     )
-                new_text = self._merge(rel, base_text, ours, current.decode("utf-8", "replace"))
-                self._shown.pop(path, None)  # merged: what the file shows now is not known here
-        except BaseException:
-            if held is not None:
-                os.close(held)
-            raise
-        data = new_text.encode("utf-8")
-        for _round in range(SAVE_ROUNDS):
+                new_text = ours
+                if current is not None and blob_id(current) != base_blob:
+                    # An editor saved since orch read the file: the operation's change goes
+                    # onto what it saved.
+                    new_text = self._merge(rel, base_text, ours, current.decode("utf-8", "replace"))
+                    self._shown.pop(path, None)  # merged: what the file shows is not known here
+                data = new_text.encode("utf-8")
+            except BaseException:
+                if held is not None:
+                    os.close(held)
+                raise
             try:
                 other = replace_checked(
                     path, data, held, current, durable=not self.bulk, within=self.layout.base
@@ -524,28 +531,17 @@ class Writer:
                 raise RecordError(
                     f"{rel} was deleted while orch was updating it; nothing was written"
                 ) from None
+            except IsADirectoryError:
+                raise RecordError(f"{rel} is not a file now; nothing was written") from None
             if other is None:
                 break
-            if base_blob is None:
-                raise RecordError(
-                    f"{rel} was created while orch was writing it; nothing was written — run"
-                    " the command again"
-                )
-            # An editor saved between the check above and the rename: the operation's
-            # change goes onto what it saved, as if it had saved before the check.
-            self._shown.pop(path, None)
-            put, theirs = data, other
-            held, current = read_held(
-                path, self.layout.base
-            )  # orch's own write of a moment ago, normally
-            if current is None:
-                raise RecordError(
-                    f"{rel} was deleted while orch was updating it; nothing was written"
-                )
-            if current != put:
-                theirs = current  # and saved again since: the newest save stands
-            new_text = self._merge(rel, base_text, ours, theirs.decode("utf-8", "replace"))
-            data = new_text.encode("utf-8")
+            # A save landed between the check and the rename: it stands, and the next
+            # round merges the operation's change onto it.
+        else:
+            raise RecordError(
+                f"{rel} kept changing while orch wrote it; nothing was written — run the"
+                " command again"
+            )
         record.path = path
         self._read[path] = (blob_id(data), new_text)
         self.wrote[rel] = data
@@ -559,6 +555,23 @@ class Writer:
             self.changes.append(
                 Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
             )
+
+    def _read_settled(self, path: Path, rel: str, base_blob: str | None):
+        """`read_held` of a record file, waiting a moment while it is empty: an editor
+        that saves in place truncates it first, and a merge with an empty file would
+        drop what it is about to write."""
+        for wait in (*EMPTY_WAITS, None):
+            held, current = read_held(path, self.layout.base)
+            if current != b"" or base_blob is None:
+                return held, current
+            os.close(held)
+            if wait is None:
+                raise RecordError(
+                    f"{rel} is empty (an editor saving it?); nothing was written — run the"
+                    " command again"
+                )
+            time.sleep(wait)
+        return None, None  # not reached: the last look raises
 
     def _note_view(self, record: Record, path: Path) -> None:
         """Count the record's session among those whose view to regenerate, unless the
@@ -650,7 +663,8 @@ class Writer:
             what = ", ".join(result.conflicts) or "the text"
             note += f"; both changed {what}, kept as a conflict (see `orch conflicts`)"
             self.project.warnings.append(note)
-        self.notes.append(note)
+        if note not in self.notes:  # once, however many rounds a racing save made
+            self.notes.append(note)
         return result.text
 
     def track(self, rels: list[str]) -> None:

@@ -31,10 +31,13 @@ from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem, now
 if TYPE_CHECKING:
     from orchestrator.core.project import Project
     from orchestrator.index.engine import IndexDB
+    from orchestrator.store.merge import MergeResult
 
 # How many committed versions of a file to look through for the one a stale editor
 # buffer started from.
 STALE_DEPTH = 10
+STALE_ROUNDS = 10  # merges of a stale buffer tried while saves keep landing on it
+MERGE_OP = "merge"  # the commit of a stale buffer merged with the newest version
 TITLE_WIDTH = 50  # of a title quoted in a commit subject
 TRAILER = {"session": "Orch-Session", "group": "Orch-Group", "task": "Orch-Task"}
 
@@ -226,8 +229,6 @@ class Syncer:
     def problems(self) -> list[Problem]:
         """What keeps orch's changes from being committed: a git lock in the way, syncs
         still waiting for their commit."""
-        from orchestrator.gitrepo import inspect_lock
-
         found = []
         try:
             repo = self.repo() if self.mode != "off" else None
@@ -235,21 +236,19 @@ class Syncer:
             return [Problem(ORCH_DIR, str(error), fix="changes are in the files, not committed")]
         if repo is None:
             return []
-        locks = [repo.git_dir / "index.lock", *repo.branch_locks()]
-        if repo.private_index is not None:
-            locks.append(repo.private_index.with_name(repo.private_index.name + ".lock"))
-        for path in locks:
-            lock = inspect_lock(path)
-            if lock is None:
-                continue
+        for lock in repo.locks():
             if lock.stale:
-                found.append(Problem(str(path), "a lock left by a git process that was killed",
+                found.append(Problem(str(lock.path), "a lock left by a git process that was killed",
                                      fix="orch removes it at its next commit (or delete it)",
                                      severity="warning"))  # fmt: skip
+            elif lock.holders:
+                who = ", ".join(map(str, lock.holders))
+                found.append(Problem(str(lock.path), f"held by git process {who}: commits wait for it",
+                                     fix="let that git command end"))  # fmt: skip
             else:
-                who = ", ".join(map(str, lock.holders)) or "another user's process"
-                found.append(Problem(str(path), f"held by {who}: commits wait for it",
-                                     fix="let that git command end, or stop it"))  # fmt: skip
+                found.append(Problem(str(lock.path), "held by a git process a moment ago: commits"
+                                     " wait for it", fix="if no git command runs, delete it",
+                                     severity="warning"))  # fmt: skip
         pending = self.load_pending()
         if pending:
             due = self._due()
@@ -527,6 +526,9 @@ class Syncer:
             outside = [
                 p for p in changed if p not in waiting or (p in raw and now_blobs.get(p) != raw[p])
             ]
+            # An empty record file is an editor's save caught half-way (truncated, not yet
+            # written): left for the next sync rather than committed (or merged) empty.
+            outside = [p for p in outside if not self._emptied(p)]
             fresh_set = set(fresh)
             # Only a tracked file changed in place can be a stale buffer.
             edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
@@ -534,7 +536,10 @@ class Syncer:
             if outside:
                 # A session.md that was not among the edits is its view, regenerated.
                 named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
-                entry = Entry(self.outside_op, outside, self.changes_for(db, named), notes)
+                # A stale buffer merged is orch's doing too: named apart, so that the next
+                # stale save over it is still looked at (a person's edit never is).
+                op = MERGE_OP if notes and self.outside_op == "edit" else self.outside_op
+                entry = Entry(op, outside, self.changes_for(db, named), notes)
                 self.record(db, entry, force=sweep)
             elif sweep:
                 self.flush(db)
@@ -543,6 +548,13 @@ class Syncer:
                 self.mark(db, [Entry(self.outside_op, synced)], committed=True)
         except GitError as error:
             self.project.warnings.append(f"{error}; the next sync will try again")
+
+    def _emptied(self, rel: str) -> bool:
+        path = self.layout.root / rel
+        try:
+            return self.layout.classify(rel) is not None and path.lstat().st_size == 0
+        except OSError:
+            return False
 
     def edited(self, rels: list[str]) -> list[str]:
         """Which of these files differ from the last commit: edits, not a checkout. None
@@ -576,8 +588,6 @@ class Syncer:
         changes was made from the newest, and a file equal to an older version is a
         deliberate revert: both are left alone. Every merge is said in a warning."""
         from orchestrator.index.refresh import Indexer
-        from orchestrator.store.files import write_atomic
-        from orchestrator.store.merge import merge_texts
 
         repo = self.repo()
         notes, merged = [], []
@@ -585,21 +595,15 @@ class Syncer:
             if self.layout.classify(rel) is None:
                 continue
             path = self.layout.root / rel
-            try:
-                mine = path.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                continue
             versions, newest_op = repo.versions(self.to_git(rel), STALE_DEPTH)
             if rel in written:
                 versions = list(dict.fromkeys([*written[rel], *versions]))
             elif newest_op in ("", "edit"):
                 continue  # the newest version is a person's, not an agent's
             texts = repo.read_texts(versions)
-            best = stale_base(texts, mine)
-            if best is None:
+            result = self._merge_stale_file(path, texts)
+            if result is None:
                 continue
-            result = merge_texts(texts[best], texts[0], mine)
-            write_atomic(path, result.text.encode("utf-8"), within=self.layout.base)
             merged.append(rel)
             note = (
                 f"{rel}: saved from an older version (a stale editor buffer?); merged with"
@@ -613,6 +617,36 @@ class Syncer:
         if merged:
             Indexer(self.layout, db).refresh(paths=merged)
         return notes
+
+    def _merge_stale_file(self, path, texts: list[str]) -> MergeResult | None:
+        """Merge the file at `path` with the newest of `texts` if it is a stale buffer of
+        an older one; the merge, or None if it is not one. A save landing meanwhile is
+        merged in turn, never overwritten."""
+        from orchestrator.store.files import read_held, replace_checked
+        from orchestrator.store.merge import merge_texts
+
+        for _round in range(STALE_ROUNDS):
+            try:
+                held, data = read_held(path, self.layout.base)
+            except OSError:
+                return None
+            if held is None:
+                return None
+            mine = data.decode("utf-8", errors="replace")
+            best = stale_base(texts, mine)
+            if best is None:
+                os.close(held)
+                return None
+            result = merge_texts(texts[best], texts[0], mine)
+            try:
+                other = replace_checked(
+                    path, result.text.encode("utf-8"), held, data, within=self.layout.base
+                )
+            except OSError:
+                return None  # deleted, or not a file any more: the next sync sees it
+            if other is None:
+                return result
+        return None  # still changing: the next sync looks again
 
     def changes_for(self, db: IndexDB, rels: list[str]) -> list[Change]:
         """The records behind some record files, with their titles from the index."""
@@ -647,7 +681,7 @@ class Syncer:
         rows: dict[str, tuple[str, str, bool]] = {}  # path -> (session, direction, committed)
         resolutions = {p: e.resolution for e in entries for p in e.paths if e.resolution}
         for entry in entries:
-            direction = "md" if entry.op == self.outside_op or entry.op == "edit" else "db"
+            direction = "md" if entry.op in (self.outside_op, "edit", MERGE_OP) else "db"
             for rel in entry.paths:
                 role = self.layout.classify(rel)
                 if role is not None and role.session_dir is not None:
@@ -707,50 +741,54 @@ def place_in(repo: Repo, folder) -> str:
 
 def stale_base(texts: list[str], mine: str) -> int | None:
     """Which older version (of `texts`, newest first) `mine` is provably an editor's stale
-    buffer of: on every line changed since that version it still has that version's text,
-    so it holds none of the changes made since (the oldest such version: a buffer that has
-    an older version's text on every line changed since that one started from it, and
-    merging from it re-applies every change made since). None when no
-    version is (it holds newer changes: it was made from the newest, and is a deliberate
-    edit even where it undoes some of them) or it equals a version (a deliberate
-    revert)."""
+    buffer of, or None.
+
+    It is one of version i when it holds none of the new text of any change made since
+    i (a file made from the newest holds some: at least the newest's last_updated_at),
+    and still has i's text on at least one of those changes. Where several versions are,
+    the one whose changes it touched least (it has i's text on the most of them), the
+    oldest on a tie. A change it touched too merges as a conflict. A file equal to a
+    version is a deliberate revert: None."""
     if mine in texts or len(texts) < 2:
         return None
     import difflib
 
     newest, lines = texts[0].splitlines(), mine.splitlines()
-    found = None
+    new_kept = _kept_lines(newest, lines)
+    best: tuple[int, int] | None = None  # (changes touched, -i)
     for i in range(1, len(texts)):
         older = texts[i].splitlines()
-        since = difflib.SequenceMatcher(None, older, newest, autojunk=False).get_opcodes()
-        kept, added = _kept_lines(older, lines)
-        if all(
-            all(kept[i1:i2]) and (i1 < i2 or not _has_run(added.get(i1, []), newest[j1:j2]))
-            for tag, i1, i2, j1, j2 in since
-            if tag != "equal"
-        ):
-            found = i
-    return found
+        old_kept = _kept_lines(older, lines)
+        changes = [
+            op
+            for op in difflib.SequenceMatcher(None, older, newest, autojunk=False).get_opcodes()
+            if op[0] != "equal"
+        ]
+        if not changes:
+            continue
+        touched = 0
+        for _tag, i1, i2, j1, j2 in changes:
+            old = [k for k in range(i1, i2) if older[k].strip()]
+            new = [k for k in range(j1, j2) if newest[k].strip()]
+            if any(new_kept[k] for k in new) or (
+                old and not new and not any(old_kept[k] for k in old)
+            ):
+                break  # it has this change (a deletion: it lacks what was deleted)
+            touched += bool(old) and not all(old_kept[k] for k in old)
+        else:
+            if touched < len(changes) and (best is None or (touched, -i) <= best):
+                best = (touched, -i)
+    return None if best is None else -best[1]
 
 
-def _kept_lines(older: list[str], lines: list[str]) -> tuple[list[bool], dict[int, list[str]]]:
-    """Which lines of `older` stand unchanged in `lines`, and what `lines` adds at each gap
-    of `older` (gap k: before older[k])."""
+def _kept_lines(older: list[str], lines: list[str]) -> list[bool]:
+    """Which lines of `older` stand unchanged in `lines`."""
     import difflib
 
     kept = [False] * len(older)
-    added: dict[int, list[str]] = {}
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(
         None, older, lines, autojunk=False
     ).get_opcodes():
         if tag == "equal":
             kept[i1:i2] = [True] * (i2 - i1)
-        else:
-            added.setdefault(i1, []).extend(lines[j1:j2])
-    return kept, added
-
-
-def _has_run(lines: list[str], run: list[str]) -> bool:
-    """Whether `run` stands in `lines` as consecutive lines."""
-    n = len(run)
-    return any(lines[k : k + n] == run for k in range(len(lines) - n + 1))
+    return kept

@@ -141,29 +141,32 @@ def replace_checked(
 ) -> bytes | None:
     """Write `data` to `path` atomically, replacing the file read through `held` (whose
     bytes were `expected`; None: create a file that must not exist yet). Returns None if
-    the file replaced was that one, unchanged; else the bytes of the file that was there
-    instead (an editor saved in the meantime, in place or by a rename): `data` is on
-    disk, and the caller must merge those bytes in and write again, or they are lost.
+    it did. If the file there was not that one as read (an editor saved meanwhile, in
+    place or by a rename), their file is left in place (put back at once, so it is never
+    only in memory) and its bytes are returned: read it again, merge, and write again.
 
     The swap is `renameat2(RENAME_EXCHANGE)` where the system has it, so the file taken
     out is exactly the one that was there; elsewhere a plain rename, and only saves
-    made in place are seen. `held` is closed here. Raises FileNotFoundError if the file
-    was deleted meanwhile (nothing is written then); links as `write_atomic` does."""
+    made in place are seen (returned after `data` was written over them). `held` is
+    closed here. FileNotFoundError if the file was deleted meanwhile (nothing written);
+    IsADirectoryError if something not a file stands there; links as `write_atomic`."""
     try:
         folder = _folder_of(path, within)
         try:
-            _mode_of(folder, path, within)
-            mode = os.fstat(held).st_mode if held is not None else None
+            mode = _mode_of(folder, path, within)
+            if mode is not None and not stat.S_ISREG(mode):
+                raise IsADirectoryError(errno.EISDIR, "not a file", str(path))
+            if held is not None:
+                mode = os.fstat(held).st_mode
             tmp = _temp_in(folder, path.name, data, durable, mode)
             try:
                 if held is None:
                     other = _create(folder, tmp, path.name)
                 else:
                     other = _swap(folder, tmp, path.name, held, expected)
-            except BaseException:
+            finally:
                 _unlink(folder, tmp)
-                raise
-            if durable:
+            if durable and other is None:
                 os.fsync(folder)
             return other
         finally:
@@ -179,41 +182,44 @@ def _create(folder: int, tmp: str, name: str) -> bytes | None:
     try:
         os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
     except FileExistsError:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
-        try:
-            return _read_all(fd)
-        finally:
-            os.close(fd)
-    finally:
-        _unlink(folder, tmp)
+        return _read_name(folder, name)
     return None
 
 
+def _read_name(folder: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+    try:
+        return _read_all(fd)
+    finally:
+        os.close(fd)
+
+
 def _swap(folder: int, tmp: str, name: str, held: int, expected: bytes | None) -> bytes | None:
-    """Put `tmp` in the place of `name`; the bytes of the file taken out if it was not
-    the held one as it was read."""
-    if exchange(folder, tmp, name):
-        taken = os.stat(tmp, dir_fd=folder, follow_symlinks=False)
-        mine = os.fstat(held)
-        try:
-            if (taken.st_dev, taken.st_ino) != (mine.st_dev, mine.st_ino):
-                if not stat.S_ISREG(taken.st_mode):
-                    return None  # a link or a folder put there meanwhile: nothing to keep
-                fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
-                try:
-                    return _read_all(fd)  # saved by a rename: the file taken out is theirs
-                finally:
-                    os.close(fd)
-        finally:
-            _unlink(folder, tmp)
-    else:
+    """Put `tmp` in the place of `name` if what stands there is the held file as read;
+    else leave (or put back) what stands there, and return its bytes."""
+    if not exchange(folder, tmp, name):
         try:
             os.stat(name, dir_fd=folder, follow_symlinks=False)
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, "deleted meanwhile", name) from None
         os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-    now = _read_all(held)  # a save in place went into the very file read
-    return None if now == expected else now
+        now = _read_all(held)  # a save in place went into the very file read
+        return None if now == expected else now
+    try:
+        taken = os.stat(tmp, dir_fd=folder, follow_symlinks=False)
+        mine = os.fstat(held)
+        same = (taken.st_dev, taken.st_ino) == (mine.st_dev, mine.st_ino)
+        if same and _read_all(held) == expected:
+            return None
+    except BaseException:
+        exchange(folder, tmp, name)  # stopped before knowing: what was there goes back
+        raise
+    # Saved by a rename (the file taken out is theirs) or in place meanwhile: theirs goes
+    # straight back, and orch's file is the one thrown away.
+    exchange(folder, tmp, name)
+    if not stat.S_ISREG(taken.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "not a file", name)
+    return _read_name(folder, name)
 
 
 _RENAMEAT2: list = []  # the libc function, once looked up ([None] if there is none)
