@@ -28,6 +28,7 @@ from orchestrator.index.engine import index_path
 from orchestrator.layout import FileRole
 from orchestrator.store.record_file import parse_record
 from orchestrator.store.session_view import broken_markers
+from tests.test_sync import assert_one_commit_per_value
 
 
 def orch(root: Path, *args: str, code: int | None = 0, env=None) -> subprocess.CompletedProcess:
@@ -315,9 +316,7 @@ def test_cli_and_mcp_writers_at_once_lose_nothing(repo, tmp_path):
     asyncio.run(agents())
     assert [w.wait(timeout=300) for w in workers] == [0, 0]
     assert int(git(repo, "rev-list", "--count", "HEAD")) == before + 200
-    log = git(repo, "log", "-p", "--format=", "-200")
-    missing = [f"w{w} n{n}" for w in range(4) for n in range(50) if f"+w{w} n{n}" not in log]
-    assert missing == []
+    assert_one_commit_per_value(repo, {f"w{w} n{n}" for w in range(4) for n in range(50)})
     assert git(repo, "status", "--porcelain", "--", ".task_orchestrator") == ""
     listed = orch(repo, "task", "list", "--json").stdout
     orch(repo, "reindex")
