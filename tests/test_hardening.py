@@ -28,6 +28,7 @@ from orchestrator.index.engine import index_path
 from orchestrator.layout import FileRole
 from orchestrator.store.record_file import parse_record
 from orchestrator.store.session_view import broken_markers
+from tests.conftest import edit
 from tests.test_sync import assert_one_commit_per_value
 
 
@@ -152,7 +153,7 @@ def mutations(good: str, rng: random.Random):
         "priority_level: 3", f"priority_level: {rng.choice(['high', '1e400', '-1', '[1]'])}"
     )
     yield good.replace("title:", "title: &a [*a]\nx: *a\ntitle2:", 1)
-    yield good.replace("task_id:", "task_id: !!python/object:os.system", 1)
+    yield good.replace("task_id:", "task_id: !!python/object/apply:os.getpid []", 1)
     yield good + "\n---\n" + good  # two records in one
     yield "\ufeff" + good.replace("\n", "\r\n")
     blob = bytearray(good.encode())
@@ -238,6 +239,39 @@ def test_paths_cannot_escape_the_project(repo, tmp_path):
         project.layout.inside("../escape", what="path")
     with pytest.raises(OrchError):
         Project.find(str(tmp_path / "does-not-exist"))
+
+
+def test_a_yaml_tag_that_would_run_code_is_reported_and_never_run(repo, tmp_path):
+    """A tag an unsafe loader executes (`!!python/object/apply:os.system`) in every kind of
+    YAML file orch reads: each file is reported as bad and no command runs (its marker
+    file never appears), whatever orch command reads it."""
+    project = Project(repo)
+    task = add_task(project, "Tagged")["task_id"]
+    base = repo / ".task_orchestrator"
+    task_path = next(base.glob(f"sessions/*/tasks/{task}.md"))
+    session_path = task_path.parent.parent / "session.md"
+    role_path = base / "roles/tagged_roles.yaml"
+    role_path.write_text("implementer:\n  role_definition: x\n")
+    markers = {name: tmp_path / f"ran-{name}" for name in ("task", "session", "role", "config")}
+
+    def tag(name: str) -> str:
+        return f'!!python/object/apply:os.system ["touch {markers[name]}"]'
+
+    edit(task_path, "title: Tagged", f"title: {tag('task')}")
+    edit(session_path, "name: Hardening", f"name: {tag('session')}")
+    edit(role_path, "role_definition: x", f"role_definition: {tag('role')}")
+    with (base / "config.yaml").open("a", encoding="utf-8") as config:
+        config.write(f"watch_debounce: {tag('config')}\n")
+    said = orch(repo, "task", "list").stderr
+    said += orch(repo, "status").stderr + orch(repo, "sync").stderr + orch(repo, "reindex").stderr
+    said += orch(repo, "mode", "list").stderr
+    problems = json.loads(orch(repo, "doctor", "--json", code=1).stdout)
+    assert [name for name, marker in markers.items() if marker.exists()] == []
+    assert sorted(p["path"] for p in problems) == sorted(
+        str(path.relative_to(repo)) for path in (task_path, session_path, role_path)
+    )
+    assert all("python/object/apply:os.system" in p["message"] for p in problems), problems
+    assert "config.yaml:" in said and "using default settings" in said
 
 
 TOKENS = ["\n", ": ", "---", "#", "<!-- orch:end groups -->", "- [x] ", "'", '"', "&a", "*a",
