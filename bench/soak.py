@@ -29,7 +29,10 @@ history (`git log -p`, whole added lines):
 - an added task: one task file with that title now, added by one commit;
 - a done: `status: completed` added to that task's file by one commit, and kept.
 Lost: a reported success that is not there. Duplicated: one added by more than one
-commit (applied twice, or brought back by a revert), reported or not. Prints a table and
+commit (applied twice, or brought back by a revert), reported or not; a file committed
+empty (caught half-way through an in-place save) is listed apart, and its lines coming
+back are not counted again. Also listed: lock files left behind, files left uncommitted
+and files `orch doctor` cannot read at the end. Prints a table and
 appends it, with the command, the machine and the code, to bench/RESULTS.md under a
 "Reliability" heading. `--orch` runs another installation's orch (default: the one next
 to this Python); the MCP client runs in this Python.
@@ -374,9 +377,16 @@ def soak(args: argparse.Namespace, root: Path, work: Path) -> dict:
         watcher.wait()
     watch_log.close()
     synced = subprocess.run([orch, "--root", str(root), "sync"], capture_output=True, text=True)
+    doctor = subprocess.run([orch, "--root", str(root), "doctor", "--json"],
+                            capture_output=True, text=True)  # fmt: skip
+    try:
+        problems = [f"{p['path'].rsplit('/', 1)[-1]}: {p['message']}"
+                    for p in json.loads(doctor.stdout) if p.get("severity") == "error"]  # fmt: skip
+    except ValueError:
+        problems = [f"orch doctor said: {doctor.stderr.strip()[-300:]}"]
     seconds = time.monotonic() - started
     return {"writers": writers, "editors": editors, "kills": kills, "seconds": seconds,
-            "watcher_exit": watcher.returncode, "sync": synced}  # fmt: skip
+            "watcher_exit": watcher.returncode, "sync": synced, "problems": problems}  # fmt: skip
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -388,11 +398,12 @@ class Commit:
     body: str
     added: dict[str, list[str]]  # path -> whole lines it added
     removed: dict[str, list[str]]  # path -> whole lines it removed
+    emptied: set[str]  # files it left empty (not deleted)
 
 
 def history(root: Path) -> list[Commit]:
     """Every commit touching the sessions, oldest first, with the exact lines it added and
-    removed per file."""
+    removed per file, and the files it committed empty."""
     out = subprocess.run(
         ["git", "-c", "core.quotepath=off", "log", "--reverse", "-p", "--no-renames",
          "--no-color", "--format=%x00%s%x01%b%x01", "--", ".task_orchestrator/sessions"],
@@ -401,13 +412,17 @@ def history(root: Path) -> list[Commit]:
     commits = []
     for chunk in out.split("\0")[1:]:
         subject, body, diff = chunk.split("\x01", 2)
-        commit = Commit(subject, body, {}, {})
-        path, in_hunk = None, False
+        commit = Commit(subject, body, {}, {}, set())
+        path, in_hunk, deleted = None, False, False
         for line in diff.splitlines():
             if line.startswith("diff --git "):
-                path, in_hunk = line.split(" b/", 1)[1], False
+                path, in_hunk, deleted = line.split(" b/", 1)[1], False, False
+            elif line.startswith("deleted file mode"):
+                deleted = True
             elif line.startswith("@@"):
                 in_hunk = True
+                if " +0,0 @@" in line and not deleted:
+                    commit.emptied.add(path)
             elif in_hunk and path is not None and line[:1] in ("+", "-"):
                 side = commit.added if line[0] == "+" else commit.removed
                 side.setdefault(path, []).append(line[1:])
@@ -436,14 +451,21 @@ def check(root: Path, ran: dict) -> dict:
     """Count, per actor kind and operation, what was reported, lost and duplicated."""
     commits = history(root)
     added: Counter = Counter()  # (kind, value) -> commits that added it
-    reverted = []
+    reverted, emptied = [], []
+    # Values of a file committed empty (read half-way through an in-place save): the
+    # commit after it that brings them back restores them, it does not add them again.
+    restorable: set[tuple[str, str]] = set()
     for commit in commits:
         new = set().union(*(values(p, lines) for p, lines in commit.added.items()))
-        again = {v for v in new if v[0] == "update" and added[v]}
-        if again:  # an old description back: the ones it replaced were undone
+        new_again = {v for v in new if added[v] and v not in restorable}
+        restorable -= new
+        if any(k == "update" for k, _ in new_again):  # an old description back: undone
             gone = set().union(*(values(p, lines) for p, lines in commit.removed.items()))
             reverted += [f"{v} (by '{commit.subject}')" for k, v in gone if k == "update"]
-        added.update(new)
+        added.update(new_again | {v for v in new if not added[v]})
+        for path in commit.emptied:
+            emptied.append(f"{path.rsplit('/', 1)[-1]} by '{commit.subject}'")
+            restorable |= values(path, commit.removed.get(path, []))
     final: Counter = Counter()  # (kind, value) -> files holding it now, lines per file
     files = sorted(root.glob(".task_orchestrator/sessions/*/*/*.md"))
     files += sorted(root.glob(".task_orchestrator/sessions/*/session.md"))
@@ -460,7 +482,7 @@ def check(root: Path, ran: dict) -> dict:
     # What each kind of success needs in the end: in the history, and in the files now.
     kept_now = {"update": False, "add": True, "done": True, "note": True, "edit": True}
     rows: dict[tuple[str, str], Counter] = {}
-    lost = []
+    lost, failures = [], Counter()
     for actor in [*ran["writers"], *ran["editors"]]:
         who = {"cli": "CLI", "mcp": "MCP", "editor": "editor"}[actor.kind]
         for line in actor.lines("ok", "fail"):
@@ -468,6 +490,7 @@ def check(root: Path, ran: dict) -> dict:
             row = rows.setdefault((who, op), Counter())
             if line[0] == "fail":
                 row["failed"] += 1
+                failures[f"{who} {op}: {' '.join(line[3:])}"] += 1
                 continue
             row["reported"] += 1
             value = (op, line[3] if op == "done" else line[-1])
@@ -486,7 +509,9 @@ def check(root: Path, ran: dict) -> dict:
     ).stdout.splitlines()  # fmt: skip
     locks = sorted(str(p.relative_to(root)) for p in root.rglob("*.lock"))
     return {"rows": rows, "lost": lost, "duplicated": twice, "reverted": reverted,
-            "uncommitted": dirty, "locks": locks, "conflicts": sorted(conflicted)}  # fmt: skip
+            "uncommitted": dirty, "locks": locks, "conflicts": sorted(conflicted),
+            "emptied": emptied,
+            "failures": [f"{why} ({n}x)" for why, n in failures.most_common()]}  # fmt: skip
 
 
 # -- reporting ------------------------------------------------------------------------------
@@ -519,6 +544,11 @@ def table(args: argparse.Namespace, ran: dict, found: dict) -> list[str]:
                          ("updates undone by an old description brought back", found["reverted"]),
                          ("uncommitted after the last sync", found["uncommitted"]),
                          ("lock files left behind", found["locks"]),
+                         ("files orch cannot read at the end (orch doctor)", ran["problems"]),
+                         ("task files committed empty (caught half-way through an in-place"
+                          " save; restored by a later commit, not counted as duplicates)",
+                          found["emptied"]),
+                         ("operations that failed", found["failures"]),
                          ("files with a conflict noted in a commit", found["conflicts"])):  # fmt: skip
         if items:
             shown = ", ".join(items[:12]) + (f", ... ({len(items)})" if len(items) > 12 else "")
