@@ -118,6 +118,20 @@ def kill_group(child: subprocess.Popen) -> None:
     child.stderr.close()
 
 
+def wait_for_a_lock(repo: Path, child: subprocess.Popen) -> bool:
+    """Poll until a git lock file (`*.lock`: an index or a ref being written) exists in
+    the repository or orch's index folder while the writer runs (True), or give up after
+    a while (False)."""
+    folders = [repo / ".git", repo / ".git/refs/heads", repo / ".task_orchestrator/.index"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and child.poll() is None:
+        for folder in folders:
+            with os.scandir(folder) as entries:
+                if any(e.name.endswith(".lock") for e in entries):
+                    return True
+    return False
+
+
 def group_alive(pgid: int) -> bool:
     proc = Path("/proc")
     if not proc.is_dir():
@@ -217,7 +231,11 @@ def kill_rounds(repo: Path, tmp_path: Path, rounds: int) -> None:
     for n in range(rounds):
         log = tmp_path / f"writer-{n}.log"
         child = start_busy(script, repo, ids, n, log)
-        time.sleep(rng.random() * 0.8)  # a random point of the work: no assertion hangs on it
+        # Where the kill lands: a random point of the work, or (every other round) while
+        # a git process of the writer holds a lock file, which the kill leaves behind.
+        # No assertion depends on it.
+        if n % 2 == 0 or not wait_for_a_lock(repo, child):
+            time.sleep(rng.random() * 0.8)
         kill_group(child)
         reported += [line.split() for line in log.read_text().split("\n")[1:-1]]  # whole lines
         assert_whole(repo, n)
@@ -231,7 +249,7 @@ def kill_rounds(repo: Path, tmp_path: Path, rounds: int) -> None:
 
 
 def test_writers_killed_at_random_points_leave_no_torn_file_and_lose_nothing(repo, tmp_path):
-    kill_rounds(repo, tmp_path, rounds=8)
+    kill_rounds(repo, tmp_path, rounds=10)
 
 
 @pytest.mark.slow
