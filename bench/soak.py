@@ -566,6 +566,8 @@ def table(args: argparse.Namespace, ran: dict, found: dict) -> list[str]:
 def orch_version(orch: Path) -> str:
     """Where the orch run comes from: its package folder and that checkout's commit."""
     python = orch.parent / "python"
+    if not python.exists():
+        return f"`{orch}`"
     done = subprocess.run(
         [str(python), "-c", "import orchestrator; print(orchestrator.__file__)"],
         capture_output=True, text=True,
@@ -600,6 +602,8 @@ def main(argv: list[str] | None = None) -> None:
     if not Path("/proc").is_dir():
         sys.exit("soak.py finds process groups and children in /proc (Linux)")
     args.orch = args.orch.absolute()
+    if not os.access(args.orch, os.X_OK):
+        sys.exit(f"no orch executable at {args.orch} (--orch PATH)")
     section = section_header("sqlite", " — Reliability: soak (writers, editors, a watcher, kills)")
     section[-1] = f"- orch: {orch_version(args.orch)}"
     work = Path(tempfile.mkdtemp(prefix="orch-soak-"))
