@@ -16,6 +16,9 @@ bench/RESULTS.md); see bench/README.md for what each measures:
 - backlog_compare.py: the same data in Backlog.md, side by side (skipped when npm or the
   package cannot be had).
 
+soak.py (writers, editors, a watcher and kills at once; what was lost) is not run here:
+it measures reliability, not speed, and is run by hand.
+
 A script that fails stops the run with its output.
 """
 

@@ -5,6 +5,8 @@ conflicts listed and resolved, remote sync between clones. All with real git."""
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,43 @@ def git(root: Path, *args: str, check: bool = True) -> str:
 
 def subjects(root: Path) -> list[str]:
     return git(root, "log", "--format=%s").splitlines()
+
+
+@dataclass
+class Commit:
+    """One commit of `history()`: its subject, its trailers and, per file, the lines it
+    added (whole lines, without the diff's `+`)."""
+
+    sha: str
+    subject: str
+    trailers: list[str]
+    added: dict[str, list[str]]
+
+    def lines(self) -> list[str]:
+        return [line for lines in self.added.values() for line in lines]
+
+
+def history(root: Path, *paths: str) -> list[Commit]:
+    """The commits touching `paths` (all if none), newest first, parsed from `git log -p`
+    into exact added lines: a value is found by equality, never as a substring (`w0 n1`
+    must not be found in `w0 n10`)."""
+    out = git(root, "log", "-p", "--no-renames", "--no-color",
+              "--format=%x00%H%x01%s%x01%(trailers:only,unfold)%x01", "--", *paths)  # fmt: skip
+    commits = []
+    for chunk in out.split("\0")[1:]:
+        sha, subject, trailers, diff = chunk.split("\x01", 3)
+        added: dict[str, list[str]] = {}
+        path, in_hunk = None, False
+        for line in diff.splitlines():
+            if line.startswith("diff --git "):
+                path, in_hunk = line.split(" b/", 1)[1], False
+                added.setdefault(path, [])
+            elif line.startswith("@@"):
+                in_hunk = True
+            elif in_hunk and line.startswith("+") and path is not None:
+                added[path].append(line[1:])
+        commits.append(Commit(sha, subject, trailers.split("\n") if trailers else [], added))
+    return commits
 
 
 def meta(path: Path) -> dict:
@@ -498,6 +537,19 @@ for n in range(50):
 """
 
 
+def assert_one_commit_per_value(root: Path, values: set[str]) -> None:
+    """The last len(values) commits each add exactly one of `values` (a task file's
+    description line), and each value is added by exactly one commit in the history."""
+    commits = history(root)
+    found = [[line for line in c.lines() if line in values] for c in commits]
+    odd = [
+        (c.subject, f) for c, f in zip(commits[: len(values)], found, strict=False) if len(f) != 1
+    ]
+    assert odd == []
+    counts = Counter(line for f in found for line in f)
+    assert {v: counts[v] for v in values if counts[v] != 1} == {}
+
+
 @pytest.mark.parametrize("round", range(2))
 def test_four_processes_times_fifty_updates_lose_nothing(started, tmp_path, round):
     project, orch = started
@@ -515,12 +567,9 @@ def test_four_processes_times_fifty_updates_lose_nothing(started, tmp_path, roun
         for w in range(4)
     ]
     assert [p.wait(timeout=300) for p in workers] == [0, 0, 0, 0]
-    # Every update is a commit, and each commit's description is in the history.
+    # Every update is one commit that adds its description, whole, and no other.
     assert int(git(root, "rev-list", "--count", "HEAD")) == before + 200
-    log = git(root, "log", "-p", "--format=", f"-{200}")
-    for w in range(4):
-        for n in range(50):
-            assert f"+w{w} n{n}" in log
+    assert_one_commit_per_value(root, {f"w{w} n{n}" for w in range(4) for n in range(50)})
     assert git(root, "status", "--porcelain") == ""
     # The index equals a fresh rebuild.
     listed = orch("task", "list", "--json").stdout
