@@ -17,6 +17,7 @@ import pytest
 import orchestrator.store.files as files
 from orchestrator import gitrepo
 from orchestrator.core.project import Project, Writer
+from orchestrator.core.sync import Syncer
 from orchestrator.core.tasks import delete_task, update_task
 from orchestrator.core.workflow import complete_subtask
 from orchestrator.errors import RecordError
@@ -381,6 +382,30 @@ def test_a_save_landing_while_a_stale_buffer_is_merged_is_merged_too(started, mo
     assert saved and shown["status"] == "completed"
     text = path.read_text()
     assert "Second save." in text and "status: completed" in text
+    assert committed(project, path) == text
+
+
+def test_a_stale_save_indexed_by_a_process_killed_before_it_synced_is_still_merged(
+    started, monkeypatch
+):
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    buffer = path.read_text()
+    orch("task", "done", task_id)
+    path.write_text(buffer.replace("Parse the input.", "Parse the input and comments."))
+
+    def killed(self, *args, **kwargs):
+        raise SystemExit(137)  # the process dies after indexing the save, before syncing it
+
+    monkeypatch.setattr(Syncer, "outside", killed)
+    with pytest.raises(SystemExit), Project(project.root).reading():
+        pass
+    monkeypatch.undo()
+    shown = orch.json("task", "show", task_id)  # the next command
+    assert shown["status"] == "completed"
+    text = path.read_text()
+    assert "Parse the input and comments." in text and "status: completed" in text
     assert committed(project, path) == text
 
 

@@ -278,8 +278,8 @@ class Project:
             syncer.hold_changes([*report.read, *report.removed])
             return report
         syncer.recover(db)
-        held = syncer.take_held()
-        if held:  # changes a git hook indexed: synced now, as if just found
+        held = syncer.take_held(remove=False)
+        if held:  # changes a hook (or a process killed) indexed: synced now, as if just found
             there = {p for p in held if (self.layout.root / p).exists()}
             report = Report(
                 read=[*report.read, *sorted(there - set(report.read))],
@@ -287,8 +287,13 @@ class Project:
                 recorded=report.recorded,
             )
         if report.changed:
+            changed = [*report.read, *report.removed]
+            # The index knows these files now: until they are synced, a note says so, for
+            # the next command to sync them if this process is killed before it does.
+            syncer.hold_changes(changed)
             self._follow_views(db, report)
-            syncer.outside(db, [*report.read, *report.removed])
+            if syncer.outside(db, changed):
+                syncer.take_held()
         else:
             syncer.catch_up(db)
         return report

@@ -490,22 +490,23 @@ class Syncer:
 
     # -- outside edits -----------------------------------------------------------------
 
-    def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> None:
+    def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
-        changed (looked at for stale editor buffers). With `sweep`, also what is pending.
-        With `commit: off` there is no history to merge a stale buffer against: a file
-        is then taken as saved."""
+        changed. Every file changed outside orch and not committed yet is looked at for a
+        stale editor buffer. With `sweep`, also what is pending. With `commit: off` there
+        is no history to merge a stale buffer against: a file is then taken as saved.
+        Whether it is done (False: git is busy, or failed; the next sync tries again)."""
         if self.mode == "off":
             self.mark(db, [Entry(self.outside_op, fresh)], committed=False)
-            return
+            return True
         try:
             repo = self.repo()
             if repo is None:
-                return
+                return True
             busy = repo.busy()
             if busy:  # a merge in progress stages files: leave them to it
                 self.project.warnings.append(f"{busy}: edits are committed after it")
-                return
+                return False
             pending = self.load_pending()
             # path -> blobs orch wrote and has not committed, newest first
             written: dict[str, list[str]] = {}
@@ -530,8 +531,10 @@ class Syncer:
             # written): left for the next sync rather than committed (or merged) empty.
             outside = [p for p in outside if not self._emptied(p)]
             fresh_set = set(fresh)
-            # Only a tracked file changed in place can be a stale buffer.
-            edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
+            # Only a tracked file changed in place can be a stale buffer: every one not yet
+            # committed, also one an earlier refresh saw (its process may have been killed
+            # before it looked).
+            edited = [p for p in outside if "M" in changed[p] or p in written]
             notes = self.merge_stale(db, edited, written)
             if outside:
                 # A session.md that was not among the edits is its view, regenerated.
@@ -548,6 +551,8 @@ class Syncer:
                 self.mark(db, [Entry(self.outside_op, synced)], committed=True)
         except GitError as error:
             self.project.warnings.append(f"{error}; the next sync will try again")
+            return False
+        return True
 
     def _emptied(self, rel: str) -> bool:
         path = self.layout.root / rel
