@@ -323,16 +323,19 @@ class Repo:
 
     def versions(self, path: str, limit: int) -> tuple[list[str], str]:
         """Blob ids of the last `limit` committed versions of `path`, newest first, and
-        the Orch-Op trailer of the newest commit that touched it ("" if none)."""
+        the Orch-Op trailer of the newest commit that touched it ("" if none). A commit
+        that merged stale editor saves names them (Orch-Stale): they come right after its
+        own version, as versions a later save from the same buffer may have started from."""
         done = self.run(
             "log",
             f"-n{limit}",
-            "--format=%H %(trailers:key=Orch-Op,valueonly,separator=%x2C)",
+            "--format=%H%x09%(trailers:key=Orch-Op,valueonly,separator=%x2C)"
+            "%x09%(trailers:key=Orch-Stale,valueonly,separator=%x2C)",
             "--",
             path,
             check=False,
         )
-        rows = [line.split(" ", 1) for line in done.stdout.decode().splitlines() if line.strip()]
+        rows = [line.split("\t") for line in done.stdout.decode().splitlines() if line.strip()]
         if done.returncode != 0 or not rows:
             return [], ""
         lines = "".join(f"{row[0]}:{path}\n" for row in rows).encode()
@@ -345,8 +348,14 @@ class Repo:
         ]
         if not blobs or blobs[0] is None:
             return [], ""  # deleted by the newest commit that touched it
+        found = []
+        for blob, row in zip(blobs, rows, strict=False):
+            if blob:
+                found.append(blob)
+            if len(row) > 2:
+                found += [s.strip() for s in row[2].split(",") if s.strip()]
         newest_op = rows[0][1].strip() if len(rows[0]) > 1 else ""
-        return list(dict.fromkeys(b for b in blobs if b)), newest_op
+        return list(dict.fromkeys(found)), newest_op
 
     def store(self, paths: list[str]) -> list[str]:
         """Write the files at `paths` into git's object database; their blob ids."""

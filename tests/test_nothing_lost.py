@@ -409,6 +409,28 @@ def test_a_stale_save_indexed_by_a_process_killed_before_it_synced_is_still_merg
     assert committed(project, path) == text
 
 
+def test_a_second_save_from_a_buffer_whose_first_save_was_merged_is_merged_too(started):
+    """The editor does not reload after orch merged its stale save: its next save starts
+    from its own first save, which the merge commit names (Orch-Stale) though it never
+    was a version of its own."""
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    buffer = path.read_text()
+    orch("task", "done", task_id)
+    first = buffer.replace("Parse the input.", "Parse the input.\n\nFirst save.")
+    path.write_text(first)
+    orch("task", "list")  # merged: completed and "First save."
+    assert "Orch-Stale: " in git(project.root, "log", "-1", "--format=%b")
+    path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
+    shown = orch.json("task", "show", task_id)
+    assert shown["status"] == "completed"
+    text = path.read_text()
+    assert "First save." in text and "Second save." in text and "status: completed" in text
+    assert commits_adding(project, path, "status: completed") == 1
+    assert clean(project)
+
+
 def test_a_stale_buffer_from_two_versions_back_is_still_merged(started):
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")

@@ -359,7 +359,7 @@ def test_a_stale_buffer_keeps_the_agents_status_and_the_users_description(starte
     text = path.read_text()
     assert "Also handle comments." in text and "status: completed" in text
     assert meta(path)["completed_at"]
-    assert subjects(root)[0] == f'orch: edit {task_id} "Write the parser"'
+    assert subjects(root)[0] == f'orch: merge {task_id} "Write the parser"'
     assert "stale editor buffer" in git(root, "log", "-1", "--format=%b")
     assert git(root, "status", "--porcelain") == ""
 

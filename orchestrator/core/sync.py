@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from orchestrator.gitrepo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.layout import ORCH_DIR
 from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem, now
+from orchestrator.store.files import blob_id
 
 if TYPE_CHECKING:
     from orchestrator.core.project import Project
@@ -66,6 +67,9 @@ class Entry:
     # path -> blob_id of the bytes orch wrote (None: it deleted the file): what the commit
     # holds, whatever an editor saved over the file before it was made.
     raw: dict[str, str | None] = field(default_factory=dict)
+    # Blobs of stale editor saves as they were before this sync merged them (trailer
+    # Orch-Stale): versions a later save from the same buffer may have started from.
+    stale: list[str] = field(default_factory=list)
     at_ns: int = field(default_factory=time.time_ns)
 
     def subject(self) -> str:
@@ -103,6 +107,7 @@ def message(entries: list[Entry]) -> str:
         body += [e.subject() for e in entries]
     body += [note for e in entries for note in e.notes]
     trailers = [f"Orch-Op: {op}" for op in dict.fromkeys(e.op for e in entries)]
+    trailers += [f"Orch-Stale: {b}" for b in dict.fromkeys(b for e in entries for b in e.stale)]
     sessions = dict.fromkeys(
         c.session_id for e in entries for c in e.changes if c.session_id is not None
     )
@@ -334,8 +339,6 @@ class Syncer:
     def _wrote(pending: list[Entry], contents: dict[str, bytes | None] | None) -> dict[str, Wrote]:
         """What orch wrote to each path of these syncs, as the newest of them says (an
         outside edit after orch's write makes the file's state the one to commit)."""
-        from orchestrator.store.files import blob_id
-
         wrote: dict[str, Wrote] = {}
         for entry in pending:
             for path in entry.paths:
@@ -535,14 +538,18 @@ class Syncer:
             # committed, also one an earlier refresh saw (its process may have been killed
             # before it looked).
             edited = [p for p in outside if "M" in changed[p] or p in written]
-            notes = self.merge_stale(db, edited, written)
+            saves: dict[str, bytes] = {}  # rel -> a stale save, as it was before its merge
+            notes = self.merge_stale(db, edited, written, saves)
+            # The saves as they were before their merge, stored and named in the commit: a
+            # later save from the same buffer finds there the version it started from.
+            stale = [repo.blob_of(self.to_git(p), Wrote(blob_id(d), d)) for p, d in saves.items()]
             if outside:
                 # A session.md that was not among the edits is its view, regenerated.
                 named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
                 # A stale buffer merged is orch's doing too: named apart, so that the next
                 # stale save over it is still looked at (a person's edit never is).
                 op = MERGE_OP if notes and self.outside_op == "edit" else self.outside_op
-                entry = Entry(op, outside, self.changes_for(db, named), notes)
+                entry = Entry(op, outside, self.changes_for(db, named), notes, stale=stale)
                 self.record(db, entry, force=sweep)
             elif sweep:
                 self.flush(db)
@@ -581,7 +588,13 @@ class Syncer:
             return rels
         return [r for r in rels if r in changed]
 
-    def merge_stale(self, db: IndexDB, rels: list[str], written: dict[str, list[str]]) -> list[str]:
+    def merge_stale(
+        self,
+        db: IndexDB,
+        rels: list[str],
+        written: dict[str, list[str]],
+        saves: dict[str, bytes] | None = None,
+    ) -> list[str]:
         """Find files saved from a stale editor buffer and merge each with the newest
         version; returns notes for the commit message. `written`: blobs orch wrote and
         has not committed yet, newest first (the newest versions of those files).
@@ -606,9 +619,12 @@ class Syncer:
             elif newest_op in ("", "edit"):
                 continue  # the newest version is a person's, not an agent's
             texts = repo.read_texts(versions)
-            result = self._merge_stale_file(path, texts)
-            if result is None:
+            merge = self._merge_stale_file(path, texts)
+            if merge is None:
                 continue
+            result, saved = merge
+            if saves is not None:
+                saves[rel] = saved
             merged.append(rel)
             note = (
                 f"{rel}: saved from an older version (a stale editor buffer?); merged with"
@@ -623,10 +639,10 @@ class Syncer:
             Indexer(self.layout, db).refresh(paths=merged)
         return notes
 
-    def _merge_stale_file(self, path, texts: list[str]) -> MergeResult | None:
+    def _merge_stale_file(self, path, texts: list[str]) -> tuple[MergeResult, bytes] | None:
         """Merge the file at `path` with the newest of `texts` if it is a stale buffer of
-        an older one; the merge, or None if it is not one. A save landing meanwhile is
-        merged in turn, never overwritten."""
+        an older one; the merge and the bytes merged, or None if it is not one. A save
+        landing meanwhile is merged in turn, never overwritten."""
         from orchestrator.store.files import read_held, replace_checked
         from orchestrator.store.merge import merge_texts
 
@@ -650,7 +666,7 @@ class Syncer:
             except OSError:
                 return None  # deleted, or not a file any more: the next sync sees it
             if other is None:
-                return result
+                return result, data
         return None  # still changing: the next sync looks again
 
     def changes_for(self, db: IndexDB, rels: list[str]) -> list[Change]:
