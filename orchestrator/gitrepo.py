@@ -324,13 +324,13 @@ class Repo:
     def versions(self, path: str, limit: int) -> tuple[list[str], str]:
         """Blob ids of the last `limit` committed versions of `path`, newest first, and
         the Orch-Op trailer of the newest commit that touched it ("" if none). A commit
-        that merged stale editor saves names them (Orch-Stale): they come right after its
+        that merged editor saves in names them (Orch-Merged): they come right after its
         own version, as versions a later save from the same buffer may have started from."""
         done = self.run(
             "log",
             f"-n{limit}",
             "--format=%H%x09%(trailers:key=Orch-Op,valueonly,separator=%x2C)"
-            "%x09%(trailers:key=Orch-Stale,valueonly,separator=%x2C)",
+            "%x09%(trailers:key=Orch-Merged,valueonly,separator=%x2C)",
             "--",
             path,
             check=False,

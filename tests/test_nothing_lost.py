@@ -168,6 +168,36 @@ def test_a_save_in_the_instant_before_orchs_rename_is_merged_not_overwritten(
     assert clean(project)
 
 
+def test_an_editor_that_saved_during_orchs_write_and_saves_again_keeps_orchs_change(
+    started, monkeypatch
+):
+    """orch merged the editor's save into its write; the editor, not reloaded, saves
+    again from its own buffer: that buffer's version is named in orch's commit."""
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    first = path.read_text().replace("Parse the input.", "Parse the input.\n\nFirst save.")
+    real, saved = files._temp_in, []
+
+    def temp_then_a_save(folder, name, *args, **kwargs):
+        tmp = real(folder, name, *args, **kwargs)
+        if name == path.name and not saved:
+            saved.append(True)
+            editor_save(path, first, "by a rename")
+        return tmp
+
+    monkeypatch.setattr(files, "_temp_in", temp_then_a_save)
+    orch("task", "update", task_id, "--title", "Write the fast parser")
+    monkeypatch.undo()
+    assert saved and "Orch-Merged: " in git(project.root, "log", "-1", "--format=%b")
+    path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
+    assert orch.json("task", "show", task_id)["title"] == "Write the fast parser"
+    text = path.read_text()
+    assert "First save." in text and "Second save." in text
+    assert commits_adding(project, path, "title: Write the fast parser") == 1
+    assert clean(project)
+
+
 def test_an_interrupt_while_merging_a_save_taken_out_leaves_the_save_in_place(started, monkeypatch):
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
@@ -411,7 +441,7 @@ def test_a_stale_save_indexed_by_a_process_killed_before_it_synced_is_still_merg
 
 def test_a_second_save_from_a_buffer_whose_first_save_was_merged_is_merged_too(started):
     """The editor does not reload after orch merged its stale save: its next save starts
-    from its own first save, which the merge commit names (Orch-Stale) though it never
+    from its own first save, which the merge commit names (Orch-Merged) though it never
     was a version of its own."""
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
@@ -421,7 +451,7 @@ def test_a_second_save_from_a_buffer_whose_first_save_was_merged_is_merged_too(s
     first = buffer.replace("Parse the input.", "Parse the input.\n\nFirst save.")
     path.write_text(first)
     orch("task", "list")  # merged: completed and "First save."
-    assert "Orch-Stale: " in git(project.root, "log", "-1", "--format=%b")
+    assert "Orch-Merged: " in git(project.root, "log", "-1", "--format=%b")
     path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
     shown = orch.json("task", "show", task_id)
     assert shown["status"] == "completed"

@@ -416,6 +416,7 @@ class Writer:
         # rel -> the bytes this writer last wrote there (None: it deleted the file): what its
         # commit must hold, whatever an editor saves before the commit is made.
         self.wrote: dict[str, bytes | None] = {}
+        self.saves: dict[str, bytes] = {}  # rel -> an editor's save merged in, as it was
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
         self._intended = 0  # how many files the intent on disk names
@@ -663,6 +664,7 @@ class Writer:
         from orchestrator.store.merge import merge_texts
 
         result = merge_texts(base, ours, theirs)
+        self.saves[rel] = theirs.encode("utf-8")
         note = f"{rel} was edited while orch changed it: merged the two"
         if not result.clean:
             what = ", ".join(result.conflicts) or "the text"
@@ -704,10 +706,11 @@ class Writer:
                 self.notes,
                 resolution=self.resolution,
                 raw={p: None if d is None else blob_id(d) for p, d in self.wrote.items()},
+                merged=self.project.syncer.store_saves(self.saves) if self.saves else [],
             )
             self.project.syncer.record(self.db, entry, contents=self.wrote)
             self.written, self.changes, self.notes, self._synced = [], [], [], 0
-            self.wrote = {}
+            self.wrote, self.saves = {}, {}
             self._intended = 0
             self.views = set()
 

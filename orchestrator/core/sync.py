@@ -67,9 +67,9 @@ class Entry:
     # path -> blob_id of the bytes orch wrote (None: it deleted the file): what the commit
     # holds, whatever an editor saved over the file before it was made.
     raw: dict[str, str | None] = field(default_factory=dict)
-    # Blobs of stale editor saves as they were before this sync merged them (trailer
-    # Orch-Stale): versions a later save from the same buffer may have started from.
-    stale: list[str] = field(default_factory=list)
+    # Blobs of editor saves as they were before this sync merged them in (trailer
+    # Orch-Merged): versions a later save from the same buffer may have started from.
+    merged: list[str] = field(default_factory=list)
     at_ns: int = field(default_factory=time.time_ns)
 
     def subject(self) -> str:
@@ -107,7 +107,7 @@ def message(entries: list[Entry]) -> str:
         body += [e.subject() for e in entries]
     body += [note for e in entries for note in e.notes]
     trailers = [f"Orch-Op: {op}" for op in dict.fromkeys(e.op for e in entries)]
-    trailers += [f"Orch-Stale: {b}" for b in dict.fromkeys(b for e in entries for b in e.stale)]
+    trailers += [f"Orch-Merged: {b}" for b in dict.fromkeys(b for e in entries for b in e.merged)]
     sessions = dict.fromkeys(
         c.session_id for e in entries for c in e.changes if c.session_id is not None
     )
@@ -215,6 +215,18 @@ class Syncer:
         if not pending or self.mode == "off":
             return None
         return self._commit(db, pending)
+
+    def store_saves(self, saves: dict[str, bytes]) -> list[str]:
+        """Editor saves merged into a sync, stored as blobs for its commit to name: a
+        later save from the same editor buffer (not reloaded since) then finds there
+        the version it started from, which history never held."""
+        try:
+            repo = self.repo()
+            if repo is None:
+                return []
+            return [repo.blob_of(self.to_git(p), Wrote(blob_id(d), d)) for p, d in saves.items()]
+        except GitError:
+            return []  # only a later stale save's base is lost: it is then taken as it is
 
     def has_pending(self) -> bool:
         return self._pending_file.exists()
@@ -495,8 +507,7 @@ class Syncer:
 
     def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
-        changed. Every file changed outside orch and not committed yet is looked at for a
-        stale editor buffer. With `sweep`, also what is pending. With `commit: off` there
+        changed (looked at for stale editor buffers). With `sweep`, also what is pending. With `commit: off` there
         is no history to merge a stale buffer against: a file is then taken as saved.
         Whether it is done (False: git is busy, or failed; the next sync tries again)."""
         if self.mode == "off":
@@ -534,22 +545,19 @@ class Syncer:
             # written): left for the next sync rather than committed (or merged) empty.
             outside = [p for p in outside if not self._emptied(p)]
             fresh_set = set(fresh)
-            # Only a tracked file changed in place can be a stale buffer: every one not yet
-            # committed, also one an earlier refresh saw (its process may have been killed
-            # before it looked).
-            edited = [p for p in outside if "M" in changed[p] or p in written]
+            # Only a tracked file changed in place can be a stale buffer; one a killed
+            # process indexed but never synced is among `fresh` too (noted as held).
+            edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
             saves: dict[str, bytes] = {}  # rel -> a stale save, as it was before its merge
             notes = self.merge_stale(db, edited, written, saves)
-            # The saves as they were before their merge, stored and named in the commit: a
-            # later save from the same buffer finds there the version it started from.
-            stale = [repo.blob_of(self.to_git(p), Wrote(blob_id(d), d)) for p, d in saves.items()]
+            merged = self.store_saves(saves)
             if outside:
                 # A session.md that was not among the edits is its view, regenerated.
                 named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
                 # A stale buffer merged is orch's doing too: named apart, so that the next
                 # stale save over it is still looked at (a person's edit never is).
                 op = MERGE_OP if notes and self.outside_op == "edit" else self.outside_op
-                entry = Entry(op, outside, self.changes_for(db, named), notes, stale=stale)
+                entry = Entry(op, outside, self.changes_for(db, named), notes, merged=merged)
                 self.record(db, entry, force=sweep)
             elif sweep:
                 self.flush(db)

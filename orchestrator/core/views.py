@@ -191,9 +191,9 @@ def apply_edits(w: Writer, session_id: str) -> None:
 
 
 def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
-    """(the committed version `text` was made from, the newest committed one): the newest,
-    unless `text` is provably a stale buffer of an older one (`stale_base`); (None, None)
-    without history."""
+    """(the committed version `text` was made from, the newest committed one): the one it
+    equals, or the older one it is provably a stale buffer of (`stale_base`), else the
+    newest; (None, None) without history."""
     from orchestrator.core.sync import STALE_DEPTH, stale_base
     from orchestrator.gitrepo import GitError
 
@@ -208,6 +208,8 @@ def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, s
         return None, None
     if not texts:
         return None, None
+    if text in texts:  # a checkout or a revert: no edits of the person's
+        return text, texts[0]
     return texts[stale_base(texts, text) or 0], texts[0]
 
 
