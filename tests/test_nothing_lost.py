@@ -198,6 +198,37 @@ def test_an_editor_that_saved_during_orchs_write_and_saves_again_keeps_orchs_cha
     assert clean(project)
 
 
+def test_an_editor_that_saved_just_before_orchs_load_and_saves_again_keeps_orchs_change(
+    started, monkeypatch
+):
+    """The save lands after the command's refresh, before its writer loads the file: orch
+    builds on it, and its commit names it, as history never holds it on its own."""
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    first = path.read_text().replace("Parse the input.", "Parse the input.\n\nFirst save.")
+    real, saved = Project._refresh, []
+
+    def refresh_then_a_save(self, *args, **kwargs):
+        report = real(self, *args, **kwargs)
+        if not saved:
+            saved.append(True)
+            path.write_text(first)
+        return report
+
+    monkeypatch.setattr(Project, "_refresh", refresh_then_a_save)
+    update_task(project, task_id, title="Write the fast parser")
+    monkeypatch.undo()
+    assert saved and "Orch-Merged: " in git(project.root, "log", "-1", "--format=%b")
+    assert "First save." in committed(project, path)
+    path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
+    assert orch.json("task", "show", task_id)["title"] == "Write the fast parser"
+    text = path.read_text()
+    assert "First save." in text and "Second save." in text
+    assert commits_adding(project, path, "title: Write the fast parser") == 1
+    assert clean(project)
+
+
 def test_an_interrupt_while_merging_a_save_taken_out_leaves_the_save_in_place(started, monkeypatch):
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")

@@ -416,7 +416,9 @@ class Writer:
         # rel -> the bytes this writer last wrote there (None: it deleted the file): what its
         # commit must hold, whatever an editor saves before the commit is made.
         self.wrote: dict[str, bytes | None] = {}
-        self.saves: dict[str, bytes] = {}  # rel -> an editor's save merged in, as it was
+        # rel -> an editor's save this writer built on that history does not hold (merged
+        # in, or saved just before the load): named in the commit (Orch-Merged).
+        self.saves: dict[str, bytes] = {}
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
         self._intended = 0  # how many files the intent on disk names
@@ -466,10 +468,21 @@ class Writer:
                 f"cannot change {problem}; fix the file first (orch doctor lists every problem)"
             )
         self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
+        self._note_unseen(rel, data)
         parsed.record.path = path
         if kind == "task":
             self._shown[path] = shown(parsed.record)
         return parsed.record
+
+    def _note_unseen(self, rel: str, data: bytes) -> None:
+        """A file saved in the instant after this command's refresh (the index has not
+        seen it) is a version history never holds: the commit names it (see saves), for
+        a later save from the same editor buffer to find its base."""
+        if rel in self.saves or rel in self.wrote:
+            return
+        seen = self.db.scalar("SELECT content_hash FROM file_signatures WHERE path = ?", [rel])
+        if seen is not None and seen != blob_id(data):
+            self.saves[rel] = data
 
     def load_raw(self, kind: str, session_id: str, record_id: str) -> Record:
         """A record file orch cannot parse (conflict markers in its frontmatter), as a
