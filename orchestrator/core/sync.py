@@ -551,14 +551,21 @@ class Syncer:
             saves: dict[str, bytes] = {}  # rel -> a stale save, as it was before its merge
             notes = self.merge_stale(db, edited, written, saves)
             merged = self.store_saves(saves)
+            # The commit holds the files as looked at here: a save landing before it is
+            # made is held for the next sync (and merged if it is a stale buffer).
+            contents = self._as_they_are(outside)
+            emptied = {p for p, d in contents.items() if d == b"" and self.layout.classify(p)}
+            outside = [p for p in outside if p not in emptied]
             if outside:
                 # A session.md that was not among the edits is its view, regenerated.
                 named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
                 # A stale buffer merged is orch's doing too: named apart, so that the next
                 # stale save over it is still looked at (a person's edit never is).
                 op = MERGE_OP if notes and self.outside_op == "edit" else self.outside_op
+                contents = {p: d for p, d in contents.items() if p not in emptied}
                 entry = Entry(op, outside, self.changes_for(db, named), notes, merged=merged)
-                self.record(db, entry, force=sweep)
+                entry.raw = {p: None if d is None else blob_id(d) for p, d in contents.items()}
+                self.record(db, entry, force=sweep, contents=contents)
             elif sweep:
                 self.flush(db)
             synced = [p for p in fresh if p not in changed]
@@ -568,6 +575,21 @@ class Syncer:
             self.project.warnings.append(f"{error}; the next sync will try again")
             return False
         return True
+
+    def _as_they_are(self, rels: list[str]) -> dict[str, bytes | None]:
+        """The bytes of these files now (None: deleted); a file that cannot be read as a
+        plain file is left out (committed as git finds it)."""
+        from orchestrator.store.files import read_unlinked
+
+        found: dict[str, bytes | None] = {}
+        for rel in rels:
+            try:
+                found[rel] = read_unlinked(self.layout.root / rel)
+            except FileNotFoundError:
+                found[rel] = None
+            except OSError:
+                continue
+        return found
 
     def _emptied(self, rel: str) -> bool:
         path = self.layout.root / rel
