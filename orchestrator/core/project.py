@@ -291,14 +291,14 @@ class Project:
             # The index knows these files now: until they are synced, a note says so, for
             # the next command to sync them if this process is killed before it does.
             syncer.hold_changes(changed)
-            self._follow_views(db, report)
-            if syncer.outside(db, changed):
+            own = self._follow_views(db, report)
+            if syncer.outside(db, changed, own=own):
                 syncer.take_held()
         else:
             syncer.catch_up(db)
         return report
 
-    def _follow_views(self, db: IndexDB, report: Report) -> None:
+    def _follow_views(self, db: IndexDB, report: Report) -> list[str]:
         """Outside edits and the session.md views (core/views.py): boxes ticked in an
         edited session.md go to their tasks and its view is regenerated; with
         `follow_views`, so are the views of every session edited by hand. Files as
@@ -308,12 +308,12 @@ class Project:
 
         changed = [*report.read, *report.removed]
         if not self.follow_views and not any(p.endswith("/session.md") for p in changed):
-            return
+            return []
         edited = self.syncer.edited(changed)
         roles = [r for r in map(self.layout.classify, edited) if r and r.session_dir]
         views = {r.session_dir for r in roles if r.kind == "session"}
         if not roles or not (views or self.follow_views):
-            return
+            return []
         writer = Writer(self, db, self.syncer.outside_op)
         for session_id in sorted(views):
             apply_edits(writer, session_id)
@@ -321,6 +321,7 @@ class Project:
         regenerate(writer, {r.session_dir for r in roles} if self.follow_views else views)
         writer.sync()
         self.syncer.done_intending()  # the outside sync that follows commits these files
+        return writer.written
 
     @contextmanager
     def _using(self, db: IndexDB) -> Iterator[None]:

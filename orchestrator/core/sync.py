@@ -505,9 +505,14 @@ class Syncer:
 
     # -- outside edits -----------------------------------------------------------------
 
-    def outside(self, db: IndexDB, fresh: list[str], sweep: bool = False) -> bool:
+    def outside(
+        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: list[str] = ()
+    ) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
-        changed (looked at for stale editor buffers). With `sweep`, also what is pending. With `commit: off` there
+        changed. Every file changed outside orch and not committed yet is looked at for
+        a stale editor buffer (also one saved since the refresh looked), but `own`: files
+        orch just wrote itself (ticks applied from session.md, views). With `sweep`, also
+        what is pending. With `commit: off` there
         is no history to merge a stale buffer against: a file is then taken as saved.
         Whether it is done (False: git is busy, or failed; the next sync tries again)."""
         if self.mode == "off":
@@ -545,9 +550,9 @@ class Syncer:
             # written): left for the next sync rather than committed (or merged) empty.
             outside = [p for p in outside if not self._emptied(p)]
             fresh_set = set(fresh)
-            # Only a tracked file changed in place can be a stale buffer; one a killed
-            # process indexed but never synced is among `fresh` too (noted as held).
-            edited = [p for p in outside if p in fresh_set and ("M" in changed[p] or p in written)]
+            # Only a tracked file changed in place can be a stale buffer.
+            mine = set(own)
+            edited = [p for p in outside if p not in mine and ("M" in changed[p] or p in written)]
             saves: dict[str, bytes] = {}  # rel -> a stale save, as it was before its merge
             notes = self.merge_stale(db, edited, written, saves)
             merged = self.store_saves(saves)
