@@ -1,0 +1,164 @@
+"""Hostile input is refused or reported, never a hang, a crash or a lost index: YAML alias
+bombs and deep nesting, fields of the wrong type, a full disk, control characters in
+titles, parents that loop, and files saved with Windows line endings."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from orchestrator.store.record_file import dump_yaml, load_yaml
+from tests.conftest import Orch, task_file
+
+# What a terminal acts on instead of showing (C0 but tab and newline, DEL, C1).
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def problems(orch: Orch) -> list[dict]:
+    return json.loads(orch("doctor", "--json", code=None).stdout)
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def add_task(orch: Orch, title: str, *args: str) -> str:
+    return orch.json("task", "add", title, *args)["task_id"]
+
+
+def insert_after_title(path: Path, title: str, lines: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert f"title: {title}\n" in text
+    path.write_text(text.replace(f"title: {title}\n", f"title: {title}\n{lines}", 1), "utf-8")
+
+
+def alias_bomb(levels: int) -> str:
+    """`levels` lines, each a list of ten aliases of the line above: 10**levels strings
+    once expanded, in a few hundred bytes."""
+    lines = ['lol0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, levels):
+        lines.append(f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_a_task_is_refused_and_reported_like_any_bad_file(project, orch):
+    orch("session", "create", "Bombs", "--switch")
+    bad, good = add_task(orch, "Bomb"), add_task(orch, "Fine")
+    path = task_file(project, bad)
+    insert_after_title(path, "Bomb", alias_bomb(9))  # 10**9 strings if expanded
+    written = path.read_bytes()
+
+    listed = orch("task", "list")
+    assert good in listed.stdout and bad not in listed.stdout
+    assert "1 file(s) could not be read" in listed.stderr
+    [problem] = [p for p in problems(orch) if p["path"].endswith(f"{bad}.md")]
+    assert problem["line"] == 6  # the first alias: `lol1: &a1 [*a0, ...`
+    assert "the alias *a0 and those after it repeat more than 10,000 values" in problem["message"]
+    assert "write the values out in full, without anchors (&name) and aliases" in problem["fix"]
+    assert f"{bad}.md:6: YAML error" in orch("doctor", code=1).stdout
+    refused = orch("task", "update", bad, "--status", "in_progress", code=1)
+    assert "fix the file first" in refused.stderr
+    assert path.read_bytes() == written  # never expanded, never rewritten
+    committed = git(project.root, "ls-tree", "-l", "HEAD", project.layout.rel(path)).split()
+    assert int(committed[3]) == len(written)
+
+
+def test_aliases_are_refused_in_role_files_and_config(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    roles = sqlite_project.layout.base / "roles" / "bomb.yaml"
+    roles.write_text(alias_bomb(8), encoding="utf-8")
+    checked = orch("mode", "validate", "bomb.yaml", code=1)
+    assert "the alias *a0 and those after it repeat more than 10,000 values" in checked.stdout
+    config = sqlite_project.layout.config_file
+    config.write_text(config.read_text(encoding="utf-8") + alias_bomb(8), encoding="utf-8")
+    listed = orch("session", "list")
+    assert "config.yaml" in listed.stderr and "the alias *a0" in listed.stderr
+
+
+def test_an_alias_that_holds_itself_is_refused_at_its_line():
+    with pytest.raises(Exception, match="the alias \\*x is inside the value it repeats") as raised:
+        load_yaml("title: Loop\nother: &y [1]\nx: &x [*y, {k: *x}]\n")
+    assert (raised.value.problem_mark.line, raised.value.problem_mark.column) == (
+        2,
+        15,
+    )  # `*x`, not `*y`
+
+
+def test_a_few_aliases_as_earlier_versions_wrote_them_are_still_read():
+    """orch up to a960842 wrote a value both sides of a conflict share as an anchor and
+    an alias; such files stay readable, and are written without them."""
+    text = (
+        "links: &id001\n  spec: b.md\norch_conflict:\n  links:\n    base:\n      spec: a.md\n"
+        "    ours: *id001\n"
+    )
+    data = load_yaml(text)
+    assert data["orch_conflict"]["links"]["ours"] == {"spec": "b.md"}
+    assert "&" not in dump_yaml(data) and "*" not in dump_yaml(data)
+
+
+@pytest.mark.parametrize("levels", [600, 999])
+def test_yaml_nested_hundreds_of_levels_deep_is_a_bad_file_not_a_crash(project, orch, levels):
+    orch("session", "create", "Deep", "--switch")
+    flow, block, good = add_task(orch, "Flow"), add_task(orch, "Block"), add_task(orch, "Fine")
+    insert_after_title(task_file(project, flow), "Flow", f"x: {'[' * levels}{']' * levels}\n")
+    nested = "".join(f"{' ' * n}k{n}:\n" for n in range(levels))
+    insert_after_title(task_file(project, block), "Block", nested)
+
+    listed = orch("task", "list")
+    assert good in listed.stdout and "2 file(s) could not be read" in listed.stderr
+    found = {p["path"].rsplit("/", 1)[1]: p for p in problems(orch)}
+    assert found[f"{flow}.md"]["line"] == 5
+    assert found[f"{block}.md"]["line"] == 5 + 32  # the key 32 levels below the first
+    for problem in (found[f"{flow}.md"], found[f"{block}.md"]):
+        assert "values are nested more than 32 levels deep" in problem["message"]
+    refused = orch("task", "update", flow, "--title", "x", code=1)
+    assert "nested more than 32 levels deep; fix the file first" in refused.stderr
+    orch("status")
+
+
+def fill(folder: Path) -> None:
+    """Write zeros into `folder` until its file system has no room left."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 32 MB file system of its own (tmpfs), or a skip where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+                          capture_output=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def crlf(path: Path) -> None:
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+
+def lf_lines(path: Path) -> list[str]:
+    """The lines of a file that end in a bare LF."""
+    return [line for line in path.read_bytes().split(b"\n")[:-1] if not line.endswith(b"\r")]
