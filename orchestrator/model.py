@@ -122,7 +122,10 @@ class Record:
 
     @property
     def title(self) -> str:
-        return self.meta.get(TITLE_KEY[self.kind]) or ""
+        """The record's title (a session's name), "" if unset or not text: a hand edit
+        can write `title: 123`, which the file keeps and the index reports as a problem."""
+        title = self.meta.get(TITLE_KEY[self.kind])
+        return title if isinstance(title, str) else ""
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,34 @@ def test_yaml_nested_hundreds_of_levels_deep_is_a_bad_file_not_a_crash(project, 
     orch("status")
 
 
+def test_a_title_that_is_a_number_does_not_crash_an_update(project, orch):
+    orch("session", "create", "Numbers", "--switch")
+    task_id = add_task(orch, "Words")
+    path = task_file(project, task_id)
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Words", "title: 123"))
+
+    orch("task", "update", task_id, "--status", "in_progress")
+    assert "status: in_progress" in path.read_text(encoding="utf-8")
+    assert "title: 123" in path.read_text(encoding="utf-8")  # the file's value is kept
+    assert git(project.root, "log", "-1", "--format=%s").strip() == f"orch: update {task_id}"
+    assert git(project.root, "status", "--porcelain") == ""
+    [problem] = [p for p in problems(orch) if p["path"].endswith(f"{task_id}.md")]
+    assert problem["message"] == "title: expected text, found a number 123"
+
+
+def test_a_session_name_that_is_a_number_does_not_crash_note_pause_or_activate(project, orch):
+    session_id = orch.json("session", "create", "Words", "--switch")["session_id"]
+    path = project.layout.session_dir(session_id) / "session.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("name: Words", "name: 123"))
+
+    orch("note", "decision", "Keep going")
+    orch("session", "pause", session_id)
+    orch("session", "activate", session_id)
+    assert git(project.root, "log", "-1", "--format=%s").strip() == f"orch: activate {session_id}"
+    assert git(project.root, "status", "--porcelain") == ""
+    assert "name: 123" in path.read_text(encoding="utf-8")
+
+
 def fill(folder: Path) -> None:
     """Write zeros into `folder` until its file system has no room left."""
     fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
