@@ -9,13 +9,18 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from orchestrator.core.project import Project
+from orchestrator.core.setup import init_project
+from orchestrator.index.engine import index_path
 from orchestrator.store.record_file import dump_yaml, load_yaml
-from tests.conftest import Orch, task_file
+from tests.conftest import Orch, git_init, set_engine, task_file
 
 # What a terminal acts on instead of showing (C0 but tab and newline, DEL, C1).
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -181,6 +186,57 @@ def small_disk(tmp_path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_really_full_disk_is_said_and_the_index_kept(small_disk, engine):
+    root = small_disk / "proj"
+    root.mkdir()
+    git_init(root)
+    init_project(root)
+    set_engine(root, engine)
+    orch = Orch(root.resolve())
+    orch("session", "create", "Full", "--switch")
+    add_task(orch, "Before the disk filled")
+    index = index_path(Project(root).layout.index_dir, engine)
+    kept = index.read_bytes()
+    fill(small_disk)
+
+    for command in (["task", "list"], ["task", "add", "More"], ["doctor"]):
+        said = orch(*command, code=1)
+        assert f"the disk is full: cannot write {index}" in said.stderr
+        assert "free some space" in said.stderr
+        assert index.read_bytes() == kept
+    (small_disk / "filler").unlink()
+    listed = orch("task", "list")
+    assert "Before the disk filled" in listed.stdout and "rebuilt" not in listed.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [(errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "the disk quota is used up"),
+     (errno.EROFS, "the file system is read-only")],
+)  # fmt: skip
+def test_a_full_disk_at_the_index_open_is_said_and_the_index_kept(
+    project, orch, monkeypatch, code, said
+):
+    """The failure is injected at the engine's open (making a real full disk needs a
+    mount: see test_a_really_full_disk_is_said_and_the_index_kept)."""
+    orch("session", "create", "Quota", "--switch")
+    add_task(orch, "Kept")
+    index = index_path(project.layout.index_dir, project.config.index)
+    kept = index.read_bytes()
+
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(index))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sqlite3, "connect", refused)
+        patch.setattr(duckdb, "connect", refused)
+        failed = orch("task", "list", code=1)
+    assert failed.stderr.startswith(f"Error: {said}: cannot write {index}")
+    assert index.read_bytes() == kept
+    listed = orch("task", "list")
+    assert "Kept" in listed.stdout and "rebuilt" not in listed.stderr
 
 
 def crlf(path: Path) -> None:

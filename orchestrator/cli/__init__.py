@@ -12,7 +12,7 @@ import click
 
 from orchestrator import __version__
 from orchestrator.cli.output import warn
-from orchestrator.errors import OrchError
+from orchestrator.errors import OrchError, os_error_message
 
 
 class Context:
@@ -83,8 +83,7 @@ class OrchGroup(click.Group):
         except OrchError as e:
             raise click.ClickException(str(e)) from None
         except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
-            where = f": {e.filename}" if e.filename else ""
-            raise click.ClickException(f"{e.strerror or e}{where}") from None
+            raise click.ClickException(os_error_message(e)) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, Context) and obj._project is not None:
