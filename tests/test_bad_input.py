@@ -19,8 +19,10 @@ import pytest
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.index.engine import index_path
+from orchestrator.mcp_server import build_server
 from orchestrator.store.record_file import dump_yaml, load_yaml
 from tests.conftest import Orch, git_init, set_engine, task_file
+from tests.test_mcp import Agent, connected
 
 # What a terminal acts on instead of showing (C0 but tab and newline, DEL, C1).
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -237,6 +239,87 @@ def test_a_full_disk_at_the_index_open_is_said_and_the_index_kept(
     assert index.read_bytes() == kept
     listed = orch("task", "list")
     assert "Kept" in listed.stdout and "rebuilt" not in listed.stderr
+
+
+def test_control_characters_are_refused_in_what_orch_is_given(project, orch):
+    orch("session", "create", "Plain", "--switch")
+    task_id = add_task(orch, "Plain")
+    refusals = {
+        ("task", "add", "Red \x1b[31malert"): "title holds the control character ESC (\\x1b)",
+        ("task", "update", task_id, "--title", "Bell\x07"): "title holds the control character BEL",
+        ("task", "add", "Fine", "-d", "a\x7f"): "description holds the control character DEL",
+        ("session", "create", "Csi \x9b2J"): "name holds the control character CSI (\\x9b)",
+        ("group", "create", "Back\x08end"): "group_name holds the control character BS",
+        ("note", "decision", "\x1b]0;pwned\x07"): "text holds the control character ESC",
+        ("task", "add", "Carriage\rreturn"): "title holds the control character CR (\\x0d)",
+    }
+    before = git(project.root, "rev-parse", "HEAD")
+    for args, message in refusals.items():
+        assert message in orch(*args, code=1).stderr
+    assert git(project.root, "rev-parse", "HEAD") == before  # nothing was written
+    # Tabs, newlines and Windows line ends are text.
+    orch("task", "add", "Tabbed\ttitle", "-d", "line one\r\nline two\n\tindented")
+
+
+def test_control_characters_are_refused_through_mcp(sqlite_project):
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Plain")
+        said = await agent.error("orchestrator_task_create", title="Red \x1b[31malert")
+        assert "title holds the control character ESC (\\x1b)" in said
+        said = await agent.error("orchestrator_plan_task", description="Work",
+                                 subtasks=[{"title": "ok"}, {"title": "bell\x07"}])  # fmt: skip
+        assert "subtask 2 title holds the control character BEL" in said
+        said = await agent.error("orchestrator_note", kind="decision", text="x\x9b")
+        assert "text holds the control character CSI" in said
+        task_id = (await agent.ok("orchestrator_task_create", title="Plain"))["task"]["task_id"]
+        said = await agent.error("orchestrator_task_cancel", task_id=task_id, reason="a\x00b")
+        assert "reason holds the control character NUL" in said
+
+    connected(build_server(sqlite_project.root), body)
+
+
+def test_control_characters_from_a_hand_edit_are_shown_escaped(project, orch):
+    session_id = orch.json("session", "create", "Edits", "--switch")["session_id"]
+    task_id = add_task(orch, "Plain")
+    path = task_file(project, task_id)
+    hostile = '"Evil \\e]0;pwned\\a \\e[2J \\x9b1m\\x7f"'  # YAML escapes: ESC, BEL, CSI, DEL
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Plain", f"title: {hostile}"))
+    shown = "Evil \\x1b]0;pwned\\x07 \\x1b[2J \\x9b1m\\x7f"
+
+    for command in (["task", "list"], ["task", "show", task_id], ["status"], ["doctor"]):
+        result = orch(*command, code=None)
+        assert not RAW_CONTROL.search(result.stdout + result.stderr), command
+    assert shown in orch("task", "list").stdout
+    assert shown in orch("task", "show", task_id).stdout
+    listed = orch("task", "list", "--json").stdout
+    assert not RAW_CONTROL.search(listed)
+    assert json.loads(listed)[0]["title"] == "Evil \x1b]0;pwned\x07 \x1b[2J \x9b1m\x7f"
+    assert hostile in path.read_text(encoding="utf-8")  # a record is data: kept as written
+    orch("sync")  # the view follows the hand edit
+    view = project.layout.session_dir(session_id) / "session.md"
+    text = view.read_text(encoding="utf-8")
+    assert not RAW_CONTROL.search(text)
+    assert f"- [ ] {shown} (Pending) <!-- {task_id} -->" in text
+    # Ticking the box of that line completes the task and leaves its title as it was.
+    view.write_text(text.replace(f"- [ ] {shown}", f"- [x] {shown}"), encoding="utf-8")
+    [row] = orch.json("task", "list")
+    assert row["status"] == "completed"
+    assert row["title"] == "Evil \x1b]0;pwned\x07 \x1b[2J \x9b1m\x7f"
+
+
+def test_every_line_the_cli_prints_goes_through_its_output_module():
+    """Text from records is escaped in one place (cli/output.py): no command module
+    prints or styles text by itself."""
+    folder = Path(__file__).parent.parent / "orchestrator" / "cli"
+    bypass = re.compile(r"\bclick\.(echo|secho|style)\(")
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "output.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bypass.search(line)
+    ]
+    assert offenders == []
 
 
 def crlf(path: Path) -> None:
