@@ -322,6 +322,26 @@ def test_every_line_the_cli_prints_goes_through_its_output_module():
     assert offenders == []
 
 
+def test_two_tasks_that_are_each_others_parent_are_listed_with_a_warning(project, orch):
+    orch("session", "create", "Loop", "--switch")
+    a = add_task(orch, "Alpha")
+    b = add_task(orch, "Beta", "--parent", a)
+    other = add_task(orch, "Other")
+    insert_after_title(task_file(project, a), "Alpha", f"parent_task_id: {b}\n")
+
+    listed = orch("task", "list")
+    lines = listed.stdout.splitlines()
+    [top, under] = [line.split()[0] for line in lines[2:]]
+    assert lines[1].split()[0] == other and {top, under} == {a, b}
+    assert re.search(r"P3    \w", lines[2]) and re.search(r"P3      \w", lines[3])  # nested
+    assert f"{top}: the parents (parent_task_id) make a loop" in listed.stderr
+    assert "orch doctor" in listed.stderr
+    first, second = sorted([a, b])
+    cycle = f"parent_task_id makes a cycle: {first} → {second} → {first}"
+    assert cycle in [p["message"] for p in problems(orch)]
+    assert "1 problem(s)" in orch("status").stdout
+
+
 def crlf(path: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
 

@@ -151,7 +151,9 @@ def read_text_option(value: str | None) -> str | None:
 
 def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """Rows (in listing order) rearranged so that subtasks follow their parent; each with
-    its depth within the listing."""
+    its depth within the listing. Tasks whose parents make a loop (a hand edit: `orch
+    doctor` reports it) are listed too: the index's top of the loop (level 0) at depth 0,
+    the others under it."""
     listed = {r["task_id"] for r in rows}
     children: dict[str, list[dict[str, Any]]] = {}
     tops = []
@@ -162,9 +164,22 @@ def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
         else:
             tops.append(r)
     out: list[tuple[int, dict[str, Any]]] = []
-    stack = [(0, r) for r in reversed(tops)]
-    while stack:
-        depth, r = stack.pop()
-        out.append((depth, r))
-        stack.extend((depth + 1, c) for c in reversed(children.get(r["task_id"], [])))
+    placed: set[str] = set()
+
+    def place(top: dict[str, Any]) -> None:
+        stack = [(0, top)]
+        while stack:
+            depth, r = stack.pop()
+            if r["task_id"] in placed:
+                continue
+            placed.add(r["task_id"])
+            out.append((depth, r))
+            stack.extend((depth + 1, c) for c in reversed(children.get(r["task_id"], [])))
+
+    for r in tops:
+        place(r)
+    if len(placed) < len(rows):  # only loops are left: no task of one has its parent above
+        for r in sorted(rows, key=lambda r: r.get("level") or 0):
+            if r["task_id"] not in placed:
+                place(r)
     return out

@@ -16,6 +16,7 @@ from orchestrator.cli.output import (
     styled_line,
     table,
     tree_order,
+    warn,
 )
 from orchestrator.core import tasks as core
 from orchestrator.model import allowed_values
@@ -148,6 +149,13 @@ def list_(
         )
         return
     ordered = [(0, r) for r in rows] if ready else tree_order(rows)
+    listed = {r["task_id"] for r in rows}
+    looped = [r["task_id"] for d, r in ordered if d == 0 and r["parent_task_id"] in listed]
+    if looped:
+        warn(
+            f"{', '.join(looped)}: the parents (parent_task_id) make a loop; listed at the top"
+            " level with its subtasks (`orch doctor` says how to fix it)"
+        )
     table(
         (
             [
