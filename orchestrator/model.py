@@ -115,6 +115,7 @@ class Record:
     meta: dict[str, Any]  # frontmatter: known fields and any keys a user added
     body: str = ""  # the Markdown after the frontmatter, byte for byte
     path: Path | None = None
+    newline: str = "\n"  # the file's line ending ("\r\n" from Windows), kept on rewrite
 
     @property
     def id(self) -> str:

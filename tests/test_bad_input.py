@@ -20,6 +20,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.index.engine import index_path
 from orchestrator.mcp_server import build_server
+from orchestrator.store.merge import merge_texts
 from orchestrator.store.record_file import dump_yaml, load_yaml
 from tests.conftest import Orch, git_init, set_engine, task_file
 from tests.test_mcp import Agent, connected
@@ -54,6 +55,9 @@ def alias_bomb(levels: int) -> str:
     for n in range(1, levels):
         lines.append(f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]")
     return "\n".join(lines) + "\n"
+
+
+# -- 5. YAML alias bombs ---------------------------------------------------------------------
 
 
 def test_an_alias_bomb_in_a_task_is_refused_and_reported_like_any_bad_file(project, orch):
@@ -109,6 +113,9 @@ def test_a_few_aliases_as_earlier_versions_wrote_them_are_still_read():
     data = load_yaml(text)
     assert data["orch_conflict"]["links"]["ours"] == {"spec": "b.md"}
     assert "&" not in dump_yaml(data) and "*" not in dump_yaml(data)
+
+
+# -- 10. inputs that crashed instead of being reported -----------------------------------------
 
 
 @pytest.mark.parametrize("levels", [600, 999])
@@ -241,6 +248,9 @@ def test_a_full_disk_at_the_index_open_is_said_and_the_index_kept(
     assert "Kept" in listed.stdout and "rebuilt" not in listed.stderr
 
 
+# -- 11. control characters ---------------------------------------------------------------------
+
+
 def test_control_characters_are_refused_in_what_orch_is_given(project, orch):
     orch("session", "create", "Plain", "--switch")
     task_id = add_task(orch, "Plain")
@@ -322,6 +332,9 @@ def test_every_line_the_cli_prints_goes_through_its_output_module():
     assert offenders == []
 
 
+# -- 12. loops of parents, Windows line endings -------------------------------------------------
+
+
 def test_two_tasks_that_are_each_others_parent_are_listed_with_a_warning(project, orch):
     orch("session", "create", "Loop", "--switch")
     a = add_task(orch, "Alpha")
@@ -349,3 +362,33 @@ def crlf(path: Path) -> None:
 def lf_lines(path: Path) -> list[str]:
     """The lines of a file that end in a bare LF."""
     return [line for line in path.read_bytes().split(b"\n")[:-1] if not line.endswith(b"\r")]
+
+
+def test_a_crlf_file_keeps_its_line_endings_when_orch_rewrites_it(project, orch):
+    session_id = orch.json("session", "create", "Windows", "--switch")["session_id"]
+    task_id = add_task(orch, "Saved on Windows", "-d", "line one\nline two")
+    path = task_file(project, task_id)
+    view = project.layout.session_dir(session_id) / "session.md"
+    crlf(path)
+    crlf(view)
+    orch("sync")
+
+    orch("task", "update", task_id, "--status", "in_progress", "--priority", "1")
+    orch("task", "add", "Another")
+    orch("note", "learning", "CRLF stays")
+    orch("session", "pause", session_id)
+    assert lf_lines(path) == [] and lf_lines(view) == []
+    assert b"status: in_progress\r\n" in path.read_bytes()
+    assert b"status: paused\r\n" in view.read_bytes()
+    assert b": CRLF stays\r\n" in view.read_bytes()
+    assert git(project.root, "status", "--porcelain") == ""
+
+
+def test_a_merge_of_two_crlf_edits_keeps_crlf():
+    base = "---\ntitle: T\nstatus: pending\npriority_level: 3\n---\n\nBody\n"
+    ours, theirs = base.replace("pending", "completed"), base.replace("3", "1")
+    merged = merge_texts(*(text.replace("\n", "\r\n") for text in (base, ours, theirs)))
+    assert merged.clean
+    assert merged.text == ours.replace("priority_level: 3", "priority_level: 1").replace(
+        "\n", "\r\n"
+    )

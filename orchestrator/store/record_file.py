@@ -327,7 +327,14 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
     if kind == "session":
         problems.extend(region_problems(body, rel, first_line=yaml_text.count("\n") + 3))
     misplaced = any(p.field in identity and p.severity == "error" for p in problems)
-    return Parsed(Record(kind, meta, body), problems, index_meta, misplaced)
+    record = Record(kind, meta, body, newline=line_ending(text))
+    return Parsed(record, problems, index_meta, misplaced)
+
+
+def line_ending(text: str) -> str:
+    """A record file's line ending, as its first line (`---`) has it."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
@@ -413,7 +420,14 @@ def render_record(record: Record) -> str:
     for key, value in record.meta.items():
         if key not in known:
             ordered[key] = value
-    return f"---\n{dump_yaml(ordered)}---\n{record.body}"
+    return frontmatter(ordered, record.newline) + record.body
+
+
+def frontmatter(meta: dict[str, Any], newline: str = "\n") -> str:
+    """The frontmatter block of `meta`, both `---` lines included, with the line ending
+    of the file it goes into (a file saved on Windows keeps its CRLF)."""
+    text = f"---\n{dump_yaml(meta)}---\n"
+    return text if newline == "\n" else text.replace("\n", newline)
 
 
 def dump_yaml(data: dict[str, Any]) -> str:

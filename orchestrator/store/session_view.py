@@ -283,19 +283,23 @@ def place(body: str, inside: dict[str, str]) -> str:
     kept byte for byte. A body without regions (a new session, an old file) gets the
     whole layout around its text: header first, then the text, the overview, the groups,
     a Session Notes skeleton, the change log and the footer. A region that is missing
-    from a body with others comes back at the end."""
+    from a body with others comes back at the end. What orch writes takes the body's line
+    ending (CRLF in a file saved on Windows)."""
     lines = body.splitlines(keepends=True)
     found = regions_of(body)
+    nl = "\r\n" if (i := body.find("\n")) > 0 and body[i - 1] == "\r" else "\n"
+    if nl != "\n":
+        inside = {name: text.replace("\n", nl) for name, text in inside.items()}
     if not found:
-        text = body.strip("\n")
-        parts = [_region("header", inside), "\n"]
+        text = body.strip("\r\n" if nl != "\n" else "\n")
+        parts = [_region("header", inside, nl), nl]
         if text:
-            parts += [text, "\n\n"]
-        parts += [_region("overview", inside), "\n", _region("groups", inside), "\n"]
+            parts += [text, nl, nl]
+        parts += [_region("overview", inside, nl), nl, _region("groups", inside, nl), nl]
         if NOTES_HEADING not in body:
-            parts += [NOTES_SKELETON, "\n"]
-        parts += [_region("changelog", inside), "\n", _region("footer", inside)]
-        return "\n" + "".join(parts)
+            parts += [NOTES_SKELETON.replace("\n", nl), nl]
+        parts += [_region("changelog", inside, nl), nl, _region("footer", inside, nl)]
+        return nl + "".join(parts)
     out: list[str] = []
     at = 0
     for name, (first, last) in sorted(found.items(), key=lambda item: item[1][0]):
@@ -313,13 +317,13 @@ def place(body: str, inside: dict[str, str]) -> str:
     for name in REGIONS:
         if name not in found and name in inside:
             if not text.endswith("\n"):
-                text += "\n"
-            text += "\n" + _region(name, inside)
+                text += nl
+            text += nl + _region(name, inside, nl)
     return text
 
 
-def _region(name: str, inside: dict[str, str]) -> str:
-    return f"{begin(name)}\n{inside[name]}{end(name)}\n"
+def _region(name: str, inside: dict[str, str], nl: str = "\n") -> str:
+    return f"{begin(name)}{nl}{inside[name]}{end(name)}{nl}"
 
 
 # -- reading edits back ---------------------------------------------------------------------
