@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from orchestrator.store.record_file import load_yaml
+
 ENGINES = ("sqlite", "duckdb")
 COMMIT_MODES = ("every-sync", "batch", "off")
 # A config.yaml changed this recently is not cached (two writes in one clock tick).
@@ -80,7 +82,7 @@ def parse_config(path: Path) -> Config:
     import yaml
 
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), unique_keys=False) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -6,6 +6,9 @@ Adapters turn them into one line: the CLI into exit code 1, the MCP server into 
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class OrchError(Exception):
     """An error a person can act on; str(error) is the whole message."""
@@ -49,3 +52,22 @@ class DependencyCycle(InvalidInput):
 
 class RecordError(OrchError):
     """A record file orch cannot use as it is (broken YAML, no frontmatter, changed under us)."""
+
+
+# The refusals of a file system that are about the machine, not about orch's files: said
+# in words, with what to do, and never taken for damage (nothing is deleted or rebuilt).
+STORAGE_ERRNOS = {
+    errno.ENOSPC: ("the disk is full", "free some space and run the command again"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space or raise the quota, then run the command again"),
+    errno.EROFS: ("the file system is read-only", "remount it read-write, or work on a copy"),
+}  # fmt: skip
+
+
+def os_error_message(error: OSError) -> str:
+    """An OSError as one line for a person: what happened, to which file, what to do."""
+    strerror = error.strerror or (os.strerror(error.errno) if error.errno else str(error))
+    if error.errno in STORAGE_ERRNOS:
+        what, fix = STORAGE_ERRNOS[error.errno]
+        where = f": cannot write {error.filename}" if error.filename else ""
+        return f"{what}{where} ({strerror}); {fix}"
+    return f"{strerror}: {error.filename}" if error.filename else strerror

@@ -31,7 +31,7 @@ from mcp.types import CallToolResult, TextContent
 
 from orchestrator import __version__
 from orchestrator.core.project import Project
-from orchestrator.errors import OrchError, ProjectNotFound
+from orchestrator.errors import OrchError, ProjectNotFound, os_error_message
 
 REPLY_BUDGET = 8 * 1024  # bytes a reply (text and structured output) stays under by default
 ROWS = 7000  # of which a list of rows may take (the rest: totals, cursor, text, warnings)
@@ -315,8 +315,7 @@ class Orch:
             except OrchError as e:
                 raise ToolError(for_client(str(e))) from None
             except OSError as e:
-                where = f": {e.filename}" if e.filename else ""
-                raise ToolError(f"{e.strerror or e}{where}") from None
+                raise ToolError(os_error_message(e)) from None
             finally:
                 for used in {id(p): p for p in (project, self.project) if p is not None}.values():
                     warnings += used.warnings
@@ -617,7 +616,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
         except OrchError as e:
             raise ToolError(for_client(str(e))) from None
         except OSError as e:
-            raise ToolError(f"cannot set up {path}: {e.strerror or e}") from None
+            raise ToolError(f"cannot set up {path}: {os_error_message(e)}") from None
         orch.use(project)
         return project
 
@@ -1086,7 +1085,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
             except OrchError as e:
                 raise ResourceError(for_client(str(e))) from None
             except OSError as e:
-                raise ResourceError(f"{e.strerror or e}: {e.filename or ''}") from None
+                raise ResourceError(os_error_message(e)) from None
             finally:
                 project.warnings.clear()
 

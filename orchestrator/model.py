@@ -126,6 +126,7 @@ class Record:
     meta: dict[str, Any]  # frontmatter: known fields and any keys a user added
     body: str = ""  # the Markdown after the frontmatter, byte for byte
     path: Path | None = None
+    newline: str = "\n"  # the file's line ending ("\r\n" from Windows), kept on rewrite
 
     @property
     def id(self) -> str:
@@ -133,7 +134,10 @@ class Record:
 
     @property
     def title(self) -> str:
-        return self.meta.get(TITLE_KEY[self.kind]) or ""
+        """The record's title (a session's name), "" if unset or not text: a hand edit
+        can write `title: 123`, which the file keeps and the index reports as a problem."""
+        title = self.meta.get(TITLE_KEY[self.kind])
+        return title if isinstance(title, str) else ""
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import gc
 import click
 
 from orchestrator import __version__
-from orchestrator.cli.output import warn
-from orchestrator.errors import OrchError
+from orchestrator.cli.output import Styled, echo, warn
+from orchestrator.errors import OrchError, os_error_message
+from orchestrator.store.validation import escaped
 
 
 class Context:
@@ -80,11 +81,10 @@ class OrchGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except OrchError as e:
-            raise click.ClickException(str(e)) from None
+        except OrchError as e:  # messages quote titles and file names: data, shown escaped
+            raise click.ClickException(escaped(str(e))) from None
         except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
-            where = f": {e.filename}" if e.filename else ""
-            raise click.ClickException(f"{e.strerror or e}{where}") from None
+            raise click.ClickException(escaped(os_error_message(e))) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, Context) and obj._project is not None:
@@ -121,10 +121,11 @@ def main() -> None:
         cli(prog_name="orch")
     except Exception as e:  # a bug in orch: one line here, the whole story in a file
         log = report_crash(e)
-        click.secho(
-            f"orch: internal error ({type(e).__name__}: {e}); the trace is in {log}",
+        echo(
+            Styled(
+                f"orch: internal error ({type(e).__name__}: {e}); the trace is in {log}", fg="red"
+            ),
             err=True,
-            fg="red",
         )
         raise SystemExit(3) from None
 

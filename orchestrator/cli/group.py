@@ -5,12 +5,15 @@ from __future__ import annotations
 import click
 
 from orchestrator.cli.output import (
+    Styled,
     bar,
+    echo,
     emit_json,
     hours,
     json_option,
     read_text_option,
     status_text,
+    styled_line,
     table,
 )
 from orchestrator.core import groups as core
@@ -49,7 +52,7 @@ def create(ctx, name, session, description, specialist_focus, priority, parent, 
     if as_json:
         emit_json(row)
     else:
-        click.echo(
+        echo(
             f'Created group {row["group_id"]} "{row["group_name"]}" in session {row["session_id"]}'
         )
 
@@ -66,7 +69,7 @@ def list_(ctx, session, all_sessions, as_json) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo('No groups. Create one: orch group create "Backend"')
+        echo('No groups. Create one: orch group create "Backend"')
         return
     table(
         (
@@ -99,19 +102,25 @@ def show(ctx, group_ref, session, as_json) -> None:
     if as_json:
         emit_json(row)
         return
-    click.echo(
-        f"{click.style(row['group_name'], bold=True)}  {row['group_id']}  session {row['session_id']}"
+    echo(
+        styled_line(
+            Styled(row["group_name"], bold=True),
+            f"  {row['group_id']}  session {row['session_id']}",
+        )
     )
-    click.echo(
-        f"  {bar(row['progress_percentage'])} {row['progress_percentage']:.1f}%"
-        f" ({row['completed_tasks']}/{row['total_tasks']} tasks)"
-        f"  focus {row['specialist_focus'] or '-'}  P{row['priority_level']}"
-        f"  est {hours(row['estimated_effort']) or '-'}"
+    echo(
+        styled_line(
+            "  ",
+            bar(row["progress_percentage"]),
+            f" {row['progress_percentage']:.1f}% ({row['completed_tasks']}/{row['total_tasks']}"
+            f" tasks)  focus {row['specialist_focus'] or '-'}  P{row['priority_level']}"
+            f"  est {hours(row['estimated_effort']) or '-'}",
+        )
     )
     if row["description"]:
-        click.echo(f"\n{row['description']}\n")
+        echo(f"\n{row['description']}\n")
     if row["subgroups"]:
-        click.echo("  subgroups: " + ", ".join(g["group_name"] for g in row["subgroups"]))
+        echo("  subgroups: " + ", ".join(g["group_name"] for g in row["subgroups"]))
     table(
         (
             [
@@ -147,4 +156,4 @@ def move(ctx, task_refs, target, drop_dependencies, as_json) -> None:
         emit_json(rows)
     else:
         name = rows[0]["task_group"] if rows else target
-        click.echo(f"Moved {len(rows)} task(s) to {name}: " + ", ".join(r["task_id"] for r in rows))
+        echo(f"Moved {len(rows)} task(s) to {name}: " + ", ".join(r["task_id"] for r in rows))

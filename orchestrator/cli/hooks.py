@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option
+from orchestrator.cli.output import echo, emit_json, json_option
 
 
 @click.group()
@@ -18,11 +18,11 @@ def _report(result: dict, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f"Hooks folder: {result['hooks_dir']}")
+    echo(f"Hooks folder: {result['hooks_dir']}")
     for name, what in result["hooks"].items():
-        click.echo(f"  {name}: {what}")
+        echo(f"  {name}: {what}")
     if result.get("note"):
-        click.echo(f"Note: {result['note']}")
+        echo(f"Note: {result['note']}")
 
 
 @hooks.command("install")
@@ -61,8 +61,8 @@ def run(ctx, name: str, args: tuple[str, ...]) -> None:
     try:
         project = ctx.project
     except ProjectNotFound as e:  # the project moved or was removed: never block git
-        click.echo(f"orch {name} hook: {e}; skipped", err=True)
+        echo(f"orch {name} hook: {e}; skipped", err=True)
         return
-    code = core_run(project, name, list(args), lambda line: click.echo(line, err=True))
+    code = core_run(project, name, list(args), lambda line: echo(line, err=True))
     if code:
         raise SystemExit(code)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli.output import echo
+
 
 @click.command()
 @click.option(
@@ -53,10 +55,10 @@ def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
             ("cursor", "Cursor", ".cursor/mcp.json"),
             ("vscode", "VS Code", ".vscode/mcp.json"),
         ):
-            click.echo(f"# {label} ({where})")
+            echo(f"# {label} ({where})")
             value = config[client]
-            click.echo(value if isinstance(value, str) else json.dumps(value, indent=2))
-            click.echo()
+            echo(value if isinstance(value, str) else json.dumps(value, indent=2))
+            echo()
         return
     from orchestrator.mcp_server import run
 

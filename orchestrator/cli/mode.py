@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import Styled, emit_json, json_option, table
+from orchestrator.cli.output import Styled, echo, emit_json, json_option, styled_line, table
 from orchestrator.core import modes as core
 
 
@@ -28,7 +28,7 @@ def list_(ctx, valid_only, as_json) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo("No modes in roles/. `orch init` copies the shipped ones.")
+        echo("No modes in roles/. `orch init` copies the shipped ones.")
         return
     table(
         (
@@ -55,20 +55,20 @@ def show(ctx, name, as_json) -> None:
         emit_json(data)
         return
     state = "valid" if data["is_valid"] else "invalid"
-    click.echo(f"{click.style(data['mode_id'], bold=True)}  ({state})  {data['yaml_file_path']}")
+    echo(styled_line(Styled(data["mode_id"], bold=True), f"  ({state})  {data['yaml_file_path']}"))
     if data["description"]:
-        click.echo(data["description"])
+        echo(data["description"])
     for role, spec in data["roles"].items():
         if not isinstance(spec, dict):
             continue
         purpose = data["specialist_roles"].get(
             role, "planner" if role == "task_orchestrator" else ""
         )
-        click.echo(f"\n{click.style(role, bold=True)}{'  — ' + purpose if purpose else ''}")
-        click.echo(f"  {spec.get('role_definition', '')}")
-        click.echo(f"  output: {spec.get('output_format', '')}")
+        echo(styled_line("\n", Styled(role, bold=True), f"  — {purpose}" if purpose else ""))
+        echo(f"  {spec.get('role_definition', '')}")
+        echo(f"  output: {spec.get('output_format', '')}")
     for problem in data["problems"]:
-        click.secho(problem, fg="red", err=True)
+        echo(Styled(problem, fg="red"), err=True)
 
 
 @mode.command("validate")
@@ -91,12 +91,10 @@ def validate(ctx, files, as_json) -> None:
         )
     else:
         for m in modes:
-            verdict = (
-                click.style("valid", fg="green") if m.is_valid else click.style("invalid", fg="red")
-            )
-            click.echo(f"{m.file_name}: {verdict}")
+            verdict = Styled("valid", fg="green") if m.is_valid else Styled("invalid", fg="red")
+            echo(styled_line(f"{m.file_name}: ", verdict))
             for p in m.problems:
-                click.secho(f"  {p}", fg="red" if p.severity == "error" else "yellow")
+                echo(Styled(f"  {p}", fg="red" if p.severity == "error" else "yellow"))
     if not all(m.is_valid for m in modes):
         raise SystemExit(1)
 
@@ -113,4 +111,4 @@ def select(ctx, name, session, no_validate, as_json) -> None:
     if as_json:
         emit_json(binding)
     else:
-        click.echo(f"Session {binding['session_id']} now uses mode {binding['mode_id']}")
+        echo(f"Session {binding['session_id']} now uses mode {binding['mode_id']}")

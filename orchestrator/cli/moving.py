@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option
+from orchestrator.cli.output import Styled, echo, emit_json, json_option
 
 
 @click.command()
@@ -28,7 +28,7 @@ def export(ctx, session_ref, export_format, output, all_sessions, as_json) -> No
         emit_json(result)
         return
     counts = ", ".join(f"{v} {k}" for k, v in result["counts"].items())
-    click.echo(f"Exported {len(result['sessions'])} session(s) to {result['path']} ({counts})")
+    echo(f"Exported {len(result['sessions'])} session(s) to {result['path']} ({counts})")
 
 
 @click.group("import")
@@ -41,13 +41,13 @@ def _report(result: dict, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(
+    echo(
         f"Imported from {result['source']}: {result['sessions_created']} session(s),"
         f" {result['groups_created']} group(s), {result['tasks_created']} task(s) created;"
         f" {result['tasks_existing']} task(s) were already here."
     )
     for note in result["unmapped"]:
-        click.secho(f"  not mapped: {note}", fg="yellow", err=True)
+        echo(Styled(f"  not mapped: {note}", fg="yellow"), err=True)
 
 
 def _run(ctx, kind: str, sources: list, as_json: bool) -> None:
@@ -120,7 +120,7 @@ def zip_(ctx, file, as_json) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(
+    echo(
         f"Imported {len(result['sessions'])} session(s) from {file}: {result['files_written']}"
         f" file(s) written; {result['sessions_existing']} session(s) were already here."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option
+from orchestrator.cli.output import echo, emit_json, json_option
 from orchestrator.store.session_view import NOTE_SECTIONS
 
 
@@ -24,4 +24,4 @@ def note(ctx, kind, text, session, as_json) -> None:
         emit_json(result)
         return
     section = NOTE_SECTIONS[kind].lstrip("# ")
-    click.echo(f"Added to {section} in {result['file']}: {result['entry']}")
+    echo(f"Added to {section} in {result['file']}: {result['entry']}")

@@ -1,14 +1,22 @@
-"""Formatting answers for the terminal: JSON, tables, progress bars, warnings."""
+"""Formatting answers for the terminal: JSON, tables, progress bars, warnings.
+
+Every line the CLI prints goes through `echo` (or `table`, `warn`, `emit_json`): text from
+records is data that a hand edit can fill with control characters, and those are shown
+escaped (`\x1b`), never sent to the terminal to act on. Styling is the `Styled` pieces'.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
+
+from orchestrator.store.validation import escaped
 
 STATUS_STYLE = {
     "completed": "green",
@@ -32,11 +40,16 @@ def json_option(command: Callable) -> Callable:
     )
 
 
+# What JSON written with ensure_ascii=False leaves raw but a terminal acts on (DEL, the C1
+# controls) or cannot encode (a byte that was not UTF-8): written as \u escapes instead.
+JSON_UNSHOWABLE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
 def emit_json(data: Any) -> None:
     """JSON on standard output: indented for a person at a terminal, compact for a
     program (half the time for a list of thousands of tasks)."""
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
+    _print_json(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
 
 
 def emit_json_text(text: str) -> None:
@@ -45,11 +58,23 @@ def emit_json_text(text: str) -> None:
     if sys.stdout.isatty():
         emit_json(json.loads(text))
     else:
-        click.echo(text)
+        _print_json(text)
+
+
+def _print_json(text: str) -> None:
+    if JSON_UNSHOWABLE.search(text):
+        text = JSON_UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    click.echo(text)
+
+
+def echo(message: str = "", err: bool = False) -> None:
+    """Print a line: control characters in text are escaped; a Styled line (whose pieces
+    were escaped when styled) keeps its styles."""
+    click.echo(message if isinstance(message, Styled) else escaped(message), err=err)
 
 
 def warn(message: str) -> None:
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    echo(Styled(f"warning: {message}", fg="yellow"), err=True)
 
 
 # Styles only for a terminal (click would strip them from anything else, line by line);
@@ -59,17 +84,25 @@ COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 class Styled(str):
     """Text with terminal styling that remembers its visible width, so tables can align
-    it without stripping escape codes again."""
+    it without stripping escape codes again. Given pieces of (text, style), or one text
+    and its style; the text is escaped (see `echo`) before it is styled."""
 
     width: int
 
     def __new__(cls, parts: str | list[tuple[str, dict]], **style: Any) -> Styled:
         pieces = [(parts, style)] if isinstance(parts, str) else parts
-        if not COLOR:
-            pieces = [(t, None) for t, _ in pieces]
+        pieces = [(escaped(t), s if COLOR else None) for t, s in pieces]
         text = super().__new__(cls, "".join(click.style(t, **s) if s else t for t, s in pieces))
         text.width = sum(len(t) for t, _ in pieces)
         return text
+
+
+def styled_line(*parts: str) -> Styled:
+    """One line from parts: Styled ones keep their style, plain text is escaped."""
+    parts = tuple(p if isinstance(p, Styled) else Styled(p) for p in parts)
+    text = str.__new__(Styled, "".join(parts))
+    text.width = sum(p.width for p in parts)
+    return text
 
 
 def status_text(status: str | None) -> str:
@@ -98,6 +131,7 @@ def table(
         rows.insert(0, [Styled(h, bold=True) for h in headers])
     if not rows:
         return
+    rows = [[c if isinstance(c, Styled) else escaped(c) for c in row] for row in rows]
     lengths = [[c.width if isinstance(c, Styled) else len(c) for c in row] for row in rows]
     widths = [max(column) for column in zip(*lengths, strict=True)][:-1]
     margin = " " * indent
@@ -117,7 +151,9 @@ def read_text_option(value: str | None) -> str | None:
 
 def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """Rows (in listing order) rearranged so that subtasks follow their parent; each with
-    its depth within the listing."""
+    its depth within the listing. Tasks whose parents make a loop (a hand edit: `orch
+    doctor` reports it) are listed too: the index's top of the loop (level 0) at depth 0,
+    the others under it."""
     listed = {r["task_id"] for r in rows}
     children: dict[str, list[dict[str, Any]]] = {}
     tops = []
@@ -128,9 +164,22 @@ def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
         else:
             tops.append(r)
     out: list[tuple[int, dict[str, Any]]] = []
-    stack = [(0, r) for r in reversed(tops)]
-    while stack:
-        depth, r = stack.pop()
-        out.append((depth, r))
-        stack.extend((depth + 1, c) for c in reversed(children.get(r["task_id"], [])))
+    placed: set[str] = set()
+
+    def place(top: dict[str, Any]) -> None:
+        stack = [(0, top)]
+        while stack:
+            depth, r = stack.pop()
+            if r["task_id"] in placed:
+                continue
+            placed.add(r["task_id"])
+            out.append((depth, r))
+            stack.extend((depth + 1, c) for c in reversed(children.get(r["task_id"], [])))
+
+    for r in tops:
+        place(r)
+    if len(placed) < len(rows):  # only loops are left: no task of one has its parent above
+        for r in sorted(rows, key=lambda r: r.get("level") or 0):
+            if r["task_id"] not in placed:
+                place(r)
     return out

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.output import bar, emit_json, hours, json_option, status_text, table
+from orchestrator.cli.output import (
+    Styled,
+    bar,
+    echo,
+    emit_json,
+    hours,
+    json_option,
+    status_text,
+    styled_line,
+    table,
+)
 from orchestrator.model import DEFAULT_MODE
 
 
@@ -31,20 +41,20 @@ def init(ctx, directory: str | None, git_hooks: bool) -> None:
     project, created = init_project(directory or ctx.root or ".")
     ctx.adopt(project)
     if created:
-        click.echo(f"Initialised {project.layout.base}")
+        echo(f"Initialised {project.layout.base}")
         for path in created:
-            click.echo(f"  created {path}")
-        click.echo('Next: orch session create "My first session"')
+            echo(f"  created {path}")
+        echo('Next: orch session create "My first session"')
     else:
-        click.echo(f"{project.layout.base} is already set up; nothing to add")
+        echo(f"{project.layout.base} is already set up; nothing to add")
     if git_hooks:
         from orchestrator.core.hooks import install as install_hooks
         from orchestrator.core.remote import install as install_driver
 
         driver = install_driver(project)
-        click.echo(f"Merge driver: {driver['attributes']} and merge.orch.driver (orch git install)")
+        echo(f"Merge driver: {driver['attributes']} and merge.orch.driver (orch git install)")
         installed = install_hooks(project)
-        click.echo(f"Git hooks: {', '.join(installed['hooks'])} in {installed['hooks_dir']}")
+        echo(f"Git hooks: {', '.join(installed['hooks'])} in {installed['hooks_dir']}")
 
 
 @click.command()
@@ -60,9 +70,9 @@ def demo(ctx, directory: str | None) -> None:
     ctx.adopt(project)
     for note in notes:
         project.warnings.append(note)
-    click.echo(f"Demo project: {project.root}\n")
+    echo(f"Demo project: {project.root}\n")
     show_board(board(project))
-    click.echo(f"\nTry:  cd {project.root} && {own_command()} task list --ready")
+    echo(f"\nTry:  cd {project.root} && {own_command()} task list --ready")
 
 
 def own_command() -> str:
@@ -95,7 +105,7 @@ def status(ctx, as_json: bool) -> None:
 def show_board(data: dict) -> None:
     active = data["active_session"]
     if active is None:
-        click.echo(
+        echo(
             "No active session. Create one: orch session create NAME"
             " (or activate one: orch session activate ID)"
         )
@@ -104,9 +114,13 @@ def show_board(data: dict) -> None:
         mode = context.get("effective_mode") or active["mode_file"] or DEFAULT_MODE
         if context.get("status", "ok") != "ok":
             mode += f" (instead of {context['mode_file']}, which is {context['status']})"
-        click.echo(
-            f"{click.style(active['name'], bold=True)}  {active['session_id']}  "
-            f"{status_text(active['status'])}  mode {mode}"
+        echo(
+            styled_line(
+                Styled(active["name"], bold=True),
+                f"  {active['session_id']}  ",
+                status_text(active["status"]),
+                f"  mode {mode}",
+            )
         )
         counts = data["status_counts"]
         extra = "".join(
@@ -114,12 +128,15 @@ def show_board(data: dict) -> None:
             for s in ("in_progress", "blocked")
             if counts.get(s)
         )
-        click.echo(
-            f"{bar(active['progress_percentage'], 30)} {active['progress_percentage']:5.1f}%"
-            f"  {active['completed_tasks']}/{active['total_tasks']} tasks{extra}"
+        echo(
+            styled_line(
+                bar(active["progress_percentage"], 30),
+                f" {active['progress_percentage']:5.1f}%"
+                f"  {active['completed_tasks']}/{active['total_tasks']} tasks{extra}",
+            )
         )
         if data["groups"]:
-            click.echo(click.style("\nGroups", bold=True))
+            echo(Styled("\nGroups", bold=True))
             table(
                 (
                     [
@@ -134,7 +151,7 @@ def show_board(data: dict) -> None:
                 ),
                 indent=2,
             )
-        click.echo(click.style(f"\nReady ({data['ready_count']})", bold=True))
+        echo(Styled(f"\nReady ({data['ready_count']})", bold=True))
         if data["ready"]:
             table(
                 (
@@ -150,13 +167,13 @@ def show_board(data: dict) -> None:
                 indent=2,
             )
             if data["ready_count"] > len(data["ready"]):
-                click.echo(
+                echo(
                     f"  ... and {data['ready_count'] - len(data['ready'])} more: orch task list --ready"
                 )
         else:
-            click.echo("  nothing is ready")
+            echo("  nothing is ready")
     if data["other_sessions"]:
-        click.echo(click.style("\nOther sessions", bold=True))
+        echo(Styled("\nOther sessions", bold=True))
         table(
             (
                 [
@@ -171,15 +188,19 @@ def show_board(data: dict) -> None:
         )
     problems = data["problems"]
     if problems["conflicts"]:
-        click.secho(
-            f"\n{problems['conflicts']} merge conflict(s) to settle: run `orch conflicts`",
-            fg="red",
+        echo(
+            Styled(
+                f"\n{problems['conflicts']} merge conflict(s) to settle: run `orch conflicts`",
+                fg="red",
+            )
         )
     if problems["errors"] or problems["warnings"]:
-        click.secho(
-            f"\n{problems['errors']} problem(s) and {problems['warnings']} warning(s) in the"
-            " files: run `orch doctor`",
-            fg="red" if problems["errors"] else "yellow",
+        echo(
+            Styled(
+                f"\n{problems['errors']} problem(s) and {problems['warnings']} warning(s) in the"
+                " files: run `orch doctor`",
+                fg="red" if problems["errors"] else "yellow",
+            )
         )
 
 
@@ -209,7 +230,7 @@ def reindex(ctx, as_json: bool) -> None:
             {"files": len(report.read), "problems": len(found), "elapsed_ms": round(elapsed_ms, 1)}
         )
     else:
-        click.echo(
+        echo(
             f"Indexed {len(report.read)} files in {elapsed_ms:.0f} ms"
             f" ({project.config.index}); {len(found)} problem(s)"
         )
@@ -238,9 +259,9 @@ def doctor(ctx, repair: bool, as_json: bool) -> None:
         fixed = fix(ctx.project)
         if not as_json:
             for line in fixed:
-                click.echo(f"fixed: {line}")
+                echo(f"fixed: {line}")
             if not fixed:
-                click.echo("Nothing to repair.")
+                echo("Nothing to repair.")
     found = problems(ctx.project)
     if as_json and fixed is not None:
         emit_json({"fixed": fixed, "problems": [p.__dict__ for p in found]})
@@ -250,9 +271,9 @@ def doctor(ctx, repair: bool, as_json: bool) -> None:
     if as_json:
         emit_json([p.__dict__ for p in found])
     elif not found:
-        click.echo("No problems found.")
+        echo("No problems found.")
     else:
         for p in found:
-            click.secho(str(p), fg="yellow" if p.severity == "warning" else "red")
+            echo(Styled(str(p), fg="yellow" if p.severity == "warning" else "red"))
     if any(p.severity != "warning" for p in found):
         raise SystemExit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import Styled, emit_json, json_option, status_text, table
+from orchestrator.cli.output import Styled, echo, emit_json, json_option, status_text, table
 from orchestrator.core.search import CONTENT_TYPES, MARK, SCOPES
 
 
@@ -44,11 +44,11 @@ def search(ctx, query, scope, content_types, statuses, group, specialist, limit,
     if tasks is not None:
         shown = len(tasks)
         more = f" (the best {shown} shown)" if found["task_total"] > shown else ""
-        click.echo(f"{found['task_total']} task(s) match{more}:")
+        echo(f"{found['task_total']} task(s) match{more}:")
         table([(t["task_id"], status_text(t["status"]), t["title"], highlighted(t["snippet"]))
                for t in tasks], indent=2)  # fmt: skip
     if notes is not None:
-        click.echo(f"{len(notes)} note(s) match:")
+        echo(f"{len(notes)} note(s) match:")
         table([(n["kind"], n["session"], highlighted(n["snippet"])) for n in notes], indent=2)
 
 
@@ -71,11 +71,11 @@ def cleanup(ctx, scope, apply_, as_json) -> None:
         return
     findings = result["findings"]
     if not findings:
-        click.echo("Nothing to clean up.")
+        echo("Nothing to clean up.")
         return
     verb = "Fixed" if apply_ else "Would fix"
-    click.echo(f"{verb} {len(findings)} item(s):")
+    echo(f"{verb} {len(findings)} item(s):")
     table([(f["kind"], f.get("task_id") or f.get("group_id") or f.get("path") or "",
             f["problem"], f"→ {f['action']}") for f in findings], indent=2)  # fmt: skip
     if not apply_:
-        click.echo("Run again with --apply to do it (one commit).")
+        echo("Run again with --apply to do it (one commit).")

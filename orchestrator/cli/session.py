@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from orchestrator.cli.output import (
+    Styled,
     bar,
+    echo,
     emit_json,
     json_option,
     read_text_option,
     status_text,
+    styled_line,
     table,
 )
 from orchestrator.core import sessions as core
@@ -29,8 +32,12 @@ def show_done(row: dict, verb: str, as_json: bool) -> None:
     if as_json:
         emit_json(row)
     else:
-        click.echo(
-            f'{verb} session {row["session_id"]} "{row["name"]}" ({status_text(row["status"])})'
+        echo(
+            styled_line(
+                f'{verb} session {row["session_id"]} "{row["name"]}" (',
+                status_text(row["status"]),
+                ")",
+            )
         )
 
 
@@ -86,7 +93,7 @@ def list_(ctx, status, include_archived, as_json) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo("No sessions. Create one: orch session create NAME")
+        echo("No sessions. Create one: orch session create NAME")
         return
     table(
         (
@@ -114,8 +121,10 @@ def show(ctx, session_ref, as_json) -> None:
     if as_json:
         emit_json(row)
         return
-    click.echo(
-        f"{click.style(row['name'], bold=True)}  {row['session_id']}  {status_text(row['status'])}"
+    echo(
+        styled_line(
+            Styled(row["name"], bold=True), f"  {row['session_id']}  ", status_text(row["status"])
+        )
     )
     context = (row["mode_binding"] or {}).get("binding_context") or {}
     mode = row["mode_file"] or DEFAULT_MODE
@@ -127,8 +136,11 @@ def show(ctx, session_ref, as_json) -> None:
         ("priority", f"P{row['priority_level']}"),
         (
             "progress",
-            f"{bar(row['progress_percentage'])} {row['progress_percentage']:.1f}%"
-            f" ({row['completed_tasks']}/{row['total_tasks']} tasks)",
+            styled_line(
+                bar(row["progress_percentage"]),
+                f" {row['progress_percentage']:.1f}%"
+                f" ({row['completed_tasks']}/{row['total_tasks']} tasks)",
+            ),
         ),
         ("tasks", ", ".join(f"{n} {s}" for s, n in row["status_counts"].items()) or "none"),
         ("created", row["created_at"]),
@@ -138,9 +150,9 @@ def show(ctx, session_ref, as_json) -> None:
         ("last activity", row["last_activity_at"]),
         ("file", row["markdown_file_path"]),
     ]
-    table(([k, str(v)] for k, v in fields if v), indent=2)
+    table(([k, v if isinstance(v, str) else str(v)] for k, v in fields if v), indent=2)
     if row["groups"]:
-        click.echo(click.style("\nGroups", bold=True))
+        echo(Styled("\nGroups", bold=True))
         table(
             (
                 [
@@ -154,7 +166,7 @@ def show(ctx, session_ref, as_json) -> None:
             indent=2,
         )
     if row["description"]:
-        click.echo(f"\n{row['description']}")
+        echo(f"\n{row['description']}")
 
 
 def lifecycle(name: str, target: str, verb: str, doc: str) -> click.Command:
@@ -197,5 +209,5 @@ def archive(ctx, session_ref, export_format, as_json) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f'Archived session {result["session_id"]} "{result["name"]}"; export:'
+    echo(f'Archived session {result["session_id"]} "{result["name"]}"; export:'
                f" {result['export']}")  # fmt: skip

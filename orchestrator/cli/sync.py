@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.output import emit_json, json_option
+from orchestrator.cli.output import Styled, echo, emit_json, json_option
 from orchestrator.core.conflicts import STRATEGIES
 
 
@@ -34,22 +34,24 @@ def sync(ctx, remote, as_json) -> None:
         return
     commits = result["commits"]
     if commits:
-        click.echo(f"Committed {len(commits)} sync(s): {', '.join(short(c) for c in commits)}")
+        echo(f"Committed {len(commits)} sync(s): {', '.join(short(c) for c in commits)}")
     elif result["mode"] == "off":
-        click.echo("Index up to date; commits are off in config.yaml (commit: off)")
+        echo("Index up to date; commits are off in config.yaml (commit: off)")
     elif not result["pending"]:
-        click.echo("Nothing to commit: the files match the last commit")
+        echo("Nothing to commit: the files match the last commit")
     if remote:
         what = "merged, pushed" if result["merged"] else "pushed (nothing new to merge)"
-        click.echo(f"{result['remote']}/{result['branch']}: {what}; HEAD {short(result['head'])}")
+        echo(f"{result['remote']}/{result['branch']}: {what}; HEAD {short(result['head'])}")
     # `orch sync` commits what waits, batch or not: anything left could not be committed.
     if result["pending"]:
-        click.echo(f"{result['pending']} sync(s) still wait for their commit (see the warning)")
+        echo(f"{result['pending']} sync(s) still wait for their commit (see the warning)")
     if result["conflicts"]:
-        click.secho(
-            f"{len(result['conflicts'])} record(s) in conflict: {', '.join(result['conflicts'])}"
-            " (orch conflicts)",
-            fg="red",
+        echo(
+            Styled(
+                f"{len(result['conflicts'])} record(s) in conflict:"
+                f" {', '.join(result['conflicts'])} (orch conflicts)",
+                fg="red",
+            )
         )
     if result["pending"]:
         raise SystemExit(1)  # a sync that could not commit has not done its job
@@ -67,14 +69,14 @@ def conflicts(ctx, as_json) -> None:
         emit_json(found)
         return
     if not found:
-        click.echo("No conflicts.")
+        echo("No conflicts.")
         return
     for c in found:
         what = ", ".join(c["fields"] + (["text"] if c["text_conflict"] else []))
-        click.secho(f"{c['record_id']}  {c['path']}  ({what})", bold=True)
+        echo(Styled(f"{c['record_id']}  {c['path']}  ({what})", bold=True))
         for line in c["details"]:
-            click.echo(f"  {line}")
-    click.echo(
+            echo(f"  {line}")
+    echo(
         "\nSettle one with: orch resolve ID --strategy db_wins (keep ours) | md_wins (keep"
         " theirs) | merge --pick FIELD=ours|theirs|base"
     )
@@ -115,7 +117,7 @@ def resolve(ctx, record_id, strategy, picks, as_json) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f"Resolved {result['record_id']} ({strategy}); commit {short(result['commit'])}")
+    echo(f"Resolved {result['record_id']} ({strategy}); commit {short(result['commit'])}")
 
 
 @click.group()
@@ -136,5 +138,5 @@ def install(ctx, as_json) -> None:
         emit_json(result)
         return
     state = "written and committed" if result["attributes_changed"] else "already present"
-    click.echo(f"{result['attributes']}: {state}")
-    click.echo(f"merge.orch.driver set in {result['repository']}: {result['driver']}")
+    echo(f"{result['attributes']}: {state}")
+    echo(f"merge.orch.driver set in {result['repository']}: {result['driver']}")

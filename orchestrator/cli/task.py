@@ -5,14 +5,18 @@ from __future__ import annotations
 import click
 
 from orchestrator.cli.output import (
+    Styled,
+    echo,
     emit_json,
     emit_json_text,
     hours,
     json_option,
     read_text_option,
     status_text,
+    styled_line,
     table,
     tree_order,
+    warn,
 )
 from orchestrator.core import tasks as core
 from orchestrator.model import allowed_values
@@ -44,7 +48,11 @@ def shown(row: dict, verb: str, as_json: bool) -> None:
     if as_json:
         emit_json(row)
     else:
-        click.echo(f'{verb} {row["task_id"]} "{row["title"]}" ({status_text(row["status"])})')
+        echo(
+            styled_line(
+                f'{verb} {row["task_id"]} "{row["title"]}" (', status_text(row["status"]), ")"
+            )
+        )
 
 
 @click.group()
@@ -134,13 +142,20 @@ def list_(
         return
     rows = core.list_tasks(ctx.project, **filters)
     if not rows:
-        click.echo(
+        echo(
             "No tasks match."
             if (status or group or ready or parent or specialist or complexity)
             else 'No tasks. Add one: orch task add "Write the parser"'
         )
         return
     ordered = [(0, r) for r in rows] if ready else tree_order(rows)
+    listed = {r["task_id"] for r in rows}
+    looped = [r["task_id"] for d, r in ordered if d == 0 and r["parent_task_id"] in listed]
+    if looped:
+        warn(
+            f"{', '.join(looped)}: the parents (parent_task_id) make a loop; listed at the top"
+            " level with its subtasks (`orch doctor` says how to fix it)"
+        )
     table(
         (
             [
@@ -168,7 +183,7 @@ def show(ctx, task_ref, as_json) -> None:
     if as_json:
         emit_json(row)
         return
-    click.echo(f"{click.style(row['title'], bold=True)}  {row['task_id']}")
+    echo(styled_line(Styled(row["title"], bold=True), f"  {row['task_id']}"))
     effort = f"estimated {hours(row['estimated_effort']) or '-'}, actual {hours(row['actual_effort']) or '-'}"
     fields = [
         ("status", status_text(row["status"])),
@@ -186,14 +201,14 @@ def show(ctx, task_ref, as_json) -> None:
         ("updated", row["last_updated_at"]),
         ("file", row["file_path"]),
     ]
-    table(([k, str(v)] for k, v in fields if v), indent=2)
+    table(([k, v if isinstance(v, str) else str(v)] for k, v in fields if v), indent=2)
     for label, items in (
         ("Depends on", row["dependencies"]),
         ("Blocks", row["blocked_tasks"]),
         ("Subtasks", row["subtasks"]),
     ):
         if items:
-            click.echo(click.style(f"\n{label}", bold=True))
+            echo(Styled(f"\n{label}", bold=True))
             table(
                 (
                     [t["task_id"], status_text(t["status"]), t["title"] or "(unknown task)"]
@@ -202,12 +217,14 @@ def show(ctx, task_ref, as_json) -> None:
                 indent=2,
             )
     for p in row["problems"]:
-        click.secho(
-            f"\n{p['path']}:{p['line'] or ''}: {p['message']} — {p['fix']}",
-            fg="red" if p["severity"] == "error" else "yellow",
+        echo(
+            Styled(
+                f"\n{p['path']}:{p['line'] or ''}: {p['message']} — {p['fix']}",
+                fg="red" if p["severity"] == "error" else "yellow",
+            )
         )
     if row["description"]:
-        click.echo(f"\n{row['description']}")
+        echo(f"\n{row['description']}")
 
 
 @task.command("update")

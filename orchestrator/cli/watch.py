@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from orchestrator.cli.output import echo
+
 
 @click.command()
 @click.option(
@@ -28,7 +30,7 @@ def watch(ctx, debounce) -> None:
     seconds = debounce if debounce is not None else project.config.watch_debounce
 
     def say(line: str) -> None:
-        click.echo(line)
+        echo(line)
         sys.stdout.flush()  # a line as it happens, also into a pipe or a log file
 
     say(

@@ -90,7 +90,7 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
     except RecordError:
         return
     new = w.new_id(kind)
-    renamed = Record(kind, {**record.meta, ID_KEY[kind]: new}, record.body)
+    renamed = Record(kind, {**record.meta, ID_KEY[kind]: new}, record.body, newline=record.newline)
     stamp = now()
     if kind == "task":
         renamed.meta["last_updated_at"] = stamp

@@ -11,6 +11,7 @@ from orchestrator.core.tasks import checked_number, describe, regroup
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.model import now
 from orchestrator.store.record_file import new_record
+from orchestrator.store.validation import checked_texts
 
 
 def create_group(
@@ -25,6 +26,7 @@ def create_group(
 ) -> dict[str, Any]:
     """Create a group in a session (the active one by default); names are unique per
     session. `parent` nests it in another group of the same session."""
+    checked_texts(group_name=name, description=description, specialist_focus=specialist_focus)
     name = name.strip()
     if not name:
         raise InvalidInput("a group needs a name")

@@ -8,12 +8,14 @@ from typing import Any
 from orchestrator.errors import AmbiguousId, NotFound
 from orchestrator.index.engine import IndexDB
 from orchestrator.model import ID_KEY, ID_PREFIX, TABLE, TITLE_KEY
+from orchestrator.store.validation import checked_texts
 
 NOUN = {"session": "session", "group": "task group", "task": "task"}
 LIST_HINT = {"session": "orch session list", "group": "orch group list", "task": "orch task list"}
 
 
 def _candidates(text: str, kind: str) -> list[str]:
+    checked_texts(**{f"the {NOUN[kind]} id": text})
     text = text.strip()
     if "/" in text or text.endswith(".md"):
         text = text.rsplit("/", 1)[-1].removesuffix(".md")

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from orchestrator.config import Config, load_config
 from orchestrator.errors import LinkRefused, OrchError, RecordError
 from orchestrator.index import signatures
-from orchestrator.index.engine import IndexDB, index_path, remove_index_files, schema_version
+from orchestrator.index.engine import (
+    IndexDB,
+    index_path,
+    remove_index_files,
+    schema_version,
+    storage_errors,
+    storage_failure,
+)
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
@@ -251,9 +258,13 @@ class Project:
                     self._refresh(db, plan, paths)
                     ready = True
                     yield db
-        except BaseException:
+        except BaseException as e:
             if not ready and self.monitor is not None:
                 self.monitor.distrust()
+            # A full disk (or quota, or read-only file system) is said as what it is.
+            failure = storage_failure(e, path) if isinstance(e, Exception) else None
+            if failure is not None and failure is not e:
+                raise failure from e
             raise
 
     def watch_changes(self) -> bool:
@@ -358,7 +369,13 @@ class Project:
         try:
             db = IndexDB(engine, path, writable=True)
             version = db.stored_version()
-        except Exception:
+        except Exception as e:
+            # A full disk is not damage: the index is kept, and the disk said to be full.
+            failure = storage_failure(e, path)
+            if failure is not None:
+                if db is not None:
+                    db.close()
+                raise failure from e
             version = None
         rebuilt = version != schema_version()
         if rebuilt:
@@ -382,7 +399,7 @@ class Project:
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
         """Throw the index away and rebuild it from the files."""
         engine = self.config.index
-        with self.lock():
+        with self.lock(), storage_errors(index_path(self.layout.index_dir, engine)):
             remove_index_files(self.layout.index_dir, engine)
             db = IndexDB(engine, index_path(self.layout.index_dir, engine), writable=True)
             try:

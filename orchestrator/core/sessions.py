@@ -17,6 +17,7 @@ from orchestrator.model import (
     session_transitions,
 )
 from orchestrator.store.record_file import new_record
+from orchestrator.store.validation import checked_texts
 
 # The command that moves a session into each status.
 VERB = {
@@ -47,6 +48,7 @@ def create_session(
     active unless `switch`, which pauses that one first."""
     from orchestrator.core.modes import checked_mode_name
 
+    checked_texts(name=name, description=description)
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")

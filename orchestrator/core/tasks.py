@@ -13,6 +13,7 @@ from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
 from orchestrator.store.files import real_folder, remove_tree
 from orchestrator.store.record_file import body_text, new_record
+from orchestrator.store.validation import checked_texts
 
 # Hours: the schema's bound on efforts (schema/task.schema.json).
 MAX_EFFORT = 1_000_000
@@ -138,6 +139,7 @@ def add_task(
 ) -> dict[str, Any]:
     """Create a task in a session (the active one, or the parent's). A subtask joins its
     parent's group unless another is given."""
+    checked_texts(title=title, description=description, specialist_type=specialist)
     title = title.strip()
     if not title:
         raise InvalidInput("a task needs a title")
@@ -342,6 +344,7 @@ def update_task(
     remove_dependencies: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it."""
+    checked_texts(title=title, description=description, specialist_type=specialist)
     checked_choice("task", "status", status)
     checked_choice("task", "complexity_level", complexity)
     checked_number("priority", priority, 1, 5)
@@ -559,6 +562,7 @@ def move_task(
 
 def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[str, Any]:
     """Cancel a task (it no longer blocks anything); `reason` goes into its file."""
+    checked_texts(reason=reason)
     with project.writing("cancel") as w:
         row = lookup.task(w.db, ref)
         if row["status"] == CANCELLED:

@@ -29,6 +29,7 @@ from orchestrator.store.session_view import (
     render,
     render_changelog,
 )
+from orchestrator.store.validation import checked_texts
 
 if TYPE_CHECKING:
     from orchestrator.core.project import Project, Writer
@@ -236,6 +237,7 @@ def add_note(project: Project, kind: str, text: str, session: str | None = None)
 
     if kind not in NOTE_KINDS:
         raise InvalidInput(f"unknown note kind {kind!r}: use {', '.join(NOTE_KINDS)}")
+    checked_texts(text=text)
     entry = " ".join(text.split())
     if not entry:
         raise InvalidInput("a note needs some text")

@@ -33,6 +33,7 @@ from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import cycles
 from orchestrator.model import CANCELLED, DONE, PENDING, now
 from orchestrator.store.record_file import new_record
+from orchestrator.store.validation import checked_texts
 
 RESULTS = "Results"
 SYNTHESIS = "Synthesis"
@@ -214,6 +215,8 @@ def _checked_item(n: int, item: Any) -> dict[str, Any]:
         item = {"title": item}
     if not isinstance(item, Mapping):
         raise InvalidInput(f"{where}: expected an object with a title, got {type(item).__name__}")
+    for key in ("title", "description", "specialist_type", "specialist"):
+        checked_texts(**{f"{where} {key}": item.get(key)})
     title = str(item.get("title") or "").strip()
     if not title:
         raise InvalidInput(f"{where}: a subtask needs a title")
@@ -282,6 +285,7 @@ def plan_task(
     from orchestrator.core.sessions import create_session
     from orchestrator.core.tasks import _warn_unknown_specialist
 
+    checked_texts(description=description, title=title, context=context)
     description = (description or "").strip()
     if not description:
         raise InvalidInput("describe the work to plan (description)")
@@ -563,6 +567,7 @@ def complete_subtask(
     summary, links to the artifact and the files touched), the long text as an
     artifact file, and the task's new status from `next_action` (continue or complete:
     completed; needs_revision; blocked). One commit."""
+    checked_texts(summary=summary_text, artifact_type=artifact_type)
     summary_text = (summary_text or "").strip()
     if not summary_text:
         raise InvalidInput("say what was done (summary)")
@@ -571,6 +576,7 @@ def complete_subtask(
     checked_number("actual", actual)
     status = NEXT_ACTIONS[next_action]
     files = [str(p).strip() for p in file_paths if str(p).strip()]
+    checked_texts(**{f"file_paths[{n}]": path for n, path in enumerate(files)})
     with project.writing(REPORT_OP[status]) as w:
         row = lookup.task(w.db, ref)
         task_id, session_id = row["task_id"], row["session_id"]

@@ -6,6 +6,7 @@ parameters; rows come back as dicts keyed by column name.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import STORAGE_ERRNOS
 from orchestrator.resources import shipped
 
 # Bump when the meaning of derived columns changes within one release: an index written
@@ -278,7 +280,10 @@ class IndexDB:
     def stored_version(self) -> str | None:
         try:
             return self.scalar("SELECT value FROM index_meta WHERE key = 'version'")
-        except Exception:  # no such table: a new or foreign file
+        except Exception as e:  # no such table: a new or foreign file
+            failure = storage_failure(e, self.path)
+            if failure is not None:
+                raise failure from e
             return None
 
     def create_schema(self) -> None:
@@ -299,6 +304,52 @@ class IndexDB:
                     ("generation", os.urandom(8).hex()),
                 ],
             )
+
+
+# Less free space than this, when an engine reports an I/O error, means the disk is full
+# (SQLite's first write in WAL mode alone takes 32 KiB for its -shm file).
+FULL_BELOW = 1 << 20
+
+
+def storage_failure(error: BaseException, path: Path) -> OSError | None:
+    """The OSError (ENOSPC, EDQUOT, EROFS) behind an engine's error about the index at
+    `path` when it is the storage that failed, not the index: DuckDB quotes the system's
+    words ("No space left on device"); SQLite says SQLITE_FULL, or an I/O error, and then
+    the file system tells which. None for anything else (a damaged or foreign file, which
+    is rebuilt)."""
+    if isinstance(error, OSError):
+        return error if error.errno in STORAGE_ERRNOS else None
+    if type(error).__module__.lstrip("_") not in ("sqlite3", "duckdb"):
+        return None  # not the index's (a git failure says its own words)
+    text = str(error)
+    code = next((c for c in STORAGE_ERRNOS if os.strerror(c) in text), None)
+    name = getattr(error, "sqlite_errorname", "")  # sqlite3.Error, Python 3.11+
+    if code is None and name == "SQLITE_FULL":
+        code = errno.ENOSPC
+    io_error = name.startswith(("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+    if code is None and (io_error or type(error).__name__ == "IOException"):
+        try:
+            fs = os.statvfs(path.parent)
+        except OSError:
+            return None
+        if fs.f_flag & os.ST_RDONLY:
+            code = errno.EROFS
+        elif fs.f_bavail * fs.f_frsize < FULL_BELOW or (fs.f_files and not fs.f_favail):
+            code = errno.ENOSPC
+    return OSError(code, os.strerror(code), str(path)) if code is not None else None
+
+
+@contextmanager
+def storage_errors(path: Path) -> Iterator[None]:
+    """Raise an engine's error that is the storage's (see storage_failure) as the OSError
+    it is, for the adapters to say as such."""
+    try:
+        yield
+    except Exception as e:
+        failure = storage_failure(e, path)
+        if failure is None or failure is e:
+            raise
+        raise failure from e
 
 
 def _chunked(sql: str, values: Sequence[Any], params: Sequence[Any], size: int = 500):

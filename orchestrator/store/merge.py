@@ -44,7 +44,13 @@ from typing import Any
 
 from orchestrator.errors import InvalidInput
 from orchestrator.model import CONFLICT_CLONE_KEY, CONFLICT_KEY
-from orchestrator.store.record_file import dump_yaml, load_yaml, normalize, split_frontmatter
+from orchestrator.store.record_file import (
+    frontmatter,
+    line_ending,
+    load_yaml,
+    normalize,
+    split_frontmatter,
+)
 
 # Timestamps both sides set: not a conflict. A start keeps the earlier moment, a touch
 # or an end the later one (two agents completing a task at once both completed it).
@@ -158,7 +164,9 @@ def resolve_text(
             meta.pop(key, None)
         else:
             meta[key] = entry[pick]
-    return _render(meta) + _resolve_markers(side.body, strategy, clone)
+    return frontmatter(meta, line_ending(side.header)) + _resolve_markers(
+        side.body, strategy, clone
+    )
 
 
 def _chosen_sides(records: dict, strategy: str, picks: dict[str, str]) -> dict[Any, str]:
@@ -203,11 +211,6 @@ def _parse(text: str) -> _Side | None:
     return _Side(text[: len(text) - len(body)], meta, body)
 
 
-def _render(meta: dict) -> str:
-    # dump_yaml keeps the mapping's order (sort_keys=False).
-    return f"---\n{dump_yaml(meta)}---\n"
-
-
 def _merge_headers(base: _Side, ours: _Side, theirs: _Side, clone: str | None = None) -> str:
     if ours.header == theirs.header or base.header == theirs.header:
         return ours.header
@@ -236,7 +239,7 @@ def _merge_headers(base: _Side, ours: _Side, theirs: _Side, clone: str | None = 
         return ours.header
     if _same(merged, theirs.meta):
         return theirs.header
-    return _render(merged)
+    return frontmatter(merged, line_ending(ours.header))
 
 
 def _merge_mappings(base: dict, ours: dict, theirs: dict) -> tuple[dict, list]:

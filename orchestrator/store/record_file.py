@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from orchestrator.layout import FileRole
@@ -63,45 +64,46 @@ def split_frontmatter(text: str) -> tuple[str, str]:
     )
 
 
-def load_yaml(yaml_text: str) -> Any:
-    """Load YAML with PyYAML's C loader, refusing a key written twice in one mapping
-    (YAML would keep the last silently, and a rewrite would then lose the first)."""
+# Records and role files nest a few levels (orch_conflict: key: side: value); a deeper
+# value is refused before it reaches the code that walks values recursively.
+MAX_NESTING = 32
+# Aliases (`*name`) repeat a value written once with an anchor (`&name`); orch up to 0.x
+# wrote some itself, in conflict records. Repeating more values than this is a bomb (a few
+# hundred bytes of nested aliases expand to gigabytes), refused before it is expanded.
+MAX_ALIASED = 10_000
+
+
+def load_yaml(yaml_text: str, unique_keys: bool = True) -> Any:
+    """Load YAML from a user's file with PyYAML's C loader, refusing what a hostile file
+    would use: aliases that loop or repeat more than MAX_ALIASED values, and values nested
+    more than MAX_NESTING levels deep; and, with `unique_keys`, a key written twice in one
+    mapping (YAML would keep the last silently, and a rewrite of a record would then lose
+    the first; in config.yaml a setting appended at the end wins). Every refusal is a
+    yaml.YAMLError with the line it is on."""
     import yaml
 
-    data = yaml.load(yaml_text, Loader=_strict_loader())
-    if "*" in yaml_text and _loops(data):
-        raise yaml.YAMLError("an alias (*name) refers to a value that holds it: the YAML loops")
-    return data
-
-
-def _loops(data: Any) -> bool:
-    """Whether a loaded value holds itself (`a: &x [*x]`): anchors let YAML say so, and
-    anything that walks it (checks, rendering) would never end."""
-    path: set[int] = set()
-    stack = [(data, False)]
-    while stack:
-        value, leaving = stack.pop()
-        if leaving:
-            path.discard(id(value))
-            continue
-        if not isinstance(value, list | dict):
-            continue
-        if id(value) in path:
-            return True
-        path.add(id(value))
-        stack.append((value, True))
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((child, False) for child in children)
-    return False
+    return yaml.load(yaml_text, Loader=_bounded_loader(unique_keys))
 
 
 @cache
-def _strict_loader():
+def _bounded_loader(unique_keys: bool):
     import yaml
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    class BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.text = stream
 
-    class StrictLoader(base):
+        def construct_document(self, node):
+            # The composer (in C) has built the node graph without expanding anything:
+            # an alias is the same node object met twice. Check it before constructing.
+            _check_nodes(node, self.text)
+            return super().construct_document(node)
+
+    if not unique_keys:
+        return BoundedLoader
+
+    class StrictLoader(BoundedLoader):
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
@@ -114,6 +116,108 @@ def _strict_loader():
             return super().construct_mapping(node, deep)
 
     return StrictLoader
+
+
+def _children(node: Any) -> list:
+    if node.id == "mapping":
+        return list(chain.from_iterable(node.value))
+    return node.value if node.id == "sequence" else []
+
+
+def _check_nodes(root: Any, text: str) -> None:
+    """Raise a yaml.YAMLError at a value nested too deep, or at aliases that loop or
+    repeat too much. Level by level, a few C-level set and list operations each; a level
+    is expanded only while all nodes met are distinct (no alias), so the work is bounded
+    by the text's size. Aliases are then checked by `_check_aliases`."""
+
+    seen: set[int] = set()
+    met = 0
+    level = [root]
+    for _ in range(MAX_NESTING + 1):
+        seen.update(map(id, level))
+        met += len(level)
+        if len(seen) != met:  # a node met twice: an alias
+            _check_aliases(root, text)
+            return
+        below = []
+        for node in level:
+            if node.id == "mapping":
+                below.extend(chain.from_iterable(node.value))
+            elif node.id == "sequence":
+                below.extend(node.value)
+        if not below:
+            return
+        level = below
+    raise _nesting_error(level[0])
+
+
+def _nesting_error(node: Any) -> Exception:
+    import yaml
+
+    return yaml.composer.ComposerError(
+        None, None, f"values are nested more than {MAX_NESTING} levels deep", node.start_mark
+    )
+
+
+def _check_aliases(root: Any, text: str) -> None:
+    """Size and depth of the node graph once its aliases are expanded, computed on the
+    graph (each node once): a loop, a depth past MAX_NESTING or more than MAX_ALIASED
+    values added by aliases is refused."""
+    import yaml
+
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            path.discard(key)
+            below = _children(node)
+            size[key] = 1 + sum(size[id(child)] for child in below)
+            depth[key] = 1 + max((depth[id(child)] for child in below), default=0)
+            continue
+        if key in size:
+            continue
+        path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in path:
+                alias = _first_alias(text, looping=True)
+                raise yaml.composer.ComposerError(
+                    None, None, f"the alias *{alias.anchor} is inside the value it repeats:"
+                    " the YAML loops", alias.start_mark,
+                )  # fmt: skip
+            if id(child) not in size:
+                stack.append((child, False))
+    if depth[id(root)] > MAX_NESTING + 1:
+        node = root
+        for _ in range(MAX_NESTING + 1):
+            node = max(_children(node), key=lambda child: depth[id(child)])
+        raise _nesting_error(node)
+    if size[id(root)] - len(size) > MAX_ALIASED:
+        alias = _first_alias(text)
+        raise yaml.composer.ComposerError(
+            None, None, f"the alias *{alias.anchor} and those after it repeat more than"
+            f" {MAX_ALIASED:,} values", alias.start_mark,
+        )  # fmt: skip
+
+
+def _first_alias(text: str, looping: bool = False) -> Any:
+    """The first alias event in `text` (the node graph knows only where anchors are);
+    with `looping`, the first inside the value its anchor names."""
+    import yaml
+
+    anchors: list[str | None] = []  # of the collections being read
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent):
+            anchors.append(event.anchor)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchors.pop()
+        elif isinstance(event, yaml.AliasEvent) and (not looping or event.anchor in anchors):
+            return event
+    raise AssertionError("an alias was found in the node graph")
 
 
 def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
@@ -131,6 +235,10 @@ def yaml_problem(error: Exception, rel: str, first_line: int) -> Problem:
         fix = "each line must be `key: value`"
     elif "is written twice" in problem:
         fix = "keep one of the two lines (merge their values if both matter)"
+    elif "the alias" in problem:
+        fix = "write the values out in full, without anchors (&name) and aliases (*name)"
+    elif "nested more than" in problem:
+        fix = "flatten the value (a record's fields are text, numbers, lists and short mappings)"
     return Problem(rel, f"YAML error{column}: {problem}", line=line, fix=fix)
 
 
@@ -221,7 +329,14 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
     if kind == "session":
         problems.extend(region_problems(body, rel, first_line=yaml_text.count("\n") + 3))
     misplaced = any(p.field in identity and p.severity == "error" for p in problems)
-    return Parsed(Record(kind, meta, body), problems, index_meta, misplaced)
+    record = Record(kind, meta, body, newline=line_ending(text))
+    return Parsed(record, problems, index_meta, misplaced)
+
+
+def line_ending(text: str) -> str:
+    """A record file's line ending, as its first line (`---`) has it."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
@@ -312,7 +427,14 @@ def render_record(record: Record) -> str:
     for key, value in record.meta.items():
         if key not in known:
             ordered[key] = value
-    return f"---\n{dump_yaml(ordered)}---\n{record.body}"
+    return frontmatter(ordered, record.newline) + record.body
+
+
+def frontmatter(meta: dict[str, Any], newline: str = "\n") -> str:
+    """The frontmatter block of `meta`, both `---` lines included, with the line ending
+    of the file it goes into (a file saved on Windows keeps its CRLF)."""
+    text = f"---\n{dump_yaml(meta)}---\n"
+    return text if newline == "\n" else text.replace("\n", newline)
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
@@ -320,12 +442,25 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
     return yaml.dump(
         data,
-        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        Dumper=_plain_dumper(),
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
         width=1_000_000,
     )
+
+
+@cache
+def _plain_dumper():
+    """PyYAML's C dumper, writing a value held twice (a merge's conflict record shares
+    one side's value) out in full both times rather than as an anchor and an alias."""
+    import yaml
+
+    class PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+        def ignore_aliases(self, data):
+            return True
+
+    return PlainDumper
 
 
 def body_text(description: str | None) -> str:

@@ -13,6 +13,10 @@ when rendered), which is how an edit of the line is mapped back to its task:
 
     - [x] Write the parser (Completed) - implementer - 3h <!-- t-7f3a9c2e -->
 
+Values from records (titles, names, commit subjects) are data a hand edit can fill with
+control characters: they are written escaped (`\x1b`), so that printing session.md does
+not act on a terminal.
+
 This module is pure: data in, text out; text in, edits out.
 """
 
@@ -21,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from orchestrator.store.validation import escaped
 
 REGIONS = ("header", "overview", "groups", "changelog", "footer")
 NOTES_HEADING = "## Session Notes"
@@ -71,15 +77,16 @@ def task_suffix(task: dict[str, Any]) -> str:
     """What follows the title on a task's checklist line."""
     text = f" ({status_label(task['status'])})"
     if task.get("specialist_type"):
-        text += f" - {task['specialist_type']}"
+        text += f" - {escaped(str(task['specialist_type']))}"
     if task.get("estimated_effort"):
         text += f" - {task['estimated_effort']}h"
     return text
 
 
 def shown_title(title: Any) -> str:
-    """A title on one line, with `<` escaped so that it cannot open an HTML comment."""
-    return " ".join(str(title).split()).replace("<", "\\<")
+    """A title on one line, with `<` escaped so that it cannot open an HTML comment, and
+    control characters escaped."""
+    return escaped(" ".join(str(title).split())).replace("<", "\\<")
 
 
 def task_line(task: dict[str, Any], depth: int) -> str:
@@ -98,7 +105,7 @@ def title_of(text: str) -> str:
 
 def cell(value: Any) -> str:
     """A value for a Markdown table cell."""
-    return " ".join(str(value if value is not None else "-").split()).replace("|", "\\|")
+    return escaped(" ".join(str(value if value is not None else "-").split())).replace("|", "\\|")
 
 
 def render(view: SessionView) -> dict[str, str]:
@@ -152,7 +159,7 @@ def render(view: SessionView) -> dict[str, str]:
 
 
 def render_changelog(changes: list[str]) -> str:
-    lines = "".join(f"- {line}\n" for line in changes) or "- (no commits yet)\n"
+    lines = "".join(f"- {escaped(line)}\n" for line in changes) or "- (no commits yet)\n"
     return f"## Change Log\n\n{lines}"
 
 
@@ -166,7 +173,7 @@ def _group_sections(view: SessionView) -> list[str]:
         done, total = g.get("completed_tasks") or 0, g.get("total_tasks") or 0
         facts = [f"{g.get('progress_percentage') or 0:.0f}% ({done}/{total})"]
         if g.get("specialist_focus"):
-            facts.append(f"focus {g['specialist_focus']}")
+            facts.append(f"focus {escaped(str(g['specialist_focus']))}")
         facts.append(f"priority {g.get('priority_level') or 3}")
         parts.append(f"\n{level} {cell(g['group_name'])}\n\n{' · '.join(facts)}\n")
         parts.append(_checklist(by_group.get(g["group_id"], [])))
@@ -276,19 +283,23 @@ def place(body: str, inside: dict[str, str]) -> str:
     kept byte for byte. A body without regions (a new session, an old file) gets the
     whole layout around its text: header first, then the text, the overview, the groups,
     a Session Notes skeleton, the change log and the footer. A region that is missing
-    from a body with others comes back at the end."""
+    from a body with others comes back at the end. What orch writes takes the body's line
+    ending (CRLF in a file saved on Windows)."""
     lines = body.splitlines(keepends=True)
     found = regions_of(body)
+    nl = "\r\n" if (i := body.find("\n")) > 0 and body[i - 1] == "\r" else "\n"
+    if nl != "\n":
+        inside = {name: text.replace("\n", nl) for name, text in inside.items()}
     if not found:
-        text = body.strip("\n")
-        parts = [_region("header", inside), "\n"]
+        text = body.strip("\r\n" if nl != "\n" else "\n")
+        parts = [_region("header", inside, nl), nl]
         if text:
-            parts += [text, "\n\n"]
-        parts += [_region("overview", inside), "\n", _region("groups", inside), "\n"]
+            parts += [text, nl, nl]
+        parts += [_region("overview", inside, nl), nl, _region("groups", inside, nl), nl]
         if NOTES_HEADING not in body:
-            parts += [NOTES_SKELETON, "\n"]
-        parts += [_region("changelog", inside), "\n", _region("footer", inside)]
-        return "\n" + "".join(parts)
+            parts += [NOTES_SKELETON.replace("\n", nl), nl]
+        parts += [_region("changelog", inside, nl), nl, _region("footer", inside, nl)]
+        return nl + "".join(parts)
     out: list[str] = []
     at = 0
     for name, (first, last) in sorted(found.items(), key=lambda item: item[1][0]):
@@ -306,13 +317,13 @@ def place(body: str, inside: dict[str, str]) -> str:
     for name in REGIONS:
         if name not in found and name in inside:
             if not text.endswith("\n"):
-                text += "\n"
-            text += "\n" + _region(name, inside)
+                text += nl
+            text += nl + _region(name, inside, nl)
     return text
 
 
-def _region(name: str, inside: dict[str, str]) -> str:
-    return f"{begin(name)}\n{inside[name]}{end(name)}\n"
+def _region(name: str, inside: dict[str, str], nl: str = "\n") -> str:
+    return f"{begin(name)}{nl}{inside[name]}{end(name)}{nl}"
 
 
 # -- reading edits back ---------------------------------------------------------------------
@@ -380,7 +391,7 @@ def read_edits(
             continue
         was = before.get(m["id"])
         was_checked = was["mark"] != " " if was else task["status"] == "completed"
-        was_title = title_of(was["text"]) if was else " ".join(str(task["title"]).split())
+        was_title = title_of(was["text"] if was else shown_title(task["title"]))
         edit = ViewEdit(task["task_id"], n + 1)
         if (m["mark"] != " ") != was_checked:
             edit.checked = m["mark"] != " "

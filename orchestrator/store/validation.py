@@ -7,6 +7,7 @@ import re
 from functools import cache
 from typing import Any
 
+from orchestrator.errors import InvalidInput
 from orchestrator.model import Problem, record_schema
 
 TYPE_WORDS = {
@@ -23,6 +24,49 @@ ID_EXAMPLE = {
     "g-": "a group id like g-1a2b3c4d",
     "s-": "a session id like s-9e8d7c6b",
 }
+
+
+# Characters that act on a terminal instead of showing: C0 controls but tab and newline
+# (ESC starts sequences that move the cursor, retitle the window or set the clipboard;
+# BEL rings; CR rewrites the line), DEL, and the C1 controls (U+009B is a one-character
+# ESC [). A CR before a newline is a Windows line end, not a control.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_NAMES = {0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL",
+                 0x9B: "CSI"}  # fmt: skip
+
+
+def checked_texts(**fields: str | None) -> None:
+    """Refuse text given to orch (InvalidInput naming the field) that holds a control
+    character: titles, names and descriptions end up in terminals and in session.md."""
+    for field, value in fields.items():
+        if not isinstance(value, str):
+            continue
+        if SURROGATE.search(value):  # bytes that are not UTF-8, in a command's arguments
+            raise InvalidInput(f"{field} is not UTF-8 text; write it again in UTF-8")
+        found = CONTROL.search(value.replace("\r\n", "\n"))
+        if found is not None:
+            char = found.group()
+            name = CONTROL_NAMES.get(ord(char), f"U+{ord(char):04X}")
+            raise InvalidInput(
+                f"{field} holds the control character {name} ({escaped(char)}): control"
+                " characters act on terminals rather than show; remove it"
+            )
+
+
+def escaped(text: str) -> str:
+    """`text` with every control character (see CONTROL) written as `\\x1b`, and each byte
+    that was not UTF-8 (a surrogate, in a command's arguments) as `\\xff`: safe to print on
+    a terminal or to write into session.md. Windows line ends become newlines."""
+    if not UNSHOWABLE.search(text):
+        return text
+    return UNSHOWABLE.sub(_escape, text.replace("\r\n", "\n"))
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00 if code >= 0xDC00 else code:02x}"
 
 
 class KeyLines:
