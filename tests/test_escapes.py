@@ -5,20 +5,12 @@ All with real files, real git repositories and a real bare remote."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from orchestrator.core.setup import init_project
 from tests.conftest import Orch
-
-
-def git(root: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    if check:
-        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-    return done.stdout.strip()
+from tests.test_sync import clone_pair, git
 
 
 def head(root: Path) -> str:
@@ -283,24 +275,6 @@ def test_a_zip_with_one_bad_entry_imports_nothing(started, tmp_path, bad, said):
 
 
 # -- item 12: after a remote sync, "ours" is this clone's value -------------------------------
-
-
-def clone_pair(tmp_path: Path) -> tuple[Orch, Orch, Path, Path, str]:
-    """A project pushed to a bare remote, and a second clone of it; one shared task."""
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    a = tmp_path / "a"
-    a.mkdir()
-    git(a, "init", "-q", "-b", "main")
-    init_project(a)
-    orch_a = Orch(a)
-    orch_a("git", "install")
-    orch_a("session", "create", "Shared")
-    task_id = orch_a.json("task", "add", "Shared task")["task_id"]
-    git(a, "remote", "add", "origin", str(remote))
-    git(a, "push", "-q", "origin", "main")
-    git(tmp_path, "clone", "-q", "-b", "main", str(remote), "b")
-    return orch_a, Orch(tmp_path / "b"), a, tmp_path / "b", task_id
 
 
 def titles_in_conflict(tmp_path: Path) -> tuple[Orch, Orch, str]:

@@ -190,12 +190,7 @@ def test_an_editor_that_saved_during_orchs_write_and_saves_again_keeps_orchs_cha
     orch("task", "update", task_id, "--title", "Write the fast parser")
     monkeypatch.undo()
     assert saved and "Orch-Merged: " in git(project.root, "log", "-1", "--format=%b")
-    path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
-    assert orch.json("task", "show", task_id)["title"] == "Write the fast parser"
-    text = path.read_text()
-    assert "First save." in text and "Second save." in text
-    assert commits_adding(project, path, "title: Write the fast parser") == 1
-    assert clean(project)
+    save_again_from_the_same_buffer(project, orch, task_id, path, first)
 
 
 def test_an_editor_that_saved_just_before_orchs_load_and_saves_again_keeps_orchs_change(
@@ -221,6 +216,12 @@ def test_an_editor_that_saved_just_before_orchs_load_and_saves_again_keeps_orchs
     monkeypatch.undo()
     assert saved and "Orch-Merged: " in git(project.root, "log", "-1", "--format=%b")
     assert "First save." in committed(project, path)
+    save_again_from_the_same_buffer(project, orch, task_id, path, first)
+
+
+def save_again_from_the_same_buffer(project, orch, task_id, path, first) -> None:
+    """The editor, not reloaded, saves its first save with one more line: orch's new
+    title stays, both saves' lines are kept, and the title was added by one commit."""
     path.write_text(first.replace("First save.", "First save.\n\nSecond save."))
     assert orch.json("task", "show", task_id)["title"] == "Write the fast parser"
     text = path.read_text()
