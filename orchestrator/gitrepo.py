@@ -652,7 +652,7 @@ def init_repo(folder: Path) -> Repo:
     """Make `folder` a repository of its own."""
     import subprocess
 
-    done = subprocess.run(["git", "init", "-q", str(folder)], capture_output=True)
+    done = subprocess.run(["git", "init", "-q", "--", str(folder)], capture_output=True)
     if done.returncode != 0:
         raise GitError(f"git init failed: {done.stderr.decode(errors='replace').strip()}")
     repo = find_repo(folder)

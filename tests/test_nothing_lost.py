@@ -288,6 +288,37 @@ def test_an_in_place_save_caught_half_way_is_not_merged_as_an_empty_file(started
     assert committed(project, path) == text
 
 
+def test_a_file_caught_empty_by_orchs_load_is_read_again_once_the_editor_wrote_it(
+    started, monkeypatch
+):
+    import orchestrator.store.record_file as record_file
+
+    project, orch = started
+    task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
+    path = task_file(project, task_id)
+    editor_text = path.read_text().replace("Parse the input.", "Editor's line.")
+    real_refresh, real_parse, calls = Project._refresh, record_file.parse_record, []
+
+    def refresh_then_a_truncation(self, *args, **kwargs):
+        report = real_refresh(self, *args, **kwargs)
+        path.write_text("")  # an in-place save has truncated the file
+        return report
+
+    def parse_then_the_editor_writes(*args, **kwargs):
+        parsed = real_parse(*args, **kwargs)
+        if not calls:
+            calls.append(True)
+            path.write_text(editor_text)  # and writes, a moment later
+        return parsed
+
+    monkeypatch.setattr(Project, "_refresh", refresh_then_a_truncation)
+    monkeypatch.setattr(record_file, "parse_record", parse_then_the_editor_writes)
+    update_task(project, task_id, title="Write the fast parser")
+    monkeypatch.undo()
+    text = path.read_text()
+    assert "Editor's line." in text and "title: Write the fast parser" in text
+
+
 def test_a_new_file_appearing_in_the_instant_before_leaves_no_temporary_file(tmp_path, monkeypatch):
     path = tmp_path / "t.md"
     real = files._temp_in

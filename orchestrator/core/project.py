@@ -471,15 +471,23 @@ class Writer:
 
         path = self.path_of(kind, session_id, record_id)
         rel = self.layout.rel(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise RecordError(
-                f"{rel} is gone (deleted since the index was read?); run the command again"
-            ) from None
-        parsed = parse_record(
-            kind, data.decode("utf-8", errors="replace"), rel, FileRole(kind, record_id, session_id)
-        )
+        role = FileRole(kind, record_id, session_id)
+        data = None
+        for wait in (*EMPTY_WAITS, None):
+            try:
+                now = path.read_bytes()
+            except FileNotFoundError:
+                raise RecordError(
+                    f"{rel} is gone (deleted since the index was read?); run the command again"
+                ) from None
+            parsed = parse_record(kind, now.decode("utf-8", errors="replace"), rel, role)
+            # A file that does not parse may be an editor's in-place save caught half-way:
+            # looked at again while it keeps changing.
+            if parsed.record is not None or now == data or wait is None:
+                break
+            data = now
+            time.sleep(wait)
+        data = now
         if parsed.record is None:
             problem = parsed.problems[0]
             raise RecordError(
