@@ -319,6 +319,23 @@ def test_a_file_caught_empty_by_orchs_load_is_read_again_once_the_editor_wrote_i
     assert "Editor's line." in text and "title: Write the fast parser" in text
 
 
+def test_doctor_lists_a_temporary_file_an_orch_killed_mid_write_left(started):
+    project, orch = started
+    task_id = new_task(orch, "Write the parser")
+    path = task_file(project, task_id)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    left = path.with_name(f".{path.name}.{dead}.a1b2c3.tmp")
+    left.write_text(path.read_text() + "\nA save taken out of its place.\n")
+    mine = path.with_name(f".{path.name}.{os.getpid()}.a1b2c3.tmp")  # a live writer's
+    mine.write_text("in progress")
+    out = orch("doctor").stdout  # a warning: the check still passes
+    assert f"{left.name}: left by an orch process killed while writing" in out
+    assert f"compare it with {path.name}" in out
+    assert mine.name not in out
+    assert left.exists()  # shown, never removed by orch
+
+
 def test_a_new_file_appearing_in_the_instant_before_leaves_no_temporary_file(tmp_path, monkeypatch):
     path = tmp_path / "t.md"
     real = files._temp_in

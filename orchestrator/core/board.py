@@ -72,8 +72,27 @@ def problems(project: Project) -> list[Problem]:
             " ORDER BY path, line NULLS FIRST, message"
         )
     found = [problem_of(r) for r in rows] + link_problems(project)
-    found += project.syncer.problems()
+    found += project.syncer.problems() + leftover_problems(project)
     return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
+
+
+def leftover_problems(project: Project) -> list[Problem]:
+    """Temporary files an orch process left when it was killed mid-write: one may hold an
+    editor's save taken out of its place in that instant, so they are shown, never
+    removed by orch."""
+    from orchestrator.store.files import LEFTOVER, find_leftovers
+
+    layout = project.layout
+    found = []
+    for path in find_leftovers(layout.base):
+        record = path.with_name(LEFTOVER.match(path.name)["name"])
+        found.append(Problem(
+            layout.rel(path),
+            f"left by an orch process killed while writing {layout.rel(record)}: it holds orch's"
+            " new text, or a save of yours taken out of its place in that instant",
+            fix=f"compare it with {record.name}, copy back what is yours, then delete it",
+            severity="warning"))  # fmt: skip
+    return found
 
 
 def link_problems(project: Project) -> list[Problem]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -350,6 +351,42 @@ def real_folder(path: Path, within: Path, create: bool = True) -> None:
     missing and `create`), for a writer that takes a path (DuckDB, a move): raises
     LinkRefused naming the link otherwise."""
     os.close(open_folder(path, within, create))
+
+
+# The temporary files beside a record: `.NAME.PID.XXXXXX.tmp` (a write) and `.del` (a
+# removal), named after the process that made them.
+LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{6}\.(?:tmp|del)$")
+
+
+def find_leftovers(within: Path, skip: tuple[str, ...] = (".git", ".index")) -> list[Path]:
+    """Temporary files below `within` whose process is gone: left by an orch killed
+    between two steps of a write. Each holds either orch's new text or a file orch had
+    just taken out of its place (an editor's save, in the instant it was swapped)."""
+    found = []
+    folders = [within]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in skip:
+                    folders.append(Path(entry.path))
+            elif (match := LEFTOVER.match(entry.name)) and not _alive(int(match["pid"])):
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def find_links(within: Path) -> list[tuple[Path, str]]:
