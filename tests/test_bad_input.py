@@ -215,6 +215,10 @@ def test_a_really_full_disk_is_said_and_the_index_kept(small_disk, engine):
         assert f"the disk is full: cannot write {index}" in said.stderr
         assert "free some space" in said.stderr
         assert index.read_bytes() == kept
+    said = orch("reindex", code=1)  # the rebuild is made beside the index, which stays
+    assert "the disk is full: cannot write" in said.stderr
+    assert index.read_bytes() == kept
+    assert not index.with_name(f"{index.name}.new").exists()
     (small_disk / "filler").unlink()
     listed = orch("task", "list")
     assert "Before the disk filled" in listed.stdout and "rebuilt" not in listed.stderr

@@ -14,7 +14,7 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from orchestrator.index import signatures
 from orchestrator.index.engine import (
     IndexDB,
     index_path,
+    remove_database,
     remove_index_files,
     schema_version,
     storage_errors,
@@ -397,18 +398,30 @@ class Project:
         return db, rebuilt
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
-        """Throw the index away and rebuild it from the files."""
+        """Rebuild the index from the files. The new one is built beside the old one and
+        takes its place only when whole: a rebuild that fails (a full disk) leaves the
+        index as it was."""
         engine = self.config.index
-        with self.lock(), storage_errors(index_path(self.layout.index_dir, engine)):
-            remove_index_files(self.layout.index_dir, engine)
-            db = IndexDB(engine, index_path(self.layout.index_dir, engine), writable=True)
+        final = index_path(self.layout.index_dir, engine)
+        building = final.with_name(f"{final.name}.new")
+        with self.lock(), storage_errors(building):
+            remove_database(building)
+            db = None
             try:
+                db = IndexDB(engine, building, writable=True)
                 db.create_schema()
                 report = Indexer(self.layout, db).refresh(progress=progress)
                 self.syncer.outside(db, [*report.read, *report.removed])
-                return report
-            finally:
-                db.close()
+            except BaseException:
+                if db is not None:
+                    with suppress(Exception):  # the error that stopped the build is the one said
+                        db.close()
+                remove_database(building)
+                raise
+            db.close()  # its journal checkpointed into the file
+            remove_index_files(self.layout.index_dir, engine)
+            os.replace(building, final)
+            return report
 
 
 # What a task's line and the counts of its session.md view are made of (core/views.py's

@@ -365,6 +365,10 @@ def index_path(index_dir: Path, engine: str) -> Path:
 
 def remove_index_files(index_dir: Path, engine: str) -> None:
     """Delete an engine's database with its journal files (the index is a cache)."""
-    path = index_path(index_dir, engine)
+    remove_database(index_path(index_dir, engine))
+
+
+def remove_database(path: Path) -> None:
+    """Delete the database at `path` with its journal files."""
     for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
