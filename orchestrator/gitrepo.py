@@ -295,7 +295,7 @@ class Repo:
         index."""
         paths = [self.git_dir / "index.lock", *self.branch_locks()]
         if self.private_index is not None:
-            paths.append(self.private_index.with_name(self.private_index.name + ".lock"))
+            paths.append(self.private_lock)
         return [lock for p in paths if (lock := inspect_lock(p, self.dirs)) is not None]
 
     def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
@@ -479,9 +479,13 @@ class Repo:
         """A lock on orch's private index left by a killed git would stop every commit
         from now on: removed once its owner is gone (the project lock keeps other orch
         processes out, so only an orphaned git child can still hold it: waited for)."""
-        if self.private_index is None:
-            return
-        self._wait_for(self.private_index.with_name(self.private_index.name + ".lock"))
+        if self.private_index is not None:
+            self._wait_for(self.private_lock)
+
+    @property
+    def private_lock(self) -> Path:
+        """Where git locks orch's private index."""
+        return self.private_index.with_name(self.private_index.name + ".lock")
 
     def _waited_for(self, said: str) -> bool:
         """Wait for the lock a git error message names to be let go (or removed, its owner

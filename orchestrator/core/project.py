@@ -485,22 +485,22 @@ class Writer:
         path = self.path_of(kind, session_id, record_id)
         rel = self.layout.rel(path)
         role = FileRole(kind, record_id, session_id)
-        data = None
-        for wait in (*EMPTY_WAITS, None):
+        waits, previous = iter(EMPTY_WAITS), None
+        while True:
             try:
-                now = path.read_bytes()
+                data = path.read_bytes()
             except FileNotFoundError:
                 raise RecordError(
                     f"{rel} is gone (deleted since the index was read?); run the command again"
                 ) from None
-            parsed = parse_record(kind, now.decode("utf-8", errors="replace"), rel, role)
+            parsed = parse_record(kind, data.decode("utf-8", errors="replace"), rel, role)
             # A file that does not parse may be an editor's in-place save caught half-way:
             # looked at again while it keeps changing.
-            if parsed.record is not None or now == data or wait is None:
+            wait = next(waits, None)
+            if parsed.record is not None or data == previous or wait is None:
                 break
-            data = now
+            previous = data
             time.sleep(wait)
-        data = now
         if parsed.record is None:
             problem = parsed.problems[0]
             raise RecordError(
@@ -618,18 +618,19 @@ class Writer:
         """`read_held` of a record file, waiting a moment while it is empty: an editor
         that saves in place truncates it first, and a merge with an empty file would
         drop what it is about to write."""
-        for wait in (*EMPTY_WAITS, None):
+        waits = iter(EMPTY_WAITS)
+        while True:
             held, current = read_held(path, self.layout.base)
             if current != b"" or base_blob is None:
                 return held, current
             os.close(held)
+            wait = next(waits, None)
             if wait is None:
                 raise RecordError(
                     f"{rel} is empty (an editor saving it?); nothing was written — run the"
                     " command again"
                 )
             time.sleep(wait)
-        return None, None  # not reached: the last look raises
 
     def _note_view(self, record: Record, path: Path) -> None:
         """Count the record's session among those whose view to regenerate, unless the

@@ -234,14 +234,14 @@ class Syncer:
     def behind(self) -> bool:
         """Whether there is work the next refresh must do although no file changed: changes
         a git hook saw, or syncs whose commit failed (or whose batch window has passed)."""
-        return self.has_held() or (self.has_pending() and self._due())
+        return self.has_held() or (self.has_pending() and self._due(self.load_pending()))
 
-    def _due(self) -> bool:
-        if self.mode != "batch":
-            return self.mode != "off"
-        pending = self.load_pending()
+    def _due(self, pending: list[Entry]) -> bool:
+        """Whether these pending syncs are to be committed now."""
+        if not pending or self.mode == "off":
+            return False
         window_ns = self.project.config.commit_window * 1e9
-        return bool(pending) and time.time_ns() - pending[0].at_ns >= window_ns
+        return self.mode != "batch" or time.time_ns() - pending[0].at_ns >= window_ns
 
     def problems(self) -> list[Problem]:
         """What keeps orch's changes from being committed: a git lock in the way, syncs
@@ -268,7 +268,7 @@ class Syncer:
                                      severity="warning"))  # fmt: skip
         pending = self.load_pending()
         if pending:
-            due = self._due()
+            due = self._due(pending)
             paths = sorted({p for e in pending for p in e.paths})
             found.append(Problem(
                 self.layout.rel(self._pending_file),
@@ -282,8 +282,8 @@ class Syncer:
     def catch_up(self, db: IndexDB) -> None:
         """Commit the syncs an earlier commit could not make (git was busy, or its lock
         was left by a killed git), or whose batch window has passed."""
-        if self.has_pending() and self._due():
-            self.flush(db)
+        if self.has_pending() and self._due(pending := self.load_pending()):
+            self._commit(db, pending)
 
     def _commit(
         self,
@@ -512,9 +512,9 @@ class Syncer:
         changed. Every file changed outside orch and not committed yet is looked at for
         a stale editor buffer (also one saved since the refresh looked), but `own`: files
         orch just wrote itself (ticks applied from session.md, views). With `sweep`, also
-        what is pending. With `commit: off` there
-        is no history to merge a stale buffer against: a file is then taken as saved.
-        Whether it is done (False: git is busy, or failed; the next sync tries again)."""
+        what is pending. With `commit: off` there is no history to merge a stale buffer
+        against: a file is then taken as saved. Whether it is done (False: git is busy,
+        or failed; the next sync tries again)."""
         if self.mode == "off":
             self.mark(db, [Entry(self.outside_op, fresh)], committed=False)
             return True
@@ -546,9 +546,6 @@ class Syncer:
             outside = [
                 p for p in changed if p not in waiting or (p in raw and now_blobs.get(p) != raw[p])
             ]
-            # An empty record file is an editor's save caught half-way (truncated, not yet
-            # written): left for the next sync rather than committed (or merged) empty.
-            outside = [p for p in outside if not self._emptied(p)]
             fresh_set = set(fresh)
             # Only a tracked file changed in place can be a stale buffer.
             mine = set(own)
@@ -557,7 +554,9 @@ class Syncer:
             notes = self.merge_stale(db, edited, written, saves)
             merged = self.store_saves(saves)
             # The commit holds the files as looked at here: a save landing before it is
-            # made is held for the next sync (and merged if it is a stale buffer).
+            # made is held for the next sync (and merged if it is a stale buffer). An empty
+            # record file is an editor's save caught half-way (truncated, not yet written):
+            # left for the next sync rather than committed empty.
             contents = self._as_they_are(outside)
             emptied = {p for p, d in contents.items() if d == b"" and self.layout.classify(p)}
             outside = [p for p in outside if p not in emptied]
@@ -595,13 +594,6 @@ class Syncer:
             except OSError:
                 continue
         return found
-
-    def _emptied(self, rel: str) -> bool:
-        path = self.layout.root / rel
-        try:
-            return self.layout.classify(rel) is not None and path.lstat().st_size == 0
-        except OSError:
-            return False
 
     def edited(self, rels: list[str]) -> list[str]:
         """Which of these files differ from the last commit: edits, not a checkout. None
@@ -687,6 +679,9 @@ class Syncer:
             except OSError:
                 return None
             if held is None:
+                return None
+            if not data:  # an in-place save caught half-way: never merged as a file emptied
+                os.close(held)
                 return None
             mine = data.decode("utf-8", errors="replace")
             best = stale_base(texts, mine)

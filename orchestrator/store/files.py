@@ -314,20 +314,6 @@ def read_unlinked(path: Path) -> bytes:
         return f.read()
 
 
-def remove_file(path: Path, within: Path) -> None:
-    """Remove `path` (a link there is removed as a link); nothing if it is not there.
-    Refused if a folder on the way from `within` is a link."""
-    try:
-        folder = open_folder(path.parent, within, create=False)
-    except FileNotFoundError:
-        return
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path.name, dir_fd=folder)
-    finally:
-        os.close(folder)
-
-
 def remove_tree(path: Path, within: Path) -> None:
     """Remove the folder `path` and everything in it; refused if it, or a folder on the
     way from `within`, is a link (links inside it are removed as links)."""
