@@ -1,17 +1,57 @@
 """The errors orch raises for things a person can fix.
 
-Every message names what is wrong (file, line, field or id) and what to do about it.
-Adapters turn them into one line: the CLI into exit code 1, the MCP server into a tool error.
+Every message names what is wrong (file, line, field or id) and what to do about it, in
+words that belong to no adapter. Where another call would succeed, the error carries it as a
+`Hint`: an operation and its arguments. Each adapter renders the hint in its own vocabulary
+(the CLI as a command line with flags, the MCP server as a tool call) and never parses the
+message (ARCHITECTURE.md, "Errors and hints").
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A call that would succeed (or show what is needed): `op` names a core operation
+    (the keys of OPERATIONS), `args` its arguments by their spec names."""
+
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+# The operations a hint may name, with what each does in words; adapters map every one to
+# their own command or tool (a test checks that the CLI and the MCP server know them all).
+OPERATIONS = {
+    "task_list": "list the tasks",
+    "task_update": "change a task's fields or status",
+    "task_complete": "complete a task",
+    "task_move": "move a task to another group or parent",
+    "task_delete": "delete a task",
+    "session_list": "list the sessions",
+    "session_create": "create a session",
+    "session_activate": "activate a session",
+    "group_list": "list the task groups",
+    "doctor": "list every problem in the files",
+    "doctor_fix": "repair what can be repaired",
+    "conflicts": "list the recorded merge conflicts",
+    "resolve": "resolve a merge conflict",
+    "sync": "commit what is not yet committed",
+    "mode_list": "list the specialist modes",
+}
 
 
 class OrchError(Exception):
-    """An error a person can act on; str(error) is the whole message."""
+    """An error a person can act on; str(error) is the whole message, `hint` (or None)
+    the call that would succeed."""
+
+    def __init__(self, message: str = "", hint: Hint | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class ProjectNotFound(OrchError):

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 import orchestrator.store.files as files
-from orchestrator import gitrepo
-from orchestrator.core.project import Project, Writer
-from orchestrator.core.sync import Syncer
+from orchestrator.core.project import Project
 from orchestrator.core.tasks import delete_task, update_task
 from orchestrator.core.workflow import complete_subtask
+from orchestrator.core.writer import Writer
 from orchestrator.errors import RecordError
-from orchestrator.gitrepo import Repo
+from orchestrator.git import repo as gitrepo
+from orchestrator.git.repo import Repo
+from orchestrator.git.syncer import Syncer
 from tests.conftest import Orch, task_file
 from tests.test_sync import git, meta, new_task, subjects
 
@@ -291,7 +292,7 @@ def test_an_in_place_save_caught_half_way_is_not_merged_as_an_empty_file(started
 def test_a_file_caught_empty_by_orchs_load_is_read_again_once_the_editor_wrote_it(
     started, monkeypatch
 ):
-    import orchestrator.store.record_file as record_file
+    import orchestrator.core.writer as record_file
 
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")
@@ -374,7 +375,7 @@ def test_a_file_deleted_after_an_editor_save_in_the_instant_before_is_kept(start
         path.write_text(path.read_text() + "\nEditor's line.\n")
         return real(target, held, expected, *args)
 
-    monkeypatch.setattr("orchestrator.core.project.remove_checked", save_then_remove)
+    monkeypatch.setattr("orchestrator.core.writer.remove_checked", save_then_remove)
     with pytest.raises(RecordError, match="was edited while orch was deleting it"):
         delete_task(project, task_id)
     assert "Editor's line." in path.read_text()

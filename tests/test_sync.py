@@ -636,7 +636,7 @@ def test_sync_states_with_commits_off(started):
 CRASHER = """
 import os, signal, sys
 from orchestrator.core.project import Project
-from orchestrator.core import sync
+from orchestrator.git import syncer as sync
 from orchestrator.core.tasks import update_task
 
 def die(*args, **kwargs):

@@ -13,7 +13,8 @@ import zipfile
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.project import Project, Writer
+from orchestrator.core.project import Project
+from orchestrator.core.writer import Writer
 from orchestrator.errors import InvalidInput
 from orchestrator.model import now
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import shutil
 
-from orchestrator.core.project import Project, Writer
+from orchestrator.core.project import Project
+from orchestrator.core.writer import Writer
 from orchestrator.errors import RecordError
 from orchestrator.model import ID_KEY, Record, derived_fields, now
 from orchestrator.store.files import real_folder

@@ -27,7 +27,7 @@ from typing import Any
 from orchestrator.core.board import problem_of
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, OrchError
-from orchestrator.gitrepo import Repo
+from orchestrator.git.repo import Repo
 from orchestrator.model import Problem
 from orchestrator.resources import shipped
 from orchestrator.store.files import blob_id

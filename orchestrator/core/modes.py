@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.project import Project, Writer
+from orchestrator.core.project import Project
+from orchestrator.core.writer import Writer
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.index.refresh import mode_binding
 from orchestrator.layout import MODE_SUFFIXES

@@ -10,8 +10,8 @@ from typing import Any
 from orchestrator.core.conflicts import clone_id
 from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import InvalidInput, OrchError
-from orchestrator.gitrepo import GitError, Repo
-from orchestrator.merge_driver import MERGE_CLONE_ENV
+from orchestrator.git.merge_driver import MERGE_CLONE_ENV
+from orchestrator.git.repo import GitError, Repo
 from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"
@@ -57,7 +57,7 @@ def checked_repo(project: Project) -> Repo:
 
 def driver_command() -> str:
     """How git runs our merge driver: this Python, so the driver finds orch installed."""
-    return f"{shlex.quote(sys.executable)} -m orchestrator.merge_driver %O %A %B %P"
+    return f"{shlex.quote(sys.executable)} -m orchestrator.git.merge_driver %O %A %B %P"
 
 
 def configure_driver(repo: Repo) -> None:

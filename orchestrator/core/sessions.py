@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.project import Project, Writer
+from orchestrator.core.project import Project
+from orchestrator.core.writer import Writer
 from orchestrator.errors import ActiveSessionExists, InvalidInput, InvalidTransition
 from orchestrator.model import (
     ACTIVE,

@@ -7,12 +7,15 @@ from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.modes import binding_context
-from orchestrator.core.project import Project, Writer
+from orchestrator.core.project import Project
+from orchestrator.core.rules import set_status
+from orchestrator.core.writer import Writer
 from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
 from orchestrator.store.files import real_folder, remove_tree
 from orchestrator.store.record_file import body_text, new_record
+from orchestrator.store.sections import set_section
 from orchestrator.store.validation import checked_texts
 
 # Hours: the schema's bound on efforts (schema/task.schema.json).
@@ -318,15 +321,6 @@ def show_task(project: Project, ref: str) -> dict[str, Any]:
         return row
 
 
-def set_status(meta: dict[str, Any], status: str) -> None:
-    """Change a task's status and the timestamps that go with it."""
-    stamp = now()
-    meta["status"] = status
-    if status == IN_PROGRESS and not meta.get("started_at"):
-        meta["started_at"] = stamp
-    meta["completed_at"] = (meta.get("completed_at") or stamp) if status == DONE else None
-
-
 def update_task(
     project: Project,
     ref: str,
@@ -572,8 +566,6 @@ def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[s
         set_status(record.meta, CANCELLED)
         record.meta["last_updated_at"] = now()
         if reason and reason.strip():
-            from orchestrator.core.workflow import set_section
-
             entry = f"- {now()[:10]}: cancelled: {' '.join(reason.split())}"
             record.body = "\n" + set_section(record.body.lstrip("\n"), "Notes", entry, True)
         w.save(record)

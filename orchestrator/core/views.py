@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.model import DONE, IN_PROGRESS, PENDING, now
+from orchestrator.core.rules import set_checked
+from orchestrator.model import DONE, now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
@@ -32,7 +33,8 @@ from orchestrator.store.session_view import (
 from orchestrator.store.validation import checked_texts
 
 if TYPE_CHECKING:
-    from orchestrator.core.project import Project, Writer
+    from orchestrator.core.project import Project
+    from orchestrator.core.writer import Writer
     from orchestrator.index.engine import IndexDB
 
 CHANGE_LOG_LENGTH = 15
@@ -71,7 +73,7 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
 
 def change_log(project: Project, session_id: str) -> list[str]:
     """The latest commits that touched the session's files, newest first."""
-    from orchestrator.gitrepo import GitError
+    from orchestrator.git.repo import GitError
 
     syncer = project.syncer
     if project.config.commit == "off":
@@ -133,7 +135,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
 
     The edits are the lines that differ from the version the person started from: the
     newest committed session.md, unless their file is provably an editor's stale buffer
-    of an older one (see core/sync.py stale_base): then the file is first merged with the newest, so
+    of an older one (see git/syncer.py stale_base): then the file is first merged with the newest, so
     what changed meanwhile (notes, other people's text) is kept. Lines that cannot be
     mapped are said in warnings and moved below the list, as the person's text."""
     from orchestrator.errors import RecordError
@@ -195,8 +197,8 @@ def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, s
     """(the committed version `text` was made from, the newest committed one): the one it
     equals, or the older one it is provably a stale buffer of (`stale_base`), else the
     newest; (None, None) without history."""
-    from orchestrator.core.sync import STALE_DEPTH, stale_base
-    from orchestrator.gitrepo import GitError
+    from orchestrator.git.repo import GitError
+    from orchestrator.git.syncer import STALE_DEPTH, stale_base
 
     syncer = project.syncer
     try:
@@ -212,17 +214,6 @@ def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, s
     if text in texts:  # a checkout or a revert: no edits of the person's
         return text, texts[0]
     return texts[stale_base(texts, text) or 0], texts[0]
-
-
-def set_checked(meta: dict[str, Any], task: dict[str, Any], checked: bool) -> None:
-    """A ticked box completes the task; an unticked one takes it back to in progress if
-    it had started, else to pending."""
-    from orchestrator.core.tasks import set_status
-
-    if checked:
-        set_status(meta, DONE)
-    else:
-        set_status(meta, IN_PROGRESS if task.get("started_at") else PENDING)
 
 
 NOTE_KINDS = tuple(NOTE_SECTIONS)

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
+from orchestrator.core.rules import set_status
 from orchestrator.core.tasks import (
     MAX_EFFORT,
     READY_ORDER,
@@ -24,7 +25,6 @@ from orchestrator.core.tasks import (
     checked_choice,
     checked_number,
     describe,
-    set_status,
     start_task,
     task_filter,
     unfinished,
@@ -33,6 +33,7 @@ from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import cycles
 from orchestrator.model import CANCELLED, DONE, PENDING, now
 from orchestrator.store.record_file import new_record
+from orchestrator.store.sections import latest_entry, section, set_section, without
 from orchestrator.store.validation import checked_texts
 
 RESULTS = "Results"
@@ -60,62 +61,6 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
 def excerpt(text: str | None, limit: int = EXCERPT) -> str:
     text = (text or "").strip()
     return text if len(text) <= limit else text[:limit].rstrip() + " …"
-
-
-# -- sections of a task's body -----------------------------------------------------------
-
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
-def _headings(lines: list[str]) -> list[tuple[int, str]]:
-    """(line index, title) of the `## ` headings outside code blocks."""
-    found, fenced = [], False
-    for n, line in enumerate(lines):
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and line.startswith("## "):
-            found.append((n, line[3:].strip()))
-    return found
-
-
-def _span(lines: list[str], heading: str) -> tuple[int, int] | None:
-    heads = _headings(lines)
-    for i, (n, title) in enumerate(heads):
-        if title.casefold() == heading.casefold():
-            end = heads[i + 1][0] if i + 1 < len(heads) else len(lines)
-            return n, end
-    return None
-
-
-def section(body: str, heading: str) -> str | None:
-    """The text under `## heading` (to the next `## ` heading), or None."""
-    lines = body.splitlines(keepends=True)
-    span = _span(lines, heading)
-    return None if span is None else "".join(lines[span[0] + 1 : span[1]]).strip()
-
-
-def set_section(body: str, heading: str, text: str, append: bool = False) -> str:
-    """`body` with the section `## heading` holding `text` (after what it held, if
-    `append`); a missing section is added at the end. Other text is kept as it is."""
-    lines = body.splitlines(keepends=True)
-    span = _span(lines, heading)
-    if span is None:
-        lead = "" if not body.strip() else ("\n" if body.endswith("\n") else "\n\n")
-        return f"{body}{lead}## {heading}\n\n{text.strip()}\n"
-    start, end = span
-    kept = "".join(lines[start + 1 : end]).strip() if append else ""
-    inside = f"{kept}\n\n{text.strip()}" if kept else text.strip()
-    tail = "".join(lines[end:])
-    return "".join(lines[: start + 1]) + f"\n{inside}\n" + ("\n" + tail if tail else "")
-
-
-def latest_entry(results: str | None) -> str:
-    """The last `### ` entry of a Results section (the newest report), without its
-    heading line; the whole text if it has no entries."""
-    if not results:
-        return ""
-    parts = re.split(r"^### .*$", results, flags=re.M)
-    return parts[-1].strip()
 
 
 # -- the planner's context ---------------------------------------------------------------
@@ -480,7 +425,7 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             if role_name
             else f"the task names no specialist_type (roles of mode {binding.get('effective_mode')}: {known})"
         )
-    description = _without(task["description"], (RESULTS, SYNTHESIS))
+    description = without(task["description"], (RESULTS, SYNTHESIS))
     return {
         "task": summary(task)
         | {
@@ -496,7 +441,7 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             {
                 "task_id": parent["task_id"],
                 "title": parent["title"],
-                "description": excerpt(_without(parent["description"], (RESULTS, SYNTHESIS)), 800),
+                "description": excerpt(without(parent["description"], (RESULTS, SYNTHESIS)), 800),
             }
             if parent
             else None
@@ -520,16 +465,6 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             " detailed_work=..., file_paths=[...])"
         ),
     }
-
-
-def _without(body: str | None, headings: Iterable[str]) -> str:
-    """A body without the given `## ` sections (what a report added to it)."""
-    lines = (body or "").splitlines(keepends=True)
-    for heading in headings:
-        span = _span(lines, heading)
-        if span is not None:
-            lines = lines[: span[0]] + lines[span[1] :]
-    return "".join(lines).strip()
 
 
 # -- complete ----------------------------------------------------------------------------

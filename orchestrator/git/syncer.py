@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from orchestrator.gitrepo import GitError, Repo, Wrote, find_repo, git_available, init_repo
+from orchestrator.git.repo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.layout import ORCH_DIR
 from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem, now
 from orchestrator.store.files import blob_id

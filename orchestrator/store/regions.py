@@ -1,0 +1,47 @@
+"""Regions and code fences of a Markdown body: the one definition of each.
+
+A region is the text between `<!-- orch:begin NAME -->` and `<!-- orch:end NAME -->`,
+lines orch generates (session.md's header, overview, groups, change log). A marker or a
+heading shown inside a fenced code block is an example, not structure, so every reader
+of markers and headings asks `fenced()` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
+# A fence opens with three or more backticks or tildes, indented at most three spaces
+# (CommonMark 4.5); it closes with a run of the same character at least as long.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def begin(name: str) -> str:
+    return f"<!-- orch:begin {name} -->"
+
+
+def end(name: str) -> str:
+    return f"<!-- orch:end {name} -->"
+
+
+def fenced(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (its fences included)."""
+    inside: list[bool] = []
+    opened = ""
+    for line in lines:
+        m = _FENCE.match(line.rstrip("\r\n"))
+        if opened:
+            inside.append(True)
+            if (
+                m
+                and m.group(1)[0] == opened[0]
+                and len(m.group(1)) >= len(opened)
+                and not m.group(2).strip()
+            ):
+                opened = ""
+        elif m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            opened = m.group(1)
+            inside.append(True)
+        else:
+            inside.append(False)
+    return inside

@@ -1,0 +1,71 @@
+"""Sections of a Markdown body: the text under a `## ` heading, found outside code fences.
+
+A task's `## Results`, `## Synthesis` and `## Context` are sections; so are the notes of a
+session.md. One reader and one writer of them, used by every operation that touches them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from orchestrator.store.regions import fenced
+
+
+def _headings(lines: list[str]) -> list[tuple[int, str]]:
+    """(line index, title) of the `## ` headings outside code blocks."""
+    return [
+        (n, line[3:].strip())
+        for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
+        if not code and line.startswith("## ")
+    ]
+
+
+def _span(lines: list[str], heading: str) -> tuple[int, int] | None:
+    heads = _headings(lines)
+    for i, (n, title) in enumerate(heads):
+        if title.casefold() == heading.casefold():
+            end = heads[i + 1][0] if i + 1 < len(heads) else len(lines)
+            return n, end
+    return None
+
+
+def section(body: str, heading: str) -> str | None:
+    """The text under `## heading` (to the next `## ` heading), or None."""
+    lines = body.splitlines(keepends=True)
+    span = _span(lines, heading)
+    return None if span is None else "".join(lines[span[0] + 1 : span[1]]).strip()
+
+
+def set_section(body: str, heading: str, text: str, append: bool = False) -> str:
+    """`body` with the section `## heading` holding `text` (after what it held, if
+    `append`); a missing section is added at the end. Other text is kept as it is."""
+    lines = body.splitlines(keepends=True)
+    span = _span(lines, heading)
+    if span is None:
+        lead = "" if not body.strip() else ("\n" if body.endswith("\n") else "\n\n")
+        return f"{body}{lead}## {heading}\n\n{text.strip()}\n"
+    start, end = span
+    kept = "".join(lines[start + 1 : end]).strip() if append else ""
+    inside = f"{kept}\n\n{text.strip()}" if kept else text.strip()
+    tail = "".join(lines[end:])
+    return "".join(lines[: start + 1]) + f"\n{inside}\n" + ("\n" + tail if tail else "")
+
+
+def latest_entry(results: str | None) -> str:
+    """The last `### ` entry of a Results section (the newest report), without its
+    heading line; the whole text if it has no entries."""
+    if not results:
+        return ""
+    parts = re.split(r"^### .*$", results, flags=re.M)
+    return parts[-1].strip()
+
+
+def without(body: str | None, headings: Iterable[str]) -> str:
+    """A body without the given `## ` sections (what a report added to it)."""
+    lines = (body or "").splitlines(keepends=True)
+    for heading in headings:
+        span = _span(lines, heading)
+        if span is not None:
+            lines = lines[: span[0]] + lines[span[1] :]
+    return "".join(lines).strip()
