@@ -129,8 +129,8 @@ def measure(root: Path, shape: dict, runs: int, engine: str) -> list[tuple[str, 
 
     project = Project(root)
     n = iter(range(10**9))
-    update_task(project, task_id, priority=1)
-    inproc = timings_ms(lambda: update_task(project, task_id, priority=next(n) % 5 + 1), runs)
+    update_task(project, task_id, priority_level=1)
+    inproc = timings_ms(lambda: update_task(project, task_id, priority_level=next(n) % 5 + 1), runs)
     rows.append(("in-process `update_task` (with its commit)", spread(inproc), "", ""))
 
     other = active_tasks(project, shape["active_session"])[1]
@@ -167,9 +167,9 @@ def merge_pair(root: Path, shape: dict, work: Path) -> float:
     only_b = ids[EDITS_PER_CLONE : EDITS_PER_CLONE + EDITS_PER_CLONE - SHARED_EDITS]
     pa, pb = Project(a), Project(b)
     for task_id in [*shared, *only_a]:
-        update_task(pa, task_id, priority=5, description="Edited in clone A.")
+        update_task(pa, task_id, priority_level=5, description="Edited in clone A.")
     for task_id in [*shared, *only_b]:
-        update_task(pb, task_id, estimate=7)
+        update_task(pb, task_id, estimated_effort=7)
     command([str(ORCH), "sync", "--remote", "origin"], a)()
     started = time.perf_counter()
     command([str(ORCH), "sync", "--remote", "origin"], b)()

@@ -543,7 +543,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 content_types=content_types or ["all"],
                 status=status or (),
                 group=group,
-                specialist=specialist_type,
+                specialist_type=specialist_type,
                 limit=max(1, min(limit, 100)),
                 offset=offset,
             )
@@ -724,7 +724,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 file_paths=paths,
                 artifact_type=artifact_type,
                 next_action=next_action,
-                actual=actual_effort,
+                actual_effort=actual_effort,
             )
             task = out["task"]
             return f"{task['task_id']} {task['title']!r} is {task['status']}.", out
@@ -830,10 +830,10 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 group=group,
                 parent=parent_task_id,
                 description=description,
-                specialist=specialist_type,
-                complexity=complexity_level,
-                priority=priority_level,
-                estimate=estimated_effort,
+                specialist_type=specialist_type,
+                complexity_level=complexity_level,
+                priority_level=priority_level,
+                estimated_effort=estimated_effort,
                 depends_on=dependencies or (),
             )
             return f"Created {row['task_id']} {row['title']!r}.", {
@@ -877,11 +877,11 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 title=title or None,
                 status=status,
                 description=description or None,
-                specialist=specialist_type,
-                complexity=complexity_level,
-                priority=priority_level,
-                estimate=estimated_effort,
-                actual=actual_effort,
+                specialist_type=specialist_type,
+                complexity_level=complexity_level,
+                priority_level=priority_level,
+                estimated_effort=estimated_effort,
+                actual_effort=actual_effort,
                 depends_on=dependencies,
                 add_dependencies=add_dependencies or (),
                 remove_dependencies=remove_dependencies or (),
@@ -969,7 +969,7 @@ def build_server(root: str | os.PathLike | None = None) -> MCPServer:
                 all_sessions=all_sessions,
                 group=group,
                 status=split_ids(status),
-                specialist=specialist_type,
+                specialist_type=specialist_type,
                 parent=parent_task_id,
             )
             shown = trimmed(rows, ROWS)

@@ -87,8 +87,8 @@ def test_ready_lists_pending_tasks_whose_dependencies_are_completed(project, cha
 
 def test_ready_puts_urgent_first(project):
     sessions.create_session(project, "S")
-    low = tasks.add_task(project, "Someday", priority=5)["task_id"]
-    urgent = tasks.add_task(project, "Urgent", priority=1)["task_id"]
+    low = tasks.add_task(project, "Someday", priority_level=5)["task_id"]
+    urgent = tasks.add_task(project, "Urgent", priority_level=1)["task_id"]
     normal = tasks.add_task(project, "Normal")["task_id"]
     assert ready_ids(project) == [urgent, normal, low]
 

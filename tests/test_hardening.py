@@ -313,7 +313,7 @@ def mutations(good: str, rng: random.Random):
 
 def test_a_thousand_malformed_files_give_clear_errors_never_a_traceback(repo):
     project = Project(repo)
-    good_id = add_task(project, "Good", priority=3)["task_id"]
+    good_id = add_task(project, "Good", priority_level=3)["task_id"]
     good_path = next(repo.glob(f".task_orchestrator/sessions/*/tasks/{good_id}.md"))
     good = good_path.read_text()
     rng = random.Random(9)

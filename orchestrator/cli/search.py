@@ -36,7 +36,7 @@ def search(ctx, query, scope, content_types, statuses, group, specialist, limit,
     from orchestrator.core.search import search as core_search
 
     found = core_search(ctx.project, query, scope=scope, content_types=content_types or ("all",),
-                        status=statuses, group=group, specialist=specialist, limit=limit)  # fmt: skip
+                        status=statuses, group=group, specialist_type=specialist, limit=limit)  # fmt: skip
     if as_json:
         emit_json(found)
         return

@@ -104,10 +104,10 @@ def add(
         group=group,
         parent=parent,
         description=read_text_option(description),
-        specialist=specialist,
-        complexity=complexity,
-        priority=priority,
-        estimate=estimate,
+        specialist_type=specialist,
+        complexity_level=complexity,
+        priority_level=priority,
+        estimated_effort=estimate,
         depends_on=split_ids(depends_on),
         status=status,
     )
@@ -135,7 +135,7 @@ def list_(
 ) -> None:
     """List tasks (of the active session unless told otherwise)."""
     filters = dict(session=session, all_sessions=all_sessions, group=group,
-                   status=split_ids(status), specialist=specialist, complexity=complexity,
+                   status=split_ids(status), specialist_type=specialist, complexity_level=complexity,
                    parent=parent, ready=ready, limit=limit)  # fmt: skip
     if as_json:
         emit_json_text(core.list_tasks_json(ctx.project, **filters))
@@ -274,11 +274,11 @@ def update(
         title=title,
         status=status,
         description=read_text_option(description),
-        specialist=specialist,
-        complexity=complexity,
-        priority=priority,
-        estimate=estimate,
-        actual=actual,
+        specialist_type=specialist,
+        complexity_level=complexity,
+        priority_level=priority,
+        estimated_effort=estimate,
+        actual_effort=actual,
         depends_on=deps,
         add_dependencies=split_ids(add_dep),
         remove_dependencies=split_ids(remove_dep),
@@ -304,7 +304,11 @@ def start(ctx, task_ref, force, as_json) -> None:
 @click.pass_obj
 def done(ctx, task_ref, actual, force, as_json) -> None:
     """Mark a task completed."""
-    shown(core.done_task(ctx.project, task_ref, actual=actual, force=force), "Completed", as_json)
+    shown(
+        core.done_task(ctx.project, task_ref, actual_effort=actual, force=force),
+        "Completed",
+        as_json,
+    )
 
 
 @task.command("move")

@@ -73,7 +73,7 @@ def search(
     content_types: Iterable[str] | str = ("all",),
     status: Iterable[str] = (),
     group: str | None = None,
-    specialist: str | None = None,
+    specialist_type: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def search(
         sessions = _sessions(project, db, scope)
         out: dict[str, Any] = {"query": query, "scope": scope, "sessions": len(sessions)}
         if "tasks" in kinds:
-            clauses, params = _filters(db, sessions, scope, statuses, group, specialist)
+            clauses, params = _filters(db, sessions, scope, statuses, group, specialist_type)
             finder = _fts if db.engine == "sqlite" else _patterns
             total, rows = finder(db, terms, clauses, params, limit, offset)
             out["tasks"] = rows
@@ -113,7 +113,7 @@ def _sessions(project: Project, db, scope: str) -> list[dict[str, Any]]:
     return db.records("SELECT * FROM sessions ORDER BY session_id")
 
 
-def _filters(db, sessions, scope, statuses, group, specialist) -> tuple[list[str], list[Any]]:
+def _filters(db, sessions, scope, statuses, group, specialist_type) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if scope != "all_sessions":
@@ -130,9 +130,9 @@ def _filters(db, sessions, scope, statuses, group, specialist) -> tuple[list[str
         else:
             clauses.append("(t.group_id = ? OR t.task_group = ?)")
             params += [group, group]
-    if specialist:
+    if specialist_type:
         clauses.append("t.specialist_type = ?")
-        params.append(specialist)
+        params.append(specialist_type)
     return clauses, params
 
 

@@ -112,16 +112,18 @@ def checked_dependencies(
     return resolved
 
 
-def _warn_unknown_specialist(project: Project, db, session_id: str, specialist: str | None) -> None:
+def _warn_unknown_specialist(
+    project: Project, db, session_id: str, specialist_type: str | None
+) -> None:
     """A specialist the session's mode does not define is allowed, but probably a typo."""
-    if not specialist:
+    if not specialist_type:
         return
     mode_id = (binding_context(db, session_id) or {}).get("effective_mode")
     mode = db.record("SELECT specialist_roles FROM session_modes WHERE mode_id = ?", [mode_id])
     roles = (mode or {}).get("specialist_roles") or {}
-    if roles and specialist not in roles:
+    if roles and specialist_type not in roles:
         project.warnings.append(
-            f"{specialist!r} is not a specialist role of mode {mode_id} ({', '.join(roles)})"
+            f"{specialist_type!r} is not a specialist role of mode {mode_id} ({', '.join(roles)})"
         )
 
 
@@ -133,23 +135,23 @@ def add_task(
     group: str | None = None,
     parent: str | None = None,
     description: str | None = None,
-    specialist: str | None = None,
-    complexity: str | None = None,
-    priority: int | None = None,
-    estimate: int | None = None,
+    specialist_type: str | None = None,
+    complexity_level: str | None = None,
+    priority_level: int | None = None,
+    estimated_effort: int | None = None,
     depends_on: Iterable[str] = (),
     status: str | None = None,
 ) -> dict[str, Any]:
     """Create a task in a session (the active one, or the parent's). A subtask joins its
     parent's group unless another is given."""
-    checked_texts(title=title, description=description, specialist_type=specialist)
+    checked_texts(title=title, description=description, specialist_type=specialist_type)
     title = title.strip()
     if not title:
         raise InvalidInput("a task needs a title")
-    checked_choice("task", "complexity_level", complexity)
+    checked_choice("task", "complexity_level", complexity_level)
     checked_choice("task", "status", status)
-    checked_number("priority", priority, 1, 5)
-    checked_number("estimate", estimate, 0, MAX_EFFORT)
+    checked_number("priority", priority_level, 1, 5)
+    checked_number("estimate", estimated_effort, 0, MAX_EFFORT)
     with project.writing("add") as w:
         db = w.db
         parent_row = lookup.task(db, parent) if parent else None
@@ -177,7 +179,7 @@ def add_task(
         task_id = w.new_id("task")
         parent_id = parent_row["task_id"] if parent_row else None
         deps = checked_dependencies(db, task_id, session_id, depends_on, parent_id)
-        _warn_unknown_specialist(project, db, session_id, specialist)
+        _warn_unknown_specialist(project, db, session_id, specialist_type)
         stamp = now()
         status = status or PENDING
         record = new_record(
@@ -189,10 +191,10 @@ def add_task(
                 "status": status,
                 "group_id": group_id,
                 "parent_task_id": parent_row["task_id"] if parent_row else None,
-                "specialist_type": specialist,
-                "complexity_level": complexity,
-                "priority_level": priority,
-                "estimated_effort": estimate,
+                "specialist_type": specialist_type,
+                "complexity_level": complexity_level,
+                "priority_level": priority_level,
+                "estimated_effort": estimated_effort,
                 "depends_on": deps,
                 "created_at": stamp,
                 "started_at": stamp if status == IN_PROGRESS else None,
@@ -208,8 +210,8 @@ def add_task(
 
 def list_tasks(project: Project, **filters: Any) -> list[dict[str, Any]]:
     """Tasks of a session (the active one by default; all sessions with `all_sessions` or
-    when none is active), filtered by `group`, `status` (a list), `specialist`,
-    `complexity`, `parent`; `ready`: pending tasks whose dependencies are all completed
+    when none is active), filtered by `group`, `status` (a list), `specialist_type`,
+    `complexity_level`, `parent`; `ready`: pending tasks whose dependencies are all completed
     and whose subtasks are all done, urgent first; at most `limit`."""
     return _listing(
         project, lambda db, rest, params: db.records(f"SELECT t.* {rest}", params), **filters
@@ -256,14 +258,14 @@ def task_filter(
     all_sessions: bool = False,
     group: str | None = None,
     status: Iterable[str] = (),
-    specialist: str | None = None,
-    complexity: str | None = None,
+    specialist_type: str | None = None,
+    complexity_level: str | None = None,
     parent: str | None = None,
     ready: bool = False,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over TASK_FROM) and parameters of a task listing."""
     statuses = [checked_choice("task", "status", s) for s in status]
-    checked_choice("task", "complexity_level", complexity)
+    checked_choice("task", "complexity_level", complexity_level)
     clauses, params = [], []
     if session or not all_sessions:
         row = lookup.session(db, session) if session else lookup.active_session(db)
@@ -279,12 +281,12 @@ def task_filter(
     if statuses:
         clauses.append(f"t.status IN ({', '.join('?' * len(statuses))})")
         params += statuses
-    if specialist:
+    if specialist_type:
         clauses.append("t.specialist_type = ?")
-        params.append(specialist)
-    if complexity:
+        params.append(specialist_type)
+    if complexity_level:
         clauses.append("t.complexity_level = ?")
-        params.append(complexity)
+        params.append(complexity_level)
     if parent:
         clauses.append("t.parent_task_id = ?")
         params.append(lookup.task(db, parent)["task_id"])
@@ -328,22 +330,22 @@ def update_task(
     title: str | None = None,
     status: str | None = None,
     description: str | None = None,
-    specialist: str | None = None,
-    complexity: str | None = None,
-    priority: int | None = None,
-    estimate: int | None = None,
-    actual: int | None = None,
+    specialist_type: str | None = None,
+    complexity_level: str | None = None,
+    priority_level: int | None = None,
+    estimated_effort: int | None = None,
+    actual_effort: int | None = None,
     depends_on: Iterable[str] | None = None,
     add_dependencies: Iterable[str] = (),
     remove_dependencies: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it."""
-    checked_texts(title=title, description=description, specialist_type=specialist)
+    checked_texts(title=title, description=description, specialist_type=specialist_type)
     checked_choice("task", "status", status)
-    checked_choice("task", "complexity_level", complexity)
-    checked_number("priority", priority, 1, 5)
-    checked_number("estimate", estimate, 0, MAX_EFFORT)
-    checked_number("actual", actual, 0, MAX_EFFORT)
+    checked_choice("task", "complexity_level", complexity_level)
+    checked_number("priority", priority_level, 1, 5)
+    checked_number("estimate", estimated_effort, 0, MAX_EFFORT)
+    checked_number("actual", actual_effort, 0, MAX_EFFORT)
     with project.writing("update") as w:
         row = lookup.task(w.db, ref)
         record = w.load("task", row["session_id"], row["task_id"])
@@ -356,14 +358,14 @@ def update_task(
             set_status(meta, status)
         if description is not None:
             record.body = body_text(description)
-        if specialist is not None:
-            _warn_unknown_specialist(project, w.db, row["session_id"], specialist)
-            meta["specialist_type"] = specialist or None
+        if specialist_type is not None:
+            _warn_unknown_specialist(project, w.db, row["session_id"], specialist_type)
+            meta["specialist_type"] = specialist_type or None
         for key, value in (
-            ("complexity_level", complexity),
-            ("priority_level", priority),
-            ("estimated_effort", estimate),
-            ("actual_effort", actual),
+            ("complexity_level", complexity_level),
+            ("priority_level", priority_level),
+            ("estimated_effort", estimated_effort),
+            ("actual_effort", actual_effort),
         ):
             if value is not None:
                 meta[key] = value
@@ -428,10 +430,10 @@ def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any
 
 
 def done_task(
-    project: Project, ref: str, actual: int | None = None, force: bool = False
+    project: Project, ref: str, actual_effort: int | None = None, force: bool = False
 ) -> dict[str, Any]:
     """Mark a task completed; refused while it has unfinished subtasks (unless `force`)."""
-    checked_number("actual", actual, 0, MAX_EFFORT)
+    checked_number("actual", actual_effort, 0, MAX_EFFORT)
     with project.writing("done") as w:
         row = lookup.task(w.db, ref)
         open_subtasks = unfinished(
@@ -444,13 +446,13 @@ def done_task(
             raise InvalidInput(
                 f"{describe(row)} has unfinished subtasks: {listed}; finish them or pass --force"
             )
-        if row["status"] == DONE and actual is None:
+        if row["status"] == DONE and actual_effort is None:
             project.warnings.append(f"{describe(row)} is already completed")
             return row
         record = w.load("task", row["session_id"], row["task_id"])
         set_status(record.meta, DONE)
-        if actual is not None:
-            record.meta["actual_effort"] = actual
+        if actual_effort is not None:
+            record.meta["actual_effort"] = actual_effort
         record.meta["last_updated_at"] = now()
         w.save(record)
         w.sync()

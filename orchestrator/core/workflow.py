@@ -496,7 +496,7 @@ def complete_subtask(
     file_paths: Iterable[str] = (),
     artifact_type: str = "general",
     next_action: str = "continue",
-    actual: int | None = None,
+    actual_effort: int | None = None,
 ) -> dict[str, Any]:
     """Take a specialist's report: a dated entry under the task's `## Results` (the
     summary, links to the artifact and the files touched), the long text as an
@@ -508,7 +508,7 @@ def complete_subtask(
         raise InvalidInput("say what was done (summary)")
     if next_action not in NEXT_ACTIONS:
         raise InvalidInput(f"next_action {next_action!r} is not one of {', '.join(NEXT_ACTIONS)}")
-    checked_number("actual", actual)
+    checked_number("actual_effort", actual_effort)
     status = NEXT_ACTIONS[next_action]
     files = [str(p).strip() for p in file_paths if str(p).strip()]
     checked_texts(**{f"file_paths[{n}]": path for n, path in enumerate(files)})
@@ -545,8 +545,8 @@ def complete_subtask(
             entry.append("- Files: " + ", ".join(f"`{f}`" for f in files))
         record.body = "\n" + set_section(record.body.lstrip("\n"), RESULTS, "\n".join(entry), True)
         set_status(record.meta, status)
-        if actual is not None:
-            record.meta["actual_effort"] = actual
+        if actual_effort is not None:
+            record.meta["actual_effort"] = actual_effort
         record.meta["last_updated_at"] = stamp
         w.save(record)
         w.sync()
