@@ -16,8 +16,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult
 
 from orchestrator.core.project import Project
-from orchestrator.errors import OrchError, ProjectNotFound, os_error_message
-from orchestrator.mcp.errors import resource_error, tool_error
+from orchestrator.core.setup import init_project
+from orchestrator.errors import OrchError, ProjectNotFound
+from orchestrator.mcp.errors import message, resource_error, tool_error
 from orchestrator.mcp.replies import REPLY_BUDGET, Data, reply
 
 INSTALL_DIR = Path(__file__).resolve().parent.parent  # orch's own package directory
@@ -105,8 +106,6 @@ class Served:
     def initialize(self, working_directory: str) -> Project:
         """Serve the project at `working_directory` (set up there if missing), within
         the bounds this server was started with."""
-        from orchestrator.core.setup import init_project
-
         given = Path(working_directory).expanduser()
         if not given.is_absolute():
             if self.project is None:
@@ -135,7 +134,7 @@ class Served:
         except OrchError as e:
             raise tool_error(e, self.tools) from None
         except OSError as e:
-            raise ToolError(f"cannot set up {path}: {os_error_message(e)}") from None
+            raise ToolError(f"cannot set up {path}: {message(e, self.tools)}") from None
         self.use(project)
         return project
 
