@@ -87,7 +87,7 @@ def mcp_child(root: Path, runs: int) -> None:
     """(In a child process) call orchestrator_search `runs` times; print the seconds."""
     from mcp import Client
 
-    from orchestrator.mcp_server import build_server
+    from orchestrator.mcp.server import build_server
 
     async def go() -> list[float]:
         times = []

@@ -19,7 +19,7 @@ import pytest
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.index.engine import index_path
-from orchestrator.mcp_server import build_server
+from orchestrator.mcp.server import build_server
 from orchestrator.store.merge import merge_texts
 from orchestrator.store.record_file import dump_yaml, load_yaml
 from tests.conftest import Orch, git_init, set_engine, task_file

@@ -81,7 +81,7 @@ def test_a_task_is_not_written_through_a_linked_tasks_folder(started, tmp_path):
 def test_an_artifact_is_not_written_through_a_linked_artifacts_folder(started, tmp_path):
     from mcp import Client
 
-    from orchestrator.mcp_server import build_server
+    from orchestrator.mcp.server import build_server
 
     root, orch = started
     task_id = orch.json("task", "add", "Report here")["task_id"]

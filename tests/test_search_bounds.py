@@ -13,7 +13,7 @@ from orchestrator.core.search import search, snippet
 from orchestrator.core.sessions import create_session
 from orchestrator.core.tasks import add_task
 from orchestrator.core.views import add_note
-from orchestrator.mcp_server import build_server
+from orchestrator.mcp.server import build_server
 from tests.test_mcp import run
 
 MEGABYTE = 2**20

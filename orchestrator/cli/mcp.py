@@ -41,7 +41,7 @@ def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
     root = mcp_root or ctx.root
     if print_config:
         from orchestrator.layout import find_root
-        from orchestrator.mcp_server import client_config
+        from orchestrator.mcp.client_config import client_config
 
         try:
             project_root = find_root(root)
@@ -60,6 +60,6 @@ def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
             echo(value if isinstance(value, str) else json.dumps(value, indent=2))
             echo()
         return
-    from orchestrator.mcp_server import run
+    from orchestrator.mcp.server import run
 
     run(root)

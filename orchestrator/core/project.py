@@ -255,6 +255,15 @@ class Project:
                 raise failure from e
             raise
 
+    def finish_command(self) -> list[str]:
+        """For a process that runs command after command on this one object (the MCP
+        server): the warnings the command left, taken, and `follow_views` back off (sync
+        turns it on for its own run; a later command must not regenerate every view)."""
+        warnings = list(self.warnings)
+        self.warnings.clear()
+        self.follow_views = False
+        return warnings
+
     def watch_changes(self) -> bool:
         """For a process that stays up: find changed files from a change journal
         (index/journal.py) instead of a stat of every file. Says whether one runs here."""

@@ -1,0 +1,18 @@
+"""The configuration that runs `orch mcp` from each AI client (`orch mcp --print-config`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def client_config(root: Path, command: str) -> dict[str, Any]:
+    """The configuration snippets that run this server for `root`, per client."""
+    args = ["mcp", "--root", str(root)]
+    entry = {"command": command, "args": args}
+    return {
+        "claude_desktop": {"mcpServers": {"orch": entry}},
+        "claude_code": "claude mcp add orch -- " + " ".join([command, *args]),
+        "cursor": {"mcpServers": {"orch": entry}},
+        "vscode": {"servers": {"orch": {"type": "stdio", **entry}}},
+    }

@@ -1,0 +1,108 @@
+"""Upkeep: cleanup, the maintenance coordinator, sync, and merge conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context
+
+from orchestrator.core import board, cleanup, conflicts, modes, remote, workflow
+from orchestrator.core.project import Project
+from orchestrator.mcp.replies import ROWS, Data, Reply, cleanup_reply, shown_of, trimmed
+from orchestrator.mcp.served import served
+
+Scope = Literal["active_session", "all_sessions"]
+
+
+def orchestrator_cleanup(
+    ctx: Context, scope: Scope = "active_session", dry_run: bool = True
+) -> Reply:
+    """Find what points nowhere: tasks whose parent or group is gone, dependencies on
+    deleted tasks, empty groups, artifacts of deleted tasks. dry_run (the default)
+    only lists them; dry_run=false fixes them in one commit."""
+    with served(ctx).call() as call:
+        out = cleanup_reply(cleanup.cleanup(call.project, scope, apply=not dry_run))
+        verb = "would fix" if dry_run else "fixed"
+        return call.reply(f"Cleanup {verb} {out['findings_total']} item(s).", out)
+
+
+def validate_structure(project: Project) -> tuple[str, Data]:
+    """Every problem in the files and every invalid mode (as `orch doctor` lists them)."""
+    found = [
+        {"where": f"{x.path}:{x.line}" if x.line else x.path, "severity": x.severity,
+         "problem": x.message, "fix": x.fix}
+        for x in board.problems(project)
+    ]  # fmt: skip
+    bad_modes = [m.file_name for m in modes.validate_modes(project) if not m.is_valid]
+    out = {"problems_total": len(found), "problems": trimmed(found, ROWS // 2),
+           "invalid_modes": bad_modes}  # fmt: skip
+    return f"{len(found)} problem(s); {len(bad_modes)} invalid mode(s).", out
+
+
+def orchestrator_maintenance_coordinator(
+    ctx: Context,
+    action: Literal[
+        "scan_cleanup", "validate_structure", "update_documentation", "prepare_handover"
+    ],
+    scope: Scope = "active_session",
+) -> Reply:
+    """Upkeep: scan_cleanup (what cleanup would fix, changing nothing),
+    validate_structure (every problem in the files, as `orch doctor`),
+    update_documentation (regenerate every session.md view and commit),
+    prepare_handover (where the work stands, written to session.md's Next Steps)."""
+    with served(ctx).call() as call:
+        p = call.project
+        if action == "scan_cleanup":
+            out = cleanup_reply(cleanup.cleanup(p, scope, apply=False))
+            return call.reply(f"{out['findings_total']} item(s) to clean up.", out)
+        if action == "validate_structure":
+            return call.reply(*validate_structure(p))
+        if action == "update_documentation":
+            out = remote.sync(p)
+            return call.reply(f"Views regenerated; {len(out['commits'])} commit(s).", out)
+        out = workflow.handover(p)
+        return call.reply(f"Handover written to {out['file']}.", out)
+
+
+def orchestrator_sync(ctx: Context) -> Reply:
+    """Pick up edits made outside orch (editors, git), regenerate the session.md views,
+    commit what is not committed, and report conflicts."""
+    with served(ctx).call() as call:
+        out = remote.sync(call.project)
+        found = f"; conflicts in {', '.join(out['conflicts'])}" if out["conflicts"] else ""
+        return call.reply(f"Synced: {len(out['commits'])} commit(s){found}.", out)
+
+
+def orchestrator_resolve_conflict(
+    ctx: Context,
+    record_id: str,
+    strategy: Literal["db_wins", "md_wins", "merge"],
+    picks: dict[str, Literal["ours", "theirs", "base"]] | None = None,
+) -> Reply:
+    """Settle a record's merge conflict: db_wins keeps orch's side, md_wins the other
+    side, merge takes per-field picks ({"status": "theirs"}). One commit."""
+    with served(ctx).call() as call:
+        chosen: dict[str, str] | None = dict(picks) if picks is not None else None
+        out = conflicts.resolve(call.project, record_id, strategy, chosen)
+        return call.reply(f"Resolved {out['record_id']} ({strategy}).", out)
+
+
+def orchestrator_conflicts(ctx: Context) -> Reply:
+    """Records in merge conflict, with the fields and lines both sides changed."""
+    with served(ctx).call() as call:
+        found = conflicts.list_conflicts(call.project)
+        listed = trimmed(found, ROWS)
+        return call.reply(
+            shown_of(len(listed), len(found), "record in conflict"),
+            {"conflicts": listed, "total": len(found)},
+        )
+
+
+TOOLS: list[Callable[..., Any]] = [
+    orchestrator_cleanup,
+    orchestrator_maintenance_coordinator,
+    orchestrator_sync,
+    orchestrator_resolve_conflict,
+    orchestrator_conflicts,
+]

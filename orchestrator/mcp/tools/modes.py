@@ -1,0 +1,38 @@
+"""Mode tools: the role files of .task_orchestrator/roles/ and a session's binding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import Context
+
+from orchestrator.core import modes
+from orchestrator.mcp.replies import ROWS, Reply, shown_of, trimmed
+from orchestrator.mcp.served import served
+
+MODE_FIELDS = ("mode_id", "description", "is_valid", "specialist_roles", "session_count",
+               "validation_errors")  # fmt: skip
+
+
+def orchestrator_mode_select(
+    ctx: Context, mode_file: str, validate_first: bool = True, session_id: str | None = None
+) -> Reply:
+    """Bind a mode (a role file in .task_orchestrator/roles/, e.g. research_roles.yaml
+    or "research") to the active session (or session_id)."""
+    with served(ctx).call() as call:
+        row = modes.select_mode(call.project, mode_file, session_id, validate_first)
+        return call.reply(f"Session {row['session_id']} uses {row['mode_id']}.", {"binding": row})
+
+
+def orchestrator_mode_list(ctx: Context, include_invalid: bool = True) -> Reply:
+    """The modes in .task_orchestrator/roles/: validity, roles, sessions using each."""
+    with served(ctx).call() as call:
+        rows = modes.list_modes(call.project, include_invalid)
+        listed = trimmed([{k: r.get(k) for k in MODE_FIELDS} for r in rows], ROWS)
+        return call.reply(
+            shown_of(len(listed), len(rows), "mode"), {"modes": listed, "total": len(rows)}
+        )
+
+
+TOOLS: list[Callable[..., Any]] = [orchestrator_mode_select, orchestrator_mode_list]

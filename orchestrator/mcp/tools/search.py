@@ -1,0 +1,55 @@
+"""Full-text search over tasks and session notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from orchestrator.core import search
+from orchestrator.mcp.replies import ROWS, SearchReply, decode_cursor, encode_cursor, trimmed
+from orchestrator.mcp.served import served
+
+ContentType = Literal["tasks", "notes", "decisions", "learnings", "all"]
+
+
+def orchestrator_search(
+    ctx: Context,
+    query: str,
+    scope: Literal["active", "all_sessions", "archived"] = "active",
+    content_types: list[ContentType] | None = None,
+    status: list[str] | None = None,
+    group: str | None = None,
+    specialist_type: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> Annotated[CallToolResult, SearchReply]:
+    """Full-text search (every word, also as a prefix) over tasks (title, description,
+    results) and session notes (decisions, learnings, next steps); best first, the
+    hit shown in a snippet."""
+    with served(ctx).call() as call:
+        offset = decode_cursor(cursor)
+        out = search.search(
+            call.project,
+            query,
+            scope=scope,
+            content_types=content_types or ["all"],
+            status=status or (),
+            group=group,
+            specialist_type=specialist_type,
+            limit=max(1, min(limit, 100)),
+            offset=offset,
+        )
+        if "tasks" in out:
+            out["tasks"] = trimmed(out["tasks"], ROWS // 2)
+            shown = offset + len(out["tasks"])
+            out["next_cursor"] = encode_cursor(shown) if shown < out["task_total"] else None
+        if "notes" in out:
+            out["notes"] = trimmed(out["notes"], ROWS // 3)
+        found = f"{out.get('task_total', 0)} task(s), {len(out.get('notes', []))} note(s)"
+        return call.reply(f"Found {found} for {query!r}.", out)
+
+
+TOOLS: list[Callable[..., Any]] = [orchestrator_search]

@@ -1,0 +1,213 @@
+"""Task record tools: create, update, get, delete, cancel, and the paged task list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from orchestrator.core import tasks
+from orchestrator.core.workflow import SUMMARY
+from orchestrator.mcp.replies import (
+    PAGE,
+    REPLY_BUDGET,
+    ROWS,
+    Reply,
+    TaskPage,
+    TaskReply,
+    decode_cursor,
+    encode_cursor,
+    split_ids,
+    task_brief,
+    task_detail,
+    trimmed,
+)
+from orchestrator.mcp.served import served
+
+Complexity = Literal["simple", "moderate", "complex", "very_complex"]
+TaskStatus = Literal[
+    "pending", "in_progress", "blocked", "needs_revision", "completed", "failed", "cancelled"
+]
+
+
+def orchestrator_task_create(
+    ctx: Context,
+    title: str,
+    description: str = "",
+    group: str | None = None,
+    parent_task_id: str | None = None,
+    specialist_type: str | None = None,
+    complexity_level: Complexity | None = None,
+    priority_level: int | None = None,
+    estimated_effort: int | None = None,
+    dependencies: list[str] | None = None,
+    session_id: str | None = None,
+) -> Annotated[CallToolResult, TaskReply]:
+    """Create a task in the active session (or session_id, or its parent's).
+    priority_level: 1 urgent .. 5 someday; estimated_effort in hours."""
+    with served(ctx).call() as call:
+        row = tasks.add_task(
+            call.project,
+            title,
+            session=session_id,
+            group=group,
+            parent=parent_task_id,
+            description=description,
+            specialist_type=specialist_type,
+            complexity_level=complexity_level,
+            priority_level=priority_level,
+            estimated_effort=estimated_effort,
+            depends_on=dependencies or (),
+        )
+        return call.reply(
+            f"Created {row['task_id']} {row['title']!r}.",
+            {"task": task_brief(row) | {"file_path": row["file_path"]}},
+        )
+
+
+def orchestrator_task_update(
+    ctx: Context,
+    task_id: str,
+    title: str = "",
+    status: TaskStatus | None = None,
+    description: str = "",
+    specialist_type: str | None = None,
+    complexity_level: Complexity | None = None,
+    priority_level: int | None = None,
+    estimated_effort: int | None = None,
+    actual_effort: int | None = None,
+    dependencies: list[str] | None = None,
+    add_dependencies: list[str] | None = None,
+    remove_dependencies: list[str] | None = None,
+) -> Annotated[CallToolResult, TaskReply]:
+    """Change a task's fields (those left empty stay as they are). dependencies
+    replaces the list; add_/remove_dependencies edit it. description replaces the
+    file's body."""
+    with served(ctx).call() as call:
+        row = tasks.update_task(
+            call.project,
+            task_id,
+            title=title or None,
+            status=status,
+            description=description or None,
+            specialist_type=specialist_type,
+            complexity_level=complexity_level,
+            priority_level=priority_level,
+            estimated_effort=estimated_effort,
+            actual_effort=actual_effort,
+            depends_on=dependencies,
+            add_dependencies=add_dependencies or (),
+            remove_dependencies=remove_dependencies or (),
+        )
+        return call.reply(
+            f"Updated {row['task_id']} {row['title']!r} ({row['status']}).",
+            {"task": task_brief(row) | {"depends_on": row["depends_on"]}},
+        )
+
+
+def orchestrator_task_get(
+    ctx: Context, task_id: str, full: bool = False
+) -> Annotated[CallToolResult, TaskReply]:
+    """A task with its subtasks, dependencies, the tasks it blocks and any problem in
+    its file. Long descriptions are cut unless full=true."""
+    with served(ctx).call() as call:
+        detail = task_detail(call.project, task_id, full)
+        return call.reply(
+            f"{detail['task_id']} {detail['title']!r} ({detail['status']}).",
+            {"task": detail},
+            budget=None if full else REPLY_BUDGET,
+        )
+
+
+def orchestrator_task_delete(ctx: Context, task_id: str, cascade: bool = False) -> Reply:
+    """Delete a task's file and its artifacts; its subtasks too with cascade (else
+    refused). Tasks that depended on it no longer do. One commit."""
+    with served(ctx).call() as call:
+        out = tasks.delete_task(call.project, task_id, cascade=cascade)
+        return call.reply(f"Deleted {', '.join(out['deleted'])}.", out)
+
+
+def orchestrator_task_cancel(
+    ctx: Context, task_id: str, reason: str = ""
+) -> Annotated[CallToolResult, TaskReply]:
+    """Cancel a task (it stops blocking others); reason is noted in its file."""
+    with served(ctx).call() as call:
+        row = tasks.cancel_task(call.project, task_id, reason)
+        return call.reply(
+            f"Cancelled {row['task_id']} {row['title']!r}.", {"task": task_brief(row)}
+        )
+
+
+def orchestrator_task_list(
+    ctx: Context,
+    status: list[str] | str | None = None,
+    group: str | None = None,
+    specialist_type: str | None = None,
+    parent_task_id: str | None = None,
+    ready: bool = False,
+    session_id: str | None = None,
+    all_sessions: bool = False,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    fields: list[str] | None = None,
+) -> Annotated[CallToolResult, TaskPage]:
+    """Tasks of the active session (or session_id, or all_sessions), filtered; ready:
+    pending tasks whose dependencies and subtasks are done, urgent first. Pages of
+    `limit` (50) rows with summary fields; pass next_cursor back as cursor. fields:
+    the columns wanted (["all"] for every one; a page of wide rows is shorter)."""
+    with served(ctx).call() as call:
+        offset = decode_cursor(cursor)
+        wanted = None if fields and "all" in fields else (fields or list(SUMMARY))
+        total, rows = tasks.page_tasks(
+            call.project,
+            limit=max(1, min(limit, 500)),
+            offset=offset,
+            fields=wanted,
+            ready=ready,
+            session=session_id,
+            all_sessions=all_sessions,
+            group=group,
+            status=split_ids(status),
+            specialist_type=specialist_type,
+            parent=parent_task_id,
+        )
+        shown = trimmed(rows, ROWS)
+        end = offset + len(shown)
+        data = {"tasks": shown, "total": total,
+                "next_cursor": encode_cursor(end) if end < total else None}  # fmt: skip
+        more = " next_cursor gives the next page." if data["next_cursor"] else ""
+        return call.reply(f"Tasks {offset + 1 if shown else 0}–{end} of {total}.{more}", data)
+
+
+def orchestrator_query_tasks(
+    ctx: Context,
+    status: list[str] | str | None = None,
+    specialist_type: str | None = None,
+    group: str | None = None,
+    parent_task_id: str | None = None,
+    ready: bool = False,
+    session_id: str | None = None,
+    all_sessions: bool = False,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    fields: list[str] | None = None,
+) -> Annotated[CallToolResult, TaskPage]:
+    """The legacy name of orchestrator_task_list (same filters and paging)."""
+    return orchestrator_task_list(
+        ctx, status=status, group=group, specialist_type=specialist_type,
+        parent_task_id=parent_task_id, ready=ready, session_id=session_id,
+        all_sessions=all_sessions, limit=limit, cursor=cursor, fields=fields,
+    )  # fmt: skip
+
+
+TOOLS: list[Callable[..., Any]] = [
+    orchestrator_task_create,
+    orchestrator_task_update,
+    orchestrator_task_get,
+    orchestrator_task_delete,
+    orchestrator_task_cancel,
+    orchestrator_task_list,
+    orchestrator_query_tasks,
+]

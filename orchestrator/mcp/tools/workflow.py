@@ -1,0 +1,167 @@
+"""The orchestration workflow: initialize, plan, execute, complete, synthesize, status,
+and the session's notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from orchestrator.core import views, workflow
+from orchestrator.mcp.replies import ROWS, Reply, StatusReply, split_ids, trimmed
+from orchestrator.mcp.served import served
+
+
+def orchestrator_initialize_session(
+    ctx: Context, working_directory: str | None = None, session_name: str = ""
+) -> Reply:
+    """Start orchestrating in a project: working_directory is the project directory
+    where .task_orchestrator/ lives (created there if missing). With no session
+    active, one is created (named session_name, or after the directory). Returns
+    the active session and the planner's role from its mode."""
+    # The project chosen and the work done in one turn.
+    with served(ctx).call(working_directory=working_directory) as call:
+        p = call.project
+        out = workflow.initialize(p, session_name or p.root.name)
+        active = out["active_session"]
+        where = f"session {active['session_id']} {active['name']!r}" if active else "no session yet"
+        return call.reply(f"Project {p.root}: {where}.", out)
+
+
+def orchestrator_plan_task(
+    ctx: Context,
+    description: str,
+    subtasks: list[dict[str, Any]] | None = None,
+    subtasks_json: str | list[dict[str, Any]] | None = None,
+    complexity_level: Literal["simple", "moderate", "complex", "very_complex"] | None = None,
+    context: str = "",
+    title: str = "",
+    group: str | None = None,
+    session_id: str | None = None,
+) -> Reply:
+    """Record a piece of work and its breakdown, in one commit: a parent task for the
+    description, one subtask per item of `subtasks` (or the legacy JSON text
+    `subtasks_json`), each {title, description, specialist_type, dependencies,
+    estimated_effort (hours)}. dependencies name subtasks of this plan (title or
+    number from 1) or existing tasks (id). Creates a session if none is active."""
+    with served(ctx).call() as call:
+        items = workflow.parse_subtasks(subtasks, subtasks_json)
+        out = workflow.plan_task(
+            call.project,
+            description,
+            items,
+            title=title,
+            complexity_level=complexity_level,
+            context=context,
+            session=session_id,
+            group=group,
+        )
+        out["subtasks"] = trimmed(out["subtasks"], ROWS // 2)
+        parent = out["parent_task"]
+        return call.reply(
+            f"Planned {parent['task_id']} {parent['title']!r} with {len(items)} subtask(s);"
+            f" {len(out['ready'])} ready.",
+            out,
+        )
+
+
+def orchestrator_execute_subtask(ctx: Context, task_id: str, force: bool = False) -> Reply:
+    """Start a task (in progress) and get what its specialist needs: the role
+    (role_definition, expertise, approach, output_format) from the session's mode,
+    the task, its parent, and its dependencies' results. Refused while dependencies
+    are unfinished, unless force."""
+    with served(ctx).call() as call:
+        out = workflow.execute_subtask(call.project, task_id, force=force)
+        task = out["task"]
+        role = out["specialist"].get("role") or "no specialist"
+        return call.reply(f"{task['task_id']} {task['title']!r} is in progress ({role}).", out)
+
+
+def orchestrator_complete_subtask(
+    ctx: Context,
+    task_id: str,
+    summary: str = "",
+    detailed_work: str = "",
+    file_paths: list[str] | None = None,
+    artifact_type: str = "general",
+    next_action: Literal["continue", "needs_revision", "blocked", "complete"] = "continue",
+    actual_effort: int | None = None,
+    results: str = "",
+    artifacts: list[str] | str | None = None,
+) -> Reply:
+    """Report a task's outcome: summary goes under `## Results` in its file,
+    detailed_work into an artifact file (artifacts/<task_id>/) so replies stay small,
+    file_paths are the files touched. next_action: continue or complete (the task is
+    completed), needs_revision, blocked. `results` and `artifacts` are the older names
+    of summary and file_paths."""
+    with served(ctx).call() as call:
+        out = workflow.complete_subtask(
+            call.project,
+            task_id,
+            summary or results or "",
+            detailed_work=detailed_work,
+            file_paths=[*(file_paths or []), *split_ids(artifacts)],
+            artifact_type=artifact_type,
+            next_action=next_action,
+            actual_effort=actual_effort,
+        )
+        task = out["task"]
+        return call.reply(f"{task['task_id']} {task['title']!r} is {task['status']}.", out)
+
+
+def orchestrator_synthesize_results(ctx: Context, parent_task_id: str) -> Reply:
+    """Combine the results of a task's subtasks into its file (`## Synthesis`); the
+    task is completed when all its subtasks are finished."""
+    with served(ctx).call() as call:
+        out = workflow.synthesize_results(call.project, parent_task_id)
+        parent = out["parent_task"]
+        return call.reply(
+            f"Synthesized {out['finished']} of {out['total']} subtasks into"
+            f" {parent['file_path']} ({parent['status']}).",
+            out,
+        )
+
+
+def orchestrator_get_status(
+    ctx: Context, include_completed: bool = False
+) -> Annotated[CallToolResult, StatusReply]:
+    """Where things stand: the active session and its progress, groups, tasks in
+    progress and ready, other sessions, problems and conflicts."""
+    with served(ctx).call() as call:
+        out = workflow.get_status(call.project, include_completed)
+        active = out["active_session"]
+        if active:
+            text = (
+                f"Session {active['session_id']} {active['name']!r}:"
+                f" {active['completed_tasks']}/{active['total_tasks']} completed,"
+                f" {out['ready_count']} ready."
+            )
+        else:
+            text = "No session is active."
+        return call.reply(text, out)
+
+
+def orchestrator_note(
+    ctx: Context,
+    kind: Literal["decision", "learning", "next"],
+    text: str,
+    session_id: str | None = None,
+) -> Reply:
+    """Add a dated entry to the session's notes in session.md (Decisions Made, Key
+    Learnings or Next Steps)."""
+    with served(ctx).call() as call:
+        out = views.add_note(call.project, kind, text, session_id)
+        return call.reply(f"Noted in {out['file']}.", out)
+
+
+TOOLS: list[Callable[..., Any]] = [
+    orchestrator_initialize_session,
+    orchestrator_plan_task,
+    orchestrator_execute_subtask,
+    orchestrator_complete_subtask,
+    orchestrator_synthesize_results,
+    orchestrator_get_status,
+    orchestrator_note,
+]
