@@ -20,6 +20,7 @@ from orchestrator.config import Config, load_config
 from orchestrator.core.views import apply_edits, regenerate
 from orchestrator.core.writer import Writer
 from orchestrator.errors import LinkRefused, OrchError
+from orchestrator.git.syncer import Syncer
 from orchestrator.index import signatures
 from orchestrator.index.engine import (
     IndexDB,
@@ -55,7 +56,7 @@ class Project:
         self._config: Config | None = None
         self._db: IndexDB | None = None  # the open index, while reading or writing
         self._writer: Writer | None = None
-        self._syncer = None
+        self._syncer: Syncer | None = None
         self.refreshed = 0  # files the index re-read (or dropped) for this project object
         # Regenerate the views of sessions whose files were edited outside orch (the
         # watcher and `orch sync` do; a command only fixes a session.md edited itself,
@@ -80,12 +81,11 @@ class Project:
         return self._config
 
     @property
-    def syncer(self):
+    def syncer(self) -> Syncer:
         """What commits this project's changes to git (git/syncer.py)."""
         if self._syncer is None:
-            from orchestrator.git.syncer import Syncer
-
-            self._syncer = Syncer(self)
+            # Its warnings go to this project's, whatever list that is when they come.
+            self._syncer = Syncer(self.layout, self.config, lambda note: self.warnings.append(note))
         return self._syncer
 
     # -- the index -------------------------------------------------------------------
