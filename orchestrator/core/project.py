@@ -20,6 +20,7 @@ from orchestrator.config import Config, load_config
 from orchestrator.core.views import apply_edits, regenerate
 from orchestrator.core.writer import Writer
 from orchestrator.errors import LinkRefused, OrchError
+from orchestrator.git.repo import GitError
 from orchestrator.git.syncer import Syncer
 from orchestrator.index import signatures
 from orchestrator.index.engine import (
@@ -31,6 +32,7 @@ from orchestrator.index.engine import (
     storage_errors,
     storage_failure,
 )
+from orchestrator.index.journal import Monitor
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
@@ -179,8 +181,6 @@ class Project:
         change could not be committed, and ending that operation (`git rebase --abort`
         resets the files) would throw it away, or fail on it. Inside a git hook the
         user's own git command stages what orch writes, so it goes on."""
-        from orchestrator.git.repo import GitError
-
         syncer = self.syncer
         if syncer.hold or syncer.mode == "off":
             return
@@ -258,8 +258,6 @@ class Project:
     def watch_changes(self) -> bool:
         """For a process that stays up: find changed files from a change journal
         (index/journal.py) instead of a stat of every file. Says whether one runs here."""
-        from orchestrator.index.journal import Monitor
-
         if self.monitor is None:
             self.monitor = Monitor.start(self.layout)
         # With the journal the signature snapshot is of no use here: keeping it in step

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.store.regions import begin, end, fenced, markers
 from orchestrator.store.validation import escaped
 
 REGIONS = ("header", "overview", "groups", "changelog", "footer")
@@ -36,7 +37,6 @@ NOTES_SKELETON = (
     f"{NOTES_HEADING}\n\n{NOTE_SECTIONS['decision']}\n\n{NOTE_SECTIONS['learning']}\n\n"
     f"{NOTE_SECTIONS['next']}\n"
 )
-_MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
 _TASK_LINE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+] \[(?P<mark>.)\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
 )
@@ -47,15 +47,6 @@ _TAIL = re.compile(
     r"(?: - [^()]*)?$",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def begin(name: str) -> str:
-    return f"<!-- orch:begin {name} -->"
-
-
-def end(name: str) -> str:
-    return f"<!-- orch:end {name} -->"
 
 
 @dataclass
@@ -211,15 +202,7 @@ def regions_of(body: str) -> dict[str, tuple[int, int]]:
     well-formed region of the body."""
     found: dict[str, tuple[int, int]] = {}
     open_at: dict[str, int] = {}
-    fenced = False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced  # markers shown in a code block are an example, not a region
-            continue
-        m = None if fenced else _MARKER.match(line)
-        if not m:
-            continue
-        kind, name = m.groups()
+    for n, kind, name in markers(body.splitlines()):
         if name in found:
             continue  # a second copy of a region: the first is the one kept current
         if kind == "begin":
@@ -236,15 +219,7 @@ def broken_markers(body: str) -> list[tuple[int, str]]:
     broken: list[tuple[int, str]] = []
     open_at: dict[str, int] = {}
     closed: set[str] = set()
-    fenced = False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        m = None if fenced else _MARKER.match(line)
-        if not m:
-            continue
-        kind, name = m.groups()
+    for n, kind, name in markers(body.splitlines()):
         if name not in REGIONS:
             broken.append((n, f"unknown region {name!r} (orch writes {', '.join(REGIONS)})"))
         elif name in closed:
@@ -267,14 +242,10 @@ def without_broken_regions(body: str) -> str:
     """The body without any marker of a region broken_markers() finds fault with: what
     stood between them stays, as people's text (nothing is lost), and the next
     regeneration puts the region back whole."""
-    lines = body.splitlines()
-    names = {m.group(2) for n, _ in broken_markers(body) if (m := _MARKER.match(lines[n]))}
-    drop, fenced = set(), False
-    for n, line in enumerate(lines):
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and (m := _MARKER.match(line)) and m.group(2) in names:
-            drop.add(n)
+    found = list(markers(body.splitlines()))
+    broken = {n for n, _ in broken_markers(body)}
+    names = {name for n, _, name in found if n in broken}
+    drop = {n for n, _, name in found if name in names}
     return "".join(line for n, line in enumerate(body.splitlines(keepends=True)) if n not in drop)
 
 
@@ -473,11 +444,4 @@ def add_note(body: str, kind: str, entry: str) -> str:
 def _free_lines(body: str) -> set[int]:
     """Indexes of the lines that are people's prose: outside regions and code blocks."""
     inside = {n for first, last in regions_of(body).values() for n in range(first, last + 1)}
-    free, fenced = set(), False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        if not fenced and n not in inside:
-            free.add(n)
-    return free
+    return {n for n, code in enumerate(fenced(body.splitlines())) if not code and n not in inside}
