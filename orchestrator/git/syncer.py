@@ -21,7 +21,7 @@ import json
 import os
 import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +63,8 @@ class Syncer:
         self.warn = warn
         self.commits: list[str] = []  # made by this process, oldest first
         self.outside_op = "edit"  # what an outside change is called in its commit
-        self._repo: Repo | bool | None = False  # False: not looked for yet
+        self._repo: Repo | None = None
+        self._looked = False  # for the repository, yet
         self._prefix = "."
         self.hold = False  # never commit (inside a git hook)
 
@@ -76,8 +77,8 @@ class Syncer:
     def repo(self) -> Repo | None:
         """The repository holding .task_orchestrator/; if there is none, the folder is
         made a repository of its own. None if git is not installed."""
-        if self._repo is False:
-            self._repo = self._find_repo()
+        if not self._looked:
+            self._repo, self._looked = self._find_repo(), True
         return self._repo
 
     def _find_repo(self) -> Repo | None:
@@ -226,7 +227,7 @@ class Syncer:
         try:
             repo = self.repo()
         except GitError as error:  # git init refused (permissions, a broken .git)
-            self._repo = False
+            self._looked = False
             repo = None
             self.warn(f"{error}; changes are in the files, not committed")
         if repo is None:
@@ -430,7 +431,7 @@ class Syncer:
     # -- outside edits -----------------------------------------------------------------
 
     def outside(
-        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: list[str] = ()
+        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: Collection[str] = ()
     ) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
         changed. Every file changed outside orch and not committed yet is looked at for

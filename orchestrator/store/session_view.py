@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.model import CANCELLED, DONE
 from orchestrator.store.regions import begin, end, fenced, markers
 from orchestrator.store.validation import escaped
 
@@ -81,7 +82,7 @@ def shown_title(title: Any) -> str:
 
 
 def task_line(task: dict[str, Any], depth: int) -> str:
-    mark = "x" if task["status"] == "completed" else " "
+    mark = "x" if task["status"] == DONE else " "
     title = shown_title(task["title"])
     return f"{'  ' * depth}- [{mark}] {title}{task_suffix(task)} <!-- {task['task_id']} -->"
 
@@ -116,11 +117,11 @@ def render(view: SessionView) -> dict[str, str]:
     effort_total = effort_left = 0
     for t in view.tasks:
         counts[t["status"]] = counts.get(t["status"], 0) + 1
-        if t["status"] == "cancelled":
+        if t["status"] == CANCELLED:
             continue
         effort = t.get("estimated_effort") or 0
         effort_total += effort
-        if t["status"] != "completed":
+        if t["status"] != DONE:
             effort_left += effort
     by_effort = (
         f"{100 * (effort_total - effort_left) / effort_total:.0f}% by effort"
@@ -361,7 +362,7 @@ def read_edits(
             )
             continue
         was = before.get(m["id"])
-        was_checked = was["mark"] != " " if was else task["status"] == "completed"
+        was_checked = was["mark"] != " " if was else task["status"] == DONE
         was_title = title_of(was["text"] if was else shown_title(task["title"]))
         edit = ViewEdit(task["task_id"], n + 1)
         if (m["mark"] != " ") != was_checked:
