@@ -468,7 +468,7 @@ def test_a_stale_buffer_that_also_changed_a_line_the_agent_changed_is_merged_as_
 
 
 def test_a_save_landing_while_a_stale_buffer_is_merged_is_merged_too(started, monkeypatch):
-    import orchestrator.store.merge as merge_module
+    import orchestrator.git.stale as merge_module  # where the stale merge calls merge_texts
 
     project, orch = started
     task_id = new_task(orch, "Write the parser", "--description", "Parse the input.")

@@ -394,3 +394,34 @@ def test_commands_leave_views_of_hand_edits_to_the_next_change_or_sync(sqlite_pr
     _, body = session_file(sqlite_project)
     assert "- [ ] Renamed by hand (Pending)" in body
     assert git(sqlite_project.root, "status", "--porcelain") == ""
+
+
+def test_a_task_line_edited_back_to_an_older_version_deliberately_is_kept(sqlite_project):
+    """A person who renames a task back to what an older version of session.md said
+    made the edit on the newest file (it holds the newest change log): not a stale
+    editor buffer. The edit applies; it is not merged away with the newest version."""
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path, _ = session_file(sqlite_project)
+    orch("task", "update", ids["loose"], "--title", "Loose task, renamed")
+    newer = path.read_text()
+    assert "- [ ] Loose task, renamed (Pending)" in newer
+    path.write_text(newer.replace("Loose task, renamed (Pending)", "Loose task (Pending)"))
+    assert orch.json("task", "show", ids["loose"])["title"] == "Loose task"
+    assert "- [ ] Loose task (Pending)" in path.read_text()
+    assert git(sqlite_project.root, "status", "--porcelain") == ""
+
+
+def test_session_md_restored_to_an_older_version_deliberately_is_kept(sqlite_project):
+    """A file equal to an older committed version (restored from history, an undo) is a
+    deliberate revert, as the syncer takes it (git/stale.py): its task lines are the
+    person's edits and apply, instead of being merged back to the newest version."""
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path, _ = session_file(sqlite_project)
+    older = path.read_text()
+    orch("task", "update", ids["loose"], "--title", "Loose task, renamed")
+    path.write_text(older)
+    assert orch.json("task", "show", ids["loose"])["title"] == "Loose task"
+    assert "- [ ] Loose task (Pending)" in path.read_text()
+    assert git(sqlite_project.root, "status", "--porcelain") == ""

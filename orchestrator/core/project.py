@@ -20,6 +20,8 @@ from orchestrator.config import Config, load_config
 from orchestrator.core.views import apply_edits, regenerate
 from orchestrator.core.writer import Writer
 from orchestrator.errors import LinkRefused, OrchError
+from orchestrator.git.repo import GitError
+from orchestrator.git.syncer import Syncer
 from orchestrator.index import signatures
 from orchestrator.index.engine import (
     IndexDB,
@@ -30,6 +32,7 @@ from orchestrator.index.engine import (
     storage_errors,
     storage_failure,
 )
+from orchestrator.index.journal import Monitor
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
@@ -55,7 +58,7 @@ class Project:
         self._config: Config | None = None
         self._db: IndexDB | None = None  # the open index, while reading or writing
         self._writer: Writer | None = None
-        self._syncer = None
+        self._syncer: Syncer | None = None
         self.refreshed = 0  # files the index re-read (or dropped) for this project object
         # Regenerate the views of sessions whose files were edited outside orch (the
         # watcher and `orch sync` do; a command only fixes a session.md edited itself,
@@ -80,12 +83,11 @@ class Project:
         return self._config
 
     @property
-    def syncer(self):
+    def syncer(self) -> Syncer:
         """What commits this project's changes to git (git/syncer.py)."""
         if self._syncer is None:
-            from orchestrator.git.syncer import Syncer
-
-            self._syncer = Syncer(self)
+            # Its warnings go to this project's, whatever list that is when they come.
+            self._syncer = Syncer(self.layout, self.config, lambda note: self.warnings.append(note))
         return self._syncer
 
     # -- the index -------------------------------------------------------------------
@@ -179,8 +181,6 @@ class Project:
         change could not be committed, and ending that operation (`git rebase --abort`
         resets the files) would throw it away, or fail on it. Inside a git hook the
         user's own git command stages what orch writes, so it goes on."""
-        from orchestrator.git.repo import GitError
-
         syncer = self.syncer
         if syncer.hold or syncer.mode == "off":
             return
@@ -267,8 +267,6 @@ class Project:
     def watch_changes(self) -> bool:
         """For a process that stays up: find changed files from a change journal
         (index/journal.py) instead of a stat of every file. Says whether one runs here."""
-        from orchestrator.index.journal import Monitor
-
         if self.monitor is None:
             self.monitor = Monitor.start(self.layout)
         # With the journal the signature snapshot is of no use here: keeping it in step

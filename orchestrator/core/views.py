@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core.rules import set_checked
+from orchestrator.git.repo import GitError
+from orchestrator.git.stale import merge_stale_buffer, stale_note, started_from
 from orchestrator.model import DONE, now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
@@ -73,8 +75,6 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
 
 def change_log(project: Project, session_id: str) -> list[str]:
     """The latest commits that touched the session's files, newest first."""
-    from orchestrator.git.repo import GitError
-
     syncer = project.syncer
     if project.config.commit == "off":
         return []
@@ -135,7 +135,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
 
     The edits are the lines that differ from the version the person started from: the
     newest committed session.md, unless their file is provably an editor's stale buffer
-    of an older one (see git/syncer.py stale_base): then the file is first merged with the newest, so
+    of an older one (see git/stale.py): then the file is first merged with the newest, so
     what changed meanwhile (notes, other people's text) is kept. Lines that cannot be
     mapped are said in warnings and moved below the list, as the person's text."""
     from orchestrator.errors import RecordError
@@ -164,13 +164,9 @@ def apply_edits(w: Writer, session_id: str) -> None:
     if problems:
         new_text = w.with_body(session, move_out(session.body, [p.line for p in problems]))
     if started is not None and newest is not None and started != newest:
-        from orchestrator.store.merge import merge_texts
-
-        new_text = merge_texts(started, newest, new_text).text
-        w.project.warnings.append(
-            f"{rel}: saved from an older version (a stale editor buffer?); merged with the"
-            " newest, so the changes made since are kept"
-        )
+        merge = merge_stale_buffer(started, newest, new_text)
+        new_text = merge.text
+        w.project.warnings.append(stale_note(rel, merge))
     if new_text != text:
         w.save(session, text=new_text, counted=False)
     for edit in edits:
@@ -194,26 +190,19 @@ def apply_edits(w: Writer, session_id: str) -> None:
 
 
 def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
-    """(the committed version `text` was made from, the newest committed one): the one it
-    equals, or the older one it is provably a stale buffer of (`stale_base`), else the
-    newest; (None, None) without history."""
-    from orchestrator.git.repo import GitError
-    from orchestrator.git.syncer import STALE_DEPTH, stale_base
-
-    syncer = project.syncer
+    """(the committed version `text` was made from, the newest one): the older one it is
+    provably a stale buffer of (git/stale.py, the rule the syncer follows too), else the
+    newest; (None, None) without history. A file equal to an older version is a
+    deliberate revert, made from the newest: its lines are the person's edits."""
+    if project.config.commit == "off":
+        return None, None
     try:
-        repo = syncer.repo() if project.config.commit != "off" else None
-        if repo is None:
-            return None, None
-        versions, _ = repo.versions(syncer.to_git(rel), STALE_DEPTH)
-        texts = repo.read_texts(versions)
+        texts, by_orch = project.syncer.history(rel)
     except GitError:
         return None, None
     if not texts:
         return None, None
-    if text in texts:  # a checkout or a revert: no edits of the person's
-        return text, texts[0]
-    return texts[stale_base(texts, text) or 0], texts[0]
+    return texts[started_from(texts, text, by_orch)], texts[0]
 
 
 NOTE_KINDS = tuple(NOTE_SECTIONS)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.core.views import regenerate
 from orchestrator.errors import RecordError
-from orchestrator.git.syncer import Change, Entry
+from orchestrator.git.commits import Change, Entry
 from orchestrator.index.engine import (
     IndexDB,
 )

@@ -21,102 +21,33 @@ import json
 import os
 import posixpath
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.config import Config
+from orchestrator.git.commits import Change, Entry, message
 from orchestrator.git.repo import GitError, Repo, Wrote, find_repo, git_available, init_repo
-from orchestrator.layout import ORCH_DIR
-from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem, now
-from orchestrator.store.files import blob_id
+from orchestrator.git.stale import STALE_DEPTH, merge_stale_buffer, stale_note, started_from
+from orchestrator.git.sync_state import mark_synced
+from orchestrator.index.refresh import Indexer
+from orchestrator.layout import ORCH_DIR, Layout
+from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem
+from orchestrator.store.files import (
+    blob_id,
+    read_held,
+    read_unlinked,
+    replace_checked,
+    write_atomic,
+)
+from orchestrator.store.merge import MergeResult
 
 if TYPE_CHECKING:
-    from orchestrator.core.project import Project
     from orchestrator.index.engine import IndexDB
-    from orchestrator.store.merge import MergeResult
 
-# How many committed versions of a file to look through for the one a stale editor
-# buffer started from.
-STALE_DEPTH = 10
 STALE_ROUNDS = 10  # merges of a stale buffer tried while saves keep landing on it
 MERGE_OP = "merge"  # the commit of a stale buffer merged with the newest version
-TITLE_WIDTH = 50  # of a title quoted in a commit subject
-TRAILER = {"session": "Orch-Session", "group": "Orch-Group", "task": "Orch-Task"}
-
-
-@dataclass
-class Change:
-    """A record an operation changed."""
-
-    kind: str
-    record_id: str
-    session_id: str | None = None
-    title: str = ""
-    path: str = ""  # the record's file, relative to the project root
-
-
-@dataclass
-class Entry:
-    """One sync: what an operation (or an outside edit) changed, waiting for its commit."""
-
-    op: str
-    paths: list[str]  # relative to the project root
-    changes: list[Change] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    resolution: str | None = None  # the strategy, if this sync settled a conflict
-    blobs: dict[str, str] = field(default_factory=dict)  # path -> git's blob written, while pending
-    # path -> blob_id of the bytes orch wrote (None: it deleted the file): what the commit
-    # holds, whatever an editor saved over the file before it was made.
-    raw: dict[str, str | None] = field(default_factory=dict)
-    # Blobs of editor saves as they were before this sync merged them in (trailer
-    # Orch-Merged): versions a later save from the same buffer may have started from.
-    merged: list[str] = field(default_factory=list)
-    at_ns: int = field(default_factory=time.time_ns)
-
-    def subject(self) -> str:
-        if len(self.changes) == 1:
-            c = self.changes[0]
-            title = " ".join(c.title.split()).replace('"', "'")
-            if len(title) > TITLE_WIDTH:
-                title = title[: TITLE_WIDTH - 3].rstrip() + "..."
-            return (
-                f'orch: {self.op} {c.record_id} "{title}"'
-                if title
-                else f"orch: {self.op} {c.record_id}"
-            )
-        if self.changes:
-            counts: dict[str, int] = {}
-            for c in self.changes:
-                counts[c.kind] = counts.get(c.kind, 0) + 1
-            what = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items())
-            return f"orch: {self.op} {what}"
-        if len(self.paths) == 1:
-            return f"orch: {self.op} {self.paths[0]}"
-        return f"orch: {self.op} {len(self.paths)} files"
-
-
-def message(entries: list[Entry]) -> str:
-    """A commit message: a subject saying what happened, notes, then trailers
-    (`git log --format=%(trailers)`) naming the operation and every record touched."""
-    if len(entries) == 1:
-        subject = entries[0].subject()
-    else:
-        ops = ", ".join(dict.fromkeys(e.op for e in entries))
-        subject = f"orch: {len(entries)} syncs ({ops})"
-    body = []
-    if len(entries) > 1:
-        body += [e.subject() for e in entries]
-    body += [note for e in entries for note in e.notes]
-    trailers = [f"Orch-Op: {op}" for op in dict.fromkeys(e.op for e in entries)]
-    trailers += [f"Orch-Merged: {b}" for b in dict.fromkeys(b for e in entries for b in e.merged)]
-    sessions = dict.fromkeys(
-        c.session_id for e in entries for c in e.changes if c.session_id is not None
-    )
-    trailers += [f"Orch-Session: {s}" for s in sessions]
-    for kind in ("group", "task"):
-        ids = dict.fromkeys(c.record_id for e in entries for c in e.changes if c.kind == kind)
-        trailers += [f"{TRAILER[kind]}: {i}" for i in ids]
-    parts = [subject, "\n".join(body), "\n".join(trailers)]
-    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 class Syncer:
@@ -124,12 +55,16 @@ class Syncer:
     off). Commits that fail (git missing, a merge in progress) become warnings: the
     change is in the files, and the next sync commits it."""
 
-    def __init__(self, project: Project):
-        self.project = project
-        self.layout = project.layout
+    def __init__(self, layout: Layout, config: Config, warn: Callable[[str], None]):
+        """`config`: the project's settings (commit, commit_window); `warn`: where what a
+        person should hear about, but that does not stop the command, goes."""
+        self.layout = layout
+        self.config = config
+        self.warn = warn
         self.commits: list[str] = []  # made by this process, oldest first
         self.outside_op = "edit"  # what an outside change is called in its commit
-        self._repo: Repo | bool | None = False  # False: not looked for yet
+        self._repo: Repo | None = None
+        self._looked = False  # for the repository, yet
         self._prefix = "."
         self.hold = False  # never commit (inside a git hook)
 
@@ -137,28 +72,26 @@ class Syncer:
     def mode(self) -> str:
         # A git hook runs inside a git command of the user's: it may write and stage
         # files, but a commit of orch's own would land in the middle of theirs.
-        return "off" if self.hold else self.project.config.commit
+        return "off" if self.hold else self.config.commit
 
     def repo(self) -> Repo | None:
         """The repository holding .task_orchestrator/; if there is none, the folder is
         made a repository of its own. None if git is not installed."""
-        if self._repo is False:
-            self._repo = self._find_repo()
+        if not self._looked:
+            self._repo, self._looked = self._find_repo(), True
         return self._repo
 
     def _find_repo(self) -> Repo | None:
         base = self.layout.base
         if not git_available():
-            self.project.warnings.append(
-                "git is not installed: changes are written to the files but not committed"
-            )
+            self.warn("git is not installed: changes are written to the files but not committed")
             return None
         repo = find_repo(base)
         if repo is not None and (inside := place_in(repo, base)) != "." and repo.ignored([inside]):
             repo = None  # the enclosing repository does not want these files
         if repo is None:
             repo = init_repo(base)
-            self.project.warnings.append(
+            self.warn(
                 f"{self.layout.rel(base)}/ is not in a git repository (or that repository"
                 " ignores it): made it a repository of its own"
             )
@@ -202,7 +135,7 @@ class Syncer:
             self.mark(db, [entry], committed=False)
             return None
         pending = [*self.load_pending(), entry]
-        window_ns = self.project.config.commit_window * 1e9
+        window_ns = self.config.commit_window * 1e9
         if self.mode == "batch" and not force and time.time_ns() - pending[0].at_ns < window_ns:
             self.pend(pending, contents)
             self.mark(db, [entry], committed=False)
@@ -240,7 +173,7 @@ class Syncer:
         """Whether these pending syncs are to be committed now."""
         if not pending or self.mode == "off":
             return False
-        window_ns = self.project.config.commit_window * 1e9
+        window_ns = self.config.commit_window * 1e9
         return self.mode != "batch" or time.time_ns() - pending[0].at_ns >= window_ns
 
     def problems(self) -> list[Problem]:
@@ -294,9 +227,9 @@ class Syncer:
         try:
             repo = self.repo()
         except GitError as error:  # git init refused (permissions, a broken .git)
-            self._repo = False
+            self._looked = False
             repo = None
-            self.project.warnings.append(f"{error}; changes are in the files, not committed")
+            self.warn(f"{error}; changes are in the files, not committed")
         if repo is None:
             self.mark(db, pending, committed=False)
             return None
@@ -304,7 +237,7 @@ class Syncer:
         if busy:
             self.pend(pending, contents)
             self.mark(db, pending, committed=False)
-            self.project.warnings.append(
+            self.warn(
                 f"{busy}: orch's change is in the files and will be committed by the first"
                 " change after that (or `orch sync`)"
             )
@@ -313,7 +246,7 @@ class Syncer:
         if self.prefix != ".":  # the user's repository: respect what it ignores
             ignored = {self.from_git(p) for p in repo.ignored([self.to_git(p) for p in paths])}
             if ignored:
-                self.project.warnings.append(
+                self.warn(
                     f"not committed, the repository ignores them: {', '.join(sorted(ignored))}"
                 )
                 paths = [p for p in paths if p not in ignored]
@@ -321,7 +254,7 @@ class Syncer:
         # every commit from now on: it is left out, and said so.
         unfit = [p for p in paths if not self._committable(p)]
         if unfit:
-            self.project.warnings.append(
+            self.warn(
                 f"not committed, not a file inside {ORCH_DIR}/ (a folder, or behind a"
                 f" symbolic link): {', '.join(unfit)}"
             )
@@ -333,9 +266,7 @@ class Syncer:
         except GitError as error:
             self.pend(pending, contents)
             self.mark(db, pending, committed=False)
-            self.project.warnings.append(
-                f"{error}; the change is in the files and the next sync will commit it"
-            )
+            self.warn(f"{error}; the change is in the files and the next sync will commit it")
             return None
         self.clear_pending()
         self.mark(db, pending, committed=True)
@@ -388,7 +319,7 @@ class Syncer:
             return []
         except (OSError, ValueError, TypeError, KeyError):
             # Only the messages are lost: the files themselves are committed by `orch sync`.
-            self.project.warnings.append(
+            self.warn(
                 f"{self.layout.rel(self._pending_file)} is damaged; its changes will be committed"
                 " as edits by `orch sync`"
             )
@@ -428,8 +359,6 @@ class Syncer:
         return blobs
 
     def save_pending(self, pending: list[Entry]) -> None:
-        from orchestrator.store.files import write_atomic
-
         data = json.dumps([asdict(e) for e in pending], indent=1).encode()
         write_atomic(self._pending_file, data, durable=False)
 
@@ -446,8 +375,6 @@ class Syncer:
         """Note, before a file is written, what the writer is about to change (`named`:
         the files of the records its commit message names; the others are views): if
         the process dies before its commit, the next command commits it (`recover`)."""
-        from orchestrator.store.files import write_atomic
-
         data = json.dumps(
             {"op": op, "paths": list(dict.fromkeys(paths)), "named": list(dict.fromkeys(named))}
         ).encode()
@@ -468,8 +395,6 @@ class Syncer:
         running): it is noted here for the next command to do both."""
         if not rels:
             return
-        from orchestrator.store.files import write_atomic
-
         kept = self.take_held(remove=False)
         data = json.dumps(sorted(set(kept) | set(rels))).encode()
         write_atomic(self._held_file, data, durable=False)
@@ -506,7 +431,7 @@ class Syncer:
     # -- outside edits -----------------------------------------------------------------
 
     def outside(
-        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: list[str] = ()
+        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: Collection[str] = ()
     ) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
         changed. Every file changed outside orch and not committed yet is looked at for
@@ -524,14 +449,10 @@ class Syncer:
                 return True
             busy = repo.busy()
             if busy:  # a merge in progress stages files: leave them to it
-                self.project.warnings.append(f"{busy}: edits are committed after it")
+                self.warn(f"{busy}: edits are committed after it")
                 return False
             pending = self.load_pending()
-            # path -> blobs orch wrote and has not committed, newest first
-            written: dict[str, list[str]] = {}
-            for e in reversed(pending):
-                for path, blob in e.blobs.items():
-                    written.setdefault(path, []).append(blob)
+            written = self.written(pending)
             raw = {p: r for e in pending for p, r in e.raw.items()}  # the newest write's
             waiting = {p for e in pending for p in e.paths}
             changed = {self.from_git(p): code for p, code in repo.dirty(self.prefix).items()}
@@ -576,15 +497,13 @@ class Syncer:
             if synced:  # changed on disk, but as committed (a checkout, a pull)
                 self.mark(db, [Entry(self.outside_op, synced)], committed=True)
         except GitError as error:
-            self.project.warnings.append(f"{error}; the next sync will try again")
+            self.warn(f"{error}; the next sync will try again")
             return False
         return True
 
     def _as_they_are(self, rels: list[str]) -> dict[str, bytes | None]:
         """The bytes of these files now (None: deleted); a file that cannot be read as a
         plain file is left out (committed as git finds it)."""
-        from orchestrator.store.files import read_unlinked
-
         found: dict[str, bytes | None] = {}
         for rel in rels:
             try:
@@ -632,47 +551,54 @@ class Syncer:
         changed since was done meanwhile and must be kept. A file holding any of those
         changes was made from the newest, and a file equal to an older version is a
         deliberate revert: both are left alone. Every merge is said in a warning."""
-        from orchestrator.index.refresh import Indexer
-
-        repo = self.repo()
         notes, merged = [], []
         for rel in rels:
             if self.layout.classify(rel) is None:
                 continue
-            path = self.layout.root / rel
-            versions, newest_op = repo.versions(self.to_git(rel), STALE_DEPTH)
-            if rel in written:
-                versions = list(dict.fromkeys([*written[rel], *versions]))
-            elif newest_op in ("", "edit"):
+            texts, by_orch = self.history(rel, written.get(rel, []))
+            if not by_orch:
                 continue  # the newest version is a person's, not an agent's
-            texts = repo.read_texts(versions)
-            merge = self._merge_stale_file(path, texts)
+            merge = self._merge_stale_file(self.layout.root / rel, texts)
             if merge is None:
                 continue
             result, saved = merge
             if saves is not None:
                 saves[rel] = saved
             merged.append(rel)
-            note = (
-                f"{rel}: saved from an older version (a stale editor buffer?); merged with"
-                " the newest, so the changes made since are kept"
-            )
-            if not result.clean:
-                what = ", ".join(result.conflicts) or "the text"
-                note += f" (conflict in {what}: see `orch conflicts`)"
-            self.project.warnings.append(note)
+            note = stale_note(rel, result)
+            self.warn(note)
             notes.append(note)
         if merged:
             Indexer(self.layout, db).refresh(paths=merged)
         return notes
 
-    def _merge_stale_file(self, path, texts: list[str]) -> tuple[MergeResult, bytes] | None:
+    def history(self, rel: str, written: list[str] | None = None) -> tuple[list[str], bool]:
+        """The texts of a file's latest versions, newest first, and whether the newest is
+        orch's (an operation's, not a person's edit). `written`: blobs orch wrote and has
+        not committed yet, newest first (by default, those of the pending syncs): they
+        come before the committed versions. ([], False) without a repository."""
+        repo = self.repo()
+        if repo is None:
+            return [], False
+        if written is None:
+            written = self.written(self.load_pending()).get(rel, [])
+        versions, newest_op = repo.versions(self.to_git(rel), STALE_DEPTH)
+        by_orch = bool(written) or newest_op not in ("", "edit")
+        return repo.read_texts(list(dict.fromkeys([*written, *versions]))), by_orch
+
+    @staticmethod
+    def written(pending: list[Entry]) -> dict[str, list[str]]:
+        """path -> blobs orch wrote in these syncs and has not committed, newest first."""
+        found: dict[str, list[str]] = {}
+        for e in reversed(pending):
+            for path, blob in e.blobs.items():
+                found.setdefault(path, []).append(blob)
+        return found
+
+    def _merge_stale_file(self, path: Path, texts: list[str]) -> tuple[MergeResult, bytes] | None:
         """Merge the file at `path` with the newest of `texts` if it is a stale buffer of
         an older one; the merge and the bytes merged, or None if it is not one. A save
         landing meanwhile is merged in turn, never overwritten."""
-        from orchestrator.store.files import read_held, replace_checked
-        from orchestrator.store.merge import merge_texts
-
         for _round in range(STALE_ROUNDS):
             try:
                 held, data = read_held(path, self.layout.base)
@@ -684,11 +610,11 @@ class Syncer:
                 os.close(held)
                 return None
             mine = data.decode("utf-8", errors="replace")
-            best = stale_base(texts, mine)
-            if best is None:
+            best = started_from(texts, mine)
+            if not best:
                 os.close(held)
                 return None
-            result = merge_texts(texts[best], texts[0], mine)
+            result = merge_stale_buffer(texts[best], texts[0], mine)
             try:
                 other = replace_checked(
                     path, result.text.encode("utf-8"), held, data, within=self.layout.base
@@ -729,117 +655,10 @@ class Syncer:
 
     def mark(self, db: IndexDB, entries: list[Entry], committed: bool) -> None:
         """Record, per record file of a session, the sync just made (or pending)."""
-        rows: dict[str, tuple[str, str, bool]] = {}  # path -> (session, direction, committed)
-        resolutions = {p: e.resolution for e in entries for p in e.paths if e.resolution}
-        for entry in entries:
-            direction = "md" if entry.op in (self.outside_op, "edit", MERGE_OP) else "db"
-            for rel in entry.paths:
-                role = self.layout.classify(rel)
-                if role is not None and role.session_dir is not None:
-                    rows[rel] = (role.session_dir, direction, committed)
-        if not rows:
-            return
-        paths = list(rows)
-        hashes = dict(
-            db.rows_in("SELECT path, content_hash FROM file_signatures WHERE path IN ({in})", paths)
-        )
-        conflicted = {
-            r[0]
-            for r in db.rows_in(
-                "SELECT DISTINCT path FROM problems WHERE severity = 'conflict' AND path IN ({in})",
-                paths,
-            )
-        }
-        old = {
-            r["sync_id"]: r
-            for r in db.query_in("SELECT * FROM markdown_sync_state WHERE sync_id IN ({in})", paths)
-        }
-        stamp = now()
-        new_rows = []
-        for rel, (session_id, direction, done) in rows.items():
-            digest = hashes.get(rel)
-            if digest is None:
-                continue  # the file is gone: its row goes
-            row = dict(old.get(rel) or {})
-            row.update(sync_id=rel, session_id=session_id, markdown_file_path=rel)
-            row["md_content_hash"] = digest
-            row["db_content_hash"] = digest
-            row["last_file_modification"] = stamp
-            row["last_md_to_db_sync" if direction == "md" else "last_db_to_md_sync"] = stamp
-            if rel in conflicted:
-                status = "conflict"
-            elif done:
-                status = "synchronized"
-            else:
-                status = "md_newer" if direction == "md" else "db_newer"
-            row["sync_status"] = status
-            if resolutions.get(rel):
-                row["last_conflict_resolution"] = f"{resolutions[rel]} {stamp}"
-            row.setdefault("file_monitor_active", True)
-            new_rows.append(row)
-        columns = db.columns("markdown_sync_state")
-        with db.transaction():
-            db.execute_in("DELETE FROM markdown_sync_state WHERE sync_id IN ({in})", paths)
-            db.insert_rows(
-                "markdown_sync_state", columns, [[r.get(c) for c in columns] for r in new_rows]
-            )
+        outside = {e.op for e in entries if e.op in (self.outside_op, "edit", MERGE_OP)}
+        mark_synced(db, self.layout, entries, committed, outside)
 
 
 def place_in(repo: Repo, folder) -> str:
     """Where `folder` is in the repository's work tree ("." for its top)."""
     return os.path.relpath(folder.resolve(), repo.top)
-
-
-def stale_base(texts: list[str], mine: str) -> int | None:
-    """Which older version (of `texts`, newest first) `mine` is provably an editor's stale
-    buffer of, or None.
-
-    It is one of version i when it holds none of the new text of any change made since
-    i (a file made from the newest holds some: at least the newest's last_updated_at),
-    and still has i's text on at least one of those changes. Where several versions are,
-    the one whose changes it touched least (it has i's text on the most of them), the
-    oldest on a tie. A change it touched too merges as a conflict. A file equal to a
-    version is a deliberate revert: None."""
-    if mine in texts or len(texts) < 2:
-        return None
-    import difflib
-
-    newest, lines = texts[0].splitlines(), mine.splitlines()
-    new_kept = _kept_lines(newest, lines)
-    best: tuple[int, int] | None = None  # (changes touched, -i)
-    for i in range(1, len(texts)):
-        older = texts[i].splitlines()
-        old_kept = _kept_lines(older, lines)
-        changes = [
-            op
-            for op in difflib.SequenceMatcher(None, older, newest, autojunk=False).get_opcodes()
-            if op[0] != "equal"
-        ]
-        if not changes:
-            continue
-        touched = 0
-        for _tag, i1, i2, j1, j2 in changes:
-            old = [k for k in range(i1, i2) if older[k].strip()]
-            new = [k for k in range(j1, j2) if newest[k].strip()]
-            if any(new_kept[k] for k in new) or (
-                old and not new and not any(old_kept[k] for k in old)
-            ):
-                break  # it has this change (a deletion: it lacks what was deleted)
-            touched += bool(old) and not all(old_kept[k] for k in old)
-        else:
-            if touched < len(changes) and (best is None or (touched, -i) <= best):
-                best = (touched, -i)
-    return None if best is None else -best[1]
-
-
-def _kept_lines(older: list[str], lines: list[str]) -> list[bool]:
-    """Which lines of `older` stand unchanged in `lines`."""
-    import difflib
-
-    kept = [False] * len(older)
-    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(
-        None, older, lines, autojunk=False
-    ).get_opcodes():
-        if tag == "equal":
-            kept[i1:i2] = [True] * (i2 - i1)
-    return kept

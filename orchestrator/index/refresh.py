@@ -493,7 +493,7 @@ class Indexer:
         )
         values = {}
         for row in current:
-            if row["status"] == "completed":
+            if row["status"] == DONE:
                 progress = 100.0
             else:
                 prefix = row["hierarchy_path"] + "/"

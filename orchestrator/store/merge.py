@@ -51,6 +51,7 @@ from orchestrator.store.record_file import (
     normalize,
     split_frontmatter,
 )
+from orchestrator.store.regions import markers
 
 # Timestamps both sides set: not a conflict. A start keeps the earlier moment, a touch
 # or an end the later one (two agents completing a task at once both completed it).
@@ -60,7 +61,6 @@ SIDES = ("ours", "theirs", "base")
 STRATEGIES = ("ours", "theirs", "merge")
 
 _ABSENT: Any = object()  # a key the mapping does not have
-_REGION = re.compile(r"<!-- orch:(begin|end) (\S+) -->")
 
 
 class ConflictChoiceError(InvalidInput, ValueError):
@@ -337,16 +337,16 @@ def _merge_bodies(base: str, ours: str, theirs: str, clone: str | None = None) -
 
 def _regions(lines: list[str]) -> list[tuple[str, int, int]]:
     """(name, begin line, end line) of each generated region."""
-    regions, i = [], 0
-    while i < len(lines):
-        found = _REGION.fullmatch(lines[i].strip())
-        if found and found[1] == "begin":
-            end = f"<!-- orch:end {found[2]} -->"
-            j = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == end), None)
-            if j is not None:
-                regions.append((found[2], i, j))
-                i = j
-        i += 1
+    regions: list[tuple[str, int, int]] = []
+    found = list(markers(lines))
+    done = -1
+    for at, (i, kind, name) in enumerate(found):
+        if kind != "begin" or i <= done:
+            continue
+        j = next((j for j, k, n in found[at + 1 :] if k == "end" and n == name), None)
+        if j is not None:
+            regions.append((name, i, j))
+            done = j
     return regions
 
 

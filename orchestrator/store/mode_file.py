@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestrator.model import Problem
 from orchestrator.store.record_file import load_yaml, normalize, yaml_problem
+from orchestrator.store.validation import KeyLines, validate_fields
 
 PLANNER_ROLE = "task_orchestrator"
 
@@ -50,8 +51,6 @@ def parse_mode(file_name: str, text: str, rel: str) -> Mode:
         )
         return mode
     mode.roles = {str(k): normalize(v) for k, v in data.items()}
-    from orchestrator.store.validation import KeyLines, validate_fields
-
     lines = KeyLines(text, first_line=1)
     problems, _ = validate_fields("roles", mode.roles, rel, lines)
     mode.problems.extend(problems)

@@ -37,6 +37,8 @@ from orchestrator.model import (
     format_time,
     known_fields,
 )
+from orchestrator.store.session_view import broken_markers
+from orchestrator.store.validation import KeyLines, validate_fields
 
 DELIMITERS = ("---", "...")
 
@@ -285,8 +287,6 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
         )
     meta = {str(k): normalize(v) for k, v in data.items()}
     problems: list[Problem] = []
-    from orchestrator.store.validation import KeyLines, validate_fields
-
     lines = KeyLines(yaml_text, first_line=2)
     identity = {ID_KEY[kind]: role.record_id, "session_id": role.session_dir}
     for key, expected in identity.items():
@@ -341,8 +341,6 @@ def line_ending(text: str) -> str:
 
 def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
     """session.md's generated regions that cannot be told apart from people's text."""
-    from orchestrator.store.session_view import broken_markers
-
     return [
         Problem(
             rel,

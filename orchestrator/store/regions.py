@@ -9,6 +9,7 @@ of markers and headings asks `fenced()` first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
 # A fence opens with three or more backticks or tildes, indented at most three spaces
@@ -45,3 +46,10 @@ def fenced(lines: list[str]) -> list[bool]:
         else:
             inside.append(False)
     return inside
+
+
+def markers(lines: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(line index, "begin" or "end", region name) of each marker outside code blocks."""
+    for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True)):
+        if not code and (m := MARKER.match(line)):
+            yield n, m[1], m[2]

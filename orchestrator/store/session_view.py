@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.model import CANCELLED, DONE
+from orchestrator.store.regions import begin, end, fenced, markers
 from orchestrator.store.validation import escaped
 
 REGIONS = ("header", "overview", "groups", "changelog", "footer")
@@ -36,7 +38,6 @@ NOTES_SKELETON = (
     f"{NOTES_HEADING}\n\n{NOTE_SECTIONS['decision']}\n\n{NOTE_SECTIONS['learning']}\n\n"
     f"{NOTE_SECTIONS['next']}\n"
 )
-_MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
 _TASK_LINE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+] \[(?P<mark>.)\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
 )
@@ -47,15 +48,6 @@ _TAIL = re.compile(
     r"(?: - [^()]*)?$",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def begin(name: str) -> str:
-    return f"<!-- orch:begin {name} -->"
-
-
-def end(name: str) -> str:
-    return f"<!-- orch:end {name} -->"
 
 
 @dataclass
@@ -90,7 +82,7 @@ def shown_title(title: Any) -> str:
 
 
 def task_line(task: dict[str, Any], depth: int) -> str:
-    mark = "x" if task["status"] == "completed" else " "
+    mark = "x" if task["status"] == DONE else " "
     title = shown_title(task["title"])
     return f"{'  ' * depth}- [{mark}] {title}{task_suffix(task)} <!-- {task['task_id']} -->"
 
@@ -125,11 +117,11 @@ def render(view: SessionView) -> dict[str, str]:
     effort_total = effort_left = 0
     for t in view.tasks:
         counts[t["status"]] = counts.get(t["status"], 0) + 1
-        if t["status"] == "cancelled":
+        if t["status"] == CANCELLED:
             continue
         effort = t.get("estimated_effort") or 0
         effort_total += effort
-        if t["status"] != "completed":
+        if t["status"] != DONE:
             effort_left += effort
     by_effort = (
         f"{100 * (effort_total - effort_left) / effort_total:.0f}% by effort"
@@ -211,15 +203,7 @@ def regions_of(body: str) -> dict[str, tuple[int, int]]:
     well-formed region of the body."""
     found: dict[str, tuple[int, int]] = {}
     open_at: dict[str, int] = {}
-    fenced = False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced  # markers shown in a code block are an example, not a region
-            continue
-        m = None if fenced else _MARKER.match(line)
-        if not m:
-            continue
-        kind, name = m.groups()
+    for n, kind, name in markers(body.splitlines()):
         if name in found:
             continue  # a second copy of a region: the first is the one kept current
         if kind == "begin":
@@ -236,15 +220,7 @@ def broken_markers(body: str) -> list[tuple[int, str]]:
     broken: list[tuple[int, str]] = []
     open_at: dict[str, int] = {}
     closed: set[str] = set()
-    fenced = False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        m = None if fenced else _MARKER.match(line)
-        if not m:
-            continue
-        kind, name = m.groups()
+    for n, kind, name in markers(body.splitlines()):
         if name not in REGIONS:
             broken.append((n, f"unknown region {name!r} (orch writes {', '.join(REGIONS)})"))
         elif name in closed:
@@ -267,14 +243,10 @@ def without_broken_regions(body: str) -> str:
     """The body without any marker of a region broken_markers() finds fault with: what
     stood between them stays, as people's text (nothing is lost), and the next
     regeneration puts the region back whole."""
-    lines = body.splitlines()
-    names = {m.group(2) for n, _ in broken_markers(body) if (m := _MARKER.match(lines[n]))}
-    drop, fenced = set(), False
-    for n, line in enumerate(lines):
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and (m := _MARKER.match(line)) and m.group(2) in names:
-            drop.add(n)
+    found = list(markers(body.splitlines()))
+    broken = {n for n, _ in broken_markers(body)}
+    names = {name for n, _, name in found if n in broken}
+    drop = {n for n, _, name in found if name in names}
     return "".join(line for n, line in enumerate(body.splitlines(keepends=True)) if n not in drop)
 
 
@@ -390,7 +362,7 @@ def read_edits(
             )
             continue
         was = before.get(m["id"])
-        was_checked = was["mark"] != " " if was else task["status"] == "completed"
+        was_checked = was["mark"] != " " if was else task["status"] == DONE
         was_title = title_of(was["text"] if was else shown_title(task["title"]))
         edit = ViewEdit(task["task_id"], n + 1)
         if (m["mark"] != " ") != was_checked:
@@ -473,11 +445,4 @@ def add_note(body: str, kind: str, entry: str) -> str:
 def _free_lines(body: str) -> set[int]:
     """Indexes of the lines that are people's prose: outside regions and code blocks."""
     inside = {n for first, last in regions_of(body).values() for n in range(first, last + 1)}
-    free, fenced = set(), False
-    for n, line in enumerate(body.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        if not fenced and n not in inside:
-            free.add(n)
-    return free
+    return {n for n, code in enumerate(fenced(body.splitlines())) if not code and n not in inside}
