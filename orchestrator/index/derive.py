@@ -128,26 +128,26 @@ def group_chains(groups: list[dict[str, Any]], problems: list[Problem]) -> dict[
     return depths(parent)
 
 
-def derive_session(
-    session_id: str,
-    session: dict[str, Any] | None,
-    groups: list[dict[str, Any]],
+def counts(task: dict[str, Any]) -> bool:
+    """Whether a task is work to do: cancelled tasks count nowhere."""
+    return bool(task["status"] != CANCELLED)
+
+
+def task_references(
     tasks: list[dict[str, Any]],
     locate: Callable[[set[str]], dict[str, str]],
-) -> Derived:
-    out = Derived()
+    problems: list[Problem],
+) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Each task's parent and its dependencies within the session. A reference that points
+    nowhere is dropped and reported once per file, with where the id is (`locate`)."""
     task_by_id = {t["task_id"]: t for t in tasks}
-    group_by_id = {g["group_id"]: g for g in groups}
-    task_path = lambda tid: task_by_id[tid]["file_path"]  # noqa: E731
-
-    # References that point nowhere are reported once per file, with what to do.
     unknown: dict[str, list[tuple[str, str]]] = defaultdict(list)  # missing id -> (task, field)
     parent: dict[str, str | None] = {}
     for t in tasks:
         p = t["parent_task_id"]
         if p is not None and (p not in task_by_id or p == t["task_id"]):
             if p == t["task_id"]:
-                out.problems.append(
+                problems.append(
                     Problem(
                         t["file_path"],
                         "parent_task_id is the task itself",
@@ -172,22 +172,30 @@ def derive_session(
         for missing, users in sorted(unknown.items()):
             for tid, key in users:
                 where = whereabouts.get(missing, "is not a task of this session")
-                out.problems.append(
+                problems.append(
                     Problem(
-                        task_path(tid),
+                        task_by_id[tid]["file_path"],
                         f"{key} names {missing}, which {where}",
                         field=key,
                         fix=f"remove {missing} from {key} or correct the id",
                     )
                 )
+    return parent, deps
 
-    break_cycles(parent, "parent_task_id", task_path, out.problems)
-    chains = depths(parent)
+
+def check_waits(
+    parent: dict[str, str | None],
+    deps: dict[str, list[str]],
+    chains: dict[str, list[str]],
+    task_path: Callable[[str], str],
+    problems: list[Problem],
+) -> None:
+    """Report dependencies that can never be met: on an ancestor, or around a loop."""
     for tid, listed in deps.items():
         above = chains[tid][:-1]
         for d in listed:
             if d in above:
-                out.problems.append(
+                problems.append(
                     Problem(
                         task_path(tid),
                         f"depends_on names {d}, which is above it in the task tree"
@@ -203,7 +211,7 @@ def derive_session(
     for p, tid in parent_edges:
         waits[p].append(tid)
     for cycle in cycles(waits):
-        out.problems.append(
+        problems.append(
             Problem(
                 task_path(cycle[0]),
                 f"dependency cycle: {show_cycle(cycle, parent_edges)}",
@@ -212,12 +220,14 @@ def derive_session(
             )
         )
 
-    chains_of_group = group_chains(groups, out.problems)
+
+def check_group_names(groups: list[dict[str, Any]], problems: list[Problem]) -> None:
+    """Report a group whose name (case aside) an older group of the session already has."""
     first_named: dict[str, str] = {}
     for g in sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"])):
         other = first_named.setdefault(g["group_name"].casefold(), g["group_id"])
         if other != g["group_id"]:
-            out.problems.append(
+            problems.append(
                 Problem(
                     g["file_path"],
                     f"group_name {g['group_name']!r} is also the name of {other}",
@@ -226,11 +236,17 @@ def derive_session(
                 )
             )
 
+
+def task_groups(
+    tasks: list[dict[str, Any]], group_ids: set[str], problems: list[Problem]
+) -> dict[str, str | None]:
+    """Each task's group; a group_id that is not a group of the session is reported and
+    treated as none."""
     task_group: dict[str, str | None] = {}
     for t in tasks:
         gid = t["group_id"]
-        if gid is not None and gid not in group_by_id:
-            out.problems.append(
+        if gid is not None and gid not in group_ids:
+            problems.append(
                 Problem(
                     t["file_path"],
                     f"group_id names {gid}, which is not a group of this session",
@@ -240,8 +256,41 @@ def derive_session(
             )
             gid = None
         task_group[t["task_id"]] = gid
+    return task_group
 
-    # Tasks: hierarchy, blocks, positions, progress.
+
+def descendant_counts(
+    task_by_id: dict[str, dict[str, Any]],
+    children: dict[str, list[str]],
+    chains: dict[str, list[str]],
+) -> dict[str, tuple[int, int]]:
+    """Each task's (counted, completed) descendants, deepest first so that children are
+    done before parents."""
+    below: dict[str, tuple[int, int]] = {}
+    for tid in sorted(task_by_id, key=lambda x: -len(chains[x])):
+        total = done = 0
+        for child in children.get(tid, ()):
+            child_total, child_done = below[child]
+            total += child_total
+            done += child_done
+            if counts(task_by_id[child]):
+                total += 1
+                done += task_by_id[child]["status"] == DONE
+        below[tid] = (total, done)
+    return below
+
+
+def task_figures(
+    session_id: str,
+    tasks: list[dict[str, Any]],
+    parent: dict[str, str | None],
+    deps: dict[str, list[str]],
+    chains: dict[str, list[str]],
+    task_group: dict[str, str | None],
+    group_names: dict[str, str],
+) -> dict[str, dict[str, Any]]:
+    """Each task's derived figures: hierarchy, blocks, position in its group, progress."""
+    task_by_id = {t["task_id"]: t for t in tasks}
     children: dict[str, list[str]] = defaultdict(list)
     for tid, p in parent.items():
         if p is not None:
@@ -250,32 +299,20 @@ def derive_session(
     for tid, listed in deps.items():
         for d in listed:
             blocks[d].append(tid)
-    order = sorted(tasks, key=lambda t: (t["created_at"] or "", t["task_id"]))
     position: dict[str, int] = {}
     seen_in_group: dict[str | None, int] = defaultdict(int)
-    for t in order:
+    for t in sorted(tasks, key=lambda t: (t["created_at"] or "", t["task_id"])):
         gid = task_group[t["task_id"]]
         seen_in_group[gid] += 1
         position[t["task_id"]] = seen_in_group[gid]
-    # Descendant counts, deepest first so that children are done before parents.
-    counted = lambda tid: task_by_id[tid]["status"] != CANCELLED  # noqa: E731
-    below: dict[str, tuple[int, int]] = {}
-    for tid in sorted(task_by_id, key=lambda x: -len(chains[x])):
-        total = done = 0
-        for child in children.get(tid, ()):
-            child_total, child_done = below[child]
-            total += child_total
-            done += child_done
-            if counted(child):
-                total += 1
-                done += task_by_id[child]["status"] == DONE
-        below[tid] = (total, done)
+    below = descendant_counts(task_by_id, children, chains)
+    figures: dict[str, dict[str, Any]] = {}
     for tid, t in task_by_id.items():
         chain = chains[tid]
         total, done = below[tid]
         gid = task_group[tid]
-        out.tasks[tid] = {
-            "task_group": group_by_id[gid]["group_name"] if gid else None,
+        figures[tid] = {
+            "task_group": group_names[gid] if gid else None,
             "level": len(chain) - 1,
             "root_task_id": chain[0],
             "hierarchy_path": "/" + "/".join([session_id, *chain]),
@@ -283,26 +320,35 @@ def derive_session(
             "progress_percentage": 100.0 if t["status"] == DONE else percent(done, total),
             "blocks": json.dumps(sorted(blocks[tid])) if tid in blocks else "[]",
         }
+    return figures
 
-    # Groups: their own tasks plus those of their subgroups.
-    own: dict[str, list[int]] = {gid: [0, 0, 0] for gid in group_by_id}  # total, done, effort
+
+def group_figures(
+    groups: list[dict[str, Any]],
+    chains_of_group: dict[str, list[str]],
+    task_group: dict[str, str | None],
+    task_by_id: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Each group's derived figures: its own tasks plus those of its subgroups."""
+    own: dict[str, list[int]] = {g["group_id"]: [0, 0, 0] for g in groups}  # total, done, effort
     for tid, gid in task_group.items():
-        if gid is None or not counted(tid):
-            continue
         t = task_by_id[tid]
+        if gid is None or not counts(t):
+            continue
         own[gid][0] += 1
         own[gid][1] += t["status"] == DONE
         own[gid][2] += t["estimated_effort"] or 0
-    totals = {gid: [0, 0, 0] for gid in group_by_id}
+    totals = {gid: [0, 0, 0] for gid in own}
     for gid, chain in chains_of_group.items():
         for ancestor in chain:
             for i in range(3):
                 totals[ancestor][i] += own[gid][i]
+    figures: dict[str, dict[str, Any]] = {}
     group_order = sorted(groups, key=lambda g: (g["created_at"] or "", g["group_id"]))
     for pos, g in enumerate(group_order, start=1):
         gid = g["group_id"]
         total, done, effort = totals[gid]
-        out.groups[gid] = {
+        figures[gid] = {
             "group_level": len(chains_of_group[gid]) - 1,
             "position_in_session": pos,
             "estimated_effort": effort,
@@ -310,17 +356,50 @@ def derive_session(
             "completed_tasks": done,
             "progress_percentage": percent(done, total),
         }
+    return figures
 
+
+def session_figures(
+    session: dict[str, Any], groups: list[dict[str, Any]], tasks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The session's derived figures: its counted tasks and its latest timestamp."""
+    live = [t for t in tasks if counts(t)]
+    done = sum(t["status"] == DONE for t in live)
+    stamps = [session[k] for k in STAMPED["sessions"] if session[k]]
+    stamps += [g[k] for g in groups for k in STAMPED["task_groups"] if g[k]]
+    stamps += [t[k] for t in tasks for k in STAMPED["tasks"] if t[k]]
+    return {
+        "total_tasks": len(live),
+        "completed_tasks": done,
+        "progress_percentage": percent(done, len(live)),
+        "last_activity_at": max(stamps) if stamps else None,
+    }
+
+
+def derive_session(
+    session_id: str,
+    session: dict[str, Any] | None,
+    groups: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    locate: Callable[[set[str]], dict[str, str]],
+) -> Derived:
+    """Every derived figure of one session from the facts of its rows, and the problems
+    found on the way (each reported once, in a stable order)."""
+    out = Derived()
+    task_by_id = {t["task_id"]: t for t in tasks}
+    task_path = lambda tid: task_by_id[tid]["file_path"]  # noqa: E731
+
+    parent, deps = task_references(tasks, locate, out.problems)
+    break_cycles(parent, "parent_task_id", task_path, out.problems)
+    chains = depths(parent)
+    check_waits(parent, deps, chains, task_path, out.problems)
+    chains_of_group = group_chains(groups, out.problems)
+    check_group_names(groups, out.problems)
+    group_names = {g["group_id"]: g["group_name"] for g in groups}
+    task_group = task_groups(tasks, set(group_names), out.problems)
+
+    out.tasks = task_figures(session_id, tasks, parent, deps, chains, task_group, group_names)
+    out.groups = group_figures(groups, chains_of_group, task_group, task_by_id)
     if session is not None:
-        live = [t for t in tasks if counted(t["task_id"])]
-        done = sum(t["status"] == DONE for t in live)
-        stamps = [session[k] for k in STAMPED["sessions"] if session[k]]
-        stamps += [g[k] for g in groups for k in STAMPED["task_groups"] if g[k]]
-        stamps += [t[k] for t in tasks for k in STAMPED["tasks"] if t[k]]
-        out.session = {
-            "total_tasks": len(live),
-            "completed_tasks": done,
-            "progress_percentage": percent(done, len(live)),
-            "last_activity_at": max(stamps) if stamps else None,
-        }
+        out.session = session_figures(session, groups, tasks)
     return out
