@@ -15,8 +15,10 @@ def find_path(edges: Mapping[str, Iterable[str]], start: str, goal: str) -> list
         node = queue.popleft()
         if node == goal:
             path = [node]
-            while (node := previous[node]) is not None:
-                path.append(node)
+            step = previous[node]
+            while step is not None:
+                path.append(step)
+                step = previous[step]
             return path[::-1]
         for nxt in sorted(edges.get(node, ())):
             if nxt not in previous:

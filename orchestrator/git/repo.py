@@ -483,9 +483,16 @@ class Repo:
             self._wait_for(self.private_lock)
 
     @property
+    def _private_index_file(self) -> Path:
+        """orch's private index; asked for only by a repository opened with one."""
+        assert self.private_index is not None, "this Repo was opened without a private index"
+        return self.private_index
+
+    @property
     def private_lock(self) -> Path:
         """Where git locks orch's private index."""
-        return self.private_index.with_name(self.private_index.name + ".lock")
+        index = self._private_index_file
+        return index.with_name(index.name + ".lock")
 
     def _waited_for(self, said: str) -> bool:
         """Wait for the lock a git error message names to be let go (or removed, its owner
@@ -526,6 +533,7 @@ class Repo:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         stdin, started.stdin = started.stdin, None  # communicate() then only reads
+        assert stdin is not None  # opened with stdin=PIPE
         try:
             stdin.write(listed)
             stdin.close()
@@ -585,18 +593,18 @@ class Repo:
     @property
     def _marker(self) -> Path:
         """Names the commit the private index holds; absent: rebuild it from HEAD."""
-        return self.private_index.with_suffix(".head")
+        return self._private_index_file.with_suffix(".head")
 
     def _private_index_at(self, head: str | None) -> None:
         """Make the private index hold HEAD's tree (kept between commands: rebuilt only
         when HEAD moved by other hands, or an attempt was cut short)."""
         try:
-            if self._marker.read_text() == (head or "") and self.private_index.exists():
+            if self._marker.read_text() == (head or "") and self._private_index_file.exists():
                 return
         except OSError:
             pass
         # From nothing: an index that cannot be read could not be replaced.
-        self.private_index.unlink(missing_ok=True)
+        self._private_index_file.unlink(missing_ok=True)
         if head:
             self.run("read-tree", head, private=True)
         else:

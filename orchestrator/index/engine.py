@@ -96,6 +96,9 @@ class IndexDB:
     def __init__(self, engine: str, path: Path, writable: bool):
         self.engine, self.path, self.writable = engine, path, writable
         self._columns: dict[str, list[str]] = {}
+        # sqlite3.Connection or duckdb.DuckDBPyConnection, told apart by self.engine (which
+        # mypy cannot narrow on); both are used through execute/fetch and the branches here.
+        self._con: Any
         if engine == "sqlite":
             import sqlite3
 

@@ -116,7 +116,8 @@ class Monitor:
         if self.broken:
             return None
         if time.monotonic() - self.scanned_at > FULL_SCAN_EVERY:
-            return self._reset()
+            self._reset()
+            return None
         try:
             events = self.inotify.read(timeout=0)
         except BlockingIOError:
@@ -124,20 +125,24 @@ class Monitor:
         except OSError:
             events = None
         if not self.trusted or events is None:
-            return self._reset()
+            self._reset()
+            return None
         changed: set[str] = set()
         for event in events:
             if event.mask & (F.Q_OVERFLOW | F.IGNORED | F.DELETE_SELF | F.MOVE_SELF):
-                return self._reset()
+                self._reset()
+                return None
             folder = self.folders.get(event.wd)
             if folder is None:
-                return self._reset()
+                self._reset()
+                return None
             rel = f"{folder}/{event.name}"
             if event.mask & F.ISDIR:
                 if self._holds_records(rel):
                     # A folder of records made, removed or moved: its files were never
                     # watched one by one.
-                    return self._reset()
+                    self._reset()
+                    return None
                 continue  # .index/, artifacts/, archives/: nothing orch indexes
             if self.layout.classify(rel) is not None:  # not config.yaml, not swap files
                 changed.add(rel)

@@ -25,6 +25,8 @@ import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from orchestrator.index.engine import IndexDB
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, SKIPPED_FIRST, Layout
@@ -33,7 +35,8 @@ from orchestrator.store.files import write_atomic
 # (ctime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
 Signature = tuple[int, int, int]
 Folders = dict[str, dict[str, Signature]]  # folder (relative to the root) -> name -> signature
-Snapshot = tuple[str, Folders, list[str]]  # (index generation, signatures, racy paths)
+# (index generation, signatures, racy paths); a new index has no generation yet
+Snapshot = tuple[str | None, Folders, list[str]]
 
 FINE_CLOCK_NS = 20_000_000  # above the kernel's coarse clock tick (1-10 ms)
 COARSE_CLOCK_NS = 2_000_000_000  # file systems that store whole seconds (FAT: 2 s)
@@ -174,7 +177,7 @@ def _no_link(layout: Layout, folder: str) -> bool:
     return True
 
 
-def snapshot_path(layout: Layout, engine: str) -> os.PathLike:
+def snapshot_path(layout: Layout, engine: str) -> Path:
     return layout.index_dir / f"signatures-{engine}.marshal"
 
 
@@ -188,7 +191,7 @@ def stored_rows(db: IndexDB, rels: list[str] | None = None) -> list[tuple]:
     return db.rows_in(f"{STORED} WHERE path IN ({{in}})", rels)
 
 
-def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
+def snapshot_from_rows(generation: str | None, rows: list[tuple]) -> Snapshot:
     """The snapshot of file_signatures rows (see stored_rows) read at `generation`."""
     folders: Folders = {}
     racy = []
@@ -200,7 +203,9 @@ def snapshot_from_rows(generation: str, rows: list[tuple]) -> Snapshot:
     return generation, folders, sorted(racy)
 
 
-def write_snapshot(layout: Layout, db: IndexDB, generation: str, rows: list[tuple]) -> None:
+def write_snapshot(
+    layout: Layout, db: IndexDB, generation: str | None, rows: list[tuple[Any, ...]]
+) -> None:
     """Keep the signatures of `rows` (read together with `generation`) for the next
     command. Best effort: a snapshot that cannot be written only costs time."""
     _write(layout, db.engine, snapshot_from_rows(generation, rows))
@@ -307,6 +312,7 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
         return found
     with db.reading():
         generation = db.generation()
+        rows: list[tuple[Any, ...]] | None
         if layout.keep_snapshot:
             rows = stored_rows(db)
             found = _compare_folders_rows(folders, rows, clock_ns)
@@ -366,7 +372,7 @@ def _compare_folders(folders: Folders, known: Folders, racy: list[str], clock_ns
         gone += [f"{folder}/{name}" for name in before.keys() - now.keys()]
     for rel in racy:
         folder, name = rel.rsplit("/", 1)
-        sig = folders.get(folder, {}).get(name)
-        if sig is not None:
-            to_read.setdefault(rel, sig)
+        racy_sig = folders.get(folder, {}).get(name)
+        if racy_sig is not None:
+            to_read.setdefault(rel, racy_sig)
     return Plan(dict(sorted(to_read.items())), sorted(gone), clock_ns)

@@ -99,9 +99,9 @@ def merge_texts(base: str | None, ours: str, theirs: str, clone: str | None = No
         return _result(theirs)
     sides = [_parse(text) for text in (ours, theirs)]
     base_side = _Side("", {}, "") if base is None else _parse(base)
-    if base_side is None or None in sides:
-        return _result(_merge_lines(base or "", ours, theirs, clone))
     o, t = sides
+    if base_side is None or o is None or t is None:
+        return _result(_merge_lines(base or "", ours, theirs, clone))
     header = _merge_headers(base_side, o, t, clone)
     return _result(header + _merge_bodies(base_side.body, o.body, t.body, clone))
 
@@ -272,8 +272,8 @@ def _merge_value(key: Any, base: Any, ours: Any, theirs: Any) -> tuple[Any, bool
             return theirs, False
         return merged, False
     if isinstance(ours, dict) and isinstance(theirs, dict):
-        merged, conflicts = _merge_mappings(base if isinstance(base, dict) else {}, ours, theirs)
-        return (ours, True) if conflicts else (merged, False)
+        mapping, conflicts = _merge_mappings(base if isinstance(base, dict) else {}, ours, theirs)
+        return (ours, True) if conflicts else (mapping, False)
     if isinstance(ours, str) and isinstance(theirs, str):
         if key in LATER_STAMPS:
             return max(ours, theirs), False

@@ -71,7 +71,7 @@ def parse_mode(file_name: str, text: str, rel: str) -> Mode:
 
 def leading_comment(text: str) -> str:
     """The first paragraph of the comment block at the top of a role file."""
-    words = []
+    words: list[str] = []
     for line in text.splitlines():
         content = line.lstrip("#").strip()
         if not line.startswith("#") or (not content and words):

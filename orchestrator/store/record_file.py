@@ -91,7 +91,8 @@ def load_yaml(yaml_text: str, unique_keys: bool = True) -> Any:
 def _bounded_loader(unique_keys: bool):
     import yaml
 
-    class BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    # CSafeLoader exists only where PyYAML was built with libyaml: the base is chosen at run time.
+    class BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         def __init__(self, stream):
             super().__init__(stream)
             self.text = stream
@@ -141,7 +142,7 @@ def _check_nodes(root: Any, text: str) -> None:
         if len(seen) != met:  # a node met twice: an alias
             _check_aliases(root, text)
             return
-        below = []
+        below: list[Any] = []
         for node in level:
             if node.id == "mapping":
                 below.extend(chain.from_iterable(node.value))

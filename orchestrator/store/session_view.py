@@ -346,7 +346,7 @@ def read_edits(
         if line in unchanged or not line.strip():
             continue
         task = tasks.get(m["id"]) if m else None
-        if task is None:
+        if m is None or task is None:
             what = f"no task {m['id']}" if m else "not a task line orch wrote"
             problems.append(
                 ViewProblem(

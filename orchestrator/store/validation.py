@@ -89,24 +89,24 @@ class KeyLines:
             except Exception:
                 node = None
             if node is not None:
-                self._walk(node, ())
+                self._walk(node, (), self._lines)
         while path:
             if path in self._lines:
                 return self._lines[path]
             path = path[:-1]  # fall back to the enclosing key
         return None
 
-    def _walk(self, node: Any, path: tuple) -> None:
+    def _walk(self, node: Any, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
         if node.id == "mapping":
             for key_node, value_node in node.value:
                 child = (*path, key_node.value)
-                self._lines[child] = self.first_line + key_node.start_mark.line
-                self._walk(value_node, child)
+                lines[child] = self.first_line + key_node.start_mark.line
+                self._walk(value_node, child, lines)
         elif node.id == "sequence":
             for i, item in enumerate(node.value):
                 child = (*path, i)
-                self._lines[child] = self.first_line + item.start_mark.line
-                self._walk(item, child)
+                lines[child] = self.first_line + item.start_mark.line
+                self._walk(item, child, lines)
 
 
 @cache
