@@ -14,11 +14,36 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from orchestrator.index import signatures
+from orchestrator.index.derive import (
+    GROUP_DERIVED,
+    GROUP_FACTS,
+    SESSION_DERIVED,
+    SESSION_FACTS,
+    STAMPED,
+    TASK_DERIVED,
+    TASK_FACTS,
+    derive_session,
+    group_chains,
+    percent,
+)
 from orchestrator.index.engine import IndexDB
+from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
-from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ID_KEY, TABLE, Parsed, Problem
+from orchestrator.model import (
+    ACTIVE,
+    CANCELLED,
+    DEFAULT_MODE,
+    DONE,
+    ID_KEY,
+    TABLE,
+    Parsed,
+    Problem,
+    Record,
+)
 from orchestrator.store.files import blob_id, read_unlinked
+from orchestrator.store.mode_file import Mode, parse_mode
+from orchestrator.store.record_file import parse_record
 
 SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "ctime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
@@ -181,8 +206,6 @@ class Indexer:
         before = self._task_shapes(changed_tasks)
         # A session file edited in place (its view regenerated, a note added) keeps the
         # figures derived from its tasks: they are put back rather than derived again.
-        from orchestrator.index.derive import SESSION_DERIVED
-
         edited_sessions = sorted(touched.get("session", ()))
         sessions_before = {
             r["session_id"]: r
@@ -218,8 +241,6 @@ class Indexer:
     def _parse(self, role: FileRole, rel: str, data: bytes | OSError):
         """(what the file parses to, its problems): a Parsed record or a Mode. `data` is
         the file's content, or the error that reading it gave."""
-        from orchestrator.store.mode_file import Mode, parse_mode
-        from orchestrator.store.record_file import parse_record
 
         def unreadable(problem: Problem):
             if role.kind == "mode":
@@ -286,8 +307,6 @@ class Indexer:
         (a task file copied into another session), the first path wins and the other is
         reported, so neither vanishes silently: the one whose frontmatter agrees with its
         place wins, else the first path. Returns the sessions involved."""
-        from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
-
         table, key = TABLE[kind], ID_KEY[kind]
         claimants: dict[str, list[str]] = defaultdict(list)
         for path, record_id in self.db.rows_in(
@@ -315,28 +334,30 @@ class Indexer:
             paths = claimants.get(record_id)
             if not paths:
                 continue
-            results = {path: parsed.get(path) or self._parse_again(path) for path in paths}
-            paths = [p for p in paths if results[p] is not None and results[p].record is not None]
-            if not paths:
+            results: dict[str, tuple[Parsed, Record]] = {}
+            for path in paths:
+                found = parsed.get(path) or self._parse_again(path)
+                if found is not None and found.record is not None:
+                    results[path] = (found, found.record)
+            if not results:
                 continue
             # The file whose frontmatter agrees with its place wins over a stray copy; then
             # the first path.
-            paths.sort(key=lambda p: (results[p].misplaced, p))
-            winner = paths[0]
-            result = results[winner]
-            meta = result.index_meta or result.record.meta
+            winner, *losers = sorted(results, key=lambda p: (results[p][0].misplaced, p))
+            result, record = results[winner]
+            meta = result.index_meta or record.meta
             sessions.add(meta["session_id"])
             if kind == "task":
-                rows.append(task_row(meta, result.record, winner))
+                rows.append(task_row(meta, record, winner))
                 deps += dependency_rows(meta)
             elif kind == "group":
-                rows.append(group_row(meta, result.record, winner))
+                rows.append(group_row(meta, record, winner))
             else:
-                rows.append(session_row(meta, result.record, winner, root))
+                rows.append(session_row(meta, record, winner, root))
                 bindings.append(
                     (record_id, meta.get("mode_file") or DEFAULT_MODE, meta.get("mode_bound_at"))
                 )
-            for loser in paths[1:]:
+            for loser in losers:
                 duplicates.setdefault(loser, []).append(
                     Problem(
                         loser,
@@ -358,6 +379,8 @@ class Indexer:
 
     def _parse_again(self, rel: str) -> Parsed | None:
         role = self.layout.classify(rel)
+        if role is None:  # not a record file (nothing claims it then)
+            return None
         try:
             data: bytes | OSError = (self.layout.root / rel).read_bytes()
         except FileNotFoundError:
@@ -392,16 +415,6 @@ class Indexer:
 
     def _derive(self, session_id: str) -> None:
         """Recompute a session's derived figures and write only those that changed."""
-        from orchestrator.index.derive import (
-            GROUP_DERIVED,
-            GROUP_FACTS,
-            SESSION_DERIVED,
-            SESSION_FACTS,
-            TASK_DERIVED,
-            TASK_FACTS,
-            derive_session,
-        )
-
         db = self.db
 
         def select(table: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -450,8 +463,6 @@ class Indexer:
 
     def _task_shapes(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The STRUCTURE of tasks, with their timestamps and derived columns, by id."""
-        from orchestrator.index.derive import STAMPED, TASK_DERIVED
-
         columns = dict.fromkeys(("task_id", *STRUCTURE, *STAMPED["tasks"], *TASK_DERIVED))
         rows = self._select_in("tasks", tuple(columns), ids)
         return {row["task_id"]: row for row in rows}
@@ -474,14 +485,6 @@ class Indexer:
         blocks stay; progress is recomputed for them and their ancestors, totals for their
         groups and the session. The same figures as _derive(), at the cost of the edited
         tasks and their ancestors rather than of the session."""
-        from orchestrator.index.derive import (
-            GROUP_DERIVED,
-            SESSION_DERIVED,
-            TASK_DERIVED,
-            group_chains,
-            percent,
-        )
-
         db = self.db
         # The edited tasks' rows were written again with no derived figures: give them back
         # the ones they had (the tree did not change), so the counts below see their paths.
@@ -558,8 +561,6 @@ class Indexer:
         and of the edited tasks' timestamps, unless an edit moved the latest one back or
         the session's own file changed (`read_all`): then every timestamp of the session
         is read again."""
-        from orchestrator.index.derive import STAMPED
-
         columns = STAMPED["tasks"]
         if read_all:
             edited = []

@@ -312,16 +312,15 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
         return found
     with db.reading():
         generation = db.generation()
-        rows: list[tuple[Any, ...]] | None
+        held: list[tuple[Any, ...]] | None = None
         if layout.keep_snapshot:
-            rows = stored_rows(db)
-            found = _compare_folders_rows(folders, rows, clock_ns)
+            held = stored_rows(db)
+            found = _compare_folders_rows(folders, held, clock_ns)
         else:  # no snapshot to make (a server's journal): the table is never held whole
-            rows = None
             found = _compare_folders_rows(folders, db.stream(STORED), clock_ns)
     found.generation = generation
-    if found.empty and rows is not None:
-        write_snapshot(layout, db, generation, rows)
+    if found.empty and held is not None:
+        write_snapshot(layout, db, generation, held)
     return found
 
 
