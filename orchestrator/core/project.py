@@ -64,7 +64,9 @@ class Project:
         # watcher and `orch sync` do; a command only fixes a session.md edited itself,
         # and leaves the rest to the next change, to stay fast).
         self.follow_views = False
-        self.monitor = None  # a change journal (watch_changes), for processes that stay up
+        self.monitor: Monitor | None = (
+            None  # a change journal (watch_changes), for processes that stay up
+        )
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:
@@ -315,14 +317,15 @@ class Project:
             return []
         edited = self.syncer.edited(changed)
         roles = [r for r in map(self.layout.classify, edited) if r and r.session_dir]
-        views = {r.session_dir for r in roles if r.kind == "session"}
+        folders = {r.session_dir for r in roles if r.session_dir}
+        views = {r.session_dir for r in roles if r.session_dir and r.kind == "session"}
         if not roles or not (views or self.follow_views):
             return []
         writer = Writer(self, db, self.syncer.outside_op)
         for session_id in sorted(views):
             apply_edits(writer, session_id)
         writer.sync()
-        regenerate(writer, {r.session_dir for r in roles} if self.follow_views else views)
+        regenerate(writer, set(folders) if self.follow_views else views)
         writer.sync()
         self.syncer.done_intending()  # the outside sync that follows commits these files
         return writer.written
@@ -387,6 +390,7 @@ class Project:
             remove_index_files(self.layout.index_dir, engine)
             db = IndexDB(engine, path, writable=True)
             db.create_schema()
+        assert db is not None  # opened above, or rebuilt since it could not be
         return db, rebuilt
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:

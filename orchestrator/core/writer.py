@@ -50,6 +50,13 @@ SHOWN_FIELDS = ("task_id", "session_id", "title", "status", "group_id", "parent_
                 "specialist_type", "estimated_effort", "created_at")  # fmt: skip
 
 
+def loaded_path(record: Record) -> Path:
+    """The file a record was loaded from (a record made in memory has none yet)."""
+    if record.path is None:
+        raise ValueError(f"{record.kind} {record.id} was not loaded from a file")
+    return record.path
+
+
 def shown(record: Record) -> tuple:
     return tuple(record.meta.get(key) for key in SHOWN_FIELDS)
 
@@ -151,7 +158,7 @@ class Writer:
 
     def text_of(self, record: Record) -> str:
         """The text of a loaded record's file, as it was loaded."""
-        return self._read[record.path][1]
+        return self._read[loaded_path(record)][1]
 
     def with_body(self, record: Record, body: str) -> str:
         """A loaded record's file text with its body replaced: the frontmatter stays as
@@ -168,7 +175,8 @@ class Writer:
         regenerated view, not a change the commit message names."""
         path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
         rel = self.layout.rel(path)
-        base_blob, base_text = self._read.get(path, (None, None))
+        based: tuple[str | None, str | None] = self._read.get(path, (None, None))
+        base_blob, base_text = based
         if text is None:
             self._settle_conflicts(record, base_text)
         ours = render_record(record) if text is None else text
@@ -189,7 +197,9 @@ class Writer:
                 if current is not None and blob_id(current) != base_blob:
                     # An editor saved since orch read the file: the operation's change goes
                     # onto what it saved.
-                    new_text = self._merge(rel, base_text, ours, current.decode("utf-8", "replace"))
+                    new_text = self._merge(
+                        rel, base_text or "", ours, current.decode("utf-8", "replace")
+                    )
                     self._shown.pop(path, None)  # merged: what the file shows is not known here
                 data = new_text.encode("utf-8")
             except BaseException:
@@ -234,7 +244,7 @@ class Writer:
         waits = iter(EMPTY_WAITS)
         while True:
             held, current = read_held(path, self.layout.base)
-            if current != b"" or base_blob is None:
+            if current != b"" or base_blob is None or held is None:
                 return held, current
             os.close(held)
             wait = next(waits, None)
@@ -255,7 +265,7 @@ class Writer:
             self._shown[path] = shown(record)
             if before == self._shown[path]:
                 return
-        self.views.add(record.meta.get("session_id"))
+        self.views.add(record.meta["session_id"])
 
     def _intend(self, rel: str, counted: bool) -> None:
         """Note the intent before writing `rel` (see Syncer.intend). A bulk operation
@@ -271,12 +281,12 @@ class Writer:
     def delete(self, record: Record) -> None:
         """Remove a loaded record's file (refused if it changed since it was loaded, even
         in the instant before the removal)."""
-        path = record.path
+        path = loaded_path(record)
         rel = self.layout.rel(path)
-        base_blob = self._read.get(path, (None, None))[0]
+        base_blob = self._read[path][0] if path in self._read else None
         self._intend(rel, True)
         held, current = read_held(path, self.layout.base)
-        if current is not None:
+        if held is not None and current is not None:
             found = current if blob_id(current) != base_blob else None
             if found is None:
                 found = remove_checked(path, held, current, self.layout.base)
@@ -288,7 +298,7 @@ class Writer:
                 )
         self._read.pop(path, None)
         self._shown.pop(path, None)
-        self.views.add(record.meta.get("session_id"))
+        self.views.add(record.meta["session_id"])
         self.written.append(rel)
         self.wrote[rel] = None
         self.changes.append(
