@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.core.rules import set_checked
-from orchestrator.model import DONE, now
+from orchestrator.core.rules import checked_status, edit_warning, set_status
+from orchestrator.model import now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
@@ -181,12 +181,12 @@ def apply_edits(w: Writer, session_id: str) -> None:
             w.project.warnings.append(str(error))
             continue
         if edit.checked is not None:
-            set_checked(record.meta, task, edit.checked)
-            if edit.checked and any(
-                t["parent_task_id"] == task["task_id"] and t["status"] not in (DONE, "cancelled")
-                for t in view.tasks
-            ):
-                w.project.warnings.append(f"{task['task_id']} was ticked with unfinished subtasks")
+            # The person's decision stands; the rules only say what is still open.
+            status = checked_status(task, edit.checked)
+            warning = edit_warning(w.db, task, status)
+            if warning:
+                w.project.warnings.append(f"{rel}: {warning}")
+            set_status(record.meta, status)
         if edit.title is not None:
             record.meta["title"] = edit.title
         record.meta["last_updated_at"] = now()
