@@ -16,21 +16,35 @@ from typing import Any
 
 import click
 
+from orchestrator.model import (
+    ACTIVE,
+    ARCHIVED,
+    BLOCKED,
+    CANCELLED,
+    CREATING,
+    DONE,
+    ERROR,
+    FAILED,
+    IN_PROGRESS,
+    NEEDS_REVISION,
+    PAUSED,
+    PENDING,
+)
 from orchestrator.store.validation import escaped
 
 STATUS_STYLE = {
-    "completed": "green",
-    "in_progress": "cyan",
-    "blocked": "red",
-    "failed": "red",
-    "needs_revision": "yellow",
-    "cancelled": "bright_black",
-    "pending": None,
-    "active": "green",
-    "paused": "yellow",
-    "archived": "bright_black",
-    "creating": "cyan",
-    "error": "red",
+    DONE: "green",
+    IN_PROGRESS: "cyan",
+    BLOCKED: "red",
+    FAILED: "red",
+    NEEDS_REVISION: "yellow",
+    CANCELLED: "bright_black",
+    PENDING: None,
+    ACTIVE: "green",
+    PAUSED: "yellow",
+    ARCHIVED: "bright_black",
+    CREATING: "cyan",
+    ERROR: "red",
 }
 
 

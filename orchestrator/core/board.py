@@ -109,7 +109,7 @@ def link_problems(project: Project) -> list[Problem]:
             layout.rel(layout.base),
             f"the orchestrator folder is a link to {os.readlink(layout.base)}: orch keeps"
             " its files there, and reads and writes nothing through links inside it",
-            fix="nothing if you made this link; if not, remove it and run `orch init`",
+            fix="nothing if you made this link; if not, remove it and initialise the project again",
             severity="warning"))  # fmt: skip
     for path, target in find_links(layout.base):
         found.append(Problem(
