@@ -85,7 +85,10 @@ def leftover_problems(project: Project) -> list[Problem]:
     layout = project.layout
     found = []
     for path in find_leftovers(layout.base):
-        record = path.with_name(LEFTOVER.match(path.name)["name"])
+        match = LEFTOVER.match(path.name)
+        if match is None:  # find_leftovers gives only names LEFTOVER matches
+            continue
+        record = path.with_name(match["name"])
         found.append(Problem(
             layout.rel(path),
             f"left by an orch process killed while writing {layout.rel(record)}: it holds orch's"

@@ -131,6 +131,8 @@ def resolve(
         )
     conflict = matches[0]
     role = project.layout.classify(conflict["path"])
+    if role is None or role.session_dir is None:
+        raise RecordError(f"{conflict['path']} is not a record orch can resolve")
     with project.writing("resolve") as w:
         try:
             record = w.load(role.kind, role.session_dir, role.record_id)

@@ -190,7 +190,7 @@ def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
     (MERGE_CLONE_ENV), which the conflicts it records name as ours."""
     before = repo.head()[0]
     message = f"orch: merge {remote}/{branch}\n\nOrch-Op: merge\n"
-    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True)}
+    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True) or ""}
     done = repo.run(
         "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD", env=env, check=False,
     )  # fmt: skip

@@ -148,6 +148,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
         session = w.load("session", session_id, session_id)
     except RecordError:
         return
+    assert session.path is not None  # a loaded record knows its file
     rel = w.layout.rel(session.path)
     text = w.text_of(session)
     started, newest = starting_point(w.project, rel, text)
@@ -237,5 +238,6 @@ def add_note(project: Project, kind: str, text: str, session: str | None = None)
         record = w.load("session", row["session_id"], row["session_id"])
         body = session_view.add_note(record.body, kind, f"{now()[:10]}: {entry}")
         w.save(record, text=w.with_body(record, body))
+    assert record.path is not None  # a loaded record knows its file
     return {"session_id": row["session_id"], "kind": kind, "entry": entry,
             "file": project.layout.rel(record.path)}  # fmt: skip
