@@ -117,6 +117,22 @@ def test_every_path_refuses_to_start_a_task_with_open_dependencies_in_the_same_w
     assert status_of(orch, waiting) == "in_progress"
 
 
+def test_a_cancelled_dependency_keeps_a_task_from_starting_as_from_being_ready(project, work):
+    _, ids = work
+    tasks.cancel_task(project, ids["first"])
+    assert ids["waiting"] not in [t["task_id"] for t in tasks.list_tasks(project, ready=True)]
+    said = refusal(lambda: tasks.start_task(project, ids["waiting"]))
+    assert f"has unfinished dependencies: {ids['first']} (cancelled)" in said
+
+
+def test_a_forbidden_session_move_hints_at_the_move_that_would_succeed(work):
+    orch, _ = work
+    session_id = orch.json("session", "show")["session_id"]
+    orch("session", "complete", session_id)
+    result = orch("session", "pause", session_id, code=1)
+    assert f"(orch session archive {session_id})" in result.stderr
+
+
 # -- edits in files -----------------------------------------------------------------------
 
 

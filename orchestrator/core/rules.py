@@ -2,8 +2,9 @@
 needs first, and what a change sets with it. Every path (CLI, MCP, a hand edit of a file,
 the board) asks this module; none decides on its own (ARCHITECTURE.md, "Rules").
 
-A task is *open* until it is completed or cancelled. Completing a task with open subtasks
-or open dependencies, and starting one with open dependencies, is refused unless forced;
+A subtask is *open* until it is completed or cancelled; a dependency is *unmet* until it
+is completed (a cancelled one's work was not done). Completing a task with open subtasks
+or unmet dependencies, and starting one with unmet dependencies, is refused unless forced;
 every path refuses with the same message. An edit in a file (a ticked box in session.md)
 is the person's decision: it is applied, with a warning naming what is still open.
 """
@@ -36,8 +37,10 @@ FINISHED = (DONE, CANCELLED)
 # Statuses from which work may (re)start without reopening a finished task.
 STARTABLE = (PENDING, BLOCKED, NEEDS_REVISION, FAILED)
 
-# The SQL condition "the task is open" (prefix a table alias: f"t.{OPEN_SQL}").
+# The SQL conditions "the task is open" and "the dependency is unmet" (prefix a table
+# alias: f"t.{OPEN_SQL}"; a dependency whose task is missing is unmet too).
 OPEN_SQL = f"status NOT IN ('{DONE}', '{CANCELLED}')"
+UNMET_SQL = f"status <> '{DONE}'"
 
 
 def is_open(status: str | None) -> bool:
@@ -59,13 +62,13 @@ def open_subtasks(db: IndexDB, task_id: str) -> list[dict[str, Any]]:
     )
 
 
-def open_dependencies(db: IndexDB, task_id: str) -> list[dict[str, Any]]:
-    """The tasks a task depends on that are still open (a missing one counts as open,
-    with status None), by id."""
+def unmet_dependencies(db: IndexDB, task_id: str) -> list[dict[str, Any]]:
+    """The tasks a task depends on that are not completed (a missing one counts, with
+    status None), by id."""
     return db.records(
         "SELECT d.depends_on_task_id AS task_id, t.title, t.status FROM task_dependencies d"
         " LEFT JOIN tasks t ON t.task_id = d.depends_on_task_id WHERE d.task_id = ?"
-        f" AND (t.status IS NULL OR t.{OPEN_SQL}) ORDER BY d.depends_on_task_id",
+        f" AND (t.status IS NULL OR t.{UNMET_SQL}) ORDER BY d.depends_on_task_id",
         [task_id],
     )
 
@@ -76,7 +79,7 @@ def _listed(rows: list[dict[str, Any]]) -> str:
 
 def what_is_open(db: IndexDB, row: dict[str, Any], status: str) -> list[str]:
     """What stands in the way of moving task `row` to `status`, one phrase each ([] if
-    nothing): open subtasks and dependencies for completing, open dependencies for
+    nothing): open subtasks and unmet dependencies for completing, unmet dependencies for
     starting."""
     if status == row.get("status"):
         return []
@@ -86,7 +89,7 @@ def what_is_open(db: IndexDB, row: dict[str, Any], status: str) -> list[str]:
         if subtasks:
             reasons.append(f"unfinished subtasks: {_listed(subtasks)}")
     if status in (DONE, IN_PROGRESS):
-        deps = open_dependencies(db, row["task_id"])
+        deps = unmet_dependencies(db, row["task_id"])
         if deps:
             reasons.append(f"unfinished dependencies: {_listed(deps)}")
     return reasons
@@ -94,8 +97,8 @@ def what_is_open(db: IndexDB, row: dict[str, Any], status: str) -> list[str]:
 
 def check_transition(db: IndexDB, row: dict[str, Any], status: str, force: bool = False) -> None:
     """Refuse to move task `row` (an index row) to `status` while what it needs is open,
-    unless `force`: completing needs its subtasks and dependencies finished, starting its
-    dependencies. The hint is the same call, forced."""
+    unless `force`: completing needs its subtasks finished and its dependencies completed,
+    starting its dependencies completed. The hint is the same call, forced."""
     reasons = what_is_open(db, row, status)
     if not reasons or force:
         return
@@ -165,9 +168,16 @@ def check_session_transition(row: dict[str, Any], target: str) -> None:
         return
     who = f'session {row["session_id"]} "{row["name"]}"'
     options = ", ".join(f"{s} ({SESSION_VERB.get(s, s)})" for s in allowed) or "nothing"
+    # The hint is the first move that would succeed (from completed: archive).
+    hint = (
+        Hint(f"session_{SESSION_VERB[allowed[0]]}", {"session_id": row["session_id"]})
+        if allowed and allowed[0] in SESSION_VERB
+        else None
+    )
     raise InvalidTransition(
         f"cannot {SESSION_VERB.get(target, target)} {who}: it is {row['status']};"
-        f" from {row['status']} a session can go to: {options}"
+        f" from {row['status']} a session can go to: {options}",
+        hint=hint,
     )
 
 

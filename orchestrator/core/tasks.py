@@ -11,6 +11,7 @@ from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
     OPEN_SQL,
+    UNMET_SQL,
     check_start,
     check_transition,
     describe,
@@ -226,7 +227,7 @@ READY_CLAUSE = (
     f"t.status = '{PENDING}'"
     " AND NOT EXISTS (SELECT 1 FROM task_dependencies d"
     "   LEFT JOIN tasks dt ON dt.task_id = d.depends_on_task_id"
-    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.{OPEN_SQL}))"
+    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.{UNMET_SQL}))"
     f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id AND c.{OPEN_SQL})"
 )
 
@@ -518,7 +519,8 @@ def move_task(
 
 
 def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[str, Any]:
-    """Cancel a task (it no longer blocks anything); `reason` goes into its file."""
+    """Cancel a task (its parent no longer waits for it; a task depending on it still
+    does, core/rules.py); `reason` goes into its file."""
     checked_texts(reason=reason)
     with project.writing("cancel") as w:
         row = lookup.task(w.db, ref)
@@ -547,7 +549,7 @@ def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, 
             more = ", ..." if len(doomed) > 6 else ""
             raise InvalidInput(
                 f"{describe(row)} has {len(doomed) - 1} subtask(s) ({listed}{more}); delete them"
-                " with it, or first move them to the top level",
+                " with it (cascade), or first move them to the top level",
                 hint=Hint("task_delete", {"task_id": row["task_id"], "cascade": True}),
             )
         ids = [d["task_id"] for d in doomed]
