@@ -24,24 +24,34 @@ class Hint:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-# The operations a hint may name, with what each does in words; adapters map every one to
-# their own command or tool (a test checks that the CLI and the MCP server know them all).
+# The operations a hint may name, with what each does in words and, in brackets, the
+# arguments a hint may give (by their spec names; a bool is a switch). Adapters map every
+# one to their own command or tool (a test checks that the CLI knows them all). The names
+# are stable: adapters and their tests depend on them.
 OPERATIONS = {
+    "init": "create a project here [root]",
     "task_list": "list the tasks",
-    "task_update": "change a task's fields or status",
-    "task_complete": "complete a task",
-    "task_move": "move a task to another group or parent",
-    "task_delete": "delete a task",
+    "task_start": "start a task [task_id, force]",
+    "task_update": "change a task's fields or status [task_id, status, force]",
+    "task_complete": "complete a task [task_id, force]",
+    "task_move": "move a task to another group or parent [task_id]",
+    "task_delete": "delete a task [task_id, cascade]",
     "session_list": "list the sessions",
-    "session_create": "create a session",
-    "session_activate": "activate a session",
+    "session_create": "create a session [name, switch]",
+    "session_activate": "activate a session [session_id]",
+    "session_pause": "pause a session [session_id]",
+    "session_complete": "complete a session [session_id]",
+    "session_cancel": "cancel a session [session_id]",
+    "session_archive": "archive a session (with an export) [session_id]",
     "group_list": "list the task groups",
     "doctor": "list every problem in the files",
     "doctor_fix": "repair what can be repaired",
     "conflicts": "list the recorded merge conflicts",
-    "resolve": "resolve a merge conflict",
-    "sync": "commit what is not yet committed",
+    "resolve": "resolve a merge conflict [record_id, strategy]",
+    "sync": "commit what is not yet committed; with a remote, exchange with it [remote]",
     "mode_list": "list the specialist modes",
+    "mode_validate": "validate a mode file and say what is wrong [mode_file]",
+    "hooks_install": "install orch's git hooks",
 }
 
 
@@ -79,7 +89,8 @@ class InvalidInput(OrchError):
 
 
 class InvalidTransition(OrchError):
-    """A session status change the state machine does not allow."""
+    """A status change the rules do not allow (core/rules.py): a session move the state
+    machine forbids, a task completed or started while what it needs is still open."""
 
 
 class ActiveSessionExists(OrchError):

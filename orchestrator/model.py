@@ -25,13 +25,22 @@ TITLE_KEY = {"session": "name", "group": "group_name", "task": "title"}
 # The mode a session uses when it names none (a role file in config/ and roles/).
 DEFAULT_MODE = "default_roles.yaml"
 
-# Statuses with a meaning in code; the full lists are in schema/*.schema.json.
-DONE = "completed"
-CANCELLED = "cancelled"
+# Statuses by name; the lists and what may follow what are in schema/*.schema.json
+# (a test checks that every name here is one of the schema's).
+# A task's:
 PENDING = "pending"
 IN_PROGRESS = "in_progress"
-ACTIVE = "active"  # a session's
+BLOCKED = "blocked"
+NEEDS_REVISION = "needs_revision"
+DONE = "completed"  # a session's too
+FAILED = "failed"
+CANCELLED = "cancelled"  # a session's too
+# A session's:
+CREATING = "creating"
+ACTIVE = "active"
+PAUSED = "paused"
 ARCHIVED = "archived"
+ERROR = "error"
 
 # The index table of each record kind.
 TABLE = {"session": "sessions", "group": "task_groups", "task": "tasks"}

@@ -148,16 +148,15 @@ def test_session_lifecycle_commands(orch):
 def test_creating_a_session_while_one_is_active_needs_switch(orch):
     active = orch.json("session", "create", "First")
     result = orch("session", "create", "Second", code=1)
-    assert f'session {active["session_id"]} "First" is active; pass --switch' in result.stderr
+    assert f'session {active["session_id"]} "First" is active; switch to pause it' in result.stderr
+    assert "(orch session create Second --switch)" in result.stderr
 
 
 def test_forbidden_transition_lists_the_allowed_ones(orch):
     session = orch.json("session", "create", "S")
     result = orch("session", "archive", session["session_id"], code=1)
     assert "cannot archive session" in result.stderr
-    assert (
-        "from active a session can go to: paused (orch session pause), completed" in result.stderr
-    )
+    assert "from active a session can go to: paused (pause), completed (complete)" in result.stderr
 
 
 def test_ids_accept_unique_prefixes_with_or_without_their_letter(orch):
@@ -300,7 +299,7 @@ def test_start_waits_for_dependencies_unless_forced(orch):
     a = orch.json("task", "add", "A")["task_id"]
     b = orch.json("task", "add", "B", "--depends-on", a)["task_id"]
     result = orch("task", "start", b, code=1)
-    assert f"waits on {a} (pending)" in result.stderr
+    assert f"has unfinished dependencies: {a} (pending)" in result.stderr
     assert orch.json("task", "start", b, "--force")["status"] == "in_progress"
 
 
@@ -339,7 +338,12 @@ def test_unknown_specialist_is_allowed_with_a_warning(orch):
 def test_usage_errors_exit_2(orch):
     assert orch("task", "add", code=2).exit_code == 2
     assert orch("task", "add", "T", "--priority", "9", code=2).exit_code == 2
-    assert orch("task", "add", "T", "--estimate", "three", code=2).exit_code == 2
+
+
+def test_an_effort_that_is_not_a_duration_is_refused_with_the_formats(orch):
+    orch("session", "create", "S")
+    result = orch("task", "add", "T", "--estimate", "three", code=1)
+    assert "estimated_effort 'three' is not a number of hours; give one of 3, 2.5" in result.stderr
 
 
 def test_a_bad_value_is_refused_with_the_allowed_ones(orch):

@@ -479,10 +479,9 @@ def test_resolve_errors_say_what_to_do(started):
         w.save(record)
     err = orch("resolve", task_id, "--strategy", "merge", code=1).stderr
     assert "title=ours|theirs|base" in err
-    assert (
-        "--pick"
-        in orch("resolve", task_id, "--strategy", "db_wins", "--pick", "title=ours", code=1).stderr
-    )
+    picked = orch("resolve", task_id, "--strategy", "db_wins", "--pick", "title=ours", code=1)
+    assert "picking fields goes with the merge strategy" in picked.stderr
+    assert f"(orch resolve {task_id} --strategy merge)" in picked.stderr
 
 
 # -- distributed use -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import gc
 import click
 
 from orchestrator import __version__
+from orchestrator.cli import hints
 from orchestrator.cli.output import Styled, echo, warn
 from orchestrator.errors import OrchError, os_error_message
 from orchestrator.store.validation import escaped
@@ -82,7 +83,7 @@ class OrchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OrchError as e:  # messages quote titles and file names: data, shown escaped
-            raise click.ClickException(escaped(str(e))) from None
+            raise click.ClickException(escaped(hints.message(e))) from None
         except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
             raise click.ClickException(escaped(os_error_message(e))) from None
         finally:

@@ -12,25 +12,39 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import click
 
+from orchestrator.model import (
+    ACTIVE,
+    ARCHIVED,
+    BLOCKED,
+    CANCELLED,
+    CREATING,
+    DONE,
+    ERROR,
+    FAILED,
+    IN_PROGRESS,
+    NEEDS_REVISION,
+    PAUSED,
+    PENDING,
+)
 from orchestrator.store.validation import escaped
 
 STATUS_STYLE = {
-    "completed": "green",
-    "in_progress": "cyan",
-    "blocked": "red",
-    "failed": "red",
-    "needs_revision": "yellow",
-    "cancelled": "bright_black",
-    "pending": None,
-    "active": "green",
-    "paused": "yellow",
-    "archived": "bright_black",
-    "creating": "cyan",
-    "error": "red",
+    DONE: "green",
+    IN_PROGRESS: "cyan",
+    BLOCKED: "red",
+    FAILED: "red",
+    NEEDS_REVISION: "yellow",
+    CANCELLED: "bright_black",
+    PENDING: None,
+    ACTIVE: "green",
+    PAUSED: "yellow",
+    ARCHIVED: "bright_black",
+    CREATING: "cyan",
+    ERROR: "red",
 }
 
 
@@ -90,8 +104,8 @@ class Styled(str):
     width: int
 
     def __new__(cls, parts: str | list[tuple[str, dict]], **style: Any) -> Styled:
-        pieces = [(parts, style)] if isinstance(parts, str) else parts
-        pieces = [(escaped(t), s if COLOR else None) for t, s in pieces]
+        given = [(parts, style)] if isinstance(parts, str) else parts
+        pieces = [(escaped(t), s if COLOR else None) for t, s in given]
         text = super().__new__(cls, "".join(click.style(t, **s) if s else t for t, s in pieces))
         text.width = sum(len(t) for t, _ in pieces)
         return text
@@ -99,9 +113,9 @@ class Styled(str):
 
 def styled_line(*parts: str) -> Styled:
     """One line from parts: Styled ones keep their style, plain text is escaped."""
-    parts = tuple(p if isinstance(p, Styled) else Styled(p) for p in parts)
-    text = str.__new__(Styled, "".join(parts))
-    text.width = sum(p.width for p in parts)
+    pieces = [p if isinstance(p, Styled) else Styled(p) for p in parts]
+    text = cast(Styled, str.__new__(Styled, "".join(pieces)))
+    text.width = sum(p.width for p in pieces)
     return text
 
 
@@ -159,7 +173,7 @@ def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     tops = []
     for r in rows:
         parent = r.get("parent_task_id")
-        if parent in listed:
+        if parent is not None and parent in listed:
             children.setdefault(parent, []).append(r)
         else:
             tops.append(r)

@@ -18,7 +18,7 @@ from orchestrator.cli.output import (
     styled_line,
     table,
 )
-from orchestrator.model import DEFAULT_MODE
+from orchestrator.model import BLOCKED, DEFAULT_MODE, IN_PROGRESS
 
 
 @click.command()
@@ -124,9 +124,7 @@ def show_board(data: dict) -> None:
         )
         counts = data["status_counts"]
         extra = "".join(
-            f" · {counts[s]} {s.replace('_', ' ')}"
-            for s in ("in_progress", "blocked")
-            if counts.get(s)
+            f" · {counts[s]} {s.replace('_', ' ')}" for s in (IN_PROGRESS, BLOCKED) if counts.get(s)
         )
         echo(
             styled_line(

@@ -16,7 +16,7 @@ from orchestrator.cli.output import (
     table,
 )
 from orchestrator.core import sessions as core
-from orchestrator.model import DEFAULT_MODE
+from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, PAUSED
 
 
 @click.group()
@@ -183,13 +183,13 @@ def lifecycle(name: str, target: str, verb: str, doc: str) -> click.Command:
 
 lifecycle(
     "activate",
-    "active",
+    ACTIVE,
     "Activated",
     "Make session ID the active one (the current active session is paused).",
 )
-lifecycle("pause", "paused", "Paused", "Pause session ID.")
-lifecycle("complete", "completed", "Completed", "Mark session ID completed.")
-lifecycle("cancel", "cancelled", "Cancelled", "Cancel session ID.")
+lifecycle("pause", PAUSED, "Paused", "Pause session ID.")
+lifecycle("complete", DONE, "Completed", "Mark session ID completed.")
+lifecycle("cancel", CANCELLED, "Cancelled", "Cancel session ID.")
 
 
 @session.command("archive")

@@ -19,29 +19,11 @@ from orchestrator.cli.output import (
     warn,
 )
 from orchestrator.core import tasks as core
+from orchestrator.core.inputs import split_ids
 from orchestrator.model import allowed_values
 
-
-class Hours(click.ParamType):
-    """Whole hours: 3 or 3h."""
-
-    name = "HOURS"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().lower().removesuffix("h")
-        if not text.isdigit():
-            self.fail(f"{value!r} is not a whole number of hours (e.g. 3 or 3h)", param, ctx)
-        return int(text)
-
-
-HOURS = Hours()
-
-
-def split_ids(values: tuple[str, ...]) -> list[str]:
-    """--depends-on a --depends-on b,c -> [a, b, c]"""
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+# Efforts are passed through as typed; the core reads them (core/inputs.py effort).
+EFFORT_HELP = "in hours: 3, 2.5, 3h, 90m, 1.5h or 2d (stored as whole hours, halves up)."
 
 
 def shown(row: dict, verb: str, as_json: bool) -> None:
@@ -70,7 +52,7 @@ def task() -> None:
 @click.option("--specialist", metavar="ROLE", help="Specialist role: architect, implementer, ...")
 @click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5), help="1 urgent .. 5 someday (default 3).")
-@click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
+@click.option("--estimate", metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}")
 @click.option(
     "--depends-on",
     "depends_on",
@@ -235,8 +217,8 @@ def show(ctx, task_ref, as_json) -> None:
 @click.option("--specialist", metavar="ROLE", help="Specialist role ('' clears it).")
 @click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5))
-@click.option("--estimate", type=HOURS, help="Estimated effort in hours.")
-@click.option("--actual", type=HOURS, help="Actual effort in hours.")
+@click.option("--estimate", metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}")
+@click.option("--actual", metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
 @click.option(
     "--depends-on",
     "depends_on",
@@ -247,6 +229,11 @@ def show(ctx, task_ref, as_json) -> None:
 @click.option("--no-dependencies", is_flag=True, help="Remove every dependency.")
 @click.option("--add-dep", metavar="TASK", multiple=True, help="Add a dependency.")
 @click.option("--remove-dep", metavar="TASK", multiple=True, help="Remove a dependency.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Set the status even if subtasks or dependencies are unfinished.",
+)
 @json_option
 @click.pass_obj
 def update(
@@ -264,9 +251,11 @@ def update(
     no_dependencies,
     add_dep,
     remove_dep,
+    force,
     as_json,
 ) -> None:
-    """Change a task's fields."""
+    """Change a task's fields. Completing a task whose subtasks or dependencies are
+    unfinished, or starting one whose dependencies are, needs --force."""
     deps = [] if no_dependencies else (split_ids(depends_on) if depends_on else None)
     row = core.update_task(
         ctx.project,
@@ -282,13 +271,14 @@ def update(
         depends_on=deps,
         add_dependencies=split_ids(add_dep),
         remove_dependencies=split_ids(remove_dep),
+        force=force,
     )
     shown(row, "Updated", as_json)
 
 
 @task.command("start")
 @click.argument("task_ref", metavar="TASK")
-@click.option("--force", is_flag=True, help="Start even if dependencies are not completed.")
+@click.option("--force", is_flag=True, help="Start even if dependencies are unfinished.")
 @json_option
 @click.pass_obj
 def start(ctx, task_ref, force, as_json) -> None:
@@ -298,12 +288,15 @@ def start(ctx, task_ref, force, as_json) -> None:
 
 @task.command("done")
 @click.argument("task_ref", metavar="TASK")
-@click.option("--actual", type=HOURS, help="Actual effort in hours.")
-@click.option("--force", is_flag=True, help="Complete even if subtasks are unfinished.")
+@click.option("--actual", metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
+@click.option(
+    "--force", is_flag=True, help="Complete even if subtasks or dependencies are unfinished."
+)
 @json_option
 @click.pass_obj
 def done(ctx, task_ref, actual, force, as_json) -> None:
-    """Mark a task completed."""
+    """Mark a task completed (refused while its subtasks or dependencies are unfinished,
+    unless --force)."""
     shown(
         core.done_task(ctx.project, task_ref, actual_effort=actual, force=force),
         "Completed",
@@ -327,3 +320,18 @@ def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
         ctx.project, task_ref, group=group, ungroup=ungroup, parent=parent, no_parent=no_parent
     )
     shown(row, "Moved", as_json)
+
+
+@task.command("delete")
+@click.argument("task_ref", metavar="TASK")
+@click.option("--cascade", is_flag=True, help="Delete its subtasks with it.")
+@json_option
+@click.pass_obj
+def delete(ctx, task_ref, cascade, as_json) -> None:
+    """Delete a task's file and its artifacts; tasks that depended on it no longer do.
+    Refused while it has subtasks, unless --cascade."""
+    out = core.delete_task(ctx.project, task_ref, cascade=cascade)
+    if as_json:
+        emit_json(out)
+        return
+    echo(f"Deleted {', '.join(out['deleted'])}.")

@@ -14,9 +14,10 @@ from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
+from orchestrator.core.sessions import change_status
 from orchestrator.core.writer import Writer
 from orchestrator.errors import InvalidInput
-from orchestrator.model import now
+from orchestrator.model import ARCHIVED, now
 
 FORMATS = ("markdown", "json", "zip")
 SUFFIX = {"markdown": "md", "json": "json", "zip": "zip"}
@@ -26,13 +27,11 @@ EXPORT_VERSION = 1
 
 def archive_session(project: Project, ref: str, export_format: str = "markdown") -> dict[str, Any]:
     """Move a session to archived and write its export; one commit."""
-    from orchestrator.core.sessions import change_status
-
     if export_format not in FORMATS:
         raise InvalidInput(f"export format {export_format!r} is not one of {', '.join(FORMATS)}")
     with project.writing("archive") as w:
         row = lookup.session(w.db, ref)
-        row = change_status(project, row["session_id"], "archived")
+        row = change_status(project, row["session_id"], ARCHIVED)
         export = write_export(w, row["session_id"], export_format)
     return {
         "session_id": row["session_id"],

@@ -85,7 +85,10 @@ def leftover_problems(project: Project) -> list[Problem]:
     layout = project.layout
     found = []
     for path in find_leftovers(layout.base):
-        record = path.with_name(LEFTOVER.match(path.name)["name"])
+        match = LEFTOVER.match(path.name)
+        if match is None:  # find_leftovers gives only names LEFTOVER matches
+            continue
+        record = path.with_name(match["name"])
         found.append(Problem(
             layout.rel(path),
             f"left by an orch process killed while writing {layout.rel(record)}: it holds orch's"
@@ -109,7 +112,7 @@ def link_problems(project: Project) -> list[Problem]:
             layout.rel(layout.base),
             f"the orchestrator folder is a link to {os.readlink(layout.base)}: orch keeps"
             " its files there, and reads and writes nothing through links inside it",
-            fix="nothing if you made this link; if not, remove it and run `orch init`",
+            fix="nothing if you made this link; if not, remove it and initialise the project again",
             severity="warning"))  # fmt: skip
     for path, target in find_links(layout.base):
         found.append(Problem(

@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from orchestrator.core.project import Project
-from orchestrator.errors import InvalidInput, NotFound, RecordError
+from orchestrator.errors import Hint, InvalidInput, NotFound, RecordError
 from orchestrator.model import CONFLICT_CLONE_KEY, CONFLICT_KEY, conflict_text
 
 STRATEGIES = {"db_wins": "ours", "md_wins": "theirs", "merge": "merge"}
@@ -115,7 +115,10 @@ def resolve(
     if strategy not in STRATEGIES:
         raise InvalidInput(f"unknown strategy {strategy!r}: use {', '.join(STRATEGIES)}")
     if picks and strategy != "merge":
-        raise InvalidInput("--pick goes with --strategy merge")
+        raise InvalidInput(
+            f"picking fields goes with the merge strategy, not {strategy}",
+            hint=Hint("resolve", {"record_id": ref, "strategy": "merge"}),
+        )
     conflicts = list_conflicts(project)
     matches = [c for c in conflicts if c["record_id"] and c["record_id"].startswith(ref)]
     if not matches:
@@ -128,6 +131,8 @@ def resolve(
         )
     conflict = matches[0]
     role = project.layout.classify(conflict["path"])
+    if role is None or role.session_dir is None:
+        raise RecordError(f"{conflict['path']} is not a record orch can resolve")
     with project.writing("resolve") as w:
         try:
             record = w.load(role.kind, role.session_dir, role.record_id)

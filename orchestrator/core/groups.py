@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import checked_number
 from orchestrator.core.project import Project
-from orchestrator.core.tasks import checked_number, describe, regroup
+from orchestrator.core.rules import describe
+from orchestrator.core.tasks import regroup
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.model import now
 from orchestrator.store.record_file import new_record

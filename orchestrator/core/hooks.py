@@ -26,7 +26,7 @@ from typing import Any
 
 from orchestrator.core.board import problem_of
 from orchestrator.core.project import Project
-from orchestrator.errors import InvalidInput, OrchError
+from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.git.repo import Repo
 from orchestrator.model import Problem
 from orchestrator.resources import shipped
@@ -98,7 +98,8 @@ def install(project: Project) -> dict[str, Any]:
             if chained.exists():
                 raise OrchError(
                     f"{path} is not orch's and {chained.name} exists too; move one of them"
-                    " away, then run `orch hooks install` again"
+                    " away, then install the hooks again",
+                    hint=Hint("hooks_install"),
                 )
             path.rename(chained)
             done[name] = f"installed; your hook runs first (kept as {chained.name})"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.errors import AmbiguousId, NotFound
+from orchestrator.errors import AmbiguousId, Hint, NotFound
 from orchestrator.index.engine import IndexDB
 from orchestrator.model import ID_KEY, ID_PREFIX, TABLE, TITLE_KEY
 from orchestrator.store.validation import checked_texts
 
 NOUN = {"session": "session", "group": "task group", "task": "task"}
-LIST_HINT = {"session": "orch session list", "group": "orch group list", "task": "orch task list"}
+# The operation that lists each kind (errors.OPERATIONS).
+LIST_OP = {"session": "session_list", "group": "group_list", "task": "task_list"}
 
 
 def _candidates(text: str, kind: str) -> list[str]:
@@ -64,14 +65,18 @@ def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple 
             where_ = f"{row['path']}:{row['line']}" if row["line"] else row["path"]
             return NotFound(
                 f"{NOUN[kind]} {candidate} cannot be used: {where_}: {row['message']};"
-                " fix the file first (orch doctor lists every problem)"
+                " fix the file first (the doctor lists every problem)",
+                hint=Hint("doctor"),
             )
     table, key = TABLE[kind], ID_KEY[kind]
     clause = f" WHERE {where}" if where else ""
     ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]
     close = difflib.get_close_matches(_candidates(text, kind)[0], ids, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; `{LIST_HINT[kind]}` shows them"
-    return NotFound(f"no {NOUN[kind]} {text!r}{hint}")
+    if close:
+        return NotFound(f"no {NOUN[kind]} {text!r}; did you mean {', '.join(close)}?")
+    return NotFound(
+        f"no {NOUN[kind]} {text!r}; listing them shows the ids", hint=Hint(LIST_OP[kind])
+    )
 
 
 def task(db: IndexDB, text: str) -> dict[str, Any]:
@@ -120,7 +125,7 @@ def session_or_active(db: IndexDB, text: str | None) -> dict[str, Any]:
     row = active_session(db)
     if row is None:
         raise NotFound(
-            "no session is active; activate one (orch session activate ID), create one"
-            " (orch session create NAME), or name one with --session"
+            "no session is active; activate one, create one, or name the session to use",
+            hint=Hint("session_list"),
         )
     return row

@@ -162,5 +162,5 @@ def note_fallback(project: Project, session_id: str, context: dict[str, Any] | N
     if context and context.get("status", "ok") != "ok":
         project.warnings.append(
             f"session {session_id}: mode {context['mode_file']} is {context['status']};"
-            f" using {context['effective_mode']} (orch mode validate says why)"
+            f" using {context['effective_mode']} (validating the mode says why)"
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 from orchestrator.core.conflicts import clone_id
 from orchestrator.core.project import LOCK_HELD_ENV, Project
-from orchestrator.errors import InvalidInput, OrchError
+from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.git.merge_driver import MERGE_CLONE_ENV
 from orchestrator.git.repo import GitError, Repo
 from orchestrator.store.files import write_atomic
@@ -169,7 +169,8 @@ def _refuse_other_commits(
         raise OrchError(
             f"{len(others)} local commit(s) not on {remote}/{branch} change files outside"
             f" {prefix}/ (e.g. {others[0][:9]}); orch pushes only its own work: push those"
-            " yourself (git push), then run orch sync --remote again"
+            " yourself (`git push`), then sync with the remote again",
+            hint=Hint("sync", {"remote": remote}),
         )
 
 
@@ -189,7 +190,7 @@ def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
     (MERGE_CLONE_ENV), which the conflicts it records name as ours."""
     before = repo.head()[0]
     message = f"orch: merge {remote}/{branch}\n\nOrch-Op: merge\n"
-    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True)}
+    env = {LOCK_HELD_ENV: str(project.root), MERGE_CLONE_ENV: clone_id(project, create=True) or ""}
     done = repo.run(
         "merge", "--no-edit", "--no-verify", "-m", message, "FETCH_HEAD", env=env, check=False,
     )  # fmt: skip
@@ -198,7 +199,8 @@ def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
         raise OrchError(
             f"git merge of {remote}/{branch} stopped:\n{said}\n"
             "orch's record files merge field by field; what git could not merge is left for"
-            " you: fix it, `git commit`, then run `orch sync --remote` again"
-            " (or `git merge --abort` to go back)"
+            " you: fix it and `git commit` (or `git merge --abort` to go back), then sync"
+            " with the remote again",
+            hint=Hint("sync", {"remote": remote}),
         )
     return repo.head()[0] != before

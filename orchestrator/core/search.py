@@ -20,8 +20,8 @@ from functools import cache
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import checked_choice
 from orchestrator.core.project import Project
-from orchestrator.core.tasks import checked_choice
 from orchestrator.errors import InvalidInput
 from orchestrator.model import ARCHIVED
 

@@ -5,30 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
-from orchestrator.core.writer import Writer
-from orchestrator.errors import ActiveSessionExists, InvalidInput, InvalidTransition
-from orchestrator.model import (
-    ACTIVE,
-    ARCHIVED,
-    CANCELLED,
-    DONE,
-    allowed_values,
-    now,
-    session_transitions,
+from orchestrator.core.rules import (
+    OPEN_SQL,
+    SESSION_VERB,
+    check_session_transition,
+    set_session_status,
 )
+from orchestrator.core.writer import Writer
+from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput
+from orchestrator.model import ACTIVE, ARCHIVED, DONE, PAUSED, allowed_values, now
 from orchestrator.store.record_file import new_record
 from orchestrator.store.validation import checked_texts
 
-# The command that moves a session into each status.
-VERB = {
-    "active": "activate",
-    "paused": "pause",
-    "completed": "complete",
-    "cancelled": "cancel",
-    "archived": "archive",
-}
-STAMP = {"active": "activated_at", "completed": "completed_at", "archived": "archived_at"}
+# The MCP adapter's name for rules.SESSION_VERB (until it imports that one).
+VERB = SESSION_VERB
 
 
 def describe(row: dict[str, Any]) -> str:
@@ -47,8 +39,6 @@ def create_session(
 ) -> dict[str, Any]:
     """Create a session and make it the active one. Refused while another session is
     active unless `switch`, which pauses that one first."""
-    from orchestrator.core.modes import checked_mode_name
-
     checked_texts(name=name, description=description)
     name = name.strip()
     if not name:
@@ -57,13 +47,14 @@ def create_session(
         active = lookup.active_session(w.db)
         if active is not None and not switch:
             raise ActiveSessionExists(
-                f"session {describe(active)} is active; pass --switch to pause it and start"
-                f" the new one, or pause it first (orch session pause {active['session_id']})"
+                f"session {describe(active)} is active; switch to pause it and start the new"
+                " one, or pause it first",
+                hint=Hint("session_create", {"name": name, "switch": True}),
             )
         if mode_file is not None:
             mode_file = checked_mode_name(w, mode_file)
         if active is not None:
-            _set_status(w, active, "paused")
+            _set_status(w, active, PAUSED)
         session_id = w.new_id("session")
         stamp = now()
         record = new_record(
@@ -72,7 +63,7 @@ def create_session(
                 "session_id": session_id,
                 "name": name,
                 "session_type": session_type,
-                "status": "active",
+                "status": ACTIVE,
                 "mode_file": mode_file,
                 "mode_bound_at": stamp if mode_file else None,
                 "priority_level": priority_level,
@@ -134,35 +125,23 @@ def show_session(project: Project, ref: str | None) -> dict[str, Any]:
         return row
 
 
-# What a change of status is called in its commit message.
-STATUS_OP = {
-    "active": "activate",
-    "paused": "pause",
-    "completed": "complete",
-    "cancelled": "cancel",
-    "archived": "archive",
-}
-
-
 def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
     """Move a session to `target` if the state machine allows it. Activating a session
     pauses the one that was active."""
-    with project.writing(STATUS_OP.get(target, target)) as w:
+    with project.writing(SESSION_VERB.get(target, target)) as w:
         row = lookup.session(w.db, ref)
         if row["status"] == target:
             project.warnings.append(f"session {describe(row)} is already {target}")
             return row
-        allowed = session_transitions().get(row["status"], ())
-        if target not in allowed:
-            raise InvalidTransition(transition_refusal(row, target, allowed))
-        if target == "active":
+        check_session_transition(row, target)
+        if target == ACTIVE:
             current = lookup.active_session(w.db)
             if current is not None:
-                _set_status(w, current, "paused")
-        if target == "completed":
+                _set_status(w, current, PAUSED)
+        if target == DONE:
             open_tasks = w.db.scalar(
-                "SELECT count(*) FROM tasks WHERE session_id = ? AND status NOT IN (?, ?)",
-                [row["session_id"], DONE, CANCELLED],
+                f"SELECT count(*) FROM tasks WHERE session_id = ? AND {OPEN_SQL}",
+                [row["session_id"]],
             )
             if open_tasks:
                 project.warnings.append(
@@ -173,17 +152,7 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         return lookup.session(w.db, row["session_id"])
 
 
-def transition_refusal(row: dict[str, Any], target: str, allowed: tuple[str, ...]) -> str:
-    options = ", ".join(f"{s} (orch session {VERB.get(s, s)})" for s in allowed) or "nothing"
-    return (
-        f"cannot {VERB.get(target, target)} session {describe(row)}: it is {row['status']};"
-        f" from {row['status']} a session can go to: {options}"
-    )
-
-
 def _set_status(w: Writer, row: dict[str, Any], status: str) -> None:
     record = w.load("session", row["session_id"], row["session_id"])
-    record.meta["status"] = status
-    if status in STAMP:
-        record.meta[STAMP[status]] = now()
+    set_session_status(record.meta, status)
     w.save(record)

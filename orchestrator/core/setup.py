@@ -9,7 +9,7 @@ from pathlib import Path
 
 from orchestrator.config import TEMPLATE
 from orchestrator.core.project import Project
-from orchestrator.errors import InvalidInput, OrchError
+from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, checked_root
 from orchestrator.resources import shipped
 from orchestrator.store.files import real_folder, write_atomic
@@ -40,7 +40,9 @@ def init_project(root: str | Path) -> tuple[Project, list[str]]:
     root = checked_root(given)
     if ORCH_DIR in root.parts:
         raise InvalidInput(
-            f"{root} is inside a {ORCH_DIR}/ folder; run orch init in the project itself"
+            f"{root} is inside a {ORCH_DIR}/ folder; create the project in the folder that"
+            f" holds {ORCH_DIR}/",
+            hint=Hint("init", {"root": str(Path(*root.parts[: root.parts.index(ORCH_DIR)]))}),
         )
     project = Project(root)
     layout = project.layout

@@ -6,22 +6,28 @@ from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import checked_choice, checked_number, effort
 from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
-from orchestrator.core.rules import set_status
+from orchestrator.core.rules import (
+    OPEN_SQL,
+    UNMET_SQL,
+    check_start,
+    check_transition,
+    describe,
+    set_status,
+)
 from orchestrator.core.writer import Writer
-from orchestrator.errors import DependencyCycle, InvalidInput
+from orchestrator.errors import DependencyCycle, Hint, InvalidInput
 from orchestrator.graph import find_path, show_cycle
-from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING, allowed_values, now
+from orchestrator.model import ARCHIVED, CANCELLED, DONE, IN_PROGRESS, PENDING, now
 from orchestrator.store.files import real_folder, remove_tree
 from orchestrator.store.record_file import body_text, new_record
 from orchestrator.store.sections import set_section
 from orchestrator.store.validation import checked_texts
 
-# Hours: the schema's bound on efforts (schema/task.schema.json).
-MAX_EFFORT = 1_000_000
-# Statuses from which `orch task start` may begin work.
-STARTABLE = ("pending", "blocked", "needs_revision", "failed")
+# An effort as a caller may give it: hours as a number, or text ("2.5", "3h", "90m").
+Effort = int | float | str | None
 # Ready tasks: urgent first, then the group's priority and order, then creation order.
 READY_ORDER = (
     "t.priority_level, g.priority_level NULLS LAST, g.position_in_session NULLS LAST,"
@@ -31,32 +37,6 @@ LIST_ORDER = (
     "s.created_at NULLS FIRST, t.session_id, g.position_in_session NULLS LAST,"
     " t.position_in_group, t.task_id"
 )
-
-
-def describe(row: dict[str, Any]) -> str:
-    return f'{row["task_id"]} "{row["title"]}"'
-
-
-def checked_choice(kind: str, key: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    allowed = allowed_values(kind, key)
-    if value not in allowed:
-        raise InvalidInput(f"{key} {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-def checked_number(
-    name: str, value: int | None, low: int = 0, high: int | None = None
-) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a whole number, not {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"{low} to {high}" if high is not None else f"{low} or more"
-        raise InvalidInput(f"{name} must be {bound}, not {value}")
-    return value
 
 
 def waiting_edges(db, session_id: str) -> tuple[dict[str, list[str]], set[tuple[str, str]]]:
@@ -112,7 +92,7 @@ def checked_dependencies(
     return resolved
 
 
-def _warn_unknown_specialist(
+def warn_unknown_specialist(
     project: Project, db, session_id: str, specialist_type: str | None
 ) -> None:
     """A specialist the session's mode does not define is allowed, but probably a typo."""
@@ -138,12 +118,13 @@ def add_task(
     specialist_type: str | None = None,
     complexity_level: str | None = None,
     priority_level: int | None = None,
-    estimated_effort: int | None = None,
+    estimated_effort: Effort = None,
     depends_on: Iterable[str] = (),
     status: str | None = None,
 ) -> dict[str, Any]:
     """Create a task in a session (the active one, or the parent's). A subtask joins its
-    parent's group unless another is given."""
+    parent's group unless another is given. `estimated_effort`: hours, as inputs.effort
+    reads them (3, 2.5, "3h", "90m")."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
     title = title.strip()
     if not title:
@@ -151,7 +132,7 @@ def add_task(
     checked_choice("task", "complexity_level", complexity_level)
     checked_choice("task", "status", status)
     checked_number("priority", priority_level, 1, 5)
-    checked_number("estimate", estimated_effort, 0, MAX_EFFORT)
+    estimated_effort = effort(estimated_effort, "estimated_effort")
     with project.writing("add") as w:
         db = w.db
         parent_row = lookup.task(db, parent) if parent else None
@@ -169,7 +150,7 @@ def add_task(
         else:
             session_row = lookup.session_or_active(db, session)
         session_id = session_row["session_id"]
-        if session_row["status"] in ("completed", "archived", "cancelled"):
+        if session_row["status"] in (DONE, ARCHIVED, CANCELLED):
             project.warnings.append(f"session {session_id} is {session_row['status']}")
         group_id = None
         if group:
@@ -179,7 +160,7 @@ def add_task(
         task_id = w.new_id("task")
         parent_id = parent_row["task_id"] if parent_row else None
         deps = checked_dependencies(db, task_id, session_id, depends_on, parent_id)
-        _warn_unknown_specialist(project, db, session_id, specialist_type)
+        warn_unknown_specialist(project, db, session_id, specialist_type)
         stamp = now()
         status = status or PENDING
         record = new_record(
@@ -240,13 +221,14 @@ TASK_FROM = (
     "FROM tasks t LEFT JOIN task_groups g ON g.group_id = t.group_id"
     " LEFT JOIN sessions s ON s.session_id = t.session_id"
 )
+# Ready: pending, with no open dependency (a missing one counts as open) and no open
+# subtask; "open" as core/rules.py says.
 READY_CLAUSE = (
     f"t.status = '{PENDING}'"
     " AND NOT EXISTS (SELECT 1 FROM task_dependencies d"
     "   LEFT JOIN tasks dt ON dt.task_id = d.depends_on_task_id"
-    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.status <> '{DONE}'))"
-    " AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
-    f"   AND c.status NOT IN ('{DONE}', '{CANCELLED}'))"
+    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.{UNMET_SQL}))"
+    f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id AND c.{OPEN_SQL})"
 )
 
 
@@ -333,21 +315,27 @@ def update_task(
     specialist_type: str | None = None,
     complexity_level: str | None = None,
     priority_level: int | None = None,
-    estimated_effort: int | None = None,
-    actual_effort: int | None = None,
+    estimated_effort: Effort = None,
+    actual_effort: Effort = None,
     depends_on: Iterable[str] | None = None,
     add_dependencies: Iterable[str] = (),
     remove_dependencies: Iterable[str] = (),
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it."""
+    """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it.
+    A new `status` follows the rules of core/rules.py (completing or starting a task whose
+    subtasks or dependencies are open is refused unless `force`); efforts are hours as
+    inputs.effort reads them."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
     checked_choice("task", "status", status)
     checked_choice("task", "complexity_level", complexity_level)
     checked_number("priority", priority_level, 1, 5)
-    checked_number("estimate", estimated_effort, 0, MAX_EFFORT)
-    checked_number("actual", actual_effort, 0, MAX_EFFORT)
+    estimated_effort = effort(estimated_effort, "estimated_effort")
+    actual_effort = effort(actual_effort, "actual_effort")
     with project.writing("update") as w:
         row = lookup.task(w.db, ref)
+        if status is not None:
+            check_transition(w.db, row, status, force)
         record = w.load("task", row["session_id"], row["task_id"])
         meta = record.meta
         if title is not None:
@@ -359,7 +347,7 @@ def update_task(
         if description is not None:
             record.body = body_text(description)
         if specialist_type is not None:
-            _warn_unknown_specialist(project, w.db, row["session_id"], specialist_type)
+            warn_unknown_specialist(project, w.db, row["session_id"], specialist_type)
             meta["specialist_type"] = specialist_type or None
         for key, value in (
             ("complexity_level", complexity_level),
@@ -391,36 +379,16 @@ def update_task(
         return lookup.task(w.db, row["task_id"])
 
 
-def unfinished(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return db.records(
-        sql + f" AND status NOT IN ('{DONE}', '{CANCELLED}') ORDER BY task_id", params
-    )
-
-
 def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any]:
-    """Mark a task in progress; refused while its dependencies are not completed
-    (unless `force`)."""
+    """Mark a task in progress; refused while its dependencies are open, or when it is
+    finished (reopen it with a status change), unless `force` (core/rules.py)."""
     with project.writing("start") as w:
         row = lookup.task(w.db, ref)
         if row["status"] == IN_PROGRESS:
             project.warnings.append(f"{describe(row)} is already in progress")
             return row
-        if row["status"] not in STARTABLE and not force:
-            raise InvalidInput(
-                f"{describe(row)} is {row['status']}; to reopen it: orch task update"
-                f" {row['task_id']} --status in_progress"
-            )
-        waiting = unfinished(
-            w.db,
-            "SELECT task_id, title, status FROM tasks WHERE task_id IN"
-            " (SELECT depends_on_task_id FROM task_dependencies WHERE task_id = ?)",
-            [row["task_id"]],
-        )
-        if waiting and not force:
-            listed = ", ".join(f"{d['task_id']} ({d['status']})" for d in waiting)
-            raise InvalidInput(
-                f"{describe(row)} waits on {listed}; finish those first or pass --force"
-            )
+        check_start(row, force)
+        check_transition(w.db, row, IN_PROGRESS, force)
         record = w.load("task", row["session_id"], row["task_id"])
         set_status(record.meta, IN_PROGRESS)
         record.meta["last_updated_at"] = now()
@@ -430,25 +398,17 @@ def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any
 
 
 def done_task(
-    project: Project, ref: str, actual_effort: int | None = None, force: bool = False
+    project: Project, ref: str, actual_effort: Effort = None, force: bool = False
 ) -> dict[str, Any]:
-    """Mark a task completed; refused while it has unfinished subtasks (unless `force`)."""
-    checked_number("actual", actual_effort, 0, MAX_EFFORT)
+    """Mark a task completed; refused while it has open subtasks or dependencies unless
+    `force` (core/rules.py). `actual_effort`: hours as inputs.effort reads them."""
+    actual_effort = effort(actual_effort, "actual_effort")
     with project.writing("done") as w:
         row = lookup.task(w.db, ref)
-        open_subtasks = unfinished(
-            w.db,
-            "SELECT task_id, title, status FROM tasks WHERE parent_task_id = ?",
-            [row["task_id"]],
-        )
-        if open_subtasks and not force:
-            listed = ", ".join(f"{s['task_id']} ({s['status']})" for s in open_subtasks)
-            raise InvalidInput(
-                f"{describe(row)} has unfinished subtasks: {listed}; finish them or pass --force"
-            )
         if row["status"] == DONE and actual_effort is None:
             project.warnings.append(f"{describe(row)} is already completed")
             return row
+        check_transition(w.db, row, DONE, force)
         record = w.load("task", row["session_id"], row["task_id"])
         set_status(record.meta, DONE)
         if actual_effort is not None:
@@ -521,7 +481,9 @@ def move_task(
 ) -> dict[str, Any]:
     """Move a task to another group (its subtasks follow) and/or under another parent."""
     if not (group or ungroup or parent or no_parent):
-        raise InvalidInput("say where to: --group NAME, --no-group, --parent ID or --no-parent")
+        raise InvalidInput(
+            "say where to move it: to a group, out of its group, under a parent, or to the top level"
+        )
     with project.writing("move") as w:
         row = lookup.task(w.db, ref)
         if parent or no_parent:
@@ -557,7 +519,8 @@ def move_task(
 
 
 def cancel_task(project: Project, ref: str, reason: str | None = None) -> dict[str, Any]:
-    """Cancel a task (it no longer blocks anything); `reason` goes into its file."""
+    """Cancel a task (its parent no longer waits for it; a task depending on it still
+    does, core/rules.py); `reason` goes into its file."""
     checked_texts(reason=reason)
     with project.writing("cancel") as w:
         row = lookup.task(w.db, ref)
@@ -586,7 +549,8 @@ def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, 
             more = ", ..." if len(doomed) > 6 else ""
             raise InvalidInput(
                 f"{describe(row)} has {len(doomed) - 1} subtask(s) ({listed}{more}); delete them"
-                " with it (cascade) or move them first (orch task move ID --no-parent)"
+                " with it (cascade), or first move them to the top level",
+                hint=Hint("task_delete", {"task_id": row["task_id"], "cascade": True}),
             )
         ids = [d["task_id"] for d in doomed]
         marks = ", ".join("?" * len(ids))

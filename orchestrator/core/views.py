@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.core.rules import set_checked
+from orchestrator.core.rules import checked_status, edit_warning, set_status
 from orchestrator.git.repo import GitError
 from orchestrator.git.stale import merge_stale_buffer, stale_note, started_from
-from orchestrator.model import DONE, now
+from orchestrator.model import now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
@@ -148,6 +148,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
         session = w.load("session", session_id, session_id)
     except RecordError:
         return
+    assert session.path is not None  # a loaded record knows its file
     rel = w.layout.rel(session.path)
     text = w.text_of(session)
     started, newest = starting_point(w.project, rel, text)
@@ -177,12 +178,12 @@ def apply_edits(w: Writer, session_id: str) -> None:
             w.project.warnings.append(str(error))
             continue
         if edit.checked is not None:
-            set_checked(record.meta, task, edit.checked)
-            if edit.checked and any(
-                t["parent_task_id"] == task["task_id"] and t["status"] not in (DONE, "cancelled")
-                for t in view.tasks
-            ):
-                w.project.warnings.append(f"{task['task_id']} was ticked with unfinished subtasks")
+            # The person's decision stands; the rules only say what is still open.
+            status = checked_status(task, edit.checked)
+            warning = edit_warning(w.db, task, status)
+            if warning:
+                w.project.warnings.append(f"{rel}: {warning}")
+            set_status(record.meta, status)
         if edit.title is not None:
             record.meta["title"] = edit.title
         record.meta["last_updated_at"] = now()
@@ -226,5 +227,6 @@ def add_note(project: Project, kind: str, text: str, session: str | None = None)
         record = w.load("session", row["session_id"], row["session_id"])
         body = session_view.add_note(record.body, kind, f"{now()[:10]}: {entry}")
         w.save(record, text=w.with_body(record, body))
+    assert record.path is not None  # a loaded record knows its file
     return {"session_id": row["session_id"], "kind": kind, "entry": entry,
             "file": project.layout.rel(record.path)}  # fmt: skip
