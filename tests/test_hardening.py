@@ -375,7 +375,7 @@ def test_paths_cannot_escape_the_project(repo, tmp_path):
     assert "outside" in orch(repo, "export", "-o", "out/x.json", code=1).stderr
     assert "outside" in orch(repo, "export", "-o", str(outside / "x.json"), code=1).stderr
     assert not list(outside.glob("x.json"))
-    from orchestrator.core.workflow import complete_subtask
+    from orchestrator.core.subtasks import complete_subtask
 
     task = add_task(project, "Report")["task_id"]
     done = complete_subtask(

@@ -17,8 +17,8 @@ import yaml
 from orchestrator.core.hooks import HOOKS
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import create_session
+from orchestrator.core.subtasks import complete_subtask
 from orchestrator.core.tasks import add_task
-from orchestrator.core.workflow import complete_subtask
 from tests.conftest import git_init
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -144,3 +144,14 @@ def test_no_error_with_a_hint_names_a_cli_command_or_flag(sample, monkeypatch):
     connected(build_server(sample.root), body)
     if not checked:
         pytest.skip("no core error carries a hint yet on this branch")
+
+
+def test_the_status_choices_a_tool_offers_are_the_schemas():
+    """The tool's Literal is what a client's schema shows; it must name the statuses of
+    schema/task.schema.json, no more and no fewer."""
+    from typing import get_args
+
+    from orchestrator.mcp.tools.tasks import TaskStatus
+    from orchestrator.model import allowed_values
+
+    assert set(get_args(TaskStatus)) == set(allowed_values("task", "status"))

@@ -16,8 +16,8 @@ import pytest
 
 import orchestrator.store.files as files
 from orchestrator.core.project import Project
+from orchestrator.core.subtasks import complete_subtask
 from orchestrator.core.tasks import delete_task, update_task
-from orchestrator.core.workflow import complete_subtask
 from orchestrator.core.writer import Writer
 from orchestrator.errors import RecordError
 from orchestrator.git import repo as gitrepo

@@ -14,7 +14,8 @@ import pytest
 
 from orchestrator.cli import COMMANDS, cli
 from orchestrator.core import tasks
-from orchestrator.core.workflow import complete_subtask, execute_subtask, parse_subtasks
+from orchestrator.core.inputs import parse_subtasks
+from orchestrator.core.subtasks import complete_subtask, execute_subtask
 from orchestrator.errors import OPERATIONS, Hint, OrchError
 from orchestrator.model import allowed_values
 from tests.conftest import Orch, task_file

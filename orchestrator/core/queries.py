@@ -7,7 +7,7 @@ from typing import Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
-from orchestrator.core.workflow import ready_tasks
+from orchestrator.core.subtasks import ready_tasks
 from orchestrator.model import IN_PROGRESS
 
 # The statuses of a task someone has taken up and not finished.

@@ -13,49 +13,19 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.board import board
 from orchestrator.core.conflicts import list_conflicts
-from orchestrator.core.inputs import effort, parse_subtasks
 from orchestrator.core.modes import session_mode
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import create_session
 from orchestrator.core.subtasks import (
     ROLE_KEYS,
-    SUMMARY,
-    complete_subtask,
-    execute_subtask,
-    plan_task,
     ready_tasks,
     session_brief,
     summary,
-    synthesize_results,
 )
 from orchestrator.core.tasks import TASK_FROM
 from orchestrator.core.views import add_note
 from orchestrator.model import BLOCKED, DONE, IN_PROGRESS
 from orchestrator.store.mode_file import PLANNER_ROLE
-
-# The names the MCP adapter and core/imports.py import from here; they live in
-# core/subtasks.py and core/inputs.py now (the adapters move to those after the merge).
-__all__ = [
-    "SUMMARY",
-    "complete_subtask",
-    "effort_hours",
-    "execute_subtask",
-    "get_status",
-    "handover",
-    "initialize",
-    "parse_subtasks",
-    "plan_task",
-    "planning_context",
-    "ready_tasks",
-    "summary",
-    "synthesize_results",
-]
-
-
-def effort_hours(value: Any, where: str) -> int | None:
-    """An effort in whole hours (inputs.effort), named `where` in its message."""
-    return effort(value, f"{where}: estimated_effort")
-
 
 # -- the planner's context ---------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class ToolCall:
 
 HINT_CALLS = {
     "task_list": ToolCall("orchestrator_task_list"),
+    "init": ToolCall("orchestrator_initialize_session", renamed={"root": "working_directory"}),
+    "task_start": ToolCall("orchestrator_execute_subtask"),
     "task_update": ToolCall("orchestrator_task_update"),
     "task_complete": ToolCall("orchestrator_task_update", fixed={"status": "completed"}),
     "task_move": ToolCall(
@@ -41,6 +43,10 @@ HINT_CALLS = {
     "session_list": ToolCall("orchestrator_session_list", renamed={"status": "status_filter"}),
     "session_create": ToolCall("orchestrator_session_create"),
     "session_activate": ToolCall("orchestrator_session_activate"),
+    "session_pause": ToolCall("orchestrator_session_pause"),
+    "session_complete": ToolCall("orchestrator_session_complete"),
+    "session_cancel": ToolCall("orchestrator_session_cancel"),
+    "session_archive": ToolCall("orchestrator_session_archive"),
     # No tool lists groups alone; the status shows the active session's groups.
     "group_list": ToolCall("orchestrator_get_status"),
     "doctor": ToolCall(
@@ -50,10 +56,12 @@ HINT_CALLS = {
     "resolve": ToolCall("orchestrator_resolve_conflict"),
     "sync": ToolCall("orchestrator_sync"),
     "mode_list": ToolCall("orchestrator_mode_list"),
+    # The list reports each mode file's problems: what validating one shows.
+    "mode_validate": ToolCall("orchestrator_mode_list"),
 }
-# Operations no tool here does (doctor --fix repairs files by hand-edit rules the server
-# does not offer): said in words.
-IN_WORDS = frozenset({"doctor_fix"})
+# Operations no tool here does (doctor --fix repairs files by rules the server does not
+# offer; git hooks are installed from a shell): said in words.
+IN_WORDS = frozenset({"doctor_fix", "hooks_install"})
 
 
 def value_text(value: Any) -> str:

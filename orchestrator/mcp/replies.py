@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, TextContent
 
 from orchestrator.core import tasks
 from orchestrator.core.project import Project
-from orchestrator.core.workflow import summary
+from orchestrator.core.subtasks import summary
 
 REPLY_BUDGET = 8 * 1024  # bytes a reply (text and structured output) stays under by default
 ROWS = 7000  # of which a list of rows may take (the rest: totals, cursor, text, warnings)
@@ -213,11 +213,3 @@ def task_detail(project: Project, task_id: str, full: bool) -> Data:
         if len(rows) > len(detail[key]):
             detail[f"{key}_total"] = len(rows)
     return detail
-
-
-def split_ids(value: list[str] | str | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.replace(",", " ").split() if part.strip()]
-    return [str(v).strip() for v in value if str(v).strip()]

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from orchestrator.core.imports.plans import Item, Source, as_list, dated, mapped_status, source_key
-from orchestrator.core.workflow import effort_hours
+from orchestrator.core.inputs import effort as effort_of
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING
 
@@ -67,7 +67,7 @@ def read_legacy(db_file: str | Path, project_root: Path | None = None) -> list[S
                     f"{key}: dependencies {row.get('dependencies')!r} are not a JSON list"
                 )
             try:
-                effort = effort_hours(row.get("estimated_effort"), key)
+                effort = effort_of(row.get("estimated_effort"), f"{key}: estimated_effort")
             except InvalidInput:
                 effort = None
                 source.unmapped.append(

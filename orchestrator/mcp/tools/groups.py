@@ -8,7 +8,8 @@ from typing import Any
 from mcp.server.mcpserver import Context
 
 from orchestrator.core import groups
-from orchestrator.mcp.replies import ROWS, Reply, split_ids, task_brief, trimmed
+from orchestrator.core.inputs import split_ids
+from orchestrator.mcp.replies import ROWS, Reply, task_brief, trimmed
 from orchestrator.mcp.served import served
 
 GROUP_FIELDS = ("group_id", "session_id", "group_name", "parent_group_id", "specialist_focus",

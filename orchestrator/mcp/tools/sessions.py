@@ -19,6 +19,7 @@ from orchestrator.mcp.replies import (
     trimmed,
 )
 from orchestrator.mcp.served import served
+from orchestrator.model import ACTIVE, CANCELLED, DONE, PAUSED
 
 
 def orchestrator_session_create(
@@ -59,7 +60,7 @@ def orchestrator_session_activate(
     """Activate (the active one is paused) a session (id, unique id prefix or name).
     Refused where the spec's state machine does not allow it; the message lists the
     allowed moves."""
-    return change_status(ctx, session_id, "active")
+    return change_status(ctx, session_id, ACTIVE)
 
 
 def orchestrator_session_pause(
@@ -67,7 +68,7 @@ def orchestrator_session_pause(
 ) -> Annotated[CallToolResult, SessionReply]:
     """Pause a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
-    return change_status(ctx, session_id, "paused")
+    return change_status(ctx, session_id, PAUSED)
 
 
 def orchestrator_session_complete(
@@ -75,7 +76,7 @@ def orchestrator_session_complete(
 ) -> Annotated[CallToolResult, SessionReply]:
     """Complete a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
-    return change_status(ctx, session_id, "completed")
+    return change_status(ctx, session_id, DONE)
 
 
 def orchestrator_session_cancel(
@@ -83,7 +84,7 @@ def orchestrator_session_cancel(
 ) -> Annotated[CallToolResult, SessionReply]:
     """Cancel a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
-    return change_status(ctx, session_id, "cancelled")
+    return change_status(ctx, session_id, CANCELLED)
 
 
 def orchestrator_session_list(

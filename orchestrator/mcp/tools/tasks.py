@@ -9,7 +9,8 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import tasks
-from orchestrator.core.workflow import SUMMARY
+from orchestrator.core.inputs import split_ids
+from orchestrator.core.subtasks import SUMMARY
 from orchestrator.mcp.replies import (
     PAGE,
     REPLY_BUDGET,
@@ -19,7 +20,6 @@ from orchestrator.mcp.replies import (
     TaskReply,
     decode_cursor,
     encode_cursor,
-    split_ids,
     task_brief,
     task_detail,
     trimmed,
@@ -41,7 +41,7 @@ def orchestrator_task_create(
     specialist_type: str | None = None,
     complexity_level: Complexity | None = None,
     priority_level: int | None = None,
-    estimated_effort: int | None = None,
+    estimated_effort: int | float | str | None = None,
     dependencies: list[str] | None = None,
     session_id: str | None = None,
 ) -> Annotated[CallToolResult, TaskReply]:
@@ -76,15 +76,17 @@ def orchestrator_task_update(
     specialist_type: str | None = None,
     complexity_level: Complexity | None = None,
     priority_level: int | None = None,
-    estimated_effort: int | None = None,
-    actual_effort: int | None = None,
+    estimated_effort: int | float | str | None = None,
+    actual_effort: int | float | str | None = None,
     dependencies: list[str] | None = None,
     add_dependencies: list[str] | None = None,
     remove_dependencies: list[str] | None = None,
+    force: bool = False,
 ) -> Annotated[CallToolResult, TaskReply]:
     """Change a task's fields (those left empty stay as they are). dependencies
     replaces the list; add_/remove_dependencies edit it. description replaces the
-    file's body."""
+    file's body. Efforts in hours: 3, 2.5, "2h", "90m". Completing a task whose
+    subtasks or dependencies are open is refused unless force."""
     with served(ctx).call() as call:
         row = tasks.update_task(
             call.project,
@@ -100,6 +102,7 @@ def orchestrator_task_update(
             depends_on=dependencies,
             add_dependencies=add_dependencies or (),
             remove_dependencies=remove_dependencies or (),
+            force=force,
         )
         return call.reply(
             f"Updated {row['task_id']} {row['title']!r} ({row['status']}).",

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
+from orchestrator.core import subtasks as subtask_ops
 from orchestrator.core import views, workflow
-from orchestrator.mcp.replies import ROWS, Reply, StatusReply, split_ids, trimmed
+from orchestrator.core.inputs import parse_subtasks
+from orchestrator.mcp.replies import ROWS, Reply, StatusReply, trimmed
 from orchestrator.mcp.served import served
 
 
@@ -47,8 +49,8 @@ def orchestrator_plan_task(
     estimated_effort (hours)}. dependencies name subtasks of this plan (title or
     number from 1) or existing tasks (id). Creates a session if none is active."""
     with served(ctx).call() as call:
-        items = workflow.parse_subtasks(subtasks, subtasks_json)
-        out = workflow.plan_task(
+        items = parse_subtasks(subtasks, subtasks_json)
+        out = subtask_ops.plan_task(
             call.project,
             description,
             items,
@@ -73,7 +75,7 @@ def orchestrator_execute_subtask(ctx: Context, task_id: str, force: bool = False
     the task, its parent, and its dependencies' results. Refused while dependencies
     are unfinished, unless force."""
     with served(ctx).call() as call:
-        out = workflow.execute_subtask(call.project, task_id, force=force)
+        out = subtask_ops.execute_subtask(call.project, task_id, force=force)
         task = out["task"]
         role = out["specialist"].get("role") or "no specialist"
         return call.reply(f"{task['task_id']} {task['title']!r} is in progress ({role}).", out)
@@ -87,25 +89,28 @@ def orchestrator_complete_subtask(
     file_paths: list[str] | None = None,
     artifact_type: str = "general",
     next_action: Literal["continue", "needs_revision", "blocked", "complete"] = "continue",
-    actual_effort: int | None = None,
+    actual_effort: int | float | str | None = None,
     results: str = "",
     artifacts: list[str] | str | None = None,
+    force: bool = False,
 ) -> Reply:
     """Report a task's outcome: summary goes under `## Results` in its file,
     detailed_work into an artifact file (artifacts/<task_id>/) so replies stay small,
     file_paths are the files touched. next_action: continue or complete (the task is
     completed), needs_revision, blocked. `results` and `artifacts` are the older names
-    of summary and file_paths."""
+    of summary and file_paths. Completing a task whose subtasks or dependencies are
+    open is refused unless force."""
     with served(ctx).call() as call:
-        out = workflow.complete_subtask(
+        out = subtask_ops.complete_subtask(
             call.project,
             task_id,
             summary or results or "",
             detailed_work=detailed_work,
-            file_paths=[*(file_paths or []), *split_ids(artifacts)],
+            file_paths=[*(file_paths or []), *listed_paths(artifacts)],
             artifact_type=artifact_type,
             next_action=next_action,
             actual_effort=actual_effort,
+            force=force,
         )
         task = out["task"]
         return call.reply(f"{task['task_id']} {task['title']!r} is {task['status']}.", out)
@@ -115,7 +120,7 @@ def orchestrator_synthesize_results(ctx: Context, parent_task_id: str) -> Reply:
     """Combine the results of a task's subtasks into its file (`## Synthesis`); the
     task is completed when all its subtasks are finished."""
     with served(ctx).call() as call:
-        out = workflow.synthesize_results(call.project, parent_task_id)
+        out = subtask_ops.synthesize_results(call.project, parent_task_id)
         parent = out["parent_task"]
         return call.reply(
             f"Synthesized {out['finished']} of {out['total']} subtasks into"
@@ -165,3 +170,12 @@ TOOLS: list[Callable[..., Any]] = [
     orchestrator_get_status,
     orchestrator_note,
 ]
+
+
+def listed_paths(value: list[str] | str | None) -> list[str]:
+    """File paths as an older client gives them: a list, or one text of paths split by
+    commas or lines (never by spaces: a path may hold one)."""
+    if value is None:
+        return []
+    parts = value.replace(",", "\n").splitlines() if isinstance(value, str) else value
+    return [p.strip() for p in parts if p.strip()]
