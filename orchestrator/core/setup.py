@@ -28,7 +28,7 @@ ORCH_GITIGNORE = """\
 
 
 def init_project(root: str | Path) -> tuple[Project, list[str]]:
-    """Create .task_orchestrator/ in `root` (DESIGN.md section 2) with the shipped modes in
+    """Create .task_orchestrator/ in `root` (ARCHITECTURE.md, "On disk") with the shipped modes in
     roles/. Safe to run again: it adds what is missing and overwrites nothing. Returns the
     project and the paths it created."""
     given = Path(root).expanduser()

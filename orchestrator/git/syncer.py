@@ -1,4 +1,4 @@
-"""Sync: every change to the orchestrator files becomes a git commit (DESIGN.md section 4).
+"""Sync: every change to the orchestrator files becomes a git commit (ARCHITECTURE.md).
 
 Two kinds of change reach git:
 - what an operation wrote (`orch task done`, later an MCP tool): one commit per operation,

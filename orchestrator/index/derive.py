@@ -1,4 +1,4 @@
-"""Derived figures of one session, computed from its facts (DESIGN.md section 3).
+"""Derived figures of one session, computed from its facts (ARCHITECTURE.md, "On disk").
 
 Never written to files, so they can never conflict in a merge:
   tasks:  task_group, level, root_task_id, hierarchy_path, position_in_group,
