@@ -50,6 +50,13 @@ class FileRole:
         return None
 
 
+@dataclass(frozen=True)
+class RecordRole(FileRole):
+    """A session, group or task file: one that always lives in a session folder."""
+
+    session_dir: str
+
+
 class Layout:
     """Paths of one project."""
 
@@ -80,7 +87,8 @@ class Layout:
         return path.relative_to(self.root).as_posix()
 
     def classify(self, rel: str) -> FileRole | None:
-        """The role of a file from its relative path, or None if orch does not read it."""
+        """The role of a file from its relative path, or None if orch does not read it:
+        a RecordRole for a session, group or task file, a FileRole for a mode."""
         parts = rel.split("/")
         if len(parts) < 3 or parts[0] != ORCH_DIR or not is_record_name(parts[-1]):
             return None
@@ -90,13 +98,13 @@ class Layout:
             return None
         session_dir = parts[2]
         if len(parts) == 4:
-            return (
-                FileRole("session", session_dir, session_dir) if parts[3] == SESSION_FILE else None
-            )
+            if parts[3] != SESSION_FILE:
+                return None
+            return RecordRole("session", session_dir, session_dir)
         kind = FOLDER_KIND.get(parts[3])
         if kind is None or not parts[4].endswith(".md"):
             return None
-        return FileRole(kind, parts[4][: -len(".md")], session_dir)
+        return RecordRole(kind, parts[4][: -len(".md")], session_dir)
 
     def inside(self, path: str | Path, base: Path | None = None, what: str = "path") -> Path:
         """Resolve a path a user gave against `base` (the root by default) and refuse one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from orchestrator.cli.output import Styled, echo, emit_json, json_option
@@ -55,9 +57,7 @@ def _run(ctx, kind: str, sources: list, as_json: bool) -> None:
 
     total = sum(len(s.items) for s in sources)
     if total > 200 and not as_json:
-        with click.progressbar(
-            length=total, label="Importing", file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
             last = [0]
 
             def progress(done: int, _total: int) -> None:

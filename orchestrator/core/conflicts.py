@@ -144,4 +144,5 @@ def resolve(
         with contextlib.suppress(Exception):  # only for the commit message: the title now
             record.meta.update(load_yaml(split_frontmatter(settled)[0]) or {})
         w.save(record, text=settled)
-    return {**conflict, "strategy": strategy, "commit": (project.syncer.commits or [None])[-1]}
+    commits = project.syncer.commits
+    return {**conflict, "strategy": strategy, "commit": commits[-1] if commits else None}

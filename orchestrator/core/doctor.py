@@ -22,6 +22,7 @@ import shutil
 from orchestrator.core.project import Project
 from orchestrator.core.writer import Writer
 from orchestrator.errors import RecordError
+from orchestrator.layout import RecordRole
 from orchestrator.model import ID_KEY, Record, derived_fields, now
 from orchestrator.store.files import real_folder
 
@@ -53,12 +54,14 @@ def fix(project: Project) -> list[str]:
 
 def _fix_fields(w: Writer, changed: list[str]) -> None:
     wanted: dict[str, dict[str, list[str]]] = {}
+    roles: dict[str, RecordRole] = {}
     for row in w.db.records(
         "SELECT path, field, message FROM problems WHERE field IS NOT NULL ORDER BY path, line"
     ):
         role = w.layout.classify(row["path"])
-        if role is None or role.kind == "mode":
+        if not isinstance(role, RecordRole):  # not a file orch reads, or a mode
             continue
+        roles[row["path"]] = role
         if row["field"] in derived_fields(role.kind) and "computed by orch" in row["message"]:
             wanted.setdefault(row["path"], {}).setdefault("derived", []).append(row["field"])
         elif (
@@ -66,7 +69,7 @@ def _fix_fields(w: Writer, changed: list[str]) -> None:
         ):
             wanted.setdefault(row["path"], {}).setdefault("identity", []).append(row["field"])
     for path, actions in wanted.items():
-        role = w.layout.classify(path)
+        role = roles[path]
         try:
             record = w.load(role.kind, role.session_dir, role.record_id)
         except RecordError:
@@ -83,7 +86,7 @@ def _fix_fields(w: Writer, changed: list[str]) -> None:
 def _renumber(w: Writer, path: str, changed: list[str]) -> None:
     """Give the losing copy of a duplicated id a new id, and carry its references."""
     role = w.layout.classify(path)
-    if role is None or role.kind not in ("task", "group"):
+    if not isinstance(role, RecordRole) or role.kind not in ("task", "group"):
         return
     kind, session_id, old = role.kind, role.session_dir, role.record_id
     try:
@@ -162,6 +165,8 @@ def _fix_regions(w: Writer, changed: list[str]) -> None:
         "SELECT DISTINCT path FROM problems WHERE message LIKE 'session view:%' ORDER BY path"
     ):
         role = w.layout.classify(path)
+        if not isinstance(role, RecordRole):
+            continue
         try:
             record = w.load("session", role.session_dir, role.record_id)
         except (RecordError, AttributeError):

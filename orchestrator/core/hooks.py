@@ -28,6 +28,7 @@ from orchestrator.core.board import problem_of
 from orchestrator.core.project import Project
 from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.git.repo import Repo
+from orchestrator.layout import FileRole, RecordRole
 from orchestrator.model import Problem
 from orchestrator.resources import shipped
 from orchestrator.store.files import blob_id
@@ -236,19 +237,26 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
     in the working tree is not."""
     repo = _repo(project)
     layout = project.layout
-    entries = [(c, rel, b) for c, rel, b in staged(project, repo) if layout.classify(rel)]
+    entries = [
+        (code, rel, blob, role)
+        for code, rel, blob in staged(project, repo)
+        if (role := layout.classify(rel)) is not None
+    ]
     if not entries:
         return [], set(), set()
-    roles = {rel: layout.classify(rel) for _, rel, _ in entries}
+    roles = {rel: role for _, rel, _, role in entries}
     touched = {r.session_dir for r in roles.values() if r.session_dir}
-    edited_views = {r.session_dir for r in roles.values() if r.kind == "session"}
-    present = {rel: blob for code, rel, blob in entries if code != "D"}
-    deleted = {rel for code, rel, _ in entries if code == "D"}
+    edited_views = {
+        r.session_dir for r in roles.values() if isinstance(r, RecordRole) and r.kind == "session"
+    }
+    present = {rel: blob for code, rel, blob, _ in entries if code != "D"}
+    deleted = {rel: role for code, rel, _, role in entries if code == "D"}
     texts: dict[str, str] = {}
     differ = set()
-    blobs = repo.read_blobs(sorted(set(present.values()) - {None}))
+    blobs = repo.read_blobs(sorted({blob for blob in present.values() if blob is not None}))
     for rel, blob in present.items():
-        text = blobs.get(blob, b"").decode("utf-8", errors="replace")
+        data = blobs.get(blob, b"") if blob is not None else b""  # None: not in git's index
+        text = data.decode("utf-8", errors="replace")
         texts[rel] = text
         try:
             if blob_id((layout.root / rel).read_bytes()) != blob:
@@ -256,7 +264,7 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
         except FileNotFoundError:
             differ.add(rel)
     problems: list[Problem] = []
-    parsed = {rel: _parsed(project, rel, text) for rel, text in texts.items()}
+    parsed = {rel: _parsed(roles[rel], rel, text) for rel, text in texts.items()}
     with project.reading() as db:
         judged = [rel for rel in present if rel not in differ]
         for row in db.query_in(
@@ -269,29 +277,29 @@ def check_staged(project: Project) -> tuple[list[Problem], set[str], set[str]]:
         for rel in differ:
             problems += [p for p in parsed[rel].problems
                          if not any(d in p.message for d in DANGLING)]  # fmt: skip
-        orphans = _referring(project, db, deleted)
+        orphans = _referring(db, deleted)
     # References are judged against the staged tree, with one look at git's index.
     wanted: dict[str, set[str]] = {}
     for rel, result in parsed.items():
         role = roles[rel]
-        if getattr(result, "record", None) is not None and role.kind in REFERENCES:
-            refs = {ref for _, ref in references(result.record.meta, role.kind)}
+        record = getattr(result, "record", None)
+        if record is not None and isinstance(role, RecordRole) and role.kind in REFERENCES:
+            refs = {ref for _, ref in references(record.meta, role.kind)}
             wanted.setdefault(role.session_dir, set()).update(refs)
     for session_id, row, _ in orphans:
         wanted.setdefault(session_id, set()).add(row["id"])
     tree = committed_ids(project, repo, wanted)
     for rel, result in parsed.items():
-        problems += _dangling(project, rel, result, tree)
+        problems += _dangling(rel, roles[rel], result, tree)
     problems += _orphaned(orphans, tree, set(present))
     problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
     return problems, touched, edited_views
 
 
-def _parsed(project: Project, rel: str, text: str):
+def _parsed(role: FileRole, rel: str, text: str):
     from orchestrator.store.mode_file import parse_mode
     from orchestrator.store.record_file import parse_record
 
-    role = project.layout.classify(rel)
     if role.kind == "mode":
         return parse_mode(role.record_id, text, rel)
     return parse_record(role.kind, text, rel, role)
@@ -312,11 +320,10 @@ def references(meta: dict[str, Any], kind: str) -> list[tuple[str, str]]:
     return found
 
 
-def _dangling(project: Project, rel: str, parsed, tree: dict[str, set[str]]) -> list[Problem]:
+def _dangling(rel: str, role: FileRole, parsed, tree: dict[str, set[str]]) -> list[Problem]:
     """References of a staged record to records the commit will not hold."""
-    role = project.layout.classify(rel)
     record = getattr(parsed, "record", None)
-    if role.kind not in REFERENCES or record is None:
+    if not isinstance(role, RecordRole) or role.kind not in REFERENCES or record is None:
         return []
     have = tree.get(role.session_dir, set())
     return [
@@ -328,12 +335,13 @@ def _dangling(project: Project, rel: str, parsed, tree: dict[str, set[str]]) -> 
     ]  # fmt: skip
 
 
-def _referring(project: Project, db, deleted: set[str]) -> list[tuple[str, dict, set[str]]]:
+def _referring(db, deleted: dict[str, FileRole]) -> list[tuple[str, dict, set[str]]]:
     """(session, task row, ids deleted) of the tasks that name a record whose deletion
-    is staged (with what they name, from the index)."""
+    is staged (with what they name, from the index). Modes are skipped: no task names one."""
     gone: dict[str, set[str]] = {}
-    for rel in deleted:
-        role = project.layout.classify(rel)
+    for role in deleted.values():
+        if not isinstance(role, RecordRole):
+            continue
         gone.setdefault(role.session_dir, set()).add(role.record_id)
     found = []
     for session_id, ids in gone.items():
