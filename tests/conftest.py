@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from orchestrator.cli import cli
 from orchestrator.core.project import Project
@@ -16,6 +17,11 @@ from orchestrator.core.setup import init_project
 from orchestrator.resources import shipped
 
 ENGINES = ["sqlite", "duckdb"]
+
+# Property tests judge answers, never speed: no per-example deadline (200 ms by default)
+# and no health check on how fast examples are made, which a loaded machine fails.
+settings.register_profile("orch", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("orch")
 
 
 @pytest.fixture(autouse=True)
