@@ -52,15 +52,19 @@ def engine(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def project(tmp_path, engine) -> Project:
-    """A new, empty project in a git repository, on each index engine."""
-    root = tmp_path / "proj"
+def make_project(root: Path, engine: str = "sqlite") -> Project:
+    """A new, empty project in a new git repository at `root`."""
     root.mkdir()
     git_init(root)
     init_project(root)
     set_engine(root, engine)
     return Project(root.resolve())
+
+
+@pytest.fixture
+def project(tmp_path, engine) -> Project:
+    """A new, empty project in a git repository, on each index engine."""
+    return make_project(tmp_path / "proj", engine)
 
 
 @pytest.fixture
