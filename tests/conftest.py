@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from orchestrator.cli import cli
 from orchestrator.core.project import Project
@@ -16,6 +17,11 @@ from orchestrator.core.setup import init_project
 from orchestrator.resources import shipped
 
 ENGINES = ["sqlite", "duckdb"]
+
+# Property tests judge answers, never speed: no per-example deadline (200 ms by default)
+# and no health check on how fast examples are made, which a loaded machine fails.
+settings.register_profile("orch", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("orch")
 
 
 @pytest.fixture(autouse=True)
@@ -46,15 +52,19 @@ def engine(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def project(tmp_path, engine) -> Project:
-    """A new, empty project in a git repository, on each index engine."""
-    root = tmp_path / "proj"
+def make_project(root: Path, engine: str = "sqlite") -> Project:
+    """A new, empty project in a new git repository at `root`."""
     root.mkdir()
     git_init(root)
     init_project(root)
     set_engine(root, engine)
     return Project(root.resolve())
+
+
+@pytest.fixture
+def project(tmp_path, engine) -> Project:
+    """A new, empty project in a git repository, on each index engine."""
+    return make_project(tmp_path / "proj", engine)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
@@ -167,6 +168,8 @@ def test_ids_accept_unique_prefixes_with_or_without_their_letter(orch):
     assert orch.json("task", "show", task["task_id"][:4])["task_id"] == task["task_id"]
 
 
+# 40 task adds: the DuckDB variant (15 s) runs with the slow ones.
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("duckdb", marks=pytest.mark.slow)])
 def test_an_ambiguous_prefix_lists_the_candidates(orch, project):
     orch("session", "create", "S")
     ids = [orch.json("task", "add", f"Task {i}")["task_id"] for i in range(40)]

@@ -3,25 +3,44 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
 from orchestrator.core import sessions, tasks
+from orchestrator.core.project import Project
 from orchestrator.errors import DependencyCycle, InvalidInput, NotFound
+from tests.conftest import make_project
+
+
+@pytest.fixture(scope="module")
+def chains() -> dict[str, tuple[Path, tuple[str, str, str]]]:
+    """The chain's project for each engine, made once a module (on DuckDB that is a
+    second of writes and commits), by engine: its folder and its task ids."""
+    return {}
 
 
 @pytest.fixture
-def chain(project):
-    """a <- b <- c (c depends on b, b on a)."""
-    sessions.create_session(project, "S")
-    a = tasks.add_task(project, "A")["task_id"]
-    b = tasks.add_task(project, "B", depends_on=[a])["task_id"]
-    c = tasks.add_task(project, "C", depends_on=[b])["task_id"]
-    return a, b, c
+def chain(tmp_path, tmp_path_factory, engine, chains) -> tuple[Project, str, str, str]:
+    """a <- b <- c (c depends on b, b on a), in a project of its own: a copy of one made
+    through the core, git history included and the index left out (the copy's first
+    command builds its own: the index holds absolute paths)."""
+    if engine not in chains:
+        made = make_project(tmp_path_factory.mktemp(f"chain-{engine}") / "proj", engine)
+        sessions.create_session(made, "S")
+        a = tasks.add_task(made, "A")["task_id"]
+        b = tasks.add_task(made, "B", depends_on=[a])["task_id"]
+        c = tasks.add_task(made, "C", depends_on=[b])["task_id"]
+        chains[engine] = made.root, (a, b, c)
+    template, ids = chains[engine]
+    root = tmp_path / "proj"
+    shutil.copytree(template, root, symlinks=True, ignore=shutil.ignore_patterns(".index"))
+    return Project(root.resolve()), *ids
 
 
-def test_a_cycle_is_refused_and_printed(project, chain):
-    a, b, c = chain
+def test_a_cycle_is_refused_and_printed(chain):
+    project, a, b, c = chain
     with pytest.raises(DependencyCycle) as refused:
         tasks.update_task(project, a, add_dependencies=[c])
     assert (
@@ -31,26 +50,27 @@ def test_a_cycle_is_refused_and_printed(project, chain):
     assert tasks.show_task(project, a)["depends_on"] == [], "nothing was written"
 
 
-def test_depending_on_itself_is_refused(project, chain):
-    a, _, _ = chain
+def test_depending_on_itself_is_refused(chain):
+    project, a, _, _ = chain
     with pytest.raises(DependencyCycle, match="cannot depend on itself"):
         tasks.update_task(project, a, add_dependencies=[a])
 
 
-def test_an_unknown_dependency_is_refused(project, chain):
+def test_an_unknown_dependency_is_refused(chain):
+    project, *_ = chain
     with pytest.raises(NotFound, match="no task 't-nothere'"):
         tasks.add_task(project, "D", depends_on=["t-nothere"])
 
 
-def test_a_dependency_in_another_session_is_refused(project, chain):
-    a, _, _ = chain
+def test_a_dependency_in_another_session_is_refused(chain):
+    project, a, _, _ = chain
     sessions.create_session(project, "Other", switch=True)
     with pytest.raises(InvalidInput, match="can only depend on tasks of its own session"):
         tasks.add_task(project, "D", depends_on=[a])
 
 
-def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
-    a, _, _ = chain
+def test_a_subtask_cannot_wait_on_its_own_parent(chain):
+    project, a, _, _ = chain
     with pytest.raises(DependencyCycle) as refused:
         tasks.add_task(project, "A1", parent=a, depends_on=[a])
     assert re.fullmatch(
@@ -60,8 +80,8 @@ def test_a_subtask_cannot_wait_on_its_own_parent(project, chain):
     )
 
 
-def test_moving_a_task_under_one_it_waits_on_is_refused(project, chain):
-    a, b, _ = chain
+def test_moving_a_task_under_one_it_waits_on_is_refused(chain):
+    project, a, b, _ = chain
     with pytest.raises(DependencyCycle) as refused:
         tasks.move_task(project, b, parent=a)
     assert str(refused.value) == (
@@ -74,8 +94,8 @@ def ready_ids(project):
     return [t["task_id"] for t in tasks.list_tasks(project, ready=True)]
 
 
-def test_ready_lists_pending_tasks_whose_dependencies_are_completed(project, chain):
-    a, b, c = chain
+def test_ready_lists_pending_tasks_whose_dependencies_are_completed(chain):
+    project, a, b, c = chain
     assert ready_ids(project) == [a]
     tasks.done_task(project, a)
     assert ready_ids(project) == [b]
@@ -102,8 +122,8 @@ def test_a_parent_is_ready_only_when_its_subtasks_are_done(project):
     assert ready_ids(project) == [parent]
 
 
-def test_a_cancelled_dependency_does_not_make_a_task_ready(project, chain):
-    a, b, _ = chain
+def test_a_cancelled_dependency_does_not_make_a_task_ready(chain):
+    project, a, b, _ = chain
     tasks.update_task(project, a, status="cancelled")
     assert b not in ready_ids(project)
 
@@ -119,8 +139,8 @@ def test_a_loop_through_a_parent_is_refused(project):
     assert str(refused.value).endswith("(a parent waits for its subtasks)")
 
 
-def test_moving_a_task_under_its_own_subtask_is_refused(project, chain):
-    a, _, _ = chain
+def test_moving_a_task_under_its_own_subtask_is_refused(chain):
+    project, a, _, _ = chain
     child = tasks.add_task(project, "A1", parent=a)["task_id"]
     with pytest.raises(
         DependencyCycle, match=f"cannot move {a} under {child}: that would make a cycle"

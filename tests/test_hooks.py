@@ -280,12 +280,11 @@ def test_the_index_follows_a_checkout_without_a_reindex(repo):
     assert shown["title"] == "First on other"
 
 
-def test_the_pre_commit_framework_runs_orchs_check(tmp_path):
-    if not (ROOT / ".git").exists():
-        pytest.skip("orch is not a git checkout here: nothing for pre-commit to install from")
-    rev = git(ROOT, "rev-parse", "HEAD").stdout.strip()
-    if "orch-doctor" not in git(ROOT, "show", f"{rev}:.pre-commit-hooks.yaml", check=False).stdout:
-        pytest.skip("HEAD has no .pre-commit-hooks.yaml yet")
+def framework_refuses_a_bad_record_and_passes_a_good_one(
+    tmp_path: Path, config: str, env: dict[str, str]
+) -> None:
+    """The real pre-commit framework, installed in a new project with `config` as its
+    .pre-commit-config.yaml, runs orch's check at `git commit`."""
     root = tmp_path / "framework"
     root.mkdir()
     git_init(root)
@@ -293,10 +292,8 @@ def test_the_pre_commit_framework_runs_orchs_check(tmp_path):
     project = Project(root.resolve())
     create_session(project, "Framework")
     add_task(project, "Checked by the framework")
-    (root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: orch-doctor\n"
-    )
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    (root / ".pre-commit-config.yaml").write_text(config)
+    env = {**env, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@x"}  # fmt: skip
     framework = [sys.executable, "-m", "pre_commit"]
@@ -316,6 +313,33 @@ def test_the_pre_commit_framework_runs_orchs_check(tmp_path):
     passed = git(root, "commit", "-m", "good", check=False, env=env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout + passed.stderr
+
+
+def test_the_pre_commit_framework_runs_orchs_check(tmp_path):
+    """The hook exactly as .pre-commit-hooks.yaml declares it (name, entry, files,
+    options), run by the framework as a local hook of this virtualenv's orch: everything
+    but the install, which the slow variant below makes (a wheel of this repository and
+    its dependencies in a virtualenv of the framework's, some 20 s)."""
+    from pre_commit.clientlib import load_manifest
+
+    [hook] = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))  # valid for the framework
+    declared = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    local = {**declared[0], "language": "system"}
+    config = yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]}, sort_keys=False)
+    assert hook["id"] == local["id"] == "orch-doctor"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    framework_refuses_a_bad_record_and_passes_a_good_one(tmp_path, config, env)
+
+
+@pytest.mark.slow
+def test_the_pre_commit_framework_installs_orchs_check_from_the_repository(tmp_path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("orch is not a git checkout here: nothing for pre-commit to install from")
+    rev = git(ROOT, "rev-parse", "HEAD").stdout.strip()
+    if "orch-doctor" not in git(ROOT, "show", f"{rev}:.pre-commit-hooks.yaml", check=False).stdout:
+        pytest.skip("HEAD has no .pre-commit-hooks.yaml yet")
+    config = f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: orch-doctor\n"
+    framework_refuses_a_bad_record_and_passes_a_good_one(tmp_path, config, dict(os.environ))
 
 
 def test_a_merge_and_an_amend_bring_the_index_along(repo):

@@ -654,9 +654,16 @@ def test_a_lock_a_live_git_holds_is_never_removed_and_the_change_waits_for_it(
     assert orch("doctor").stdout.strip() == "No problems found."
 
 
+def a_moment_is_an_hour(monkeypatch) -> None:
+    """A lock written just now stays younger than STALE_LOCK_AGE however slow the machine
+    (with its 2 s, a loaded one could take that long to reach the lock)."""
+    monkeypatch.setattr(gitrepo, "STALE_LOCK_AGE", 3600.0)
+
+
 def test_a_lock_of_a_moment_ago_is_waited_for_not_removed(started, monkeypatch):
     project, orch = started
     monkeypatch.setattr(gitrepo, "HELD_LOCK_WAIT", 0.0)
+    a_moment_is_an_hour(monkeypatch)
     lock = private_lock(project)
     lock.write_bytes(b"")  # as a git that may still be working leaves it, just now
     os.utime(lock, (time.time(), time.time()))
@@ -675,6 +682,7 @@ def test_sync_in_batch_mode_that_cannot_commit_says_so_and_exits_1(started, monk
     config.write_text(config.read_text().replace("commit: every-sync", "commit: batch"))
     orch("task", "add", "Pending")
     monkeypatch.setattr(gitrepo, "HELD_LOCK_WAIT", 0.0)
+    a_moment_is_an_hour(monkeypatch)
     lock = private_lock(project)
     lock.write_bytes(b"")  # a git working a moment ago
     result = orch("sync", code=1)

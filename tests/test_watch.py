@@ -112,8 +112,15 @@ def test_five_hundred_files_written_at_once_are_one_sync(watched):
     session_id = orch.json("session", "show")["session_id"]
     tasks_dir = project.layout.session_dir(session_id) / "tasks"
     before = len(commits(project.root))
-    for n in range(500):  # as a checkout would: many files within a few milliseconds
-        (tasks_dir / f"t-bulk{n:04d}.md").write_text(f"---\ntitle: Bulk {n}\n---\n")
+    # As a checkout would: many files within a few milliseconds. The watcher is stopped
+    # meanwhile (its events wait in the kernel's queue), so that the burst reaches it at
+    # once however slowly a loaded machine writes the files.
+    watcher.process.send_signal(signal.SIGSTOP)
+    try:
+        for n in range(500):
+            (tasks_dir / f"t-bulk{n:04d}.md").write_text(f"---\ntitle: Bulk {n}\n---\n")
+    finally:
+        watcher.process.send_signal(signal.SIGCONT)
     wait_for(lambda: len(commits(project.root)) > before, "commit")
     line = watcher.next_line()
     assert "orch: edit 500 tasks" in line
