@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 a problem the user can fix (the message says how), 2 a usage
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,16 +17,19 @@ from orchestrator.cli.output import Styled, echo, warn
 from orchestrator.errors import OrchError, os_error_message
 from orchestrator.store.validation import escaped
 
+if TYPE_CHECKING:
+    from orchestrator.core.project import Project
+
 
 class Context:
     """What every command shares: the --root choice and the project it leads to."""
 
     def __init__(self, root: str | None):
         self.root = root
-        self._project = None
+        self._project: Project | None = None
 
     @property
-    def project(self):
+    def project(self) -> Project:
         if self._project is None:
             from orchestrator.core.project import Project
 

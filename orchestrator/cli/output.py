@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -114,7 +114,7 @@ class Styled(str):
 def styled_line(*parts: str) -> Styled:
     """One line from parts: Styled ones keep their style, plain text is escaped."""
     pieces = [p if isinstance(p, Styled) else Styled(p) for p in parts]
-    text = cast(Styled, str.__new__(Styled, "".join(pieces)))
+    text = str.__new__(Styled, "".join(pieces))
     text.width = sum(p.width for p in pieces)
     return text
 

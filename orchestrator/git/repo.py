@@ -567,6 +567,7 @@ class Repo:
         """Run an `update-index` on the private index or the user's. The user's index may
         be locked by another git process: wait for it to let go (a lock left by a git
         that was killed is removed); GitError saying who holds it if it does not."""
+        said = ""
         for _attempt in range(3):
             done = self.run(*args, input=listed, private=private, check=False)
             if done.returncode == 0:

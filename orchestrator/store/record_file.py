@@ -455,7 +455,9 @@ def _plain_dumper():
     one side's value) out in full both times rather than as an anchor and an alias."""
     import yaml
 
-    class PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class PlainDumper(base):  # type: ignore[valid-type,misc]  # chosen at run time: libyaml's or Python's
         def ignore_aliases(self, data):
             return True
 

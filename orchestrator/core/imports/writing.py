@@ -111,6 +111,7 @@ def task_ids(
     existing: set[str] = set()
     for item in items:
         mark = f"{origin}:{item.key}"
+        candidate = ""
         for salt in range(100):
             candidate = stable_id("task", mark if not salt else f"{mark}#{salt}")
             if candidate in taken:
