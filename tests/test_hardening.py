@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator import gitrepo
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import create_session
 from orchestrator.core.tasks import add_task, show_task
 from orchestrator.errors import OrchError, PathOutsideProject
+from orchestrator.git import repo as gitrepo
 from orchestrator.index.engine import index_path
 from orchestrator.layout import FileRole
 from orchestrator.store.record_file import parse_record

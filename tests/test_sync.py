@@ -794,7 +794,7 @@ def test_a_briefly_locked_git_index_is_waited_for(started, monkeypatch):
     """Another git holds the user's index for a moment: orch waits for it to let go,
     neither removing its lock nor giving up. That git ends the moment orch first finds its
     lock (placed, not timed), and the lock is never old enough to be taken for stale."""
-    from orchestrator import gitrepo
+    from orchestrator.git import repo as gitrepo
 
     project, orch = started
     root = project.root
