@@ -153,6 +153,32 @@ def test_a_box_ticked_with_open_subtasks_completes_the_task_and_names_them(proje
     assert status_of(orch, ids["parent"]) == "completed"
 
 
+def type_status(project, task_id: str, status: str) -> None:
+    path = task_file(project, task_id)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        re.sub(r"(?m)^status: .*$", f"status: {status}", text, count=1), encoding="utf-8"
+    )
+
+
+def test_a_status_typed_into_a_task_file_stands_and_names_what_is_open(project, work):
+    orch, ids = work
+    type_status(project, ids["parent"], "completed")
+    result = orch("task", "list")
+    assert f'{ids["parent"]} "Parent" was set to completed by an edit' in result.stderr
+    assert f"unfinished subtasks: {ids['child']} (pending)" in result.stderr
+    assert status_of(orch, ids["parent"]) == "completed"  # the person's decision stands
+    assert "was set to" not in orch("task", "list").stderr  # said once, when found
+
+
+def test_a_status_typed_with_nothing_open_is_taken_without_a_word(project, work):
+    orch, ids = work
+    type_status(project, ids["first"], "completed")
+    result = orch("task", "list")
+    assert "was set to" not in result.stderr
+    assert status_of(orch, ids["first"]) == "completed"
+
+
 def test_a_box_ticked_with_open_dependencies_completes_the_task_and_warns(project, work):
     orch, ids = work
     tick(project, ids["waiting"])

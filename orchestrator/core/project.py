@@ -17,6 +17,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
+from orchestrator.core.rules import edit_warning
 from orchestrator.core.views import apply_edits, regenerate
 from orchestrator.core.writer import Writer
 from orchestrator.errors import LinkRefused, OrchError
@@ -294,6 +295,8 @@ class Project:
                 removed=[*report.removed, *sorted(set(held) - there - set(report.removed))],
                 recorded=report.recorded,
             )
+        if report.statuses:
+            self._warn_typed_statuses(db, report)
         if report.changed:
             changed = [*report.read, *report.removed]
             # The index knows these files now: until they are synced, a note says so, for
@@ -305,6 +308,19 @@ class Project:
         else:
             syncer.catch_up(db)
         return report
+
+    def _warn_typed_statuses(self, db: IndexDB, report: Report) -> None:
+        """A status typed into a task file is the person's decision and stands; what it
+        leaves open (subtasks, dependencies) is said, as for a box ticked in session.md
+        (core/rules.py). A checkout or pull (files as committed) is not an edit."""
+        edited = set(self.syncer.edited(report.read))
+        for task_id, (old, new) in sorted(report.statuses.items()):
+            row = db.record("SELECT * FROM tasks WHERE task_id = ?", [task_id])
+            if row is None or row["file_path"] not in edited:
+                continue
+            warning = edit_warning(db, {**row, "status": old}, new)
+            if warning:
+                self.warnings.append(f"{row['file_path']}: {warning}")
 
     def _follow_views(self, db: IndexDB, report: Report) -> list[str]:
         """Outside edits and the session.md views (core/views.py): boxes ticked in an

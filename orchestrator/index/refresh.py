@@ -69,6 +69,8 @@ class Report:
     removed: list[str] = field(default_factory=list)  # files gone since the last refresh
     # Every file whose signature was recorded: path -> (signature, time it was read).
     recorded: dict[str, tuple[Signature, int]] = field(default_factory=dict)
+    # Tasks whose status the files changed: task id -> (status before or None, after).
+    statuses: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -204,6 +206,7 @@ class Indexer:
 
         changed_tasks = sorted(touched.get("task", ()))
         before = self._task_shapes(changed_tasks)
+        status_before = self._statuses(changed_tasks)
         # A session file edited in place (its view regenerated, a note added) keeps the
         # figures derived from its tasks: they are put back rather than derived again.
         edited_sessions = sorted(touched.get("session", ()))
@@ -217,6 +220,11 @@ class Indexer:
         if touched.get("mode"):
             self._reindex_modes(sorted(touched["mode"]), parsed, digests)
         after = self._task_shapes(changed_tasks)
+        report.statuses = {
+            task_id: (status_before.get(task_id), status)
+            for task_id, status in self._statuses(changed_tasks).items()
+            if status != status_before.get(task_id)
+        }
         reshaped = bool(touched.get("group"))
         new_sessions = set(edited_sessions) - set(sessions_before)
         for session_id in sorted(sessions):
@@ -466,6 +474,12 @@ class Indexer:
         columns = dict.fromkeys(("task_id", *STRUCTURE, *STAMPED["tasks"], *TASK_DERIVED))
         rows = self._select_in("tasks", tuple(columns), ids)
         return {row["task_id"]: row for row in rows}
+
+    def _statuses(self, ids: list[str]) -> dict[str, str]:
+        return {
+            row["task_id"]: row["status"]
+            for row in self._select_in("tasks", ("task_id", "status"), ids)
+        }
 
     def _select_in(self, table: str, columns: tuple[str, ...], ids: list[str]) -> list[dict]:
         """Rows of `table` whose first column (its id) is in `ids`."""
