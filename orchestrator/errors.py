@@ -55,6 +55,18 @@ OPERATIONS = {
 }
 
 
+class Said(str):
+    """A warning's text with the call that would help, as an error carries one: code that
+    treats warnings as text keeps working, and each adapter renders `hint` its own way."""
+
+    hint: Hint | None
+
+    def __new__(cls, text: str, hint: Hint | None = None) -> Said:
+        said = super().__new__(cls, text)
+        said.hint = hint
+        return said
+
+
 class OrchError(Exception):
     """An error a person can act on; str(error) is the whole message, `hint` (or None)
     the call that would succeed."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from orchestrator.errors import PathOutsideProject, ProjectNotFound
+from orchestrator.errors import Hint, PathOutsideProject, ProjectNotFound
 from orchestrator.model import ID_KEY, ID_PREFIX, record_schema
 
 ORCH_DIR = ".task_orchestrator"
@@ -147,7 +147,8 @@ def find_root(explicit: str | os.PathLike | None = None, start: Path | None = No
         root = checked_root(explicit)
         if not (root / ORCH_DIR).is_dir():
             raise ProjectNotFound(
-                f"{root} has no {ORCH_DIR}/ folder; run `orch init` there to create one"
+                f"{root} has no {ORCH_DIR}/ folder; create one there",
+                hint=Hint("init", {"root": str(root)}),
             )
         return root
     here = (start or Path.cwd()).resolve()
@@ -155,8 +156,9 @@ def find_root(explicit: str | os.PathLike | None = None, start: Path | None = No
         if (directory / ORCH_DIR).is_dir():
             return directory
     raise ProjectNotFound(
-        f"no {ORCH_DIR}/ folder in {here} or any directory above it; "
-        "run `orch init` to create one, or pass --root DIR (or set ORCH_ROOT)"
+        f"no {ORCH_DIR}/ folder in {here} or any directory above it; create one, or name"
+        " the project's directory",
+        hint=Hint("init", {"root": str(here)}),
     )
 
 

@@ -359,9 +359,7 @@ def test_commands_outside_a_project_say_how_to_start_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["task", "list"])
     assert result.exit_code == 1
-    assert (
-        "no .task_orchestrator/ folder in" in result.stderr and "run `orch init`" in result.stderr
-    )
+    assert "no .task_orchestrator/ folder in" in result.stderr and "(orch init " in result.stderr
 
 
 def test_root_is_found_from_a_subdirectory_and_from_orch_root(project, tmp_path, monkeypatch):

@@ -41,9 +41,10 @@ def test_every_hint_operation_is_a_served_tool_with_real_parameters(tmp_path, mo
         assert set(re.findall(r"(\w+)=", called[2])) == params[route.tool], rendered
         # An argument the tool does not take: said in words, never a call that fails.
         said = render_hint(Hint(op, args | {"no_such_parameter": 1}), server.orch.tools)
-        assert said.startswith(OPERATIONS[op] + ": ") and "call " not in said
+        words = OPERATIONS[op].split(" [")[0]  # the table's [argument list] is for its reader
+        assert said.startswith(words + ": ") and "call " not in said and "[" not in said
     for op in IN_WORDS:
-        assert render_hint(Hint(op, {}), server.orch.tools) == OPERATIONS[op]
+        assert render_hint(Hint(op, {}), server.orch.tools) == OPERATIONS[op].split(" [")[0]
 
 
 def test_a_hint_is_rendered_as_the_call_that_would_succeed(tmp_path, monkeypatch):
@@ -155,3 +156,17 @@ def test_the_status_choices_a_tool_offers_are_the_schemas():
     from orchestrator.model import allowed_values
 
     assert set(get_args(TaskStatus)) == set(allowed_values("task", "status"))
+
+
+def test_a_warning_with_a_hint_reads_as_a_call_to_a_client_and_a_command_to_a_person(
+    sqlite_project,
+):
+    from orchestrator.cli.hints import message as cli_message
+    from orchestrator.errors import Said
+    from orchestrator.mcp.errors import said
+
+    server = build_server(sqlite_project.root)
+    warning = Said("t-1.md was edited while orch changed it: kept as a conflict", Hint("conflicts"))
+    assert said(warning, server.orch.tools).endswith("(call orchestrator_conflicts())")
+    assert cli_message(warning).endswith("(orch conflicts)")
+    assert said("plain words", server.orch.tools) == "plain words"

@@ -73,3 +73,10 @@ def fence_lines(lines: list[str]) -> list[bool]:
 @given(st.lists(LINES, max_size=14))
 def test_fenced_agrees_with_markdown_it(lines):
     assert fenced(lines) == fence_lines(lines)
+
+
+def test_the_newest_results_entry_is_found_outside_code_fences():
+    from orchestrator.store.sections import latest_entry
+
+    results = "### 2026-01-01\nOld.\n\n### 2026-01-02\nNew:\n\n```\n### not a heading\n```\n"
+    assert latest_entry(results) == "New:\n\n```\n### not a heading\n```"

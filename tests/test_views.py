@@ -427,3 +427,19 @@ def test_session_md_restored_to_an_older_version_deliberately_is_kept(sqlite_pro
     assert orch.json("task", "show", ids["loose"])["title"] == "Loose task"
     assert "- [ ] Loose task (Pending)" in path.read_text()
     assert git(sqlite_project.root, "status", "--porcelain") == ""
+
+
+def test_a_restored_view_that_reopens_finished_work_says_so(sqlite_project):
+    """The revert stands (the person's decision), but a task completed since the older
+    view was taken is not reopened quietly: the warning names it and what it became."""
+    orch = Orch(sqlite_project.root)
+    ids = make_session(orch)
+    path, _ = session_file(sqlite_project)
+    older = path.read_text()
+    orch("task", "done", ids["loose"])
+    path.write_text(older)
+    result = orch("task", "show", ids["loose"], "--json")
+    assert f'{ids["loose"]} "Loose task" was completed; the edit took it back to pending' in (
+        result.stderr
+    )
+    assert orch.json("task", "show", ids["loose"])["status"] == "pending"

@@ -94,7 +94,7 @@ class OrchGroup(click.Group):
             obj = ctx.obj
             if isinstance(obj, Context) and obj._project is not None:
                 for message in obj._project.warnings:
-                    warn(message)
+                    warn(hints.message(message))
                 obj._project.warnings.clear()
 
 

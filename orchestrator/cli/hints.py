@@ -72,9 +72,9 @@ def rendered(hint: Hint) -> str:
     return "orch " + " ".join(shlex.quote(arg) for arg in command_args(hint))
 
 
-def message(error: OrchError) -> str:
-    """The error's message, with its hint as a command in brackets (if it has one the CLI
-    knows)."""
+def message(error: OrchError | str) -> str:
+    """An error's message or a warning's text, with its hint as a command in brackets (if
+    it has one the CLI knows)."""
     text = str(error)
     hint: Any = getattr(error, "hint", None)
     if isinstance(hint, Hint) and hint.op in COMMANDS:

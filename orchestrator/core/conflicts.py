@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from orchestrator.core.project import Project
-from orchestrator.errors import Hint, InvalidInput, NotFound, RecordError
+from orchestrator.errors import InvalidInput, NotFound, RecordError
 from orchestrator.model import CONFLICT_CLONE_KEY, CONFLICT_KEY, conflict_text
 
 STRATEGIES = {"db_wins": "ours", "md_wins": "theirs", "merge": "merge"}
@@ -115,10 +115,8 @@ def resolve(
     if strategy not in STRATEGIES:
         raise InvalidInput(f"unknown strategy {strategy!r}: use {', '.join(STRATEGIES)}")
     if picks and strategy != "merge":
-        raise InvalidInput(
-            f"picking fields goes with the merge strategy, not {strategy}",
-            hint=Hint("resolve", {"record_id": ref, "strategy": "merge"}),
-        )
+        # No hint: the call that would succeed takes the picks too, which no hint carries.
+        raise InvalidInput(f"picking fields goes with the merge strategy, not {strategy}")
     conflicts = list_conflicts(project)
     matches = [c for c in conflicts if c["record_id"] and c["record_id"].startswith(ref)]
     if not matches:

@@ -20,7 +20,7 @@ from orchestrator.config import Config, load_config
 from orchestrator.core.rules import edit_warning
 from orchestrator.core.views import apply_edits, regenerate
 from orchestrator.core.writer import Writer
-from orchestrator.errors import LinkRefused, OrchError
+from orchestrator.errors import Hint, LinkRefused, OrchError, Said
 from orchestrator.git.repo import GitError
 from orchestrator.git.syncer import Syncer
 from orchestrator.index import signatures
@@ -151,7 +151,11 @@ class Project:
             unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE readable = FALSE")
             if unreadable:
                 self.warnings.append(
-                    f"{unreadable} file(s) could not be read and are left out; `orch doctor` lists them"
+                    Said(
+                        f"{unreadable} file(s) could not be read and are left out; the doctor"
+                        " lists them",
+                        Hint("doctor"),
+                    )
                 )
             yield db
 

@@ -66,10 +66,14 @@ def excerpt(text: str | None, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + " …"
 
 
+# The fields that describe a session in a reply: one list for every tool and resource.
+SESSION_FIELDS = ("session_id", "name", "status", "session_type", "mode_file", "priority_level",
+                  "total_tasks", "completed_tasks", "progress_percentage", "created_at",
+                  "activated_at", "completed_at", "archived_at", "markdown_file_path")  # fmt: skip
+
+
 def session_brief(row: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("session_id", "name", "status", "mode_file", "total_tasks", "completed_tasks",
-            "progress_percentage", "markdown_file_path")  # fmt: skip
-    return {key: row.get(key) for key in keys}
+    return {key: row.get(key) for key in SESSION_FIELDS}
 
 
 ROLE_KEYS = ("role_definition", "expertise", "approach", "output_format")

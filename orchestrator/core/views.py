@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.core.rules import checked_status, edit_warning, set_status
 from orchestrator.git.repo import GitError
 from orchestrator.git.stale import merge_stale_buffer, stale_note, started_from
-from orchestrator.model import now
+from orchestrator.model import DONE, now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
@@ -183,6 +183,13 @@ def apply_edits(w: Writer, session_id: str) -> None:
             warning = edit_warning(w.db, task, status)
             if warning:
                 w.project.warnings.append(f"{rel}: {warning}")
+            elif task["status"] == DONE and status != DONE:
+                # Unticking reopens work someone finished: said, so that a view restored
+                # from an older commit does not quietly undo what was completed since.
+                w.project.warnings.append(
+                    f'{rel}: {task["task_id"]} "{task["title"]}" was completed; the edit'
+                    f" took it back to {status}"
+                )
             set_status(record.meta, status)
         if edit.title is not None:
             record.meta["title"] = edit.title

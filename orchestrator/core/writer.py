@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.core.views import regenerate
-from orchestrator.errors import RecordError
+from orchestrator.errors import Hint, RecordError, Said
 from orchestrator.git.commits import Change, Entry
 from orchestrator.index.engine import (
     IndexDB,
@@ -128,7 +128,8 @@ class Writer:
         if parsed.record is None:
             problem = parsed.problems[0]
             raise RecordError(
-                f"cannot change {problem}; fix the file first (orch doctor lists every problem)"
+                f"cannot change {problem}; fix the file first (the doctor lists every problem)",
+                hint=Hint("doctor"),
             )
         self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
         self._note_unseen(rel, data)
@@ -338,8 +339,8 @@ class Writer:
         note = f"{rel} was edited while orch changed it: merged the two"
         if not result.clean:
             what = ", ".join(result.conflicts) or "the text"
-            note += f"; both changed {what}, kept as a conflict (see `orch conflicts`)"
-            self.project.warnings.append(note)
+            note += f"; both changed {what}, kept as a conflict (see the conflicts list)"
+            self.project.warnings.append(Said(note, Hint("conflicts")))
         if note not in self.notes:  # once, however many rounds a racing save made
             self.notes.append(note)
         return result.text

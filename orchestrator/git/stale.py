@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 
+from orchestrator.errors import Hint, Said
 from orchestrator.store.merge import MergeResult, merge_texts
 
 # How many committed versions of a file to look through for the one a stale editor
@@ -85,7 +86,7 @@ def stale_note(rel: str, result: MergeResult) -> str:
     )
     if not result.clean:
         what = ", ".join(result.conflicts) or "the text"
-        note += f" (conflict in {what}: see `orch conflicts`)"
+        return Said(f"{note} (conflict in {what}: see the conflicts list)", Hint("conflicts"))
     return note
 
 

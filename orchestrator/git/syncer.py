@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.config import Config
+from orchestrator.errors import Hint, Said
 from orchestrator.git.commits import Change, Entry, message
 from orchestrator.git.repo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.git.stale import STALE_DEPTH, merge_stale_buffer, stale_note, started_from
@@ -207,7 +208,7 @@ class Syncer:
                 self.layout.rel(self._pending_file),
                 f"{len(pending)} sync(s) of {len(paths)} file(s) wait for their commit"
                 + (" (commit: batch)" if not due else ""),
-                fix="`orch sync` commits them" + ("" if not due else "; `orch sync` says what stops it"),
+                fix="a sync commits them" + ("" if not due else "; a sync says what stops it"),
                 severity="warning" if not due else "error",
             ))  # fmt: skip
         return found
@@ -238,8 +239,11 @@ class Syncer:
             self.pend(pending, contents)
             self.mark(db, pending, committed=False)
             self.warn(
-                f"{busy}: orch's change is in the files and will be committed by the first"
-                " change after that (or `orch sync`)"
+                Said(
+                    f"{busy}: orch's change is in the files and will be committed by the"
+                    " first change after that (or a sync)",
+                    Hint("sync"),
+                )
             )
             return None
         paths = list(dict.fromkeys(p for e in pending for p in e.paths))
@@ -321,7 +325,7 @@ class Syncer:
             # Only the messages are lost: the files themselves are committed by `orch sync`.
             self.warn(
                 f"{self.layout.rel(self._pending_file)} is damaged; its changes will be committed"
-                " as edits by `orch sync`"
+                " as edits by a sync"
             )
             self.clear_pending()
             return []

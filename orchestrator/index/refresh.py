@@ -636,7 +636,7 @@ class Indexer:
                         f"more than one session is active ({active[0]['session_id']} was activated last"
                         f" and is the active one)",
                         field="status",
-                        fix=f"pause one: orch session pause {extra['session_id']}",
+                        fix=f"pause one of them (session {extra['session_id']}, for one)",
                     )
                 ]
         self._delete_problems("project")

@@ -79,9 +79,17 @@ def render_hint(hint: Hint, tools: Mapping[str, Collection[str]]) -> str:
         if set(args) <= set(tools[route.tool]):
             listed = ", ".join(f"{k}={value_text(v)}" for k, v in args.items())
             return f"call {route.tool}({listed})"
-    words = OPERATIONS.get(hint.op, hint.op.replace("_", " "))
+    # OPERATIONS names the arguments in brackets for a reader of the table; here they follow.
+    words = OPERATIONS.get(hint.op, hint.op.replace("_", " ")).split(" [")[0]
     listed = ", ".join(f"{k}={value_text(v)}" for k, v in hint.args.items())
     return f"{words}: {listed}" if listed else words
+
+
+def said(warning: str, tools: Mapping[str, Collection[str]]) -> str:
+    """A core warning as the client reads it: its text, and its hint (errors.Said) as a
+    call."""
+    hint = getattr(warning, "hint", None)
+    return f"{warning} ({render_hint(hint, tools)})" if hint is not None else str(warning)
 
 
 def message(error: Exception, tools: Mapping[str, Collection[str]]) -> str:

@@ -191,15 +191,6 @@ def task_brief(row: dict[str, Any]) -> dict[str, Any]:
     return summary(row)
 
 
-SESSION_FIELDS = ("session_id", "name", "status", "session_type", "mode_file", "priority_level",
-                  "total_tasks", "completed_tasks", "progress_percentage", "created_at",
-                  "activated_at", "completed_at", "archived_at", "markdown_file_path")  # fmt: skip
-
-
-def session_brief(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row.get(key) for key in SESSION_FIELDS}
-
-
 def task_detail(project: Project, task_id: str, full: bool) -> Data:
     """A task as orchestrator_task_get and orch://task/{id} show it: the description cut
     at 3000 characters and 20 subtasks and blocked tasks, unless `full`."""

@@ -6,7 +6,8 @@ import json
 
 from orchestrator.core import queries, sessions, workflow
 from orchestrator.core.project import Project
-from orchestrator.mcp.replies import Data, session_brief, task_brief, task_detail
+from orchestrator.core.subtasks import session_brief
+from orchestrator.mcp.replies import Data, task_brief, task_detail
 from orchestrator.mcp.served import Served
 
 GROUP_FIELDS = ("group_id", "group_name", "specialist_focus", "total_tasks", "completed_tasks",

@@ -18,7 +18,7 @@ from mcp.types import CallToolResult
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.errors import OrchError, ProjectNotFound
-from orchestrator.mcp.errors import message, resource_error, tool_error
+from orchestrator.mcp.errors import message, resource_error, said, tool_error
 from orchestrator.mcp.replies import REPLY_BUDGET, Data, reply
 
 INSTALL_DIR = Path(__file__).resolve().parent.parent  # orch's own package directory
@@ -165,7 +165,8 @@ class Call:
         """Take the warnings of every project the call used (initialize may switch)."""
         used = {id(p): p for p in (self.project, self.served.project) if p is not None}
         for project in used.values():
-            self.warnings += project.finish_command()
+            tools = self.served.tools
+            self.warnings += [said(w, tools) for w in project.finish_command()]
 
     def reply(self, text: str, data: Data, budget: int | None = REPLY_BUDGET) -> CallToolResult:
         """The answer: `text` and `data`, with the warnings so far, within `budget`."""

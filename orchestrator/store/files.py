@@ -458,5 +458,5 @@ def _refusal(link: Path, within: Path, folder: int, name: str) -> str:
         f"{shown} is a symbolic link (to {target}): orch does not write through links"
         f" inside {within.name}/, so that nothing it writes lands outside the project."
         " Replace the link with the folder or file it points to (move that into its"
-        " place), then run the command again; `orch doctor` lists every such link"
+        " place), then run the command again; the doctor lists every such link"
     )

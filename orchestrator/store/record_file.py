@@ -348,7 +348,7 @@ def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
             f"session view: {what}",
             line=first_line + n,
             fix="restore the marker pair (`<!-- orch:begin NAME -->` ... `<!-- orch:end NAME -->`),"
-            " or run `orch doctor --fix` to drop that region's markers (its old lines stay, as your text) and rebuild the view",
+            " or let the doctor's repair drop that region's markers (its old lines stay, as your text) and rebuild the view",
         )
         for n, what in broken_markers(body)
     ]
@@ -360,7 +360,7 @@ def conflict_problems(
     """What a three-way merge left to settle in a record: fields both sides changed
     (recorded under CONFLICT_KEY) and conflict markers in the body."""
     found = []
-    fix = f"orch resolve {meta[ID_KEY[kind]]} --strategy db_wins|md_wins|merge"
+    fix = f"resolve the conflicts of {meta[ID_KEY[kind]]} (strategy db_wins, md_wins or merge)"
     recorded = meta.get(CONFLICT_KEY)
     if isinstance(recorded, dict):
         for key, sides in recorded.items():
@@ -368,7 +368,7 @@ def conflict_problems(
             message = conflict_text(key, sides.get("ours"), sides.get("theirs"), sides.get("base"))
             if sides.get(CONFLICT_CLONE_KEY):  # a merge between clones (store/merge.py)
                 message += (
-                    f"; ours is clone {sides[CONFLICT_CLONE_KEY]}'s side (`orch conflicts`"
+                    f"; ours is clone {sides[CONFLICT_CLONE_KEY]}'s side (the conflicts list"
                     " shows the sides as this clone sees them)"
                 )
             found.append(
@@ -406,7 +406,7 @@ def marker_problems(text: str, rel: str, record_id: str, first_line: int = 1) ->
             rel,
             "merge conflict markers: the fields cannot be read until one side is kept",
             line=n,
-            fix=f"orch resolve {record_id} --strategy db_wins|md_wins, or edit the lines",
+            fix=f"resolve the conflicts of {record_id} (strategy db_wins or md_wins), or edit the lines",
             severity="conflict",
         )
         for n, line in enumerate(text.splitlines(), start=first_line)

@@ -6,7 +6,6 @@ session.md. One reader and one writer of them, used by every operation that touc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from orchestrator.store.regions import fenced
@@ -57,8 +56,10 @@ def latest_entry(results: str | None) -> str:
     heading line; the whole text if it has no entries."""
     if not results:
         return ""
-    parts = re.split(r"^### .*$", results, flags=re.M)
-    return parts[-1].strip()
+    lines = results.splitlines(keepends=True)
+    heads = [n for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
+             if not code and line.startswith("### ")]  # fmt: skip
+    return "".join(lines[heads[-1] + 1 :] if heads else lines).strip()
 
 
 def without(body: str | None, headings: Iterable[str]) -> str:

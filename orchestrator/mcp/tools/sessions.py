@@ -9,12 +9,12 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import archive, sessions
+from orchestrator.core.subtasks import session_brief
 from orchestrator.mcp.replies import (
     ROWS,
     Reply,
     SessionList,
     SessionReply,
-    session_brief,
     shown_of,
     trimmed,
 )
