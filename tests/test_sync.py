@@ -576,8 +576,12 @@ def four_processes_update_at_once(started, tmp_path: Path, updates: int) -> None
     assert orch("task", "list", "--json").stdout == listed
 
 
-def test_four_processes_times_twenty_updates_lose_nothing(started, tmp_path):
-    four_processes_update_at_once(started, tmp_path, updates=20)
+def test_four_processes_updating_at_once_lose_nothing(started, tmp_path):
+    """20 updates each; 10 on DuckDB, whose writes cost several times as much (writers
+    take turns in orch's project lock on either engine: the same kind of interleaving)."""
+    project, _ = started
+    updates = 10 if project.config.index == "duckdb" else 20
+    four_processes_update_at_once(started, tmp_path, updates)
 
 
 @pytest.mark.slow
