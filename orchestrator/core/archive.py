@@ -10,14 +10,16 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import change_status
-from orchestrator.core.writer import Writer
 from orchestrator.errors import InvalidInput
 from orchestrator.model import ARCHIVED, now
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 FORMATS = ("markdown", "json", "zip")
 SUFFIX = {"markdown": "md", "json": "json", "zip": "zip"}

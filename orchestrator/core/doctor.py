@@ -18,13 +18,16 @@ person's decision and is left to the messages `orch doctor` prints.
 from __future__ import annotations
 
 import shutil
+from typing import TYPE_CHECKING
 
 from orchestrator.core.project import Project
-from orchestrator.core.writer import Writer
 from orchestrator.errors import RecordError
 from orchestrator.layout import RecordRole
 from orchestrator.model import ID_KEY, Record, derived_fields, now
 from orchestrator.store.files import real_folder
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 
 def fix(project: Project) -> list[str]:

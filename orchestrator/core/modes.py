@@ -7,17 +7,19 @@ default_roles.yaml (or the one shipped with orch) with a warning; it never fails
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
-from orchestrator.core.writer import Writer
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.index.refresh import mode_binding
 from orchestrator.layout import MODE_SUFFIXES
 from orchestrator.model import DEFAULT_MODE, now
 from orchestrator.resources import shipped
 from orchestrator.store.mode_file import Mode, parse_mode
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 
 def available(project: Project) -> list[str]:

@@ -15,11 +15,10 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
 from orchestrator.core.rules import edit_warning
-from orchestrator.core.views import apply_edits, regenerate
-from orchestrator.core.writer import Writer
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said
 from orchestrator.git.repo import GitError
 from orchestrator.git.syncer import Syncer
@@ -33,7 +32,6 @@ from orchestrator.index.engine import (
     storage_errors,
     storage_failure,
 )
-from orchestrator.index.journal import Monitor
 from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
@@ -41,6 +39,10 @@ from orchestrator.store.files import (
     real_folder,
     write_atomic,
 )
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
+    from orchestrator.index.journal import Monitor
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
@@ -172,6 +174,9 @@ class Project:
             raise RuntimeError("Project.writing() inside Project.reading(): open the writer first")
         self._refuse_mid_operation()
         with self._open_fresh(write=True) as db:
+            # Loaded when a command writes (start-up speed: a read needs none of it).
+            from orchestrator.core.writer import Writer
+
             writer = self._writer = Writer(self, db, op)
             try:
                 yield writer
@@ -275,6 +280,8 @@ class Project:
         """For a process that stays up: find changed files from a change journal
         (index/journal.py) instead of a stat of every file. Says whether one runs here."""
         if self.monitor is None:
+            from orchestrator.index.journal import Monitor  # servers only (inotify)
+
             self.monitor = Monitor.start(self.layout)
         # With the journal the signature snapshot is of no use here: keeping it in step
         # on every write costs memory and time (other processes rebuild it when needed).
@@ -341,6 +348,10 @@ class Project:
         views = {r.session_dir for r in roles if r.session_dir and r.kind == "session"}
         if not roles or not (views or self.follow_views):
             return []
+        # Only when a session.md was edited (start-up speed of every other read).
+        from orchestrator.core.views import apply_edits, regenerate
+        from orchestrator.core.writer import Writer
+
         writer = Writer(self, db, self.syncer.outside_op)
         for session_id in sorted(views):
             apply_edits(writer, session_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
 from orchestrator.core.modes import checked_mode_name
@@ -13,11 +13,13 @@ from orchestrator.core.rules import (
     check_session_transition,
     set_session_status,
 )
-from orchestrator.core.writer import Writer
 from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput
 from orchestrator.model import ACTIVE, ARCHIVED, DONE, PAUSED, allowed_values, now
 from orchestrator.store.record_file import new_record
 from orchestrator.store.validation import checked_texts
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 # The MCP adapter's name for rules.SESSION_VERB (until it imports that one).
 VERB = SESSION_VERB

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_choice, checked_number, effort
@@ -17,7 +17,6 @@ from orchestrator.core.rules import (
     describe,
     set_status,
 )
-from orchestrator.core.writer import Writer
 from orchestrator.errors import DependencyCycle, Hint, InvalidInput
 from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import ARCHIVED, CANCELLED, DONE, IN_PROGRESS, PENDING, now
@@ -25,6 +24,9 @@ from orchestrator.store.files import real_folder, remove_tree
 from orchestrator.store.record_file import body_text, new_record
 from orchestrator.store.sections import set_section
 from orchestrator.store.validation import checked_texts
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 # An effort as a caller may give it: hours as a number, or text ("2.5", "3h", "90m").
 Effort = int | float | str | None
