@@ -120,6 +120,9 @@ async def measure(root: Path, shape: dict, runs: int) -> tuple[list[tuple], int 
                 "summary": "Done: the benchmark's report.",
                 "detailed_work": "A longer report.\n" * 20,
                 "file_paths": ["src/bench.py"],
+                # Pending tasks picked at random may wait on others: the cost measured is
+                # the completion's, so the rule's refusal is overridden.
+                "force": True,
             },
         )
         rows.append(("complete_subtask (with commit)", times, size, WRITE_TARGET_MS))

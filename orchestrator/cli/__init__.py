@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import click
 
 from orchestrator import __version__
-from orchestrator.cli import hints
 from orchestrator.cli.output import Styled, echo, warn
 from orchestrator.errors import OrchError, os_error_message
 from orchestrator.store.validation import escaped
@@ -87,14 +86,19 @@ class OrchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OrchError as e:  # messages quote titles and file names: data, shown escaped
+            from orchestrator.cli import hints  # only to say something (start-up speed)
+
             raise click.ClickException(escaped(hints.message(e))) from None
         except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
             raise click.ClickException(escaped(os_error_message(e))) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, Context) and obj._project is not None:
-                for message in obj._project.warnings:
-                    warn(hints.message(message))
+                if obj._project.warnings:
+                    from orchestrator.cli import hints  # only to say something
+
+                    for message in obj._project.warnings:
+                        warn(hints.message(message))
                 obj._project.warnings.clear()
 
 

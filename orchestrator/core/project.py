@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 from orchestrator.config import Config, load_config
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said
-from orchestrator.git.repo import GitError
-from orchestrator.git.syncer import Syncer
+from orchestrator.git import waiting
 from orchestrator.index import signatures
 from orchestrator.index.engine import (
     IndexDB,
@@ -42,6 +41,7 @@ from orchestrator.store.files import (
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+    from orchestrator.git.syncer import Syncer
     from orchestrator.index.journal import Monitor
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
@@ -92,6 +92,10 @@ class Project:
         """What commits this project's changes to git (git/syncer.py)."""
         if self._syncer is None:
             # Its warnings go to this project's, whatever list that is when they come.
+            # Loaded when first asked for: a read of an unchanged project commits nothing,
+            # and git's modules (subprocess, tempfile, difflib) cost it ~15 ms to import.
+            from orchestrator.git.syncer import Syncer
+
             self._syncer = Syncer(self.layout, self.config, lambda note: self.warnings.append(note))
         return self._syncer
 
@@ -193,6 +197,8 @@ class Project:
         change could not be committed, and ending that operation (`git rebase --abort`
         resets the files) would throw it away, or fail on it. Inside a git hook the
         user's own git command stages what orch writes, so it goes on."""
+        from orchestrator.git.repo import GitError
+
         syncer = self.syncer
         if syncer.hold or syncer.mode == "off":
             return
@@ -234,7 +240,8 @@ class Project:
                     db = self._try_open(engine, path, writable=engine == "sqlite")
                     if db is not None:
                         plan = self._plan(db, paths)
-                        if plan is not None and plan.empty and not self.syncer.behind():
+                        idle = not waiting(self.layout.index_dir) or not self.syncer.behind()
+                        if plan is not None and plan.empty and idle:
                             with self._using(db):
                                 ready = True
                                 yield db

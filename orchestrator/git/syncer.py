@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.config import Config
 from orchestrator.errors import Hint, Said
+from orchestrator.git import HELD_FILE, PENDING_FILE
 from orchestrator.git.commits import Change, Entry, message
 from orchestrator.git.repo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.git.stale import STALE_DEPTH, merge_stale_buffer, stale_note, started_from
@@ -313,7 +314,7 @@ class Syncer:
 
     @property
     def _pending_file(self):
-        return self.layout.index_dir / "pending.json"
+        return self.layout.index_dir / PENDING_FILE
 
     def load_pending(self) -> list[Entry]:
         try:
@@ -391,7 +392,7 @@ class Syncer:
 
     @property
     def _held_file(self):
-        return self.layout.index_dir / "held.json"
+        return self.layout.index_dir / HELD_FILE
 
     def hold_changes(self, rels: list[str]) -> None:
         """Inside a hook the index follows the files, but what changed outside orch is

@@ -37,7 +37,6 @@ from orchestrator.model import (
     format_time,
     known_fields,
 )
-from orchestrator.store.session_view import broken_markers
 from orchestrator.store.validation import KeyLines, validate_fields
 
 DELIMITERS = ("---", "...")
@@ -342,6 +341,9 @@ def line_ending(text: str) -> str:
 
 def region_problems(body: str, rel: str, first_line: int) -> list[Problem]:
     """session.md's generated regions that cannot be told apart from people's text."""
+    # session.md's reader, loaded when a body is checked (start-up speed of a read).
+    from orchestrator.store.session_view import broken_markers
+
     return [
         Problem(
             rel,
