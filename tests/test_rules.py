@@ -15,10 +15,18 @@ import pytest
 from orchestrator.cli import COMMANDS, cli
 from orchestrator.core import tasks
 from orchestrator.core.inputs import parse_subtasks
+from orchestrator.core.project import Project
 from orchestrator.core.subtasks import complete_subtask, execute_subtask
 from orchestrator.errors import OPERATIONS, Hint, OrchError
 from orchestrator.model import allowed_values
-from tests.conftest import Orch, task_file
+from tests.conftest import Orch, make_project, task_file
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    """The rules are the core's whatever the index engine, so this file runs on SQLite;
+    the one test below that takes `engine` runs the rule's queries on DuckDB too."""
+    return make_project(tmp_path / "proj")
 
 
 @pytest.fixture
@@ -326,3 +334,19 @@ def test_status_names_in_model_are_the_schemas():
     names = ("PENDING", "IN_PROGRESS", "BLOCKED", "NEEDS_REVISION", "DONE", "FAILED",
              "CANCELLED", "CREATING", "ACTIVE", "PAUSED", "ARCHIVED", "ERROR")  # fmt: skip
     assert {getattr(model, n) for n in names} == statuses
+
+
+def test_the_rules_queries_answer_alike_on_both_engines(tmp_path, engine):
+    project = make_project(tmp_path / "both", engine)
+    orch = Orch(project.root)
+    orch("session", "create", "S")
+    parent = orch.json("task", "add", "Parent")["task_id"]
+    child = orch.json("task", "add", "Child", "--parent", parent)["task_id"]
+    first = orch.json("task", "add", "First")["task_id"]
+    waiting = orch.json("task", "add", "Waiting", "--depends-on", first)["task_id"]
+    assert f"unfinished subtasks: {child} (pending)" in refusal(
+        lambda: tasks.done_task(project, parent)
+    )
+    assert f"unfinished dependencies: {first} (pending)" in refusal(
+        lambda: tasks.start_task(project, waiting)
+    )
