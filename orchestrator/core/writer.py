@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.core.views import regenerate
 from orchestrator.errors import Hint, RecordError, Said
 from orchestrator.git.commits import Change, Entry
 from orchestrator.index.engine import (
@@ -28,7 +27,6 @@ from orchestrator.store.files import (
     replace_checked,
     write_atomic,
 )
-from orchestrator.store.merge import merge_texts
 from orchestrator.store.record_file import (
     load_yaml,
     normalize,
@@ -334,6 +332,9 @@ class Writer:
             del record.meta[CONFLICT_KEY]
 
     def _merge(self, rel: str, base: str, ours: str, theirs: str) -> str:
+        # Only when an editor saved in between (start-up speed of every other write).
+        from orchestrator.store.merge import merge_texts
+
         result = merge_texts(base, ours, theirs)
         self.saves[rel] = theirs.encode("utf-8")
         note = f"{rel} was edited while orch changed it: merged the two"
@@ -361,6 +362,9 @@ class Writer:
         """Regenerate the views of the sessions this writer changed, then commit what it
         wrote as one sync."""
         if self.views:
+            # Only when a view shows the change (a new priority rewrites none).
+            from orchestrator.core.views import regenerate
+
             regenerate(self, self.views)
             self.sync()
         if self.written:
