@@ -3,28 +3,33 @@ legacy MCP Task Orchestrator, through the CLI on real projects in real git repos
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import jsonschema
 import pytest
 import yaml
+from click.testing import CliRunner, Result
 
+from orchestrator.cli import cli
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import add_task
 from orchestrator.core.views import add_note
 from orchestrator.resources import shipped
 
 
-def orch(root: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=root,
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == code, f"orch {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+def orch(root: Path, *args: str, code: int = 0) -> Result:
+    """`orch ARGS` typed in `root` (the project found from there, relative paths taken
+    from there), run in this process through click's CliRunner: a command each, without
+    the start of a Python process each (tests/test_subprocess.py runs those)."""
+    with contextlib.chdir(root):
+        done = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert done.exit_code == code, f"orch {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done
 
 
@@ -311,7 +316,7 @@ def test_import_backlog_round_trip_and_again(sqlite_project, tmp_path):
     assert (again["tasks_created"], again["tasks_existing"], again["sessions_created"]) == (0, 4, 0)
     assert len(subjects(root)) == commits  # nothing new: no commit
     assert len(tasks_of(root, session)) == 4
-    assert orch(root, "doctor").returncode == 0
+    assert orch(root, "doctor").exit_code == 0
 
 
 def test_import_taskmaster_tags_subtasks_and_again(sqlite_project, tmp_path):
