@@ -3,7 +3,6 @@ legacy MCP Task Orchestrator, through the CLI on real projects in real git repos
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sqlite3
@@ -14,23 +13,12 @@ import duckdb
 import jsonschema
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from orchestrator.cli import cli
 from orchestrator.core.project import Project
 from orchestrator.core.tasks import add_task
 from orchestrator.core.views import add_note
 from orchestrator.resources import shipped
-
-
-def orch(root: Path, *args: str, code: int = 0) -> Result:
-    """`orch ARGS` typed in `root` (the project found from there, relative paths taken
-    from there), run in this process through click's CliRunner: a command each, without
-    the start of a Python process each (tests/test_subprocess.py runs those)."""
-    with contextlib.chdir(root):
-        done = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert done.exit_code == code, f"orch {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done
+from tests.conftest import orch_in as orch
 
 
 def as_json(root: Path, *args: str):
