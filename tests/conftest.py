@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, settings
 
 from orchestrator.cli import cli
@@ -110,6 +111,19 @@ class Orch:
 
     def json(self, *args: str):
         return json.loads(self(*args, "--json").stdout)
+
+
+def orch_in(folder: Path, *args: str, code: int | None = 0) -> Result:
+    """`orch ARGS` typed in `folder` (the project found from there, relative paths taken
+    from there), run in this process: a command each without the start of a Python
+    process each (tests/test_subprocess.py runs those)."""
+    with contextlib.chdir(folder):
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert code is None or result.exit_code == code, (
+        f"orch {' '.join(args)} in {folder} exited {result.exit_code}, expected {code}\n"
+        f"stdout: {result.stdout}\nstderr: {result.stderr}"
+    )
+    return result
 
 
 @pytest.fixture

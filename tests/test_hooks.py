@@ -20,6 +20,7 @@ from orchestrator.core.sessions import create_session
 from orchestrator.core.subtasks import complete_subtask
 from orchestrator.core.tasks import add_task
 from tests.conftest import git_init
+from tests.conftest import orch_in as orch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,13 +29,6 @@ def git(cwd: Path, *args: str, check: bool = True, env=None) -> subprocess.Compl
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def orch(cwd: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=cwd,
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == code, f"orch {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -19,13 +18,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.tasks import add_task
 from orchestrator.core.views import add_note
 from orchestrator.resources import shipped
-
-
-def orch(root: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=root,
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == code, f"orch {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done
+from tests.conftest import orch_in as orch
 
 
 def as_json(root: Path, *args: str):
@@ -311,7 +304,7 @@ def test_import_backlog_round_trip_and_again(sqlite_project, tmp_path):
     assert (again["tasks_created"], again["tasks_existing"], again["sessions_created"]) == (0, 4, 0)
     assert len(subjects(root)) == commits  # nothing new: no commit
     assert len(tasks_of(root, session)) == 4
-    assert orch(root, "doctor").returncode == 0
+    assert orch(root, "doctor").exit_code == 0
 
 
 def test_import_taskmaster_tags_subtasks_and_again(sqlite_project, tmp_path):
