@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator import graph
+
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 # Lower numbers sit higher in ARCHITECTURE.md's table: a module imports its own rank or lower.
 RANKS = {"store": 1, "index": 2, "git": 3, "core": 4, "cli": 5, "mcp": 5}
@@ -99,38 +101,9 @@ def rank(name: str) -> int:
 
 
 def cycles(modules: dict[str, Module]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in modules[v].imports:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for name in modules:
-        if name not in index:
-            visit(name)
-    return found
+    """One import loop per tangle of modules (graph.cycles, the search orch uses for
+    dependency loops)."""
+    return graph.cycles({name: list(module.imports) for name, module in modules.items()})
 
 
 def test_no_import_cycle_even_through_imports_inside_functions(modules):
@@ -213,7 +186,7 @@ def test_the_checks_see_a_cycle_and_an_upward_import(tmp_path):
     """The checks above can fail: a cycle and a wrong-way import are found."""
     a = Module("orchestrator.store.a", tmp_path / "a.py", ast.parse(""), {"orchestrator.core.b": 1})
     b = Module("orchestrator.core.b", tmp_path / "b.py", ast.parse(""), {"orchestrator.store.a": 1})
-    assert cycles({a.name: a, b.name: b}) == [[b.name, a.name]]
+    assert cycles({a.name: a, b.name: b}) == [[b.name, a.name, b.name]]
     assert rank(b.name) > rank(a.name)
     assert SQL.search("SELECT * FROM tasks WHERE x = ?")
 
