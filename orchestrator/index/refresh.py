@@ -206,7 +206,6 @@ class Indexer:
 
         changed_tasks = sorted(touched.get("task", ()))
         before = self._task_shapes(changed_tasks)
-        status_before = self._statuses(changed_tasks)
         # A session file edited in place (its view regenerated, a note added) keeps the
         # figures derived from its tasks: they are put back rather than derived again.
         edited_sessions = sorted(touched.get("session", ()))
@@ -221,9 +220,9 @@ class Indexer:
             self._reindex_modes(sorted(touched["mode"]), parsed, digests)
         after = self._task_shapes(changed_tasks)
         report.statuses = {
-            task_id: (status_before.get(task_id), status)
-            for task_id, status in self._statuses(changed_tasks).items()
-            if status != status_before.get(task_id)
+            task_id: (before[task_id]["status"] if task_id in before else None, row["status"])
+            for task_id, row in after.items()
+            if task_id not in before or row["status"] != before[task_id]["status"]
         }
         reshaped = bool(touched.get("group"))
         new_sessions = set(edited_sessions) - set(sessions_before)
@@ -470,16 +469,11 @@ class Indexer:
         self._insert_problems(f"session:{session_id}", by_path)
 
     def _task_shapes(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The STRUCTURE of tasks, with their timestamps and derived columns, by id."""
-        columns = dict.fromkeys(("task_id", *STRUCTURE, *STAMPED["tasks"], *TASK_DERIVED))
+        """The STRUCTURE of tasks, with their status, timestamps and derived columns, by
+        id (the status: to report the statuses a refresh changed)."""
+        columns = dict.fromkeys(("task_id", "status", *STRUCTURE, *STAMPED["tasks"], *TASK_DERIVED))
         rows = self._select_in("tasks", tuple(columns), ids)
         return {row["task_id"]: row for row in rows}
-
-    def _statuses(self, ids: list[str]) -> dict[str, str]:
-        return {
-            row["task_id"]: row["status"]
-            for row in self._select_in("tasks", ("task_id", "status"), ids)
-        }
 
     def _select_in(self, table: str, columns: tuple[str, ...], ids: list[str]) -> list[dict]:
         """Rows of `table` whose first column (its id) is in `ids`."""
