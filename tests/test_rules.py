@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 from pathlib import Path
 
 import click
@@ -177,6 +178,31 @@ def test_a_status_typed_into_a_task_file_stands_and_names_what_is_open(project, 
     assert f"unfinished subtasks: {ids['child']} (pending)" in result.stderr
     assert status_of(orch, ids["parent"]) == "completed"  # the person's decision stands
     assert "was set to" not in orch("task", "list").stderr  # said once, when found
+
+
+def test_an_index_rebuilt_over_typed_statuses_reads_them_without_a_word(project, work):
+    # The index did not know these tasks: their statuses were written, not changed. A
+    # project of 10,000 hand-written files warned 1,200 times on its first command.
+    orch, ids = work
+    type_status(project, ids["parent"], "completed")
+    shutil.rmtree(project.layout.index_dir)
+    result = orch("task", "list")
+    assert "was set to" not in result.stderr
+    assert status_of(orch, ids["parent"]) == "completed"
+
+
+def test_a_bulk_edit_of_statuses_names_ten_tasks_and_counts_the_rest(project, work):
+    orch, ids = work
+    waiting = [
+        orch.json("task", "add", f"Waiting {n}", "--depends-on", ids["first"])["task_id"]
+        for n in range(12)
+    ]
+    for task_id in waiting:
+        type_status(project, task_id, "completed")
+    said = orch("task", "list").stderr
+    assert said.count("was set to completed by an edit") == 10
+    assert "and 2 more tasks set by edits while work they need is open" in said
+    assert all(status_of(orch, task_id) == "completed" for task_id in waiting)
 
 
 def test_a_status_typed_with_nothing_open_is_taken_without_a_word(project, work):

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
 
+# Tasks a bulk edit of statuses names one by one; the rest are counted.
+TYPED_STATUS_WARNINGS = 10
+
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
 
@@ -330,15 +333,25 @@ class Project:
     def _warn_typed_statuses(self, db: IndexDB, report: Report) -> None:
         """A status typed into a task file is the person's decision and stands; what it
         leaves open (subtasks, dependencies) is said, as for a box ticked in session.md
-        (core/rules.py). A checkout or pull (files as committed) is not an edit."""
+        (core/rules.py). A checkout or pull (files as committed) is not an edit, and
+        neither is a file the index did not know (a new file, or an index rebuilt): its
+        status was written, not changed. A bulk edit is said for the first few tasks."""
+        changed = {task_id: s for task_id, s in report.statuses.items() if s[0] is not None}
+        if not changed:
+            return
         edited = set(self.syncer.edited(report.read))
-        for task_id, (old, new) in sorted(report.statuses.items()):
+        said = []
+        for task_id, (old, new) in sorted(changed.items()):
             row = db.record("SELECT * FROM tasks WHERE task_id = ?", [task_id])
             if row is None or row["file_path"] not in edited:
                 continue
             warning = edit_warning(db, {**row, "status": old}, new)
             if warning:
-                self.warnings.append(f"{row['file_path']}: {warning}")
+                said.append(f"{row['file_path']}: {warning}")
+        self.warnings.extend(said[:TYPED_STATUS_WARNINGS])
+        if len(said) > TYPED_STATUS_WARNINGS:
+            more = len(said) - TYPED_STATUS_WARNINGS
+            self.warnings.append(f"and {more} more tasks set by edits while work they need is open")
 
     def _follow_views(self, db: IndexDB, report: Report) -> list[str]:
         """Outside edits and the session.md views (core/views.py): boxes ticked in an
