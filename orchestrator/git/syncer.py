@@ -557,12 +557,14 @@ class Syncer:
         changes was made from the newest, and a file equal to an older version is a
         deliberate revert: both are left alone. Every merge is said in a warning."""
         notes, merged = [], []
+        repo = self.repo() if rels else None
         for rel in rels:
             if self.layout.classify(rel) is None:
                 continue
-            texts, by_orch = self.history(rel, written.get(rel, []))
-            if not by_orch:
-                continue  # the newest version is a person's, not an agent's
+            blobs, by_orch = self.versions(rel, written.get(rel, []))
+            if not by_orch or repo is None:
+                continue  # the newest version is a person's, not an agent's: not read
+            texts = repo.read_texts(blobs)
             merge = self._merge_stale_file(self.layout.root / rel, texts)
             if merge is None:
                 continue
@@ -582,6 +584,13 @@ class Syncer:
         orch's (an operation's, not a person's edit). `written`: blobs orch wrote and has
         not committed yet, newest first (by default, those of the pending syncs): they
         come before the committed versions. ([], False) without a repository."""
+        blobs, by_orch = self.versions(rel, written)
+        repo = self.repo()
+        return (repo.read_texts(blobs) if repo is not None and blobs else []), by_orch
+
+    def versions(self, rel: str, written: list[str] | None = None) -> tuple[list[str], bool]:
+        """The blob ids behind `history`, newest first, and whether the newest is orch's;
+        ([], False) without a repository."""
         repo = self.repo()
         if repo is None:
             return [], False
@@ -589,7 +598,7 @@ class Syncer:
             written = self.written(self.load_pending()).get(rel, [])
         versions, newest_op = repo.versions(self.to_git(rel), STALE_DEPTH)
         by_orch = bool(written) or newest_op not in ("", "edit")
-        return repo.read_texts(list(dict.fromkeys([*written, *versions]))), by_orch
+        return list(dict.fromkeys([*written, *versions])), by_orch
 
     @staticmethod
     def written(pending: list[Entry]) -> dict[str, list[str]]:
