@@ -224,7 +224,8 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
         listed = await agent.ok("orchestrator_session_list")
         assert [s["status"] for s in listed["sessions"]] == ["active", "paused"]
         made = await agent.ok("orchestrator_session_create", name="Spike",
-                              description="Try things.", mode_file="research")  # fmt: skip
+                              description="Try things.", mode_file="research",
+                              switch=True)  # fmt: skip
         spike = made["session"]["session_id"]
         assert made["session"]["mode_file"] == "research_roles.yaml"
         assert made["session"]["status"] == "active"
@@ -236,7 +237,8 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
         refused = await agent.error("orchestrator_session_pause", session_id=spike)
         assert "it is completed" in refused and "archived" in refused  # the allowed move
         for fmt in ("markdown", "json", "zip"):
-            other = (await agent.ok("orchestrator_session_create", name=f"S {fmt}"))["session"]
+            other = (await agent.ok("orchestrator_session_create", name=f"S {fmt}",
+                                    switch=True))["session"]  # fmt: skip
             await agent.ok("orchestrator_task_create", title=f"Work {fmt}")
             refused = await agent.error("orchestrator_session_archive",
                                         session_id=other["session_id"])  # fmt: skip

@@ -33,7 +33,17 @@ COMMANDS = {
     "task_move": Command("task move", (("task_id", "ID"),), {"no_parent": "--no-parent"}),
     "task_delete": Command("task delete", (("task_id", "ID"),), {"cascade": "--cascade"}),
     "session_list": Command("session list"),
-    "session_create": Command("session create", (("name", "NAME"),), {"switch": "--switch"}),
+    "session_create": Command(
+        "session create",
+        (("name", "NAME"),),
+        {
+            "description": "--description",
+            "session_type": "--type",
+            "mode_file": "--mode",
+            "priority_level": "--priority",
+            "switch": "--switch",
+        },
+    ),
     "session_activate": Command("session activate", (("session_id", "ID"),)),
     "session_pause": Command("session pause", (("session_id", "ID"),)),
     "session_complete": Command("session complete", (("session_id", "ID"),)),

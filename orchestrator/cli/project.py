@@ -176,7 +176,7 @@ def show_board(data: dict) -> None:
             (
                 [
                     s["session_id"],
-                    s["name"],
+                    s.get("problem") or s["name"],  # an error's: what is wrong, and where
                     status_text(s["status"]),
                     f"{s['progress_percentage']:.1f}% ({s['completed_tasks']}/{s['total_tasks']})",
                 ]

@@ -273,7 +273,7 @@ def update(
         remove_dependencies=split_ids(remove_dep),
         force=force,
     )
-    shown(row, "Updated", as_json)
+    shown(row, "Updated" if row["changed"] else "Nothing to change in", as_json)
 
 
 @task.command("start")

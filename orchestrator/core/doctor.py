@@ -9,6 +9,8 @@
   artifacts folder follow;
 - session.md regions whose markers are broken: the markers of that region are dropped
   (its old lines stay, as people's text) and the view is rebuilt;
+- a session left `creating` by an interrupted create: finished (active, or paused if
+  another session is active now);
 - every session.md view regenerated.
 
 Everything else (broken YAML, unknown values, dangling references, cycles) needs a
@@ -21,9 +23,10 @@ import shutil
 from typing import TYPE_CHECKING
 
 from orchestrator.core.project import Project
+from orchestrator.core.sessions import finish_creating
 from orchestrator.errors import RecordError
 from orchestrator.layout import RecordRole
-from orchestrator.model import ID_KEY, Record, derived_fields, now
+from orchestrator.model import CREATING, ID_KEY, Record, derived_fields, now
 from orchestrator.store.files import real_folder
 
 if TYPE_CHECKING:
@@ -47,12 +50,30 @@ def fix(project: Project) -> list[str]:
         w.sync()
         _fix_regions(w, changed)
         w.sync()
+        finish_creating_sessions(w, changed)
         before = set(w.written)
         regenerate(w, {r[0] for r in w.db.rows("SELECT session_id FROM sessions")})
         w.sync()
         for rel in sorted(set(w.written) - before):
             changed.append(f"{rel}: view regenerated")
     return changed
+
+
+def finish_creating_sessions(w: Writer, changed: list[str]) -> None:
+    """Finish the sessions a create left `creating` (killed before it ended): committed
+    with this repair, active, or paused if another session is active now (the create's
+    own rule: sessions.finish_creating)."""
+    for row in w.db.records(
+        f"SELECT * FROM sessions WHERE status = '{CREATING}' ORDER BY created_at, session_id"
+    ):
+        try:
+            done = finish_creating(w, row)
+        except RecordError:
+            continue  # unreadable since: its own problem comes first
+        changed.append(
+            f"{done['markdown_file_path']}: finished creating session {done['session_id']}"
+            f" ({done['status']})"
+        )
 
 
 def _fix_fields(w: Writer, changed: list[str]) -> None:
