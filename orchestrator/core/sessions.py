@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import one_line
 from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -42,6 +43,7 @@ def create_session(
     """Create a session and make it the active one. Refused while another session is
     active unless `switch`, which pauses that one first."""
     checked_texts(name=name, description=description)
+    one_line(name=name)
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")
