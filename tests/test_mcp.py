@@ -436,7 +436,7 @@ def test_cleanup_dry_run_changes_nothing_and_apply_fixes_in_one_commit(sample):
         scan = await agent.ok("orchestrator_maintenance_coordinator", action="scan_cleanup")
         assert scan["findings_total"] == dry["findings_total"] and state() == before
         commits = len(git_log(root))
-        applied = await agent.ok("orchestrator_cleanup", dry_run=False)
+        applied = await agent.ok("orchestrator_cleanup", dry_run=False, empty_groups=True)
         assert applied["applied"] == dry["findings_total"]
         assert len(git_log(root)) == commits + 1 and git_log(root)[0].startswith("orch: cleanup")
         assert meta(path).get("depends_on") in ([], None)

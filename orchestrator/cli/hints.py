@@ -82,11 +82,14 @@ def rendered(hint: Hint) -> str:
     return "orch " + " ".join(shlex.quote(arg) for arg in command_args(hint))
 
 
+def command_of(error: OrchError | str) -> str | None:
+    """An error's or a warning's hint as a command line, if it has one the CLI knows."""
+    hint: Any = getattr(error, "hint", None)
+    return rendered(hint) if isinstance(hint, Hint) and hint.op in COMMANDS else None
+
+
 def message(error: OrchError | str) -> str:
     """An error's message or a warning's text, with its hint as a command in brackets (if
     it has one the CLI knows)."""
-    text = str(error)
-    hint: Any = getattr(error, "hint", None)
-    if isinstance(hint, Hint) and hint.op in COMMANDS:
-        text += f" ({rendered(hint)})"
-    return text
+    command = command_of(error)
+    return f"{error} ({command})" if command else str(error)

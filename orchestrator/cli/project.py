@@ -246,9 +246,10 @@ def reindex(ctx, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def doctor(ctx, repair: bool, as_json: bool) -> None:
-    """List every problem in the files as `path:line: problem — fix`. Exits 1 if there is
-    an error or a merge conflict (warnings alone exit 0)."""
-    from orchestrator.core.board import problems
+    """List every problem in the files as `path:line: problem — fix`, what `orch cleanup`
+    finds included. Exits 1 if there is an error or a merge conflict (warnings alone exit
+    0)."""
+    from orchestrator.core.doctor import problems
 
     fixed = None
     if repair:

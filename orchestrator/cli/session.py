@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import (
     Styled,
     bar,
@@ -82,7 +83,9 @@ def create(ctx, name, description, session_type, mode_file, priority, switch, as
 
 
 @session.command("list")
-@click.option("--status", help="Only sessions in this status.")
+@click.option(
+    "--status", type=params.choice("session", "status"), help="Only sessions in this status."
+)
 @click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
 @json_option
 @click.pass_obj

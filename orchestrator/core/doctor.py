@@ -1,4 +1,9 @@
-"""`orch doctor --fix`: repair what can be repaired without guessing, in one commit.
+"""`orch doctor`: every problem (`problems`); `orch doctor --fix`: repair what can be
+repaired without guessing, in one commit.
+
+What the doctor lists is what the files' checks find (the index's problems, links,
+leftovers: board.problems) and what cleanup's checks find (core/cleanup.py CHECKS), so
+that the doctor and cleanup agree on what is wrong.
 
 - fields orch computes (level, progress, ...) written into a file by mistake: removed;
 - an id or session_id that disagrees with the file's name or folder (a copied file):
@@ -26,11 +31,30 @@ from orchestrator.core.project import Project
 from orchestrator.core.sessions import finish_creating
 from orchestrator.errors import RecordError
 from orchestrator.layout import RecordRole
-from orchestrator.model import CREATING, ID_KEY, Record, derived_fields, now
+from orchestrator.model import CREATING, ID_KEY, Problem, Record, derived_fields, now
 from orchestrator.store.files import real_folder
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+
+
+def problems(project: Project) -> list[Problem]:
+    """Every problem in the project, by file and line: what the files' own checks find
+    (board.problems) and what cleanup's checks find that those do not say already (the
+    same file and field)."""
+    from orchestrator.core.board import problems as file_problems
+    from orchestrator.core.cleanup import findings
+
+    found = file_problems(project)
+    said = {(p.path, p.field) for p in found}
+    with project.reading() as db:
+        found += [
+            Problem(f["path"], f["problem"], field=f["field"], severity=f["severity"],
+                    fix=f"{f['action']} (cleanup does it{' when asked' if f['on_request'] else ''})")
+            for f in findings(project, db)
+            if (f["path"], f["field"]) not in said
+        ]  # fmt: skip
+    return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
 
 
 def fix(project: Project) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import one_line
 from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -56,6 +57,7 @@ def create_session(
     files are written, then made active, all in one commit; one left `creating` by a
     crash is finished by the doctor's repair (finish_creating)."""
     checked_texts(name=name, description=description)
+    one_line(name=name)
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_choice, checked_number, effort
+from orchestrator.core.inputs import checked_choice, checked_number, effort, one_line
 from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -129,6 +129,7 @@ def add_task(
     parent's group unless another is given. `estimated_effort`: hours, as inputs.effort
     reads them (3, 2.5, "3h", "90m")."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
+    one_line(title=title)
     title = title.strip()
     if not title:
         raise InvalidInput("a task needs a title")
@@ -331,6 +332,7 @@ def update_task(
     inputs.effort reads them. The row has `changed`: False when every value given is
     the one the task has (then nothing is written or committed)."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
+    one_line(title=title)
     checked_choice("task", "status", status)
     checked_choice("task", "complexity_level", complexity_level)
     checked_number("priority", priority_level, 1, 5)
