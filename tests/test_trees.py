@@ -155,3 +155,76 @@ def test_groups_nested_deeper_than_markdown_headings_keep_distinct_headings(tree
         "###### B3 › B4 › B5",
         "### C",
     ]
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+def test_status_shows_a_nested_group_under_its_parent(tree):
+    orch, _ = tree
+    assert names(section(orch("status").stdout, "Groups")) == ["A", "└─ B", "C"]
+
+
+def test_group_list_shows_a_nested_group_under_its_parent(tree):
+    orch, ids = tree
+    rows = orch("group", "list").stdout.splitlines()[1:]
+    assert [re.split(r" {2,}", line)[:2] for line in rows] == [
+        [ids["A"], "A"],
+        [ids["B"], "└─ B"],
+        [ids["C"], "C"],
+    ]
+
+
+def test_group_list_json_gives_the_groups_as_a_tree(tree):
+    orch, ids = tree
+    listed = orch.json("group", "list")
+    assert [(g["group_name"], g["parent_group_id"], g["group_level"]) for g in listed] == [
+        ("A", None, 0),
+        ("B", ids["A"], 1),
+        ("C", None, 0),
+    ]
+
+
+def test_session_show_lists_a_nested_group_under_its_parent(tree):
+    orch, _ = tree
+    rows = section(orch("session", "show").stdout, "Groups")
+    assert [re.split(r" {2,}", line.strip())[1] for line in rows] == ["A", "└─ B", "C"]
+
+
+def test_group_show_lists_each_subtask_under_its_own_parent(tree):
+    orch, ids = tree
+    rows = orch("group", "show", "A").stdout.splitlines()
+    tasks = [re.split(r" {2,}", line.strip())[::2] for line in rows if "  t-" in line]
+    assert tasks == [
+        [ids["a1"], "A one"],
+        [ids["a1s"], "└─ A one sub"],
+        [ids["a2"], "A two"],
+    ]
+    shown = orch.json("group", "show", "B")["tasks"]
+    assert [(t["task_id"], t["depth"]) for t in shown] == [
+        (ids["b1"], 0),
+        (ids["b1s"], 1),
+        (ids["b1ss"], 2),
+    ]
+
+
+def test_group_show_puts_a_subtask_of_another_groups_task_under_no_task(tree):
+    orch, ids = tree
+    rows = orch("group", "show", "C").stdout.splitlines()
+    tasks = [re.split(r" {2,}", line.strip()) for line in rows if "  t-" in line]
+    assert [row[0] for row in tasks] == [ids["c1"], ids["x"]]
+    assert tasks[1][2:] == ["A one sub in C", f"(subtask of {ids['a1']})"]
+    assert [t["depth"] for t in orch.json("group", "show", "C")["tasks"]] == [0, 0]
+
+
+def test_groups_whose_parents_loop_are_each_shown_once(tree):
+    orch, ids = tree
+    path = next(orch.root.glob(f".task_orchestrator/sessions/*/groups/{ids['A']}.md"))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("parent_group_id: null", f"parent_group_id: {ids['B']}"))
+    assert sorted(g["group_name"] for g in orch.json("group", "list")) == ["A", "B", "C"]
+    shown = names(section(orch("status").stdout, "Groups"))
+    assert sorted(name.removeprefix("└─ ") for name in shown) == ["A", "B", "C"]
+    orch("sync")
+    headings = [line for line in groups_region(orch).splitlines() if line.startswith("###")]
+    assert sorted(h.lstrip("# ") for h in headings) == ["A", "B", "C", "Tasks without a group"]
