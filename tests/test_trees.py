@@ -13,8 +13,12 @@ subtask of a task of A put in group C; a task of no group.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -228,3 +232,31 @@ def test_groups_whose_parents_loop_are_each_shown_once(tree):
     orch("sync")
     headings = [line for line in groups_region(orch).splitlines() if line.startswith("###")]
     assert sorted(h.lstrip("# ") for h in headings) == ["A", "B", "C", "Tasks without a group"]
+
+
+# -- MCP ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])  # one server start: the reply is the core's
+def test_mcp_status_gives_the_groups_as_a_tree(tree):
+    from mcp import Client, StdioServerParameters
+
+    orch, ids = tree
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "orchestrator", "mcp", "--root", str(orch.root)],
+        env=dict(os.environ),
+    )
+
+    async def status() -> dict:
+        async with Client(server, read_timeout_seconds=60) as client:
+            result = await client.call_tool("orchestrator_get_status", {})
+            assert not result.is_error, result.content[0].text
+            return result.structured_content or json.loads(result.content[0].text)
+
+    groups = asyncio.run(status())["groups"]
+    assert [(g["group_name"], g.get("parent_group_id")) for g in groups] == [
+        ("A", None),
+        ("B", ids["A"]),
+        ("C", None),
+    ]
