@@ -132,8 +132,8 @@ def preorder(parent: Mapping[str, str | None]) -> list[tuple[int, str]]:
     """The nodes of a forest as a tree listing, each with its depth: every node right
     after its parent's earlier children and their subtrees, siblings in the mapping's
     order. A node whose parent is None or not a node is a top. Nodes whose parents make a
-    loop (a hand edit) are listed too, each once: the first of them in the mapping's
-    order as a top, the others under it."""
+    loop (a hand edit) are listed too, after the rest, each once: the first of them in
+    the mapping's order as a top, the others under it."""
     children: dict[str, list[str]] = {}
     tops = []
     for node, above in parent.items():
@@ -166,8 +166,14 @@ def tree_rows(
     rows: Sequence[dict[str, Any]], key: str, parent_key: str, level_key: str
 ) -> list[tuple[int, dict[str, Any]]]:
     """Index rows (tasks, groups) in listing order rearranged as a tree (see preorder),
-    each with its depth in the listing. A row whose `level_key` is 0 is a top whatever
-    its parent says: the index cut that link (a parent that is gone, or a loop)."""
+    each with its depth in the listing. A row at level 0 is a top whatever its parent
+    says: the index cut that link (the parent is gone, or they loop). Where the parent is
+    listed here (a loop), the row comes after the other tops, its loop under it."""
     by_key = {r[key]: r for r in rows}
-    parents = {r[key]: None if r.get(level_key) == 0 else r.get(parent_key) for r in rows}
+    parents = {k: None if r.get(level_key) == 0 else r.get(parent_key) for k, r in by_key.items()}
+    looped = {k for k, r in by_key.items() if r.get(level_key) == 0 and r.get(parent_key) in by_key}
+    if looped:  # to the end of the mapping: last among the tops
+        parents = {k: p for k, p in parents.items() if k not in looped} | {
+            k: p for k, p in parents.items() if k in looped
+        }
     return [(depth, by_key[k]) for depth, k in preorder(parents)]
