@@ -45,7 +45,7 @@ SAVE_ROUNDS = 100
 # truncates first): seconds between looks.
 EMPTY_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 SHOWN_FIELDS = ("task_id", "session_id", "title", "status", "group_id", "parent_task_id",
-                "specialist_type", "estimated_effort", "created_at")  # fmt: skip
+                "specialist_type", "estimated_effort", "actual_effort", "created_at")  # fmt: skip
 
 
 def loaded_path(record: Record) -> Path:

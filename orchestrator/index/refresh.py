@@ -23,6 +23,7 @@ from orchestrator.index.derive import (
     TASK_DERIVED,
     TASK_FACTS,
     derive_session,
+    estimated_completion,
     group_chains,
     percent,
 )
@@ -81,6 +82,9 @@ class Report:
 # figure but progress and totals: while they stay, an edit is derived by _derive_edited().
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
 COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
+# The estimated effort completed and still open (derive.session_effort, in SQL).
+EFFORT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
+EFFORT_LEFT = f"sum(CASE WHEN status <> '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
 
 
 def same_shape(
@@ -545,21 +549,27 @@ class Indexer:
         self._update("task_groups", "group_id", groups, group_values, GROUP_DERIVED)
 
         session = db.query_one(
-            f"SELECT session_id, {', '.join(SESSION_DERIVED)} FROM sessions WHERE session_id = ?",
+            f"SELECT session_id, {', '.join(SESSION_DERIVED)}, activated_at, created_at"
+            " FROM sessions WHERE session_id = ?",
             [session_id],
         )
         if session is None:
             return
-        total, done = db.rows(
-            f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> '{CANCELLED}'",
+        total, done, effort_done, effort_left = db.rows(
+            f"SELECT count(*), {COUNT_DONE}, {EFFORT_DONE}, {EFFORT_LEFT} FROM tasks"
+            f" WHERE session_id = ? AND status <> '{CANCELLED}'",
             [session_id],
         )[0]
         latest = self._latest_activity(session, edited, before, session_edited)
+        started = session["activated_at"] or session["created_at"]
         self._update("sessions", "session_id", [session], {session_id: {
             "total_tasks": total,
             "completed_tasks": done or 0,
             "progress_percentage": percent(done or 0, total),
             "last_activity_at": latest,
+            "estimated_completion_date": estimated_completion(
+                started, latest, effort_done or 0, effort_left or 0
+            ),
         }}, SESSION_DERIVED)  # fmt: skip
 
     def _latest_activity(
