@@ -1,10 +1,12 @@
-"""Paths and cycles in the dependency and parent graphs (plain dicts of id -> ids)."""
+"""Paths, cycles and tree listings in the dependency and parent graphs (plain dicts of id
+-> ids)."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import pairwise
+from typing import Any
 
 
 def find_path(edges: Mapping[str, Iterable[str]], start: str, goal: str) -> list[str] | None:
@@ -124,3 +126,54 @@ def show_cycle(cycle: list[str], parent_edges: Collection[tuple[str, str]] = ())
     if any(pair in parent_edges for pair in pairwise(cycle)):
         text += " (a parent waits for its subtasks)"
     return text
+
+
+def preorder(parent: Mapping[str, str | None]) -> list[tuple[int, str]]:
+    """The nodes of a forest as a tree listing, each with its depth: every node right
+    after its parent's earlier children and their subtrees, siblings in the mapping's
+    order. A node whose parent is None or not a node is a top. Nodes whose parents make a
+    loop (a hand edit) are listed too, after the rest, each once: the first of them in
+    the mapping's order as a top, the others under it."""
+    children: dict[str, list[str]] = {}
+    tops = []
+    for node, above in parent.items():
+        if above is not None and above != node and above in parent:
+            children.setdefault(above, []).append(node)
+        else:
+            tops.append(node)
+    out: list[tuple[int, str]] = []
+    placed: set[str] = set()
+
+    def place(top: str) -> None:
+        stack = [(0, top)]
+        while stack:
+            depth, node = stack.pop()
+            if node in placed:
+                continue
+            placed.add(node)
+            out.append((depth, node))
+            stack.extend((depth + 1, child) for child in reversed(children.get(node, ())))
+
+    for top in tops:
+        place(top)
+    if len(placed) < len(parent):  # only loops are left: no node of one has its parent above
+        for node in parent:
+            place(node)
+    return out
+
+
+def tree_rows(
+    rows: Sequence[dict[str, Any]], key: str, parent_key: str, level_key: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """Index rows (tasks, groups) in listing order rearranged as a tree (see preorder),
+    each with its depth in the listing. A row at level 0 is a top whatever its parent
+    says: the index cut that link (the parent is gone, or they loop). Where the parent is
+    listed here (a loop), the row comes after the other tops, its loop under it."""
+    by_key = {r[key]: r for r in rows}
+    parents = {k: None if r.get(level_key) == 0 else r.get(parent_key) for k, r in by_key.items()}
+    looped = {k for k, r in by_key.items() if r.get(level_key) == 0 and r.get(parent_key) in by_key}
+    if looped:  # to the end of the mapping: last among the tops
+        parents = {k: p for k, p in parents.items() if k not in looped} | {
+            k: p for k, p in parents.items() if k in looped
+        }
+    return [(depth, by_key[k]) for depth, k in preorder(parents)]

@@ -15,6 +15,7 @@ from orchestrator.cli.output import (
     status_text,
     styled_line,
     table,
+    with_guides,
 )
 from orchestrator.core import groups as core
 
@@ -63,7 +64,7 @@ def create(ctx, name, session, description, specialist_focus, priority, parent, 
 @json_option
 @click.pass_obj
 def list_(ctx, session, all_sessions, as_json) -> None:
-    """List groups with their progress."""
+    """List groups with their progress, each nested group under its parent."""
     rows = core.list_groups(ctx.project, session=session, all_sessions=all_sessions)
     if as_json:
         emit_json(rows)
@@ -75,7 +76,7 @@ def list_(ctx, session, all_sessions, as_json) -> None:
         (
             [
                 r["group_id"],
-                ("  " * r["group_level"]) + r["group_name"],
+                prefix + r["group_name"],
                 bar(r["progress_percentage"], 12),
                 f"{r['progress_percentage']:.1f}%",
                 f"{r['completed_tasks']}/{r['total_tasks']}",
@@ -83,7 +84,7 @@ def list_(ctx, session, all_sessions, as_json) -> None:
                 f"P{r['priority_level']}",
                 hours(r["estimated_effort"]),
             ]
-            for r in rows
+            for prefix, r in with_guides(rows, "group_level")
         ),
         headers=["ID", "NAME", "PROGRESS", "", "DONE", "FOCUS", "PRIO", "EST"],
     )
@@ -97,7 +98,7 @@ def list_(ctx, session, all_sessions, as_json) -> None:
 @json_option
 @click.pass_obj
 def show(ctx, group_ref, session, as_json) -> None:
-    """Show a group and its tasks."""
+    """Show a group and its tasks, each subtask under its parent."""
     row = core.show_group(ctx.project, group_ref, session=session)
     if as_json:
         emit_json(row)
@@ -126,14 +127,21 @@ def show(ctx, group_ref, session, as_json) -> None:
             [
                 t["task_id"],
                 status_text(t["status"]),
-                "  " * t["level"] + t["title"],
+                prefix + t["title"] + elsewhere(t),
                 t["specialist_type"] or "",
                 hours(t["estimated_effort"]),
             ]
-            for t in row["tasks"]
+            for prefix, t in with_guides(row["tasks"], "depth")
         ),
         indent=2,
     )
+
+
+def elsewhere(task: dict) -> str:
+    """What a group's listing says of a subtask it shows as a top: its parent is not
+    above it there (it is in another group, or gone)."""
+    parent = task["parent_task_id"]
+    return f"  (subtask of {parent})" if parent and not task["depth"] else ""
 
 
 @group.command("move")

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from orchestrator.graph import tree_rows
 from orchestrator.model import (
     ACTIVE,
     ARCHIVED,
@@ -168,32 +169,25 @@ def tree_order(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     its depth within the listing. Tasks whose parents make a loop (a hand edit: `orch
     doctor` reports it) are listed too: the index's top of the loop (level 0) at depth 0,
     the others under it."""
-    listed = {r["task_id"] for r in rows}
-    children: dict[str, list[dict[str, Any]]] = {}
-    tops = []
-    for r in rows:
-        parent = r.get("parent_task_id")
-        if parent is not None and parent in listed:
-            children.setdefault(parent, []).append(r)
-        else:
-            tops.append(r)
-    out: list[tuple[int, dict[str, Any]]] = []
-    placed: set[str] = set()
+    return tree_rows(rows, "task_id", "parent_task_id", "level")
 
-    def place(top: dict[str, Any]) -> None:
-        stack = [(0, top)]
-        while stack:
-            depth, r = stack.pop()
-            if r["task_id"] in placed:
-                continue
-            placed.add(r["task_id"])
-            out.append((depth, r))
-            stack.extend((depth + 1, c) for c in reversed(children.get(r["task_id"], [])))
 
-    for r in tops:
-        place(r)
-    if len(placed) < len(rows):  # only loops are left: no task of one has its parent above
-        for r in sorted(rows, key=lambda r: r.get("level") or 0):
-            if r["task_id"] not in placed:
-                place(r)
-    return out
+def tree_prefixes(depths: Sequence[int]) -> list[str]:
+    """The tree guides (`├─ `, `└─ `, `│  `) before each row of a tree listing, given the
+    rows' depths in listing order (graph.preorder's): a top has none."""
+    prefixes = [""] * len(depths)
+    more: list[bool] = []  # at each depth: a later sibling is still to come
+    for i in range(len(depths) - 1, -1, -1):
+        depth = depths[i]
+        del more[depth + 1 :]
+        more += [False] * (depth + 1 - len(more))
+        if depth:
+            guides = "".join("│  " if more[k] else "   " for k in range(1, depth))
+            prefixes[i] = guides + ("├─ " if more[depth] else "└─ ")
+        more[depth] = True
+    return prefixes
+
+
+def with_guides(rows: Sequence[dict[str, Any]], depth_key: str) -> list[tuple[str, dict[str, Any]]]:
+    """Rows of a tree listing, each with the tree guides to print before its name."""
+    return list(zip(tree_prefixes([r[depth_key] for r in rows]), rows, strict=True))

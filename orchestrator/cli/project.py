@@ -17,6 +17,7 @@ from orchestrator.cli.output import (
     status_text,
     styled_line,
     table,
+    with_guides,
 )
 from orchestrator.model import BLOCKED, DEFAULT_MODE, IN_PROGRESS
 
@@ -138,14 +139,14 @@ def show_board(data: dict) -> None:
             table(
                 (
                     [
-                        ("  " * g["group_level"]) + g["group_name"],
+                        prefix + g["group_name"],
                         bar(g["progress_percentage"], 16),
                         f"{g['progress_percentage']:5.1f}%",
                         f"{g['completed_tasks']}/{g['total_tasks']}",
                         g["specialist_focus"] or "",
                         f"P{g['priority_level']}",
                     ]
-                    for g in data["groups"]
+                    for prefix, g in with_guides(data["groups"], "group_level")
                 ),
                 indent=2,
             )

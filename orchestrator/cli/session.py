@@ -15,6 +15,7 @@ from orchestrator.cli.output import (
     status_text,
     styled_line,
     table,
+    with_guides,
 )
 from orchestrator.core import sessions as core
 from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ERROR, PAUSED
@@ -169,11 +170,11 @@ def show(ctx, session_ref, as_json) -> None:
             (
                 [
                     g["group_id"],
-                    ("  " * g["group_level"]) + g["group_name"],
+                    prefix + g["group_name"],
                     f"{g['progress_percentage']:.1f}%",
                     f"{g['completed_tasks']}/{g['total_tasks']}",
                 ]
-                for g in row["groups"]
+                for prefix, g in with_guides(row["groups"], "group_level")
             ),
             indent=2,
         )

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.groups import in_tree_order
 from orchestrator.core.modes import binding_context, note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import with_problems
@@ -14,17 +15,20 @@ from orchestrator.model import ACTIVE, ARCHIVED, Problem
 
 
 def board(project: Project, ready_limit: int = 10) -> dict[str, Any]:
-    """The active session (or None), its groups with progress, its ready tasks, the other
-    sessions, and how many problems the files have."""
+    """The active session (or None), its groups with progress (as a tree: each nested
+    group under its parent), its ready tasks, the other sessions, and how many problems
+    the files have."""
     with project.reading() as db:
         active = lookup.active_session(db)
         groups, mode = [], None
         if active is not None:
             mode = binding_context(db, active["session_id"])
             note_fallback(project, active["session_id"], mode)
-            groups = db.records(
-                "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
-                [active["session_id"]],
+            groups = in_tree_order(
+                db.records(
+                    "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
+                    [active["session_id"]],
+                )
             )
         others = with_problems(
             db,

@@ -11,6 +11,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.rules import describe
 from orchestrator.core.tasks import regroup
 from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.graph import tree_rows
 from orchestrator.model import now
 from orchestrator.store.record_file import new_record
 from orchestrator.store.validation import checked_texts
@@ -70,22 +71,36 @@ def create_group(
 def list_groups(
     project: Project, session: str | None = None, all_sessions: bool = False
 ) -> list[dict[str, Any]]:
-    """Groups of a session (the active one by default) in their order."""
+    """Groups of a session (the active one by default) as a tree: each nested group right
+    after its parent (and its parent's earlier subgroups), `group_level` its depth."""
     with project.reading() as db:
         if all_sessions:
-            return db.records(
-                "SELECT g.* FROM task_groups g LEFT JOIN sessions s ON s.session_id = g.session_id"
-                " ORDER BY s.created_at NULLS FIRST, g.session_id, g.position_in_session"
+            return in_tree_order(
+                db.records(
+                    "SELECT g.* FROM task_groups g LEFT JOIN sessions s"
+                    " ON s.session_id = g.session_id"
+                    " ORDER BY s.created_at NULLS FIRST, g.session_id, g.position_in_session"
+                )
             )
         session_id = lookup.session_or_active(db, session)["session_id"]
-        return db.records(
-            "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
-            [session_id],
+        return in_tree_order(
+            db.records(
+                "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
+                [session_id],
+            )
         )
 
 
+def in_tree_order(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group rows (in session order) rearranged as a tree: each nested group under its
+    parent, siblings in their order (see graph.tree_rows)."""
+    return [g for _, g in tree_rows(groups, "group_id", "parent_group_id", "group_level")]
+
+
 def show_group(project: Project, ref: str, session: str | None = None) -> dict[str, Any]:
-    """A group with its tasks (in order) and its subgroups."""
+    """A group with its tasks and its subgroups (direct ones). The tasks are a tree:
+    each subtask right after its parent when its parent is in the group too, `depth` its
+    depth in that tree (a subtask of a task of another group is a top here)."""
     with project.reading() as db:
         session_id = None
         if session or lookup.active_session(db):
@@ -97,11 +112,13 @@ def show_group(project: Project, ref: str, session: str | None = None) -> dict[s
                 raise
             row = lookup.group(db, ref, None)
         row = dict(row)
-        row["tasks"] = db.records(
+        tasks = db.records(
             "SELECT task_id, title, status, specialist_type, parent_task_id, level, estimated_effort,"
             " progress_percentage FROM tasks WHERE group_id = ? ORDER BY position_in_group",
             [row["group_id"]],
         )
+        tree = tree_rows(tasks, "task_id", "parent_task_id", "level")
+        row["tasks"] = [t | {"depth": depth} for depth, t in tree]
         row["subgroups"] = db.records(
             "SELECT group_id, group_name, progress_percentage FROM task_groups"
             " WHERE parent_group_id = ? ORDER BY position_in_session",

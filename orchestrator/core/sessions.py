@@ -15,6 +15,7 @@ from orchestrator.core.rules import (
     set_session_status,
 )
 from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput
+from orchestrator.graph import tree_rows
 from orchestrator.model import (
     ACTIVE,
     ARCHIVED,
@@ -179,14 +180,18 @@ def with_problems(db: IndexDB, rows: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def show_session(project: Project, ref: str | None) -> dict[str, Any]:
-    """A session with its groups and mode binding; the active one if `ref` is None."""
+    """A session with its groups (as a tree: each nested group under its parent) and mode
+    binding; the active one if `ref` is None."""
     with project.reading() as db:
         row = with_problems(db, [lookup.session_or_active(db, ref)])[0]
         sid = row["session_id"]
         row = dict(row)
-        row["groups"] = db.records(
+        groups = db.records(
             "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session", [sid]
         )
+        row["groups"] = [
+            g for _, g in tree_rows(groups, "group_id", "parent_group_id", "group_level")
+        ]
         row["mode_binding"] = db.record(
             "SELECT * FROM session_mode_bindings WHERE session_id = ?", [sid]
         )

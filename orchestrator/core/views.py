@@ -49,7 +49,7 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
     if session is None:
         return None
     groups = db.records(
-        "SELECT group_id, group_name, group_level, specialist_focus, priority_level,"
+        "SELECT group_id, group_name, parent_group_id, group_level, specialist_focus, priority_level,"
         " total_tasks, completed_tasks, progress_percentage FROM task_groups"
         " WHERE session_id = ? ORDER BY position_in_session, group_id",
         [session_id],

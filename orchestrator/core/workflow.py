@@ -94,6 +94,8 @@ def _status(project: Project, include_completed: bool, limit: int) -> dict[str, 
                 for key in (
                     "group_id",
                     "group_name",
+                    "parent_group_id",
+                    "group_level",
                     "total_tasks",
                     "completed_tasks",
                     "progress_percentage",

@@ -10,8 +10,8 @@ from orchestrator.core.subtasks import session_brief
 from orchestrator.mcp.replies import Data, task_brief, task_detail
 from orchestrator.mcp.served import Served
 
-GROUP_FIELDS = ("group_id", "group_name", "specialist_focus", "total_tasks", "completed_tasks",
-                "progress_percentage")  # fmt: skip
+GROUP_FIELDS = ("group_id", "group_name", "parent_group_id", "group_level", "specialist_focus",
+                "total_tasks", "completed_tasks", "progress_percentage")  # fmt: skip
 
 
 def active_session(served: Served) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.graph import tree_rows
 from orchestrator.model import CANCELLED, DONE
 from orchestrator.store.regions import begin, end, fenced, markers, outside_regions, regions_of
 from orchestrator.store.validation import escaped
@@ -237,18 +238,24 @@ def render_changelog(changes: list[str]) -> str:
 
 
 def _group_sections(view: SessionView) -> list[str]:
+    """A section per group, as a tree: a nested group right after its parent (and its
+    parent's earlier subgroups), one heading level deeper. Below the deepest heading
+    Markdown has (######), a heading names the groups from the one at that level down."""
     by_group: dict[str | None, list[dict[str, Any]]] = {}
     for t in view.tasks:
         by_group.setdefault(t.get("group_id"), []).append(t)
     parts = []
-    for g in view.groups:
-        level = "#" * min(3 + (g.get("group_level") or 0), 6)
+    path: list[str] = []  # the names from a top group down to the current one
+    for depth, g in tree_rows(view.groups, "group_id", "parent_group_id", "group_level"):
+        path[depth:] = [cell(g["group_name"])]
+        level = "#" * (3 + min(depth, _DEEPEST))
+        name = " › ".join(path[min(depth, _DEEPEST) :])
         done, total = g.get("completed_tasks") or 0, g.get("total_tasks") or 0
         facts = [f"{g.get('progress_percentage') or 0:.0f}% ({done}/{total})"]
         if g.get("specialist_focus"):
             facts.append(f"focus {escaped(str(g['specialist_focus']))}")
         facts.append(f"priority {g.get('priority_level') or 3}")
-        parts.append(f"\n{level} {cell(g['group_name'])}\n\n{' · '.join(facts)}\n")
+        parts.append(f"\n{level} {name}\n\n{' · '.join(facts)}\n")
         parts.append(_checklist(by_group.get(g["group_id"], [])))
     if by_group.get(None):
         parts.append("\n### Tasks without a group\n")
@@ -256,24 +263,17 @@ def _group_sections(view: SessionView) -> list[str]:
     return parts
 
 
+# Group headings start at ### (the region's own heading is ##): three more levels, to ######.
+_DEEPEST = 3
+
+
 def _checklist(tasks: list[dict[str, Any]]) -> str:
-    """Tasks as a nested checklist: subtasks under their parent when it is listed here."""
+    """Tasks as a nested checklist: each subtask right under its parent when its parent
+    is listed here too (a subtask of a task of another group is a top here)."""
     if not tasks:
         return "\n(no tasks)\n"
-    listed = {t["task_id"] for t in tasks}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for t in tasks:
-        parent = t.get("parent_task_id")
-        children.setdefault(parent if parent in listed else None, []).append(t)
-    lines: list[str] = []
-
-    def walk(parent: str | None, depth: int) -> None:
-        for t in children.get(parent, []):
-            lines.append(task_line(t, depth))
-            walk(t["task_id"], depth + 1)
-
-    walk(None, 0)
-    return "\n" + "\n".join(lines) + "\n"
+    tree = tree_rows(tasks, "task_id", "parent_task_id", "level")
+    return "\n" + "\n".join(task_line(t, depth) for depth, t in tree) + "\n"
 
 
 # -- placing regions in a body ------------------------------------------------------------

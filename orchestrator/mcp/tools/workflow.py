@@ -132,8 +132,9 @@ def orchestrator_synthesize_results(ctx: Context, parent_task_id: str) -> Reply:
 def orchestrator_get_status(
     ctx: Context, include_completed: bool = False
 ) -> Annotated[CallToolResult, StatusReply]:
-    """Where things stand: the active session and its progress, groups, tasks in
-    progress and ready, other sessions, problems and conflicts."""
+    """Where things stand: the active session and its progress, groups (a tree: each
+    after its parent_group_id), tasks in progress and ready, other sessions, problems
+    and conflicts."""
     with served(ctx).call() as call:
         out = workflow.get_status(call.project, include_completed)
         active = out["active_session"]
