@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS active_session (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     session_id TEXT NOT NULL,
     activated_at TEXT,
-    context_data JSON
+    context_data JSON                -- what agents share of it: name, description, type, priority,
+                                     -- the mode it really uses and that mode's specialists
 );
 
 CREATE TABLE IF NOT EXISTS tasks (
@@ -88,9 +89,9 @@ CREATE TABLE IF NOT EXISTS session_modes (
     default_complexity TEXT DEFAULT 'moderate',
     auto_task_routing BOOLEAN DEFAULT FALSE,
     is_valid BOOLEAN DEFAULT TRUE,
-    last_validated_at TEXT,
-    validation_errors JSON,
-    created_at TEXT,
+    last_validated_at TEXT,          -- the file's times, not the reading's (a rebuild gives the same):
+    validation_errors JSON,          -- validated and updated: when its content was last modified;
+    created_at TEXT,                 -- created: its creation where the system records one, else the same
     updated_at TEXT,
     UNIQUE (yaml_file_path)
 );

@@ -345,13 +345,13 @@ def test_usage_errors_exit_2(orch):
 
 def test_an_effort_that_is_not_a_duration_is_refused_with_the_formats(orch):
     orch("session", "create", "S")
-    result = orch("task", "add", "T", "--estimate", "three", code=1)
+    result = orch("task", "add", "T", "--estimate", "three", code=2)  # a usage error
     assert "estimated_effort 'three' is not a number of hours; give one of 3, 2.5" in result.stderr
 
 
 def test_a_bad_value_is_refused_with_the_allowed_ones(orch):
     orch("session", "create", "S")
-    result = orch("task", "add", "T", "--status", "done", code=1)
+    result = orch("task", "add", "T", "--status", "done", code=2)  # a usage error
     assert "status 'done' is not one of pending, in_progress, blocked" in result.stderr
 
 

@@ -385,10 +385,10 @@ def test_paths_cannot_escape_the_project(repo, tmp_path):
     assert "outside" in said
     said = orch(repo, "mode", "select", "../../../outside/evil_roles.yaml", code=1).stderr
     assert "outside" in said or "live directly in" in said
+    # A person's export goes where they say (an agent's stays in: tests/test_cli_seams.py).
     (repo / "out").symlink_to(outside)
-    assert "outside" in orch(repo, "export", "-o", "out/x.json", code=1).stderr
-    assert "outside" in orch(repo, "export", "-o", str(outside / "x.json"), code=1).stderr
-    assert not list(outside.glob("x.json"))
+    orch(repo, "export", "-o", "out/x.json")
+    assert (outside / "x.json").exists()
     from orchestrator.core.subtasks import complete_subtask
 
     task = add_task(project, "Report")["task_id"]
@@ -449,7 +449,7 @@ titles = st.lists(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(title=titles, description=titles)
+@given(title=titles.map(lambda t: " ".join(t.splitlines())).filter(str.strip), description=titles)
 def test_record_text_cannot_inject_fields_or_break_the_view(repo, title, description):
     project = Project(repo)
     task = add_task(project, title, description=description)

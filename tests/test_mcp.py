@@ -224,7 +224,8 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
         listed = await agent.ok("orchestrator_session_list")
         assert [s["status"] for s in listed["sessions"]] == ["active", "paused"]
         made = await agent.ok("orchestrator_session_create", name="Spike",
-                              description="Try things.", mode_file="research")  # fmt: skip
+                              description="Try things.", mode_file="research",
+                              switch=True)  # fmt: skip
         spike = made["session"]["session_id"]
         assert made["session"]["mode_file"] == "research_roles.yaml"
         assert made["session"]["status"] == "active"
@@ -236,7 +237,8 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
         refused = await agent.error("orchestrator_session_pause", session_id=spike)
         assert "it is completed" in refused and "archived" in refused  # the allowed move
         for fmt in ("markdown", "json", "zip"):
-            other = (await agent.ok("orchestrator_session_create", name=f"S {fmt}"))["session"]
+            other = (await agent.ok("orchestrator_session_create", name=f"S {fmt}",
+                                    switch=True))["session"]  # fmt: skip
             await agent.ok("orchestrator_task_create", title=f"Work {fmt}")
             refused = await agent.error("orchestrator_session_archive",
                                         session_id=other["session_id"])  # fmt: skip
@@ -434,7 +436,7 @@ def test_cleanup_dry_run_changes_nothing_and_apply_fixes_in_one_commit(sample):
         scan = await agent.ok("orchestrator_maintenance_coordinator", action="scan_cleanup")
         assert scan["findings_total"] == dry["findings_total"] and state() == before
         commits = len(git_log(root))
-        applied = await agent.ok("orchestrator_cleanup", dry_run=False)
+        applied = await agent.ok("orchestrator_cleanup", dry_run=False, empty_groups=True)
         assert applied["applied"] == dry["findings_total"]
         assert len(git_log(root)) == commits + 1 and git_log(root)[0].startswith("orch: cleanup")
         assert meta(path).get("depends_on") in ([], None)

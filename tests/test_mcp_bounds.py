@@ -52,7 +52,9 @@ def test_default_replies_stay_under_8_kb_on_big_inputs(sqlite_project):
     async def body(agent: Agent):
         for n in range(42):
             await agent.ok(
-                "orchestrator_session_create", name=f"Session number {n:02d} " + "x" * 80
+                "orchestrator_session_create",
+                name=f"Session number {n:02d} " + "x" * 80,
+                switch=True,
             )
         for n in range(60):
             await agent.ok("orchestrator_group_create", group_name=f"Group {n} " + "y" * 60)

@@ -15,12 +15,12 @@ from orchestrator.store.session_view import (
     REGIONS,
     SessionView,
     place,
-    read_edits,
     regions_of,
     render,
     shown_title,
     task_line,
 )
+from orchestrator.store.view_edits import read_edits
 from tests.conftest import Orch, task_file
 
 STATUSES = ["pending", "in_progress", "blocked", "completed", "needs_revision"]

@@ -1,13 +1,18 @@
 """The `orch` command: parse options, call the core, format the answer.
 
 Exit codes: 0 ok, 1 a problem the user can fix (the message says how), 2 a usage error,
-3 a bug in orch (the trace is written to ~/.cache/orch/last-error.log).
+3 a bug in orch (the trace is written to ~/.cache/orch/last-error.log). With `--json`,
+an error is JSON on standard error: {"error": message, "hint": command or null}. A reader
+that stops reading (`orch task list | head -1`) ends the command quietly, exit code 0.
 """
 
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -67,9 +72,19 @@ COMMANDS = {
 }
 
 
+# ctx.meta key: whether the command line asked for JSON (errors are then JSON too).
+JSON_ASKED = "orch.json"
+
+
 class OrchGroup(click.Group):
     """Loads subcommands on demand, turns OrchError into a one-line message with exit
-    code 1, and prints the warnings the core collected."""
+    code 1 (JSON with --json), and prints the warnings the core collected."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before click parses it: a usage error of the subcommand is answered as JSON too.
+        given = args[: args.index("--")] if "--" in args else args
+        ctx.meta[JSON_ASKED] = "--json" in given
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -88,8 +103,23 @@ class OrchGroup(click.Group):
         except OrchError as e:  # messages quote titles and file names: data, shown escaped
             from orchestrator.cli import hints  # only to say something (start-up speed)
 
+            if ctx.meta.get(JSON_ASKED):
+                json_error(ctx, str(e), hints.command_of(e), 1)
             raise click.ClickException(escaped(hints.message(e))) from None
+        except click.ClickException as e:
+            if ctx.meta.get(JSON_ASKED):
+                usage = getattr(e, "ctx", None)  # a usage error's command: its help is the hint
+                words = usage.command_path.split()[1:] if isinstance(usage, click.Context) else None
+                hint = " ".join(["orch", *words, "--help"]) if words is not None else None
+                json_error(ctx, e.format_message(), hint, e.exit_code)
+            raise
+        except BrokenPipeError as e:
+            if output_closed():
+                quiet_exit(ctx)
+            raise click.ClickException(escaped(os_error_message(e))) from None
         except OSError as e:  # the machine said no: permissions, a full disk, a file as folder
+            if ctx.meta.get(JSON_ASKED):
+                json_error(ctx, os_error_message(e), None, 1)
             raise click.ClickException(escaped(os_error_message(e))) from None
         finally:
             obj = ctx.obj
@@ -100,6 +130,36 @@ class OrchGroup(click.Group):
                     for message in obj._project.warnings:
                         warn(hints.message(message))
                 obj._project.warnings.clear()
+
+
+def json_error(ctx: click.Context, message: str, hint: str | None, code: int) -> NoReturn:
+    """An error as JSON on standard error (ASCII: control characters in quoted data
+    stay escapes), and the exit code it has as text."""
+    echo(json.dumps({"error": message, "hint": hint}), err=True)
+    ctx.exit(code)
+
+
+def output_closed() -> bool:
+    """Whether the reader of standard output is gone (`orch task list | head -1`): a pipe
+    whose reading end is closed reports an error to poll. Other broken pipes (a git
+    process that died) stay errors."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _fd, event in poller.poll(0))
+    except (AttributeError, ValueError, OSError):  # no poll, or no real file (a test runner)
+        return False
+
+
+def quiet_exit(ctx: click.Context) -> NoReturn:
+    """End without a word once the reader has gone: what is still buffered for standard
+    output goes nowhere, so that Python's last flush finds no broken pipe to report."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    ctx.exit(0)
 
 
 @click.group(cls=OrchGroup, context_settings={"help_option_names": ["-h", "--help"]})

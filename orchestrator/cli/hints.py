@@ -33,7 +33,17 @@ COMMANDS = {
     "task_move": Command("task move", (("task_id", "ID"),), {"no_parent": "--no-parent"}),
     "task_delete": Command("task delete", (("task_id", "ID"),), {"cascade": "--cascade"}),
     "session_list": Command("session list"),
-    "session_create": Command("session create", (("name", "NAME"),), {"switch": "--switch"}),
+    "session_create": Command(
+        "session create",
+        (("name", "NAME"),),
+        {
+            "description": "--description",
+            "session_type": "--type",
+            "mode_file": "--mode",
+            "priority_level": "--priority",
+            "switch": "--switch",
+        },
+    ),
     "session_activate": Command("session activate", (("session_id", "ID"),)),
     "session_pause": Command("session pause", (("session_id", "ID"),)),
     "session_complete": Command("session complete", (("session_id", "ID"),)),
@@ -72,11 +82,14 @@ def rendered(hint: Hint) -> str:
     return "orch " + " ".join(shlex.quote(arg) for arg in command_args(hint))
 
 
+def command_of(error: OrchError | str) -> str | None:
+    """An error's or a warning's hint as a command line, if it has one the CLI knows."""
+    hint: Any = getattr(error, "hint", None)
+    return rendered(hint) if isinstance(hint, Hint) and hint.op in COMMANDS else None
+
+
 def message(error: OrchError | str) -> str:
     """An error's message or a warning's text, with its hint as a command in brackets (if
     it has one the CLI knows)."""
-    text = str(error)
-    hint: Any = getattr(error, "hint", None)
-    if isinstance(hint, Hint) and hint.op in COMMANDS:
-        text += f" ({rendered(hint)})"
-    return text
+    command = command_of(error)
+    return f"{error} ({command})" if command else str(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -14,8 +15,8 @@ from orchestrator.cli.output import Styled, echo, emit_json, json_option
 @click.option("--format", "export_format", type=click.Choice(("markdown", "json", "zip", "parquet")),
               default="json", show_default=True)  # fmt: skip
 @click.option("-o", "--output", metavar="PATH",
-              help="Where to write it, inside the project (default: .task_orchestrator/exports/;"
-              " parquet writes a folder of files).")  # fmt: skip
+              help="Where to write it: any new path, or - for standard output (default: a new"
+              " file in .task_orchestrator/exports/; parquet writes a folder of files).")  # fmt: skip
 @click.option("--all", "all_sessions", is_flag=True, help="Every session, not one.")
 @json_option
 @click.pass_obj
@@ -24,8 +25,25 @@ def export(ctx, session_ref, export_format, output, all_sessions, as_json) -> No
     (schema/export.schema.json), a zip of its files (`orch import zip` brings it back)
     or Parquet tables (sessions, task_groups, tasks, task_dependencies) for analysis."""
     from orchestrator.core.export import export as core_export
+    from orchestrator.core.export import export_data
 
-    result = core_export(ctx.project, session_ref, export_format, output, all_sessions)
+    if output == "-":
+        if as_json:
+            raise click.UsageError("-o - writes the export to standard output: leave out --json")
+        if export_format == "parquet":
+            raise click.BadParameter(
+                "a Parquet export is a folder of files: give a folder", param_hint="-o"
+            )
+        _ids, data = export_data(ctx.project, session_ref, export_format, all_sessions)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    # A path a person types is theirs to choose, taken from where they typed it.
+    where = os.path.abspath(os.path.expanduser(output)) if output else None
+    result = core_export(
+        ctx.project, session_ref, export_format, where, all_sessions, confined=False
+    )
     if as_json:
         emit_json(result)
         return
@@ -122,5 +140,6 @@ def zip_(ctx, file, as_json) -> None:
         return
     echo(
         f"Imported {len(result['sessions'])} session(s) from {file}: {result['files_written']}"
-        f" file(s) written; {result['sessions_existing']} session(s) were already here."
+        f" file(s) written; {result['sessions_existing']} session(s) were already here"
+        f" ({result['files_existing']} of their files, left as they are)."
     )

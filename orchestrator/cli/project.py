@@ -176,7 +176,7 @@ def show_board(data: dict) -> None:
             (
                 [
                     s["session_id"],
-                    s["name"],
+                    s.get("problem") or s["name"],  # an error's: what is wrong, and where
                     status_text(s["status"]),
                     f"{s['progress_percentage']:.1f}% ({s['completed_tasks']}/{s['total_tasks']})",
                 ]
@@ -262,9 +262,10 @@ def reindex(ctx, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def doctor(ctx, repair: bool, as_json: bool) -> None:
-    """List every problem in the files as `path:line: problem — fix`. Exits 1 if there is
-    an error or a merge conflict (warnings alone exit 0)."""
-    from orchestrator.core.board import problems
+    """List every problem in the files as `path:line: problem — fix`, what `orch cleanup`
+    finds included. Exits 1 if there is an error or a merge conflict (warnings alone exit
+    0)."""
+    from orchestrator.core.doctor import problems
 
     fixed = None
     if repair:

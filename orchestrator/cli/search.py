@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import Styled, echo, emit_json, json_option, status_text, table
 from orchestrator.core.search import CONTENT_TYPES, MARK, SCOPES
 
@@ -24,7 +25,8 @@ def highlighted(snippet: str) -> Styled | str:
 @click.option("--type", "content_types", type=click.Choice(CONTENT_TYPES), multiple=True,
               help="What to search: tasks, notes (all session notes), decisions, learnings,"
               " all (the default). Repeat for several.")  # fmt: skip
-@click.option("--status", "statuses", multiple=True, help="Only tasks with this status (repeat).")
+@click.option("--status", "statuses", type=params.choice("task", "status"), multiple=True,
+              help="Only tasks with this status (repeat).")  # fmt: skip
 @click.option("--group", help="Only tasks of this group (name or id).")
 @click.option("--specialist", help="Only tasks of this specialist type.")
 @click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
@@ -57,15 +59,19 @@ def search(ctx, query, scope, content_types, statuses, group, specialist, limit,
               default="active_session", show_default=True)  # fmt: skip
 @click.option("--apply", "apply_", is_flag=True,
               help="Do it (in one commit); without it, only say what would be done.")  # fmt: skip
+@click.option("--empty-groups", is_flag=True,
+              help="With --apply, also delete the groups that have no tasks (they are only"
+              " reported otherwise: a group is often made before its tasks).")  # fmt: skip
 @json_option
 @click.pass_obj
-def cleanup(ctx, scope, apply_, as_json) -> None:
-    """Find what points nowhere: tasks whose parent or group is gone, dependencies on
-    deleted tasks, empty groups, artifacts of deleted tasks, index sync states and rows
-    of files that are gone. A dry run unless --apply."""
+def cleanup(ctx, scope, apply_, empty_groups, as_json) -> None:
+    """Find what points nowhere: tasks whose parent or group is not in their session,
+    dependencies on tasks that are not, empty groups, artifacts of deleted tasks, index
+    sync states and rows of files that are gone (what `orch doctor` reports of them). A
+    dry run unless --apply; empty groups are deleted only with --empty-groups."""
     from orchestrator.core.cleanup import cleanup as core_cleanup
 
-    result = core_cleanup(ctx.project, scope, apply=apply_)
+    result = core_cleanup(ctx.project, scope, apply=apply_, empty_groups=empty_groups)
     if as_json:
         emit_json(result)
         return
@@ -73,9 +79,16 @@ def cleanup(ctx, scope, apply_, as_json) -> None:
     if not findings:
         echo("Nothing to clean up.")
         return
-    verb = "Fixed" if apply_ else "Would fix"
-    echo(f"{verb} {len(findings)} item(s):")
-    table([(f["kind"], f.get("task_id") or f.get("group_id") or f.get("path") or "",
-            f["problem"], f"→ {f['action']}") for f in findings], indent=2)  # fmt: skip
-    if not apply_:
+    kept: list[dict] = []  # fixed only when asked, and not asked
+    todo: list[dict] = []
+    for f in findings:
+        (kept if f["on_request"] and not (apply_ and f["applied"]) else todo).append(f)
+    if todo:
+        echo(f"{'Fixed' if apply_ else 'Would fix'} {len(todo)} item(s):")
+        table([(f["kind"], f.get("task_id") or f.get("group_id") or f.get("path") or "",
+                f["problem"], f"→ {f['action']}") for f in todo], indent=2)  # fmt: skip
+    if kept:
+        echo(f"{len(kept)} empty group(s), deleted only with --apply --empty-groups:")
+        table([(f["group_id"], f["problem"]) for f in kept], indent=2)
+    if not apply_ and todo:
         echo("Run again with --apply to do it (one commit).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import (
     Styled,
     bar,
@@ -16,7 +17,7 @@ from orchestrator.cli.output import (
     table,
 )
 from orchestrator.core import sessions as core
-from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, PAUSED
+from orchestrator.model import ACTIVE, CANCELLED, DEFAULT_MODE, DONE, ERROR, PAUSED
 
 
 @click.group()
@@ -82,7 +83,9 @@ def create(ctx, name, description, session_type, mode_file, priority, switch, as
 
 
 @session.command("list")
-@click.option("--status", help="Only sessions in this status.")
+@click.option(
+    "--status", type=params.choice("session", "status"), help="Only sessions in this status."
+)
 @click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
 @json_option
 @click.pass_obj
@@ -103,12 +106,20 @@ def list_(ctx, status, include_archived, as_json) -> None:
                 r["name"],
                 bar(r["progress_percentage"], 10),
                 f"{r['progress_percentage']:.1f}% ({r['completed_tasks']}/{r['total_tasks']})",
-                r["mode_file"] or DEFAULT_MODE,
+                "" if r["status"] == ERROR else r["mode_file"] or DEFAULT_MODE,
             ]
             for r in rows
         ),
         headers=["ID", "STATUS", "NAME", "PROGRESS", "", "MODE"],
     )
+    show_problems(rows)
+
+
+def show_problems(rows: list[dict]) -> None:
+    """Under a list, why each session in the error state is in it (its file's problem)."""
+    for r in rows:
+        if r.get("problem"):
+            echo(Styled(f"{r['session_id']} is in error: {r['problem']}", fg="red"))
 
 
 @session.command("show")
@@ -126,6 +137,7 @@ def show(ctx, session_ref, as_json) -> None:
             Styled(row["name"], bold=True), f"  {row['session_id']}  ", status_text(row["status"])
         )
     )
+    show_problems([row])
     context = (row["mode_binding"] or {}).get("binding_context") or {}
     mode = row["mode_file"] or DEFAULT_MODE
     if context.get("status", "ok") != "ok":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import (
     Styled,
     echo,
@@ -22,7 +23,8 @@ from orchestrator.core import tasks as core
 from orchestrator.core.inputs import split_ids
 from orchestrator.model import allowed_values
 
-# Efforts are passed through as typed; the core reads them (core/inputs.py effort).
+# Efforts and choices are checked as they are parsed (cli/params.py) and passed through
+# as typed; the core reads them with the same rules (core/inputs.py).
 EFFORT_HELP = "in hours: 3, 2.5, 3h, 90m, 1.5h or 2d (stored as whole hours, halves up)."
 
 
@@ -52,7 +54,9 @@ def task() -> None:
 @click.option("--specialist", metavar="ROLE", help="Specialist role: architect, implementer, ...")
 @click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5), help="1 urgent .. 5 someday (default 3).")
-@click.option("--estimate", metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}")
+@click.option(
+    "--estimate", type=params.HOURS, metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}"
+)
 @click.option(
     "--depends-on",
     "depends_on",
@@ -60,7 +64,9 @@ def task() -> None:
     multiple=True,
     help="A task this one waits for (repeat, or separate with commas).",
 )
-@click.option("--status", help="Initial status (default pending).")
+@click.option(
+    "--status", type=params.choice("task", "status"), help="Initial status (default pending)."
+)
 @json_option
 @click.pass_obj
 def add(
@@ -100,9 +106,11 @@ def add(
 @click.option("--session", metavar="ID", help="Session (default: the active one).")
 @click.option("--all-sessions", is_flag=True, help="Tasks of every session.")
 @click.option("--group", metavar="GROUP", help="Only tasks of this group.")
-@click.option("--status", multiple=True, help="Only tasks in this status (repeatable).")
+@click.option("--status", type=params.choices("task", "status"), multiple=True,
+              help="Only tasks in this status (repeat, or separate with commas).")  # fmt: skip
 @click.option("--specialist", metavar="ROLE", help="Only tasks for this specialist.")
-@click.option("--complexity", help="Only tasks of this complexity.")
+@click.option("--complexity", type=params.choice("task", "complexity_level"),
+              help="Only tasks of this complexity.")  # fmt: skip
 @click.option("--parent", metavar="TASK", help="Only the subtasks of TASK.")
 @click.option(
     "--ready",
@@ -212,13 +220,16 @@ def show(ctx, task_ref, as_json) -> None:
 @task.command("update")
 @click.argument("task_ref", metavar="TASK")
 @click.option("--title")
-@click.option("--status", help=", ".join(allowed_values("task", "status")))
+@click.option("--status", type=params.choice("task", "status"),
+              help=", ".join(allowed_values("task", "status")))  # fmt: skip
 @click.option("-d", "--description", help="New description ('-' reads standard input).")
 @click.option("--specialist", metavar="ROLE", help="Specialist role ('' clears it).")
 @click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
 @click.option("--priority", type=click.IntRange(1, 5))
-@click.option("--estimate", metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}")
-@click.option("--actual", metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
+@click.option(
+    "--estimate", type=params.HOURS, metavar="HOURS", help=f"Estimated effort {EFFORT_HELP}"
+)
+@click.option("--actual", type=params.HOURS, metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
 @click.option(
     "--depends-on",
     "depends_on",
@@ -273,7 +284,7 @@ def update(
         remove_dependencies=split_ids(remove_dep),
         force=force,
     )
-    shown(row, "Updated", as_json)
+    shown(row, "Updated" if row["changed"] else "Nothing to change in", as_json)
 
 
 @task.command("start")
@@ -288,7 +299,7 @@ def start(ctx, task_ref, force, as_json) -> None:
 
 @task.command("done")
 @click.argument("task_ref", metavar="TASK")
-@click.option("--actual", metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
+@click.option("--actual", type=params.HOURS, metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
 @click.option(
     "--force", is_flag=True, help="Complete even if subtasks or dependencies are unfinished."
 )

@@ -8,6 +8,7 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.modes import binding_context, note_fallback
 from orchestrator.core.project import Project
+from orchestrator.core.sessions import with_problems
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
 from orchestrator.index.refresh import broken_files
 from orchestrator.model import ACTIVE, ARCHIVED, Problem
@@ -28,10 +29,14 @@ def board(project: Project, ready_limit: int = 10, name_broken: bool = False) ->
                 "SELECT * FROM task_groups WHERE session_id = ? ORDER BY position_in_session",
                 [active["session_id"]],
             )
-        others = db.records(
-            "SELECT session_id, name, status, progress_percentage, total_tasks, completed_tasks"
-            f" FROM sessions WHERE status NOT IN ('{ACTIVE}', '{ARCHIVED}')"
-            " ORDER BY created_at NULLS FIRST, session_id"
+        others = with_problems(
+            db,
+            db.records(
+                "SELECT session_id, name, status, progress_percentage, total_tasks,"
+                " completed_tasks, markdown_file_path"
+                f" FROM sessions WHERE status NOT IN ('{ACTIVE}', '{ARCHIVED}')"
+                " ORDER BY created_at NULLS FIRST, session_id"
+            ),
         )
         counts = dict(db.rows("SELECT severity, count(*) FROM problems GROUP BY severity"))
         status_counts = {}

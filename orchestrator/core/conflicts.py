@@ -20,6 +20,7 @@ import contextlib
 import os
 from typing import Any
 
+from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, NotFound, RecordError
 from orchestrator.model import CONFLICT_CLONE_KEY, CONFLICT_KEY, conflict_text
@@ -118,16 +119,12 @@ def resolve(
         # No hint: the call that would succeed takes the picks too, which no hint carries.
         raise InvalidInput(f"picking fields goes with the merge strategy, not {strategy}")
     conflicts = list_conflicts(project)
-    matches = [c for c in conflicts if c["record_id"] and c["record_id"].startswith(ref)]
-    if not matches:
+    by_id = {c["record_id"]: c for c in conflicts if c["record_id"]}
+    found = lookup.among(ref, by_id, "conflicting record")
+    if found is None:
         listed = ", ".join(c["record_id"] or c["path"] for c in conflicts) or "none"
         raise NotFound(f"no merge conflict in {ref!r} (records in conflict: {listed})")
-    if len(matches) > 1:
-        raise InvalidInput(
-            f"{ref!r} matches {len(matches)} records in conflict: "
-            + ", ".join(c["record_id"] for c in matches)
-        )
-    conflict = matches[0]
+    conflict = by_id[found]
     role = project.layout.classify(conflict["path"])
     if role is None or role.session_dir is None:
         raise RecordError(f"{conflict['path']} is not a record orch can resolve")

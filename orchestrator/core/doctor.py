@@ -1,4 +1,9 @@
-"""`orch doctor --fix`: repair what can be repaired without guessing, in one commit.
+"""`orch doctor`: every problem (`problems`); `orch doctor --fix`: repair what can be
+repaired without guessing, in one commit.
+
+What the doctor lists is what the files' checks find (the index's problems, links,
+leftovers: board.problems) and what cleanup's checks find (core/cleanup.py CHECKS), so
+that the doctor and cleanup agree on what is wrong.
 
 - fields orch computes (level, progress, ...) written into a file by mistake: removed;
 - an id or session_id that disagrees with the file's name or folder (a copied file):
@@ -9,6 +14,8 @@
   artifacts folder follow;
 - session.md regions whose markers are broken: the markers of that region are dropped
   (its old lines stay, as people's text) and the view is rebuilt;
+- a session left `creating` by an interrupted create: finished (active, or paused if
+  another session is active now);
 - every session.md view regenerated.
 
 Everything else (broken YAML, unknown values, dangling references, cycles) needs a
@@ -21,13 +28,33 @@ import shutil
 from typing import TYPE_CHECKING
 
 from orchestrator.core.project import Project
+from orchestrator.core.sessions import finish_creating
 from orchestrator.errors import RecordError
 from orchestrator.layout import RecordRole
-from orchestrator.model import ID_KEY, Record, derived_fields, now
+from orchestrator.model import CREATING, ID_KEY, Problem, Record, derived_fields, now
 from orchestrator.store.files import real_folder
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+
+
+def problems(project: Project) -> list[Problem]:
+    """Every problem in the project, by file and line: what the files' own checks find
+    (board.problems) and what cleanup's checks find that those do not say already (the
+    same file and field)."""
+    from orchestrator.core.board import problems as file_problems
+    from orchestrator.core.cleanup import findings
+
+    found = file_problems(project)
+    said = {(p.path, p.field) for p in found}
+    with project.reading() as db:
+        found += [
+            Problem(f["path"], f["problem"], field=f["field"], severity=f["severity"],
+                    fix=f"{f['action']} (cleanup does it{' when asked' if f['on_request'] else ''})")
+            for f in findings(project, db)
+            if (f["path"], f["field"]) not in said
+        ]  # fmt: skip
+    return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
 
 
 def fix(project: Project) -> list[str]:
@@ -47,12 +74,30 @@ def fix(project: Project) -> list[str]:
         w.sync()
         _fix_regions(w, changed)
         w.sync()
+        finish_creating_sessions(w, changed)
         before = set(w.written)
         regenerate(w, {r[0] for r in w.db.rows("SELECT session_id FROM sessions")})
         w.sync()
         for rel in sorted(set(w.written) - before):
             changed.append(f"{rel}: view regenerated")
     return changed
+
+
+def finish_creating_sessions(w: Writer, changed: list[str]) -> None:
+    """Finish the sessions a create left `creating` (killed before it ended): committed
+    with this repair, active, or paused if another session is active now (the create's
+    own rule: sessions.finish_creating)."""
+    for row in w.db.records(
+        f"SELECT * FROM sessions WHERE status = '{CREATING}' ORDER BY created_at, session_id"
+    ):
+        try:
+            done = finish_creating(w, row)
+        except RecordError:
+            continue  # unreadable since: its own problem comes first
+        changed.append(
+            f"{done['markdown_file_path']}: finished creating session {done['session_id']}"
+            f" ({done['status']})"
+        )
 
 
 def _fix_fields(w: Writer, changed: list[str]) -> None:

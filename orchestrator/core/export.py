@@ -7,8 +7,9 @@
   task_dependencies), derived figures included, one Parquet file each, written by
   DuckDB, for a notebook.
 
-Exports go to .task_orchestrator/exports/ (which git ignores) unless `-o` names another
-place inside the project.
+Exports go to .task_orchestrator/exports/ (which git ignores) unless the caller names a
+place: a person (the CLI) anywhere, an agent (the MCP server) only inside the project; or
+they are handed back as bytes (`export_data`) for the caller to write (standard output).
 """
 
 from __future__ import annotations
@@ -36,32 +37,28 @@ def export(
     export_format: str = "json",
     output: str | None = None,
     all_sessions: bool = False,
+    confined: bool = True,
 ) -> dict[str, Any]:
-    """Export a session (the active one by default) or every session."""
-    if export_format not in FORMATS:
-        raise InvalidInput(f"format {export_format!r} is not one of {', '.join(FORMATS)}")
+    """Export a session (the active one by default) or every session to a file (a folder
+    for parquet): `output`, or a new file in exports/. When `confined` (an agent's
+    call), `output` is taken from the project's root and must stay inside the project;
+    otherwise (a person's command) it may be anywhere, a relative path taken from the
+    current directory."""
+    _checked_format(export_format)
     with project.reading() as db:
-        if all_sessions:
-            ids = [
-                r[0]
-                for r in db.rows("SELECT session_id FROM sessions ORDER BY created_at, session_id")
-            ]
-        else:
-            ids = [lookup.session_or_active(db, session)["session_id"]]
-        if not ids:
-            raise InvalidInput("there is no session to export")
+        ids = _session_ids(db, session, all_sessions)
         name = "all-sessions" if all_sessions else ids[0]
         stamp = now().replace(":", "").replace("-", "")[:15]
         suffix = "" if export_format == "parquet" else f".{SUFFIX[export_format]}"
         layout = project.layout
         target = (
-            checked_target(project, output, export_format)
+            checked_target(project, output, export_format, confined)
             if output
             else layout.exports_dir / f"{name}-{stamp}{suffix}"
         )
         _ignore_exports(project)
         # Below the orchestrator folder, no link on the way (exports/ a link out of the
-        # project); elsewhere `-o` was resolved and checked to stay inside the project.
+        # project); elsewhere the path was resolved (and, confined, kept in the project).
         within = layout.base if target.is_relative_to(layout.base) else None
         if export_format == "parquet":
             if within is not None:
@@ -74,19 +71,53 @@ def export(
             "format": export_format, "sessions": ids, "counts": counts}  # fmt: skip
 
 
-def checked_target(project: Project, output: str, export_format: str) -> Path:
-    """Where `-o` says, if an export may go there: inside the project, not into git's
-    folder nor among orch's records (exports/ is the place there), and never over an
-    existing file (a Parquet export may reuse a folder of .parquet files)."""
+def export_data(
+    project: Project, session: str | None = None, export_format: str = "json",
+    all_sessions: bool = False,
+) -> tuple[list[str], bytes]:  # fmt: skip
+    """The ids of the sessions exported and the export itself, for the caller to write
+    (markdown, json or zip: a Parquet export is a folder of files)."""
+    _checked_format(export_format)
+    if export_format == "parquet":
+        raise InvalidInput("a Parquet export is a folder of files: give a folder to write it to")
+    with project.reading() as db:
+        ids = _session_ids(db, session, all_sessions)
+        return ids, export_bytes(project.layout, ids, export_format)
+
+
+def _checked_format(export_format: str) -> None:
+    if export_format not in FORMATS:
+        raise InvalidInput(f"format {export_format!r} is not one of {', '.join(FORMATS)}")
+
+
+def _session_ids(db, session: str | None, all_sessions: bool) -> list[str]:
+    if all_sessions:
+        sql = "SELECT session_id FROM sessions ORDER BY created_at, session_id"
+        ids = [r[0] for r in db.rows(sql)]
+    else:
+        ids = [lookup.session_or_active(db, session)["session_id"]]
+    if not ids:
+        raise InvalidInput("there is no session to export")
+    return ids
+
+
+def checked_target(project: Project, output: str, export_format: str, confined: bool) -> Path:
+    """Where `output` says, if an export may go there: inside the project when
+    `confined`; never into git's folder nor among orch's records (exports/ is the place
+    there); never over an existing file (a Parquet export may reuse a folder of
+    .parquet files)."""
     layout = project.layout
-    target = layout.inside(output, what="export path")
-    if target.is_relative_to(project.root / ".git") or (
+    if confined:
+        target = layout.inside(output, what="export path")
+    else:
+        target = Path(output).expanduser().resolve()
+    if target.is_relative_to(project.root.resolve() / ".git") or (
         target.is_relative_to(layout.base.resolve())
         and not target.is_relative_to(layout.exports_dir.resolve())
     ):
         raise InvalidInput(
             f"export path {output!r} is among git's or orch's own files; export to"
-            f" {layout.rel(layout.exports_dir)}/ or elsewhere in the project"
+            f" {layout.rel(layout.exports_dir)}/ or to another place"
         )
     if export_format == "parquet" and target.is_dir():
         if any(p.suffix != ".parquet" for p in target.iterdir()):

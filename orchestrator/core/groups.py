@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_number
+from orchestrator.core.inputs import checked_number, one_line
 from orchestrator.core.project import Project
 from orchestrator.core.rules import describe
 from orchestrator.core.tasks import regroup
@@ -29,6 +29,7 @@ def create_group(
     """Create a group in a session (the active one by default); names are unique per
     session. `parent` nests it in another group of the same session."""
     checked_texts(group_name=name, description=description, specialist_focus=specialist_focus)
+    one_line(group_name=name)
     name = name.strip()
     if not name:
         raise InvalidInput("a group needs a name")

@@ -53,6 +53,18 @@ def effort(value: Any, name: str = "estimated_effort") -> int | None:
     return max(1, math.floor(hours + 0.5)) if hours else 0
 
 
+def one_line(**fields: str | None) -> None:
+    """Refuse a title or a name (InvalidInput naming the field) that spans lines: it is a
+    heading in session.md, a row of every list and a line of a commit message. Line
+    breaks around it are not counted: they are trimmed."""
+    for field, value in fields.items():
+        if isinstance(value, str) and len(value.strip().splitlines()) > 1:
+            raise InvalidInput(
+                f"{field} holds a line break: titles and names are one line; put the rest in"
+                " the description"
+            )
+
+
 def split_ids(value: str | Iterable[str] | None) -> list[str]:
     """Ids as given: "a,b c", ["a", "b,c"] or None -> ["a", "b", "c"] (order kept, empty
     parts dropped)."""
@@ -120,6 +132,7 @@ def subtask(n: int, item: Any) -> dict[str, Any]:
         raise InvalidInput(f"{where}: expected an object with a title, got {type(item).__name__}")
     for key in ("title", "description", "specialist_type", "specialist"):
         checked_texts(**{f"{where} {key}": item.get(key)})
+    one_line(**{f"{where} title": item.get("title")})
     title = str(item.get("title") or "").strip()
     if not title:
         raise InvalidInput(f"{where}: a subtask needs a title")

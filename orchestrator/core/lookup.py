@@ -1,8 +1,11 @@
 """Finding records by what people type: an id, a unique id prefix (with or without its
-`t-`/`g-`/`s-`), a file name, or (for sessions and groups) a name."""
+`t-`/`g-`/`s-`), a file name, or (for sessions and groups) a name. The one rule for ids
+is `_candidates`: every command and tool that takes an id reads it through `by_id` (a
+record of one kind, in the index) or `among` (one of a list of ids of any kind)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.errors import AmbiguousId, Hint, NotFound
@@ -15,13 +18,35 @@ NOUN = {"session": "session", "group": "task group", "task": "task"}
 LIST_OP = {"session": "session_list", "group": "group_list", "task": "task_list"}
 
 
-def _candidates(text: str, kind: str) -> list[str]:
-    checked_texts(**{f"the {NOUN[kind]} id": text})
+def _candidates(text: str, kind: str | None) -> list[str]:
+    """The ids `text` may stand for, most likely first: itself with its kind's prefix
+    (any kind's, for None) put before it unless it has one, then itself as typed; a
+    file name or path stands for its record's id."""
+    checked_texts(**{f"the {NOUN.get(kind or '', 'record')} id": text})
     text = text.strip()
     if "/" in text or text.endswith(".md"):
         text = text.rsplit("/", 1)[-1].removesuffix(".md")
-    prefix = ID_PREFIX[kind]
-    return [text] if text.startswith(prefix) else [prefix + text, text]
+    prefixes = [ID_PREFIX[kind]] if kind else list(ID_PREFIX.values())
+    if text.startswith(tuple(prefixes)):
+        return [text]
+    return [prefix + text for prefix in prefixes] + [text]
+
+
+def among(text: str, ids: Iterable[str], noun: str = "record") -> str | None:
+    """The one of `ids` (of any kind) that `text` names, by the rule `by_id` follows: the
+    id, or a unique prefix of it, with or without its `t-`/`g-`/`s-`. None if it names
+    none; AmbiguousId if it could be several."""
+    known = set(ids)
+    candidates = [c for c in _candidates(text, None) if c]
+    exact = [c for c in candidates if c in known]
+    if exact:
+        return exact[0]
+    matched = sorted({i for i in known for c in candidates if i.startswith(c)})
+    if len(matched) > 1:
+        raise AmbiguousId(
+            f"{text!r} matches several {noun}s; type more of the id: {', '.join(matched)}"
+        )
+    return matched[0] if matched else None
 
 
 def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, NotFound
-from orchestrator.index.refresh import mode_binding
+from orchestrator.index.project_state import mode_binding
 from orchestrator.layout import MODE_SUFFIXES
 from orchestrator.model import DEFAULT_MODE, now
 from orchestrator.resources import shipped

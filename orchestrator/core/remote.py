@@ -156,7 +156,9 @@ def _refuse_other_commits(
     project: Project, repo: Repo, remote: str, branch: str, fetched: str | None
 ) -> None:
     """In a repository that also holds other work, stop before pushing local commits
-    that touch more than .task_orchestrator/: pushing code is the user's call."""
+    that touch more than .task_orchestrator/: pushing code is the user's call. Says what
+    to do: push them, after taking in what the remote has that this branch has not (a
+    push would be refused until then)."""
     prefix = project.syncer.prefix
     if prefix == ".":
         return  # .task_orchestrator/ is a repository of its own
@@ -165,13 +167,26 @@ def _refuse_other_commits(
         "rev-list", "HEAD", *since, "--", ".", f":(exclude){prefix}", check=False, literal=False
     )
     others = done.stdout.decode().split()
-    if others:
-        raise OrchError(
-            f"{len(others)} local commit(s) not on {remote}/{branch} change files outside"
-            f" {prefix}/ (e.g. {others[0][:9]}); orch pushes only its own work: push those"
-            " yourself (`git push`), then sync with the remote again",
-            hint=Hint("sync", {"remote": remote}),
+    if not others:
+        return
+    behind = len(repo.out("rev-list", f"HEAD..{fetched}").split()) if fetched else 0
+    what = (
+        f"{len(others)} local commit(s) not on {remote}/{branch} change files outside"
+        f" {prefix}/ (e.g. {others[0][:9]}), and orch pushes only its own work"
+    )
+    if behind:
+        todo = (
+            f"{remote}/{branch} also has {behind} commit(s) this branch has not, so a push"
+            f" would be refused: first merge them in (`git pull --no-rebase {remote} {branch}`),"
+            f" then push your commits (`git push {remote} HEAD:{branch}`), then sync with the"
+            " remote again"
         )
+    else:
+        todo = (
+            f"push them yourself (`git push {remote} HEAD:{branch}`), then sync with the"
+            " remote again"
+        )
+    raise OrchError(f"{what}: {todo}", hint=Hint("sync", {"remote": remote}))
 
 
 def ensure_driver(project: Project, repo: Repo) -> None:

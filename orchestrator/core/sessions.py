@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
+from orchestrator.core.inputs import one_line
 from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -14,12 +15,23 @@ from orchestrator.core.rules import (
     set_session_status,
 )
 from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput
-from orchestrator.model import ACTIVE, ARCHIVED, DONE, PAUSED, allowed_values, now
+from orchestrator.model import (
+    ACTIVE,
+    ARCHIVED,
+    CREATING,
+    DONE,
+    ERROR,
+    PAUSED,
+    Problem,
+    allowed_values,
+    now,
+)
 from orchestrator.store.record_file import new_record
 from orchestrator.store.validation import checked_texts
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+    from orchestrator.index.engine import IndexDB
 
 # The MCP adapter's name for rules.SESSION_VERB (until it imports that one).
 VERB = SESSION_VERB
@@ -40,23 +52,34 @@ def create_session(
     switch: bool = False,
 ) -> dict[str, Any]:
     """Create a session and make it the active one. Refused while another session is
-    active unless `switch`, which pauses that one first."""
+    active unless `switch`, which pauses that one (every adapter calls this one rule;
+    an adapter's default for `switch` is its own). The session is `creating` until its
+    files are written, then made active, all in one commit; one left `creating` by a
+    crash is finished by the doctor's repair (finish_creating)."""
     checked_texts(name=name, description=description)
+    one_line(name=name)
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")
     with project.writing("create") as w:
         active = lookup.active_session(w.db)
         if active is not None and not switch:
+            given = {
+                "description": description,
+                "session_type": session_type if session_type != "project" else None,
+                "mode_file": mode_file,
+                "priority_level": priority_level if priority_level != 3 else None,
+            }
             raise ActiveSessionExists(
                 f"session {describe(active)} is active; switch to pause it and start the new"
                 " one, or pause it first",
-                hint=Hint("session_create", {"name": name, "switch": True}),
+                hint=Hint(
+                    "session_create",
+                    {"name": name, **{k: v for k, v in given.items() if v}, "switch": True},
+                ),
             )
         if mode_file is not None:
             mode_file = checked_mode_name(w, mode_file)
-        if active is not None:
-            _set_status(w, active, PAUSED)
         session_id = w.new_id("session")
         stamp = now()
         record = new_record(
@@ -65,18 +88,41 @@ def create_session(
                 "session_id": session_id,
                 "name": name,
                 "session_type": session_type,
-                "status": ACTIVE,
+                "status": CREATING,
                 "mode_file": mode_file,
                 "mode_bound_at": stamp if mode_file else None,
                 "priority_level": priority_level,
                 "created_at": stamp,
-                "activated_at": stamp,
             },
             description,
         )
         w.save(record)
         w.sync()
-        return lookup.session(w.db, session_id)
+        return finish_creating(w, lookup.session(w.db, session_id), switch=switch, at=stamp)
+
+
+def finish_creating(
+    w: Writer, row: dict[str, Any], switch: bool = False, at: str | None = None
+) -> dict[str, Any]:
+    """Take a session out of `creating`: active, pausing the active one if `switch`; if
+    another session is active and not `switch` (a create interrupted, then another
+    session activated), active and at once paused, so that nothing the person started
+    since is paused. `at`: the time of its activation, if not now (a create's own time).
+    The change is the caller's commit."""
+    current = lookup.active_session(w.db)
+    if current is not None and switch:
+        _set_status(w, current, PAUSED, verb=SESSION_VERB[PAUSED])
+        current = None
+    record = w.load("session", row["session_id"], row["session_id"])
+    check_session_transition(row, ACTIVE)
+    set_session_status(record.meta, ACTIVE)
+    if at is not None:
+        record.meta["activated_at"] = at
+    if current is not None:
+        set_session_status(record.meta, PAUSED)
+    w.save(record)
+    w.sync()
+    return lookup.session(w.db, row["session_id"])
 
 
 def list_sessions(
@@ -96,17 +142,46 @@ def list_sessions(
         clauses.append(f"status <> '{ARCHIVED}'")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     with project.reading() as db:
-        return db.records(
-            f"SELECT * FROM sessions{where} ORDER BY status = '{ACTIVE}' DESC, created_at NULLS FIRST,"
-            " session_id",
-            params,
+        return with_problems(
+            db,
+            db.records(
+                f"SELECT * FROM sessions{where} ORDER BY status = '{ACTIVE}' DESC,"
+                " created_at NULLS FIRST, session_id",
+                params,
+            ),
         )
+
+
+def with_problems(db: IndexDB, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sessions, each in the error state (its session.md cannot be read) with `problem`:
+    where and what, as the index recorded it when it read the file."""
+    broken = [r["markdown_file_path"] for r in rows if r["status"] == ERROR]
+    if not broken:
+        return rows
+    found: dict[str, str] = {}
+    for problem in db.query_in(
+        "SELECT path, line, message, fix FROM problems WHERE severity = 'error'"
+        " AND path IN ({in}) ORDER BY path, line NULLS FIRST, message",
+        broken,
+    ):
+        found.setdefault(problem["path"], str(Problem(**problem)))
+    return [
+        {
+            **r,
+            "problem": found.get(
+                r["markdown_file_path"], f"{r['markdown_file_path']}: cannot be read"
+            ),
+        }
+        if r["status"] == ERROR
+        else r
+        for r in rows
+    ]
 
 
 def show_session(project: Project, ref: str | None) -> dict[str, Any]:
     """A session with its groups and mode binding; the active one if `ref` is None."""
     with project.reading() as db:
-        row = lookup.session_or_active(db, ref)
+        row = with_problems(db, [lookup.session_or_active(db, ref)])[0]
         sid = row["session_id"]
         row = dict(row)
         row["groups"] = db.records(
@@ -139,7 +214,7 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         if target == ACTIVE:
             current = lookup.active_session(w.db)
             if current is not None:
-                _set_status(w, current, PAUSED)
+                _set_status(w, current, PAUSED, verb=SESSION_VERB[PAUSED])
         if target == DONE:
             open_tasks = w.db.scalar(
                 f"SELECT count(*) FROM tasks WHERE session_id = ? AND {OPEN_SQL}",
@@ -154,7 +229,9 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         return lookup.session(w.db, row["session_id"])
 
 
-def _set_status(w: Writer, row: dict[str, Any], status: str) -> None:
+def _set_status(w: Writer, row: dict[str, Any], status: str, verb: str | None = None) -> None:
+    """`verb`: what the commit says was done to this session, when it is not the
+    operation's own (a create that pauses the active session)."""
     record = w.load("session", row["session_id"], row["session_id"])
     set_session_status(record.meta, status)
-    w.save(record)
+    w.save(record, verb=verb)

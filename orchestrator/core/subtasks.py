@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_choice, effort
+from orchestrator.core.inputs import checked_choice, effort, one_line
 from orchestrator.core.modes import session_mode
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -98,6 +98,7 @@ def plan_task(
     subtasks of the plan (by title or by number, from 1) or existing tasks (by id).
     With no session active, one is created for the work (as the spec's adapter does)."""
     checked_texts(description=description, title=title, context=context)
+    one_line(title=title)
     description = (description or "").strip()
     if not description:
         raise InvalidInput("describe the work to plan (description)")

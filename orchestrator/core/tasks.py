@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_choice, checked_number, effort
+from orchestrator.core.inputs import checked_choice, checked_number, effort, one_line
 from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -128,6 +129,7 @@ def add_task(
     parent's group unless another is given. `estimated_effort`: hours, as inputs.effort
     reads them (3, 2.5, "3h", "90m")."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
+    one_line(title=title)
     title = title.strip()
     if not title:
         raise InvalidInput("a task needs a title")
@@ -327,8 +329,10 @@ def update_task(
     """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it.
     A new `status` follows the rules of core/rules.py (completing or starting a task whose
     subtasks or dependencies are open is refused unless `force`); efforts are hours as
-    inputs.effort reads them."""
+    inputs.effort reads them. The row has `changed`: False when every value given is
+    the one the task has (then nothing is written or committed)."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
+    one_line(title=title)
     checked_choice("task", "status", status)
     checked_choice("task", "complexity_level", complexity_level)
     checked_number("priority", priority_level, 1, 5)
@@ -340,6 +344,7 @@ def update_task(
             check_transition(w.db, row, status, force)
         record = w.load("task", row["session_id"], row["task_id"])
         meta = record.meta
+        before = (copy.deepcopy(meta), record.body)
         if title is not None:
             if not title.strip():
                 raise InvalidInput("a task needs a title")
@@ -375,10 +380,14 @@ def update_task(
             meta["depends_on"] = checked_dependencies(
                 w.db, row["task_id"], row["session_id"], wanted
             )
+        if (meta, record.body) == before:
+            # Nothing asked for differs from the file: no write, no new last_updated_at,
+            # no commit; the adapters say so.
+            return row | {"changed": False}
         meta["last_updated_at"] = now()
         w.save(record)
         w.sync()
-        return lookup.task(w.db, row["task_id"])
+        return lookup.task(w.db, row["task_id"]) | {"changed": True}
 
 
 def start_task(project: Project, ref: str, force: bool = False) -> dict[str, Any]:

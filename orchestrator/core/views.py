@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.core.rules import checked_status, edit_warning, set_status
+from orchestrator.core.rules import SESSION_VERB, checked_status, edit_warning, set_status
+from orchestrator.errors import Hint, Said
 from orchestrator.git.repo import GitError
 from orchestrator.git.stale import merge_stale_buffer, stale_note, started_from
 from orchestrator.model import DONE, now
@@ -25,14 +26,13 @@ from orchestrator.store.session_view import (
     REGIONS,
     SessionView,
     broken_markers,
-    move_out,
     place,
-    read_edits,
     region_insides,
     render,
     render_changelog,
 )
 from orchestrator.store.validation import checked_texts
+from orchestrator.store.view_edits import ViewProblem, move_out, read_edits
 
 if TYPE_CHECKING:
     from orchestrator.core.project import Project
@@ -56,7 +56,7 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
     )
     tasks = db.records(
         "SELECT task_id, title, status, group_id, parent_task_id, specialist_type,"
-        " estimated_effort, started_at FROM tasks WHERE session_id = ?"
+        " estimated_effort, actual_effort, started_at FROM tasks WHERE session_id = ?"
         " ORDER BY position_in_group, created_at NULLS FIRST, task_id",
         [session_id],
     )
@@ -70,7 +70,15 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
         " WHERE p.severity = 'conflict' AND f.session_dir = ?",
         [session_id],
     )
-    return SessionView(session, groups, tasks, conflicts=conflicts or 0)
+    mode = db.record(
+        "SELECT b.mode_id, m.mode_name FROM session_mode_bindings b"
+        " LEFT JOIN session_modes m ON m.mode_id = b.mode_id WHERE b.session_id = ?",
+        [session_id],
+    )
+    view = SessionView(session, groups, tasks, conflicts=conflicts or 0)
+    if mode is not None:
+        view.mode_file, view.mode_name = mode["mode_id"], mode["mode_name"]
+    return view
 
 
 def change_log(project: Project, session_id: str) -> list[str]:
@@ -131,7 +139,8 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
 
 
 def apply_edits(w: Writer, session_id: str) -> None:
-    """Apply the boxes ticked and titles edited in a session's session.md to its tasks.
+    """Apply the boxes ticked, status words and titles edited in a session's session.md
+    to its tasks; say what is not applied (a deleted task line, an edited header).
 
     The edits are the lines that differ from the version the person started from: the
     newest committed session.md, unless their file is provably an editor's stale buffer
@@ -151,19 +160,22 @@ def apply_edits(w: Writer, session_id: str) -> None:
     assert session.path is not None  # a loaded record knows its file
     rel = w.layout.rel(session.path)
     text = w.text_of(session)
-    started, newest = starting_point(w.project, rel, text)
+    started, newest, restored = starting_point(w.project, rel, text)
     base = split_frontmatter(started)[1] if started else place("", render(view))
     tasks = {t["task_id"]: t for t in view.tasks}
-    edits, problems = read_edits(session.body, base, tasks)
+    # A view made up for want of history, or an older one restored whole, was not the
+    # person's starting point: only its changed task lines are read.
+    seen = started is not None and not restored
+    edits, problems = read_edits(session.body, base, tasks, seen=seen)
     first_body_line = len(text.splitlines()) - len(session.body.splitlines()) + 1
     for problem in problems:
-        w.project.warnings.append(
-            f"{rel}:{first_body_line + problem.line - 1}: {problem.message}; moved below the"
-            " task list, as your text"
-        )
+        where = f"{rel}:{first_body_line + problem.line - 1}: {problem.message}"
+        said = f"{where}; moved below the task list, as your text" if problem.moved else where
+        w.project.warnings.append(Said(said, problem_hint(problem, session_id)))
     new_text = text
-    if problems:
-        new_text = w.with_body(session, move_out(session.body, [p.line for p in problems]))
+    moved = [p.line for p in problems if p.moved]
+    if moved:
+        new_text = w.with_body(session, move_out(session.body, moved))
     if started is not None and newest is not None and started != newest:
         merge = merge_stale_buffer(started, newest, new_text)
         new_text = merge.text
@@ -177,9 +189,10 @@ def apply_edits(w: Writer, session_id: str) -> None:
         except RecordError as error:
             w.project.warnings.append(str(error))
             continue
-        if edit.checked is not None:
-            # The person's decision stands; the rules only say what is still open.
-            status = checked_status(task, edit.checked)
+        if edit.checked is not None or edit.status is not None:
+            # The person's decision stands; the rules only say what is still open. A
+            # status word says which status; a box, done or not done.
+            status = edit.status or checked_status(task, bool(edit.checked))
             warning = edit_warning(w.db, task, status)
             if warning:
                 w.project.warnings.append(f"{rel}: {warning}")
@@ -197,20 +210,30 @@ def apply_edits(w: Writer, session_id: str) -> None:
         w.save(record)
 
 
-def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None]:
-    """(the committed version `text` was made from, the newest one): the older one it is
-    provably a stale buffer of (git/stale.py, the rule the syncer follows too), else the
-    newest; (None, None) without history. A file equal to an older version is a
-    deliberate revert, made from the newest: its lines are the person's edits."""
+def problem_hint(problem: ViewProblem, session_id: str) -> Hint | None:
+    """The call that does what an edit not applied meant: its own, or for a session
+    status typed into the header, the move into that status."""
+    verb = SESSION_VERB.get(problem.session_status or "")
+    if verb is not None:
+        return Hint(f"session_{verb}", {"session_id": session_id})
+    return problem.hint
+
+
+def starting_point(project: Project, rel: str, text: str) -> tuple[str | None, str | None, bool]:
+    """(the committed version `text` was made from, the newest one, whether `text` is an
+    older version restored whole): the older one it is provably a stale buffer of
+    (git/stale.py, the rule the syncer follows too), else the newest; (None, None) without
+    history. A file equal to an older version is a deliberate revert, made from the
+    newest: its lines are the person's edits."""
     if project.config.commit == "off":
-        return None, None
+        return None, None, False
     try:
         texts, by_orch = project.syncer.history(rel)
     except GitError:
-        return None, None
+        return None, None, False
     if not texts:
-        return None, None
-    return texts[started_from(texts, text, by_orch)], texts[0]
+        return None, None, False
+    return texts[started_from(texts, text, by_orch)], texts[0], text in texts[1:]
 
 
 NOTE_KINDS = tuple(NOTE_SECTIONS)

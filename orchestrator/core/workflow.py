@@ -104,7 +104,11 @@ def _status(project: Project, include_completed: bool, limit: int) -> dict[str, 
         "ready": [summary(r) for r in state["ready"]],
         "ready_count": state["ready_count"],
         "other_sessions": [
-            {key: s.get(key) for key in ("session_id", "name", "status", "progress_percentage")}
+            {
+                key: s.get(key)
+                for key in ("session_id", "name", "status", "progress_percentage", "problem")
+                if key in s
+            }
             for s in state["other_sessions"][:limit]
         ],
         "problems": state["problems"],

@@ -45,7 +45,7 @@ SAVE_ROUNDS = 100
 # truncates first): seconds between looks.
 EMPTY_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 SHOWN_FIELDS = ("task_id", "session_id", "title", "status", "group_id", "parent_task_id",
-                "specialist_type", "estimated_effort", "created_at")  # fmt: skip
+                "specialist_type", "estimated_effort", "actual_effort", "created_at")  # fmt: skip
 
 
 def loaded_path(record: Record) -> Path:
@@ -165,13 +165,16 @@ class Writer:
         text = self.text_of(record)
         return text[: len(text) - len(record.body)] + body
 
-    def save(self, record: Record, text: str | None = None, counted: bool = True) -> None:
+    def save(
+        self, record: Record, text: str | None = None, counted: bool = True, verb: str | None = None
+    ) -> None:
         """Write a loaded (or new) record atomically (`text`: the file's whole new text,
         if not the record rendered). If the file changed since it was loaded (an editor
         saved it meanwhile, even in the instant before orch's rename), the change is
         three-way merged with that edit instead of overwriting it: both are kept, and
         fields both changed are recorded as a conflict in the file. `counted=False`: a
-        regenerated view, not a change the commit message names."""
+        regenerated view, not a change the commit message names. `verb`: what the commit
+        says was done to this record, when not the operation's own (a pause by a create)."""
         path = record.path or self.path_of(record.kind, record.meta["session_id"], record.id)
         rel = self.layout.rel(path)
         based: tuple[str | None, str | None] = self._read.get(path, (None, None))
@@ -233,7 +236,14 @@ class Writer:
         if counted:
             self._note_view(record, path)
             self.changes.append(
-                Change(record.kind, record.id, record.meta.get("session_id"), record.title, rel)
+                Change(
+                    record.kind,
+                    record.id,
+                    record.meta.get("session_id"),
+                    record.title,
+                    rel,
+                    verb or "",
+                )
             )
 
     def _read_settled(self, path: Path, rel: str, base_blob: str | None):

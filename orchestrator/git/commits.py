@@ -33,6 +33,7 @@ class Change:
     session_id: str | None = None
     title: str = ""
     path: str = ""  # the record's file, relative to the project root
+    verb: str = ""  # what was done to it, when not the operation's own (a pause by a create)
 
 
 @dataclass
@@ -54,16 +55,9 @@ class Entry:
     at_ns: int = field(default_factory=time.time_ns)
 
     def subject(self) -> str:
-        if len(self.changes) == 1:
-            c = self.changes[0]
-            title = " ".join(c.title.split()).replace('"', "'")
-            if len(title) > TITLE_WIDTH:
-                title = title[: TITLE_WIDTH - 3].rstrip() + "..."
-            return (
-                f'orch: {self.op} {c.record_id} "{title}"'
-                if title
-                else f"orch: {self.op} {c.record_id}"
-            )
+        if len(self.changes) == 1 or any(c.verb for c in self.changes):
+            # Each record with what was done to it: "create s-2 "B", pause s-1 "A"".
+            return "orch: " + ", ".join(self._done(c) for c in self.changes)
         if self.changes:
             counts: dict[str, int] = {}
             for c in self.changes:
@@ -73,6 +67,13 @@ class Entry:
         if len(self.paths) == 1:
             return f"orch: {self.op} {self.paths[0]}"
         return f"orch: {self.op} {len(self.paths)} files"
+
+    def _done(self, c: Change) -> str:
+        title = " ".join(c.title.split()).replace('"', "'")
+        if len(title) > TITLE_WIDTH:
+            title = title[: TITLE_WIDTH - 3].rstrip() + "..."
+        verb = c.verb or self.op
+        return f'{verb} {c.record_id} "{title}"' if title else f"{verb} {c.record_id}"
 
 
 def message(entries: list[Entry]) -> str:

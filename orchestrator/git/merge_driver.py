@@ -60,10 +60,9 @@ def main(argv: list[str]) -> int:
         )
         return 1
     if not result.clean:
-        what = ", ".join(result.conflicts + (["the text"] if result.body_conflict else []))
         print(
-            f"orch: {name}: both sides changed {what}; kept ours and recorded theirs"
-            " (settle it with `orch conflicts` and `orch resolve`)",
+            f"orch: {name}: {result.unsettled()} (settle it with `orch conflicts` and"
+            " `orch resolve`)",
             file=sys.stderr,
         )
     return 0

@@ -2,15 +2,21 @@
 
 Never written to files, so they can never conflict in a merge:
   tasks:  task_group, level, root_task_id, hierarchy_path, position_in_group,
-          progress_percentage, blocks
+          progress_percentage, blocks, markdown_section
   groups: group_level, position_in_session, estimated_effort, total_tasks,
           completed_tasks, progress_percentage
-  session: total_tasks, completed_tasks, progress_percentage, last_activity_at
+  session: total_tasks, completed_tasks, progress_percentage, last_activity_at,
+           estimated_completion_date
 
 Progress is recursive. Cancelled tasks are not work to do and count nowhere. A task's
 progress is 100 when it is completed, else the share of its completed descendants; a
 group's is the share of completed tasks in it and in its subgroups; a session's the share
 of completed tasks in it.
+
+A session's estimated completion date is its pace so far carried forward: the estimated
+effort of its completed tasks per calendar day since it was activated, counted up to its
+last activity (not to the time of indexing, so a rebuild gives the same date), into the
+estimated effort still open (`estimated_completion`). session.md shows the same column.
 
 The same function serves an incremental refresh and a full rebuild, which is why both give
 identical answers.
@@ -19,6 +25,7 @@ identical answers.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +47,7 @@ TASK_DERIVED = (
     "position_in_group",
     "progress_percentage",
     "blocks",
+    "markdown_section",
 )
 GROUP_DERIVED = (
     "group_level",
@@ -49,7 +57,8 @@ GROUP_DERIVED = (
     "completed_tasks",
     "progress_percentage",
 )
-SESSION_DERIVED = ("total_tasks", "completed_tasks", "progress_percentage", "last_activity_at")
+SESSION_DERIVED = ("total_tasks", "completed_tasks", "progress_percentage", "last_activity_at",
+                   "estimated_completion_date")  # fmt: skip
 
 # The timestamps whose latest is a session's last_activity_at, by table.
 STAMPED = {
@@ -69,6 +78,37 @@ class Derived:
 
 def percent(done: int, total: int) -> float:
     return round(100.0 * done / total, 1) if total else 0.0
+
+
+def estimated_completion(
+    started: str | None, as_of: str | None, effort_done: float, effort_left: float
+) -> str | None:
+    """The date (YYYY-MM-DD) a session's open work is done at its pace so far: the
+    estimated effort completed per calendar day from `started` (its activation) to
+    `as_of` (its last activity), both days counted, into `effort_left`. None while there
+    is no pace (no estimated work completed, no dates) or no estimated work left."""
+    from datetime import date, timedelta
+
+    if effort_left <= 0 or effort_done <= 0 or not started or not as_of:
+        return None
+    try:
+        first, last = date.fromisoformat(started[:10]), date.fromisoformat(as_of[:10])
+    except ValueError:
+        return None
+    days = max((last - first).days, 0) + 1
+    return (last + timedelta(days=math.ceil(effort_left * days / effort_done))).isoformat()
+
+
+def session_effort(tasks: list[dict[str, Any]]) -> tuple[float, float]:
+    """(estimated effort completed, estimated effort still open) of counted tasks."""
+    done = left = 0.0
+    for t in tasks:
+        if counts(t):
+            if t["status"] == DONE:
+                done += t["estimated_effort"] or 0
+            else:
+                left += t["estimated_effort"] or 0
+    return done, left
 
 
 def break_cycles(
@@ -306,6 +346,9 @@ def task_figures(
         seen_in_group[gid] += 1
         position[t["task_id"]] = seen_in_group[gid]
     below = descendant_counts(task_by_id, children, chains)
+    # session.md's reader, loaded when figures are derived (start-up speed of a read).
+    from orchestrator.store.session_view import UNGROUPED_HEADING
+
     figures: dict[str, dict[str, Any]] = {}
     for tid, t in task_by_id.items():
         chain = chains[tid]
@@ -319,6 +362,9 @@ def task_figures(
             "position_in_group": position[tid],
             "progress_percentage": 100.0 if t["status"] == DONE else percent(done, total),
             "blocks": json.dumps(sorted(blocks[tid])) if tid in blocks else "[]",
+            # The heading session.md lists the task under: its group's, or the one of
+            # the tasks without a group.
+            "markdown_section": group_names[gid] if gid else UNGROUPED_HEADING,
         }
     return figures
 
@@ -368,11 +414,17 @@ def session_figures(
     stamps = [session[k] for k in STAMPED["sessions"] if session[k]]
     stamps += [g[k] for g in groups for k in STAMPED["task_groups"] if g[k]]
     stamps += [t[k] for t in tasks for k in STAMPED["tasks"] if t[k]]
+    latest = max(stamps) if stamps else None
+    effort_done, effort_left = session_effort(live)
+    started = session["activated_at"] or session["created_at"]
     return {
         "total_tasks": len(live),
         "completed_tasks": done,
         "progress_percentage": percent(done, len(live)),
-        "last_activity_at": max(stamps) if stamps else None,
+        "last_activity_at": latest,
+        "estimated_completion_date": estimated_completion(
+            started, latest, effort_done, effort_left
+        ),
     }
 
 

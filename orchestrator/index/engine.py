@@ -22,7 +22,7 @@ from orchestrator.resources import shipped
 
 # Bump when the meaning of derived columns changes within one release: an index written
 # by another format (or another orch version) is rebuilt from the files on first use.
-INDEX_FORMAT = "4"
+INDEX_FORMAT = "5"
 FILE_NAME = {"sqlite": "index.sqlite", "duckdb": "index.duckdb"}
 
 

@@ -7,7 +7,6 @@ the derived figures of the sessions they belong to.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,18 +22,20 @@ from orchestrator.index.derive import (
     TASK_DERIVED,
     TASK_FACTS,
     derive_session,
+    estimated_completion,
     group_chains,
     percent,
 )
 from orchestrator.index.engine import IndexDB
+from orchestrator.index.project_state import derive_project, mode_row
 from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
 from orchestrator.model import (
-    ACTIVE,
     CANCELLED,
     DEFAULT_MODE,
     DONE,
+    ERROR,
     ID_KEY,
     TABLE,
     TITLE_KEY,
@@ -85,6 +86,9 @@ class Report:
 # figure but progress and totals: while they stay, an edit is derived by _derive_edited().
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
 COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
+# The estimated effort completed and still open (derive.session_effort, in SQL).
+EFFORT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
+EFFORT_LEFT = f"sum(CASE WHEN status <> '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
 
 
 def same_shape(
@@ -350,6 +354,12 @@ class Indexer:
                         fix="give one of them a new id: rename the file and its id field",
                     )
                 )
+        if kind == "session":
+            errors = self._error_sessions(
+                [i for i in ids if i not in {r["session_id"] for r in rows}]
+            )
+            rows += errors
+            sessions |= {r["session_id"] for r in errors}
         self.db.insert(table, rows)
         self.db.insert_rows(
             "task_dependencies", ("task_id", "depends_on_task_id", "session_id"), deps
@@ -379,6 +389,21 @@ class Indexer:
                 found[paths[row[key]]] = (row["session_id"], row[title] or "")
         return found
 
+    def _error_sessions(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Rows in the spec's error state for sessions whose session.md is there but
+        cannot be read (broken YAML, no name): listed with their problem rather than
+        gone, until the file is fixed and read again with the status it gives."""
+        rows = []
+        root = str(self.layout.root)
+        for path, record_id in self.db.rows_in(
+            "SELECT path, record_id FROM file_signatures WHERE kind = 'session'"
+            " AND NOT readable AND record_id IN ({in}) ORDER BY path",
+            ids,
+        ):
+            meta = {"session_id": record_id, "name": record_id, "status": ERROR}
+            rows.append(session_row(meta, Record("session", meta), path, root))
+        return rows
+
     def _parse_again(self, rel: str) -> Parsed | None:
         role = self.layout.classify(rel)
         if role is None:  # not a record file (nothing claims it then)
@@ -398,21 +423,8 @@ class Indexer:
         rows = []
         for rel, mode in parsed.items():
             role = self.layout.classify(rel)
-            if role is None or role.kind != "mode":
-                continue
-            errors = [str(p) for p in mode.problems if p.severity == "error"]
-            rows.append(
-                {
-                    "mode_id": role.record_id,
-                    "mode_name": role.record_id.rsplit(".", 1)[0],
-                    "yaml_file_path": rel,
-                    "yaml_content_hash": digests[rel],
-                    "description": mode.description,
-                    "specialist_roles": json.dumps(mode.specialist_roles),
-                    "is_valid": mode.is_valid,
-                    "validation_errors": json.dumps(errors),
-                }
-            )
+            if role is not None and role.kind == "mode":
+                rows.append(mode_row(role.record_id, rel, mode, digests[rel], self.layout.root))
         self.db.insert("session_modes", rows)
 
     def _derive(self, session_id: str) -> None:
@@ -540,21 +552,27 @@ class Indexer:
         self._update("task_groups", "group_id", groups, group_values, GROUP_DERIVED)
 
         session = db.query_one(
-            f"SELECT session_id, {', '.join(SESSION_DERIVED)} FROM sessions WHERE session_id = ?",
+            f"SELECT session_id, {', '.join(SESSION_DERIVED)}, activated_at, created_at"
+            " FROM sessions WHERE session_id = ?",
             [session_id],
         )
         if session is None:
             return
-        total, done = db.rows(
-            f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ? AND status <> '{CANCELLED}'",
+        total, done, effort_done, effort_left = db.rows(
+            f"SELECT count(*), {COUNT_DONE}, {EFFORT_DONE}, {EFFORT_LEFT} FROM tasks"
+            f" WHERE session_id = ? AND status <> '{CANCELLED}'",
             [session_id],
         )[0]
         latest = self._latest_activity(session, edited, before, session_edited)
+        started = session["activated_at"] or session["created_at"]
         self._update("sessions", "session_id", [session], {session_id: {
             "total_tasks": total,
             "completed_tasks": done or 0,
             "progress_percentage": percent(done or 0, total),
             "last_activity_at": latest,
+            "estimated_completion_date": estimated_completion(
+                started, latest, effort_done or 0, effort_left or 0
+            ),
         }}, SESSION_DERIVED)  # fmt: skip
 
     def _latest_activity(
@@ -604,40 +622,10 @@ class Indexer:
         self.db.update_rows(table, key, columns, rows)
 
     def _derive_project(self) -> None:
-        """What depends on all sessions: the active session, mode bindings, and the rule
-        that at most one session is active."""
-        db = self.db
-        active = db.query(
-            f"SELECT session_id, activated_at, markdown_file_path FROM sessions WHERE status = '{ACTIVE}'"
-            " ORDER BY activated_at DESC NULLS LAST, session_id"
-        )
-        db.execute("DELETE FROM active_session")
-        problems: dict[str, list[Problem]] = {}
-        if active:
-            db.execute(
-                "INSERT INTO active_session (id, session_id, activated_at) VALUES (1, ?, ?)",
-                [active[0]["session_id"], active[0]["activated_at"]],
-            )
-            for extra in active[1:]:
-                problems[extra["markdown_file_path"]] = [
-                    Problem(
-                        extra["markdown_file_path"],
-                        f"more than one session is active ({active[0]['session_id']} was activated last"
-                        f" and is the active one)",
-                        field="status",
-                        fix=f"pause one of them (session {extra['session_id']}, for one)",
-                    )
-                ]
+        """What depends on all sessions (project_state.derive_project), and its problems."""
+        problems = derive_project(self.db)
         self._delete_problems("project")
         self._insert_problems("project", problems)
-        modes = {r[0]: bool(r[1]) for r in db.rows("SELECT mode_id, is_valid FROM session_modes")}
-        updates = []
-        for session_id, mode_id in db.rows("SELECT session_id, mode_id FROM session_mode_bindings"):
-            updates.append((json.dumps(mode_binding(mode_id, modes)), session_id, mode_id))
-        db.executemany(
-            "UPDATE session_mode_bindings SET binding_context = ? WHERE session_id = ? AND mode_id = ?",
-            updates,
-        )
 
 
 def read_file(role: FileRole, rel: str, data: bytes | OSError) -> tuple[Any, list[Problem]]:
@@ -683,18 +671,3 @@ def broken_files(db: IndexDB, paths: list[str] | None = None) -> list[Problem]:
     found = breaking(Problem(path, message, line, field, fix, severity)
                      for path, line, field, severity, message, fix in rows)  # fmt: skip
     return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
-
-
-def mode_binding(requested: str, modes: dict[str, bool]) -> dict[str, str]:
-    """Which mode a session really uses: the one it names if that file is present and
-    valid, else the project's default_roles.yaml, else the one shipped with orch."""
-    if "/" in requested or "\\" in requested or requested.startswith("."):
-        status = "outside"
-    elif requested not in modes:
-        status = "missing"
-    elif not modes[requested]:
-        status = "invalid"
-    else:
-        return {"mode_file": requested, "effective_mode": requested, "status": "ok"}
-    effective = DEFAULT_MODE if modes.get(DEFAULT_MODE) else "(built-in default_roles.yaml)"
-    return {"mode_file": requested, "effective_mode": effective, "status": status}

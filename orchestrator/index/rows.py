@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from orchestrator.model import Record, field_default
+from orchestrator.store.sections import artifact_links
 
 
 def description_of(body: str) -> str:
@@ -25,11 +26,14 @@ def _ids(value: Any) -> list[str]:
 
 
 def session_row(meta: dict[str, Any], record: Record, rel: str, root: str) -> dict[str, Any]:
+    # session.md's reader, loaded when a session file is read (start-up speed of a read).
+    from orchestrator.store.session_view import description as session_description
+
     g = lambda key: _get(meta, "session", key)  # noqa: E731
     return {
         "session_id": meta["session_id"],
         "name": meta["name"],
-        "description": description_of(record.body),
+        "description": session_description(record.body),
         "session_type": g("session_type"),
         "mode_file": meta.get("mode_file"),
         "status": g("status"),
@@ -75,7 +79,8 @@ def task_row(meta: dict[str, Any], record: Record, rel: str) -> dict[str, Any]:
         "actual_effort": meta.get("actual_effort"),
         "depends_on": json.dumps(_ids(meta.get("depends_on"))),
         "related_tasks": json.dumps(_ids(meta.get("related_tasks"))),
-        "verification_status": meta.get("verification_status"),
+        "verification_status": meta.get("verification_status") or "pending",
+        "file_operations_count": artifact_links(record.body, meta["task_id"]),
         "created_at": meta.get("created_at"),
         "started_at": meta.get("started_at"),
         "completed_at": meta.get("completed_at"),

@@ -14,7 +14,16 @@ from mcp.server.mcpserver import Context, MCPServer
 from orchestrator import __version__
 from orchestrator.mcp import resources
 from orchestrator.mcp.served import Served
-from orchestrator.mcp.tools import groups, maintenance, modes, search, sessions, tasks, workflow
+from orchestrator.mcp.tools import (
+    export,
+    groups,
+    maintenance,
+    modes,
+    search,
+    sessions,
+    tasks,
+    workflow,
+)
 
 INSTRUCTIONS = """\
 orch keeps sessions, task groups and tasks as Markdown files in the project's
@@ -31,6 +40,7 @@ TOOLS: list[Callable[..., Any]] = [
     *modes.TOOLS,
     *search.TOOLS,
     *maintenance.TOOLS,
+    *export.TOOLS,
     *workflow.TOOLS,
     *tasks.TOOLS,
 ]

@@ -79,6 +79,18 @@ class MergeResult:
     def clean(self) -> bool:
         return not self.conflicts and not self.body_conflict
 
+    def unsettled(self) -> str:
+        """What is left to settle, in words: a field keeps ours and records theirs; lines
+        both sides changed keep neither, both stand between conflict markers."""
+        said = []
+        if self.conflicts:
+            said.append(
+                f"both sides changed {', '.join(self.conflicts)}: kept ours, recorded theirs"
+            )
+        if self.body_conflict:
+            said.append("both sides changed the same lines: conflict markers in the body")
+        return "; ".join(said)
+
 
 @dataclass
 class _Side:

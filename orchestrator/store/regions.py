@@ -1,7 +1,8 @@
 """Regions and code fences of a Markdown body: the one definition of each.
 
 A region is the text between `<!-- orch:begin NAME -->` and `<!-- orch:end NAME -->`,
-lines orch generates (session.md's header, overview, groups, change log). A marker or a
+lines orch generates (session.md's header, overview, groups, change log); the text
+outside them is people's. A marker or a
 heading shown inside a fenced code block is an example, not structure, so every reader
 of markers and headings asks `fenced()` first.
 """
@@ -53,3 +54,32 @@ def markers(lines: list[str]) -> Iterator[tuple[int, str, str]]:
     for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True)):
         if not code and (m := MARKER.match(line)):
             yield n, m[1], m[2]
+
+
+def regions_of(body: str) -> dict[str, tuple[int, int]]:
+    """name -> (line of its begin marker, line of its end marker), 0-based, for every
+    well-formed region of the body."""
+    found: dict[str, tuple[int, int]] = {}
+    open_at: dict[str, int] = {}
+    for n, kind, name in markers(body.splitlines()):
+        if name in found:
+            continue  # a second copy of a region: the first is the one kept current
+        if kind == "begin":
+            open_at.setdefault(name, n)
+        elif name in open_at:
+            found[name] = (open_at.pop(name), n)
+    return found
+
+
+def outside_regions(body: str) -> list[str]:
+    """The texts between the regions of a body, in order (the first before any region,
+    the last after all): what people wrote, byte for byte."""
+    lines = body.splitlines(keepends=True)
+    parts, at = [], 0
+    for first, last in sorted(regions_of(body).values()):
+        if first < at:
+            continue  # overlapping markers: the outer region holds it
+        parts.append("".join(lines[at:first]))
+        at = last + 1
+    parts.append("".join(lines[at:]))
+    return parts

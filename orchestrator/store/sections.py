@@ -6,6 +6,7 @@ session.md. One reader and one writer of them, used by every operation that touc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from orchestrator.store.regions import fenced
@@ -70,3 +71,24 @@ def without(body: str | None, headings: Iterable[str]) -> str:
         if span is not None:
             lines = lines[: span[0]] + lines[span[1] :]
     return "".join(lines).strip()
+
+
+# A link to a file of the task's artifact folder, as a report writes it under Results:
+# `[01-design.md](../artifacts/t-7f3a9c2e/01-design.md)`.
+_ARTIFACT_LINK = re.compile(r"\]\(\.\./artifacts/(?P<task>[^/)\s]+)/(?P<name>[^)\s]+)\)")
+
+
+def artifact_links(body: str, task_id: str) -> int:
+    """How many artifacts of task `task_id` its body links to (each file once), outside
+    code blocks: the files written for it, as its Results record them."""
+    if "../artifacts/" not in body:
+        return 0
+    lines = body.splitlines()
+    names = {
+        m["name"]
+        for line, code in zip(lines, fenced(lines), strict=True)
+        if not code
+        for m in _ARTIFACT_LINK.finditer(line)
+        if m["task"] == task_id
+    }
+    return len(names)

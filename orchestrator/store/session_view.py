@@ -17,20 +17,21 @@ Values from records (titles, names, commit subjects) are data a hand edit can fi
 control characters: they are written escaped (`\x1b`), so that printing session.md does
 not act on a terminal.
 
-This module is pure: data in, text out; text in, edits out.
+This module is pure: data in, text out. Reading a person's edits back is view_edits.py.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.model import CANCELLED, DONE
-from orchestrator.store.regions import begin, end, fenced, markers
+from orchestrator.store.regions import begin, end, fenced, markers, outside_regions, regions_of
 from orchestrator.store.validation import escaped
 
 REGIONS = ("header", "overview", "groups", "changelog", "footer")
+# The heading the groups region lists tasks without a group under (tasks.markdown_section).
+UNGROUPED_HEADING = "Tasks without a group"
 NOTES_HEADING = "## Session Notes"
 NOTE_SECTIONS = {"decision": "### Decisions Made", "learning": "### Key Learnings",
                  "next": "### Next Steps"}  # fmt: skip
@@ -38,16 +39,33 @@ NOTES_SKELETON = (
     f"{NOTES_HEADING}\n\n{NOTE_SECTIONS['decision']}\n\n{NOTE_SECTIONS['learning']}\n\n"
     f"{NOTE_SECTIONS['next']}\n"
 )
-_TASK_LINE = re.compile(
-    r"^(?P<indent>[ \t]*)[-*+] \[(?P<mark>.)\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
-)
-# A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
-# greedy title makes the last status word the tail's.
-_TAIL = re.compile(
-    r"^(?P<title>.*) \((?:Pending|In Progress|Blocked|Needs Revision|Completed|Failed|Cancelled)\)"
-    r"(?: - [^()]*)?$",
-    re.IGNORECASE,
-)
+
+
+def description(body: str) -> str:
+    """A session's description: the people's text of its session.md, outside the
+    generated regions, without the headings of Session Notes that hold no note yet."""
+    text = "\n\n".join(p.strip("\r\n") for p in outside_regions(body) if p.strip())
+    lines = text.splitlines()
+    headings = {NOTES_HEADING, *NOTE_SECTIONS.values()}
+    while True:
+        empty = [n for n, line in enumerate(lines) if line.rstrip() in headings
+                 and not _below(lines, n)]  # fmt: skip
+        if not empty:
+            break
+        lines = [line for n, line in enumerate(lines) if n not in empty]
+    return "\n".join(lines).strip()
+
+
+def _below(lines: list[str], n: int) -> bool:
+    """Whether the Markdown heading on line n has any text in its section."""
+    level = len(lines[n]) - len(lines[n].lstrip("#"))
+    for line in lines[n + 1 :]:
+        depth = len(line) - len(line.lstrip("#"))
+        if depth and line[depth : depth + 1] == " " and depth <= level:
+            return False
+        if line.strip():
+            return True
+    return False
 
 
 @dataclass
@@ -59,6 +77,8 @@ class SessionView:
     tasks: list[dict[str, Any]]  # in group order, subtasks after their parent
     changes: list[str] = field(default_factory=list)  # change log lines, newest first
     conflicts: int = 0
+    mode_file: str | None = None  # the role file the session is bound to
+    mode_name: str | None = None  # that mode's name
 
 
 def status_label(status: str) -> str:
@@ -70,8 +90,15 @@ def task_suffix(task: dict[str, Any]) -> str:
     text = f" ({status_label(task['status'])})"
     if task.get("specialist_type"):
         text += f" - {escaped(str(task['specialist_type']))}"
-    if task.get("estimated_effort"):
-        text += f" - {task['estimated_effort']}h"
+    estimated, actual = task.get("estimated_effort"), task.get("actual_effort")
+    if task["status"] == DONE and actual is not None:
+        text += (
+            f" - {hours(estimated)} est, {hours(actual)} actual"
+            if estimated
+            else f" - {hours(actual)} actual"
+        )
+    elif estimated:
+        text += f" - {hours(estimated)}"
     return text
 
 
@@ -87,14 +114,6 @@ def task_line(task: dict[str, Any], depth: int) -> str:
     return f"{'  ' * depth}- [{mark}] {title}{task_suffix(task)} <!-- {task['task_id']} -->"
 
 
-def title_of(text: str) -> str:
-    """The title part of a checklist line's text: what comes before its ` (Status)` tail
-    (any status word, so a line whose label was edited too still reads)."""
-    m = _TAIL.match(text)
-    title = m["title"] if m else text
-    return title.strip().replace("\\<", "<")
-
-
 def cell(value: Any) -> str:
     """A value for a Markdown table cell."""
     return escaped(" ".join(str(value if value is not None else "-").split())).replace("|", "\\|")
@@ -102,19 +121,38 @@ def cell(value: Any) -> str:
 
 def render(view: SessionView) -> dict[str, str]:
     """The inside of each region."""
+    regions = {"header": _header(view), "overview": _overview(view)}
+    regions["groups"] = "## Task Groups\n" + "".join(_group_sections(view))
+    regions["changelog"] = render_changelog(view.changes)
+    regions["footer"] = _footer(view)
+    return regions
+
+
+def hours(value: float) -> str:
+    """An effort in hours, as session.md writes it: `3h`, `2.5h`."""
+    return f"{value:g}h"
+
+
+def _header(view: SessionView) -> str:
     s = view.session
     done, total = s.get("completed_tasks") or 0, s.get("total_tasks") or 0
     progress = f"{s.get('progress_percentage') or 0:.0f}% ({done}/{total})"
-    regions = {
-        "header": (
-            f"# {cell(s['name'])}\n\n| Session | Status | Mode | Created | Progress |\n"
-            "|---|---|---|---|---|\n"
-            f"| `{s['session_id']}` | {cell(s['status'])} | {cell(s.get('mode_file'))} |"
-            f" {cell((s.get('created_at') or '-')[:10])} | {progress} |\n"
-        )
-    }
+    mode_file = view.mode_file or s.get("mode_file")
+    mode = f"{view.mode_name or mode_file.rsplit('.', 1)[0]} ({mode_file})" if mode_file else None
+    return (
+        f"# {cell(s['name'])}\n\n| Session | Status | Mode | Created | Progress |\n"
+        "|---|---|---|---|---|\n"
+        f"| `{s['session_id']}` | {cell(s['status'])} | {cell(mode)} |"
+        f" {cell((s.get('created_at') or '-')[:10])} | {progress} |\n"
+    )
+
+
+def _overview(view: SessionView) -> str:
+    """The counts, the estimated completion date and the key metrics."""
     counts: dict[str, int] = {}
-    effort_total = effort_left = 0
+    effort_total = effort_left = 0.0
+    actual = estimated = 0.0
+    compared = 0
     for t in view.tasks:
         counts[t["status"]] = counts.get(t["status"], 0) + 1
         if t["status"] == CANCELLED:
@@ -123,31 +161,74 @@ def render(view: SessionView) -> dict[str, str]:
         effort_total += effort
         if t["status"] != DONE:
             effort_left += effort
-    by_effort = (
-        f"{100 * (effort_total - effort_left) / effort_total:.0f}% by effort"
-        f" ({effort_left}h of {effort_total}h left)"
-        if effort_total
-        else "no estimates yet"
-    )
-    regions["overview"] = (
+        elif t.get("actual_effort") is not None and effort:
+            compared += 1
+            actual += t["actual_effort"]
+            estimated += effort
+    eta = view.session.get("estimated_completion_date")
+    if not effort_total:
+        eta = "no estimates yet"
+    elif not effort_left:
+        eta = "nothing estimated left"
+    elif not eta:
+        eta = "no pace yet (no estimated work completed)"
+    live = len(view.tasks) - counts.get(CANCELLED, 0)
+    done = counts.get(DONE, 0)
+    effort_done = effort_total - effort_left
+    metrics = [
+        f"Tasks done: {done} of {live} ({100 * done / live if live else 0:.0f}%)",
+        f"Effort done: {hours(effort_done)} of {hours(effort_total)} estimated"
+        f" ({100 * effort_done / effort_total if effort_total else 0:.0f}%)",
+        f"Blocked: {counts.get('blocked', 0)}",
+        f"Actual against estimated: {hours(actual)} for {hours(estimated)} over {compared}"
+        f" completed task(s) ({actual / estimated:.2f}x)"
+        if compared
+        else "Actual against estimated: no completed task has both yet",
+    ]
+    return (
         "## Session Overview\n\n"
         "| Total | Completed | In progress | Blocked | Estimated completion |\n"
         "|---:|---:|---:|---:|---|\n"
-        f"| {len(view.tasks)} | {counts.get('completed', 0)} | {counts.get('in_progress', 0)} |"
-        f" {counts.get('blocked', 0)} | {by_effort} |\n"
+        f"| {len(view.tasks)} | {done} | {counts.get('in_progress', 0)} |"
+        f" {counts.get('blocked', 0)} | {eta} |\n\n"
+        "### Key Metrics\n\n" + "".join(f"- {line}\n" for line in metrics)
     )
-    regions["groups"] = "## Task Groups\n" + "".join(_group_sections(view))
-    regions["changelog"] = render_changelog(view.changes)
+
+
+def session_time(session: dict[str, Any]) -> str:
+    """How long the session has run: from its creation to its completion, or to its
+    last activity while it runs (the records hold no pauses to take off)."""
+    from datetime import datetime
+
+    start = session.get("created_at")
+    stop = session.get("completed_at") or session.get("last_activity_at")
+    if not start or not stop:
+        return "-"
+    try:
+        seconds = (
+            datetime.fromisoformat(stop).timestamp() - datetime.fromisoformat(start).timestamp()
+        )
+    except ValueError:
+        return "-"
+    minutes = max(int(seconds // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{minutes // 60}h"] if minutes // 60 or days else []
+    return " ".join(parts + ([] if days else [f"{minutes % 60}m"]))
+
+
+def _footer(view: SessionView) -> str:
+    s = view.session
     sync = (
         f"{view.conflicts} merge conflict(s): `orch conflicts`"
         if view.conflicts
         else "synchronized"
     )
     last = s.get("last_activity_at") or s.get("created_at") or "-"
-    regions["footer"] = (
-        f"\n---\n\n*Generated by orch from the session's records · last activity {last} · {sync}*\n"
+    return (
+        "\n---\n\n*Generated by orch from the session's records · last activity"
+        f" {last} · total session time {session_time(s)} · {sync}*\n"
     )
-    return regions
 
 
 def render_changelog(changes: list[str]) -> str:
@@ -196,21 +277,6 @@ def _checklist(tasks: list[dict[str, Any]]) -> str:
 
 
 # -- placing regions in a body ------------------------------------------------------------
-
-
-def regions_of(body: str) -> dict[str, tuple[int, int]]:
-    """name -> (line of its begin marker, line of its end marker), 0-based, for every
-    well-formed region of the body."""
-    found: dict[str, tuple[int, int]] = {}
-    open_at: dict[str, int] = {}
-    for n, kind, name in markers(body.splitlines()):
-        if name in found:
-            continue  # a second copy of a region: the first is the one kept current
-        if kind == "begin":
-            open_at.setdefault(name, n)
-        elif name in open_at:
-            found[name] = (open_at.pop(name), n)
-    return found
 
 
 def broken_markers(body: str) -> list[tuple[int, str]]:
@@ -298,111 +364,10 @@ def _region(name: str, inside: dict[str, str], nl: str = "\n") -> str:
     return f"{begin(name)}{nl}{inside[name]}{end(name)}{nl}"
 
 
-# -- reading edits back ---------------------------------------------------------------------
-
-
-@dataclass
-class ViewEdit:
-    """A task a person changed through its checklist line."""
-
-    task_id: str
-    line: int  # in the body, 1-based
-    checked: bool | None = None  # the box as ticked now, if it changed
-    title: str | None = None  # the new title, if it changed
-
-
-@dataclass
-class ViewProblem:
-    line: int  # in the body, 1-based
-    message: str
-
-
-def read_edits(
-    body: str, base: str, tasks: dict[str, dict[str, Any]]
-) -> tuple[list[ViewEdit], list[ViewProblem]]:
-    """The edits a person made inside the `groups` region: the lines that differ from
-    `base`, the body they started from (the committed view their editor opened), read
-    as box and title changes of the tasks they name (`tasks`: task_id -> row). A line
-    orch cannot map to a task is reported, never guessed."""
-    found = regions_of(body)
-    if "groups" not in found:
-        return [], []
-    first, last = found["groups"]
-    lines = body.splitlines()
-    base_lines = _region_lines(base, "groups")
-    before = {m["id"]: m for line in base_lines if (m := _TASK_LINE.match(line))}
-    unchanged = set(base_lines)
-    edits, problems, seen = [], [], set()
-    for n in range(first + 1, last):
-        line = lines[n].rstrip("\r")
-        m = _TASK_LINE.match(line)
-        if m and m["id"] in seen:
-            problems.append(
-                ViewProblem(n + 1, f"{m['id']} is listed twice: this line is not applied")
-            )
-            continue
-        if m:
-            seen.add(m["id"])
-        if line in unchanged or not line.strip():
-            continue
-        task = tasks.get(m["id"]) if m else None
-        if m is None or task is None:
-            what = f"no task {m['id']}" if m else "not a task line orch wrote"
-            problems.append(
-                ViewProblem(
-                    n + 1,
-                    f"{what}: edits here are not applied (tick a box or edit a title, and keep"
-                    " the <!-- t-... --> at the end of the line)",
-                )
-            )
-            continue
-        if m["mark"] not in " xX":
-            problems.append(
-                ViewProblem(n + 1, f"[{m['mark']}] is not a box orch reads: use [x] or [ ]")
-            )
-            continue
-        was = before.get(m["id"])
-        was_checked = was["mark"] != " " if was else task["status"] == DONE
-        was_title = title_of(was["text"] if was else shown_title(task["title"]))
-        edit = ViewEdit(task["task_id"], n + 1)
-        if (m["mark"] != " ") != was_checked:
-            edit.checked = m["mark"] != " "
-        title = title_of(m["text"])
-        if title and title != was_title:
-            edit.title = title
-        if edit.checked is not None or edit.title is not None:
-            edits.append(edit)
-    return edits, problems
-
-
-def _region_lines(body: str, name: str) -> list[str]:
-    found = regions_of(body)
-    if name not in found:
-        return []
-    first, last = found[name]
-    return [line.rstrip("\r") for line in body.splitlines()[first + 1 : last]]
-
-
 def region_insides(body: str) -> dict[str, str]:
     """name -> the text inside each region of a body."""
     lines = body.splitlines(keepends=True)
     return {name: "".join(lines[a + 1 : b]) for name, (a, b) in regions_of(body).items()}
-
-
-def move_out(body: str, lines: list[int]) -> str:
-    """Move these lines (1-based, inside the `groups` region) to just after the region:
-    text a person wrote there is kept as their text, not regenerated away."""
-    found = regions_of(body)
-    if "groups" not in found or not lines:
-        return body
-    first, last = found["groups"]
-    moving = {n - 1 for n in lines if first < n - 1 < last}
-    all_lines = body.splitlines(keepends=True)
-    picked = [
-        all_lines[i] if all_lines[i].endswith("\n") else all_lines[i] + "\n" for i in sorted(moving)
-    ]
-    out = [line for i, line in enumerate(all_lines[: last + 1]) if i not in moving]
-    return "".join([*out, "\n", *picked, *all_lines[last + 1 :]])
 
 
 def add_note(body: str, kind: str, entry: str) -> str:

@@ -1,5 +1,5 @@
 """Moving back in a session exported as zip (orch export --format zip, or an archive):
-every entry checked before anything is written, then all of it or nothing."""
+every entry checked before anything is written, then every file that is not here yet."""
 
 from __future__ import annotations
 
@@ -117,37 +117,34 @@ def _mb(size: int) -> str:
 
 
 def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
-    """Bring back a session exported as zip (orch export --format zip, or an archive):
-    its files as they were, all or nothing, in one commit. Every entry is checked first
-    (read_zip); a session already there with the same files is left alone, one with
-    other files is refused (nothing is overwritten)."""
+    """Bring back sessions exported as zip (orch export --format zip, or an archive): their
+    files as they were, in one commit. Every entry is checked first (read_zip). Like the
+    other imports it can run again: a file already here is left as it is (changed here
+    or not), and only the files that are missing are written."""
     by_session = read_zip(file)
     report: dict[str, Any] = {"source": "zip", "sessions": sorted(by_session), "files_written": 0,
-              "sessions_existing": 0, "paused": []}  # fmt: skip
+              "files_existing": 0, "sessions_existing": 0, "paused": []}  # fmt: skip
     with project.writing("import-zip") as w:
         base = w.layout.base
-        fresh: dict[str, list[tuple[str, bytes]]] = {}
+        missing: dict[str, list[tuple[str, bytes]]] = {}
         for session_id, files in sorted(by_session.items()):  # every check before a write
             folder = w.layout.session_dir(session_id)
             try:
                 real_folder(folder, base, create=False)  # a link there is refused, named
             except FileNotFoundError:
-                fresh[session_id] = files
+                missing[session_id] = files
                 continue
-            same = all((folder / rel).is_file() and (folder / rel).read_bytes() == data
-                       for rel, data in files)  # fmt: skip
-            if not same:
-                raise InvalidInput(
-                    f"session {session_id} is already here with other content; move"
-                    f" {w.layout.rel(folder)} away to import it again (nothing was imported)"
-                )
             report["sessions_existing"] += 1
+            missing[session_id] = [(rel, data) for rel, data in files
+                                   if not (folder / rel).exists()]  # fmt: skip
+            report["files_existing"] += len(files) - len(missing[session_id])
         active = w.db.scalar("SELECT count(*) FROM active_session")
         made: list[Path] = []
         try:
-            for session_id, files in fresh.items():
+            for session_id, files in missing.items():
                 folder = w.layout.session_dir(session_id)
-                made.append(folder)
+                if not folder.exists():
+                    made.append(folder)
                 for rel, data in files:
                     if (
                         rel == "session.md"
@@ -161,7 +158,8 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
                     report["files_written"] += 1
         except BaseException:
             # A write failed (a full disk): the sessions it made go again, so that the
-            # commit that follows holds none of them.
+            # commit that follows holds none of them (files it added to a session that was
+            # here stay: running it again adds the rest).
             for folder in made:
                 with contextlib.suppress(OSError):
                     remove_tree(folder, base)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from mcp.server.mcpserver import Context
 
-from orchestrator.core import board, cleanup, conflicts, modes, remote, workflow
+from orchestrator.core import cleanup, conflicts, doctor, modes, remote, workflow
 from orchestrator.core.project import Project
 from orchestrator.mcp.replies import ROWS, Data, Reply, cleanup_reply, shown_of, trimmed
 from orchestrator.mcp.served import served
@@ -16,13 +16,17 @@ Scope = Literal["active_session", "all_sessions"]
 
 
 def orchestrator_cleanup(
-    ctx: Context, scope: Scope = "active_session", dry_run: bool = True
-) -> Reply:
+    ctx: Context, scope: Scope = "active_session", dry_run: bool = True,
+    empty_groups: bool = False,
+) -> Reply:  # fmt: skip
     """Find what points nowhere: tasks whose parent or group is gone, dependencies on
     deleted tasks, empty groups, artifacts of deleted tasks. dry_run (the default)
-    only lists them; dry_run=false fixes them in one commit."""
+    only lists them; dry_run=false fixes them in one commit, deleting empty groups
+    only with empty_groups=true (a group is often made before its tasks)."""
     with served(ctx).call() as call:
-        out = cleanup_reply(cleanup.cleanup(call.project, scope, apply=not dry_run))
+        out = cleanup_reply(
+            cleanup.cleanup(call.project, scope, apply=not dry_run, empty_groups=empty_groups)
+        )
         verb = "would fix" if dry_run else "fixed"
         return call.reply(f"Cleanup {verb} {out['findings_total']} item(s).", out)
 
@@ -32,7 +36,7 @@ def validate_structure(project: Project) -> tuple[str, Data]:
     found = [
         {"where": f"{x.path}:{x.line}" if x.line else x.path, "severity": x.severity,
          "problem": x.message, "fix": x.fix}
-        for x in board.problems(project)
+        for x in doctor.problems(project)
     ]  # fmt: skip
     bad_modes = [m.file_name for m in modes.validate_modes(project) if not m.is_valid]
     out = {"problems_total": len(found), "problems": trimmed(found, ROWS // 2),

@@ -25,8 +25,9 @@ def orchestrator_mode_select(
         return call.reply(f"Session {row['session_id']} uses {row['mode_id']}.", {"binding": row})
 
 
-def orchestrator_mode_list(ctx: Context, include_invalid: bool = True) -> Reply:
-    """The modes in .task_orchestrator/roles/: validity, roles, sessions using each."""
+def orchestrator_mode_list(ctx: Context, include_invalid: bool = False) -> Reply:
+    """The modes in .task_orchestrator/roles/ a session can use: roles, sessions using
+    each. include_invalid: also the role files that do not validate, with their errors."""
     with served(ctx).call() as call:
         rows = modes.list_modes(call.project, include_invalid)
         listed = trimmed([{k: r.get(k) for k in MODE_FIELDS} for r in rows], ROWS)

@@ -19,7 +19,7 @@ def orchestrator_search(
     ctx: Context,
     query: str,
     scope: Literal["active", "all_sessions", "archived"] = "active",
-    content_types: list[ContentType] | None = None,
+    content_types: list[ContentType] | ContentType | None = None,
     status: list[str] | None = None,
     group: str | None = None,
     specialist_type: str | None = None,
@@ -28,7 +28,7 @@ def orchestrator_search(
 ) -> Annotated[CallToolResult, SearchReply]:
     """Full-text search (every word, also as a prefix) over tasks (title, description,
     results) and session notes (decisions, learnings, next steps); best first, the
-    hit shown in a snippet."""
+    hit shown in a snippet. content_types: one type or a list of them."""
     with served(ctx).call() as call:
         offset = decode_cursor(cursor)
         out = search.search(

@@ -28,16 +28,19 @@ def orchestrator_session_create(
     description: str = "",
     project_root: str | None = None,
     mode_file: str | None = None,
-    switch: bool = True,
+    switch: bool = False,
+    session_type: str = "project",
+    priority_level: int = 3,
 ) -> Annotated[CallToolResult, SessionReply]:
-    """Create a session and make it the active one (the one active before is paused,
-    unless switch=false). project_root: the project directory, if not the server's.
-    mode_file: a role file in .task_orchestrator/roles/ (default_roles.yaml if none)."""
+    """Create a session and make it the active one. Refused while another session is
+    active unless switch=true, which pauses that one. project_root: the project
+    directory, if not the server's. mode_file: a role file in .task_orchestrator/roles/
+    (default_roles.yaml if none). priority_level: 1 urgent .. 5 someday."""
     # The project chosen and the work done in one turn.
     with served(ctx).call(working_directory=project_root) as call:
         row = sessions.create_session(
             call.project, name, description=description or None, mode_file=mode_file,
-            switch=switch,
+            switch=switch, session_type=session_type, priority_level=priority_level,
         )  # fmt: skip
         return call.reply(
             f"Created session {row['session_id']} {row['name']!r} (active).",
@@ -94,11 +97,16 @@ def orchestrator_session_list(
     archived, cancelled, ...; archived sessions only with include_archived."""
     with served(ctx).call() as call:
         rows = sessions.list_sessions(call.project, status_filter, include_archived)
-        listed = trimmed([session_brief(r) for r in rows], ROWS)
+        listed = trimmed([brief(r) for r in rows], ROWS)
         return call.reply(
             shown_of(len(listed), len(rows), "session"),
             {"sessions": listed, "total": len(rows)},
         )
+
+
+def brief(row: dict[str, Any]) -> dict[str, Any]:
+    """A session as listed: its brief, and for one in the error state its problem."""
+    return session_brief(row) | ({"problem": row["problem"]} if row.get("problem") else {})
 
 
 def orchestrator_session_archive(

@@ -104,8 +104,14 @@ def orchestrator_task_update(
             remove_dependencies=remove_dependencies or (),
             force=force,
         )
+        said = (
+            f"Updated {row['task_id']} {row['title']!r} ({row['status']})."
+            if row["changed"]
+            else f"Nothing to change: {row['task_id']} {row['title']!r} already has these"
+            " values; nothing was written."
+        )
         return call.reply(
-            f"Updated {row['task_id']} {row['title']!r} ({row['status']}).",
+            said,
             {"task": task_brief(row) | {"depends_on": row["depends_on"]}},
         )
 

@@ -1,0 +1,42 @@
+"""Option values checked while the command line is parsed, by the core's own rule for each
+(core/inputs.py): a bad value is then a usage error, exit code 2, naming the option —
+as click's own types make it — and not a problem found later, exit code 1. The value is
+passed on as typed; the core reads it again with the same rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from orchestrator.core.inputs import checked_choice, effort, split_ids
+from orchestrator.errors import InvalidInput
+
+
+class Checked(click.ParamType):
+    """A value that `check` accepts (it raises InvalidInput for one it does not)."""
+
+    def __init__(self, name: str, check: Callable[[str], Any]):
+        self.name = name
+        self.check = check
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            self.check(value)
+        except InvalidInput as e:
+            self.fail(str(e), param, ctx)
+        return value
+
+
+def choice(kind: str, key: str) -> Checked:
+    """One of the values the schema allows for `key` of a `kind` record."""
+    return Checked(key, lambda value: checked_choice(kind, key, value))
+
+
+def choices(kind: str, key: str) -> Checked:
+    """One or several of them, separated by commas (as `split_ids` reads them)."""
+    return Checked(key, lambda value: [checked_choice(kind, key, v) for v in split_ids(value)])
+
+
+HOURS = Checked("hours", effort)
