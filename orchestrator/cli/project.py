@@ -19,7 +19,7 @@ from orchestrator.cli.output import (
     table,
     with_guides,
 )
-from orchestrator.model import BLOCKED, DEFAULT_MODE, IN_PROGRESS
+from orchestrator.model import BLOCKED, DEFAULT_MODE, IN_PROGRESS, Problem
 
 
 @click.command()
@@ -96,7 +96,7 @@ def status(ctx, as_json: bool) -> None:
     sessions, and problems found in the files."""
     from orchestrator.core.board import board
 
-    data = board(ctx.project)
+    data = board(ctx.project, name_broken=True)
     if as_json:
         emit_json(data)
     else:
@@ -201,6 +201,22 @@ def show_board(data: dict) -> None:
                 fg="red" if problems["errors"] else "yellow",
             )
         )
+    show_broken(data.get("broken", []))
+
+
+BROKEN_SHOWN = 10  # problems of broken files the board names; `orch doctor` lists them all
+
+
+def show_broken(broken: list[dict]) -> None:
+    """The broken files, named as the doctor names problems (`path:line: problem — fix`)."""
+    if not broken:
+        return
+    files = len({p["path"] for p in broken})
+    echo(Styled(f"\n{files} broken file(s), not committed until fixed:", fg="red", bold=True))
+    for problem in broken[:BROKEN_SHOWN]:
+        echo(Styled(f"  {Problem(**problem)}", fg="red"))
+    if len(broken) > BROKEN_SHOWN:
+        echo(f"  ... and {len(broken) - BROKEN_SHOWN} more: orch doctor")
 
 
 @click.command()

@@ -80,16 +80,19 @@ def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple 
     import difflib
 
     for candidate in _candidates(text, kind):
-        row = db.record(
-            "SELECT s.path, p.line, p.message FROM file_signatures s"
+        # The id typed, or the one unreadable file whose id starts with it.
+        rows = db.records(
+            "SELECT s.record_id, s.path, p.line, p.message FROM file_signatures s"
             " LEFT JOIN problems p ON p.path = s.path AND p.severity = 'error'"
-            " WHERE s.record_id = ? AND s.readable = FALSE ORDER BY p.line NULLS FIRST LIMIT 1",
-            [candidate],
+            " WHERE s.kind = ? AND s.record_id >= ? AND s.record_id < ? AND s.readable = FALSE"
+            " ORDER BY s.record_id = ? DESC, s.record_id, p.line NULLS FIRST",
+            [kind, candidate, candidate + "~", candidate],
         )
-        if row:
+        if rows and (rows[0]["record_id"] == candidate or len({r["record_id"] for r in rows}) == 1):
+            row = rows[0]
             where_ = f"{row['path']}:{row['line']}" if row["line"] else row["path"]
             return NotFound(
-                f"{NOUN[kind]} {candidate} cannot be used: {where_}: {row['message']};"
+                f"{NOUN[kind]} {row['record_id']} cannot be used: {where_}: {row['message']};"
                 " fix the file first (the doctor lists every problem)",
                 hint=Hint("doctor"),
             )

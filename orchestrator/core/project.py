@@ -66,6 +66,7 @@ class Project:
         self._writer: Writer | None = None
         self._syncer: Syncer | None = None
         self.refreshed = 0  # files the index re-read (or dropped) for this project object
+        self._naming_broken = False  # the reader names broken files: no warning of its own
         # Regenerate the views of sessions whose files were edited outside orch (the
         # watcher and `orch sync` do; a command only fixes a session.md edited itself,
         # and leaves the rest to the next change, to stay fast).
@@ -147,17 +148,20 @@ class Project:
             write_atomic(ignore, INDEX_GITIGNORE.encode(), durable=False, within=self.layout.base)
 
     @contextmanager
-    def reading(self) -> Iterator[IndexDB]:
+    def reading(self, names_broken: bool = False) -> Iterator[IndexDB]:
         """An index reflecting the files as they are now. Files that could not be read
-        are left out of it, and said so in a warning. Nested in another reading or
-        writing of this project, it shares that one's connection."""
+        are left out of it, and said so in a warning, unless the caller `names_broken`
+        files itself (index/refresh.py's `broken_files`, as the board does). Nested in
+        another reading or writing of this project, it shares that one's connection."""
         if self._db is not None:
             yield self._db
             return
-        with self._open_fresh(write=False) as db, db.reading():
+        with self._naming(names_broken), self._open_fresh(write=False) as db, db.reading():
             # One read transaction: every query of the block sees the same state, even
             # while another process commits.
-            unreadable = db.scalar("SELECT count(*) FROM file_signatures WHERE readable = FALSE")
+            unreadable = not names_broken and db.scalar(
+                "SELECT count(*) FROM file_signatures WHERE readable = FALSE"
+            )
             if unreadable:
                 self.warnings.append(
                     Said(
@@ -167,6 +171,16 @@ class Project:
                     )
                 )
             yield db
+
+    @contextmanager
+    def _naming(self, names_broken: bool) -> Iterator[None]:
+        """While the index is brought up to date for a reader that names the broken files
+        itself: the sync of outside edits does not name them in warnings too."""
+        self._naming_broken = names_broken
+        try:
+            yield
+        finally:
+            self._naming_broken = False
 
     @contextmanager
     def writing(self, op: str) -> Iterator[Writer]:
@@ -315,6 +329,7 @@ class Project:
                 read=[*report.read, *sorted(there - set(report.read))],
                 removed=[*report.removed, *sorted(set(held) - there - set(report.removed))],
                 recorded=report.recorded,
+                titles=report.titles,
             )
         if report.statuses:
             self._warn_typed_statuses(db, report)
@@ -324,7 +339,8 @@ class Project:
             # the next command to sync them if this process is killed before it does.
             syncer.hold_changes(changed)
             own = self._follow_views(db, report)
-            if syncer.outside(db, changed, own=own):
+            quiet = self._naming_broken
+            if syncer.outside(db, changed, own=own, titles=report.titles, name_broken=not quiet):
                 syncer.take_held()
         else:
             syncer.catch_up(db)

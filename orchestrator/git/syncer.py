@@ -29,17 +29,24 @@ from typing import TYPE_CHECKING
 from orchestrator.config import Config
 from orchestrator.errors import Hint, Said
 from orchestrator.git import HELD_FILE, PENDING_FILE
-from orchestrator.git.commits import Change, Entry, message
+from orchestrator.git.broken import as_they_are, broken, left_out
+from orchestrator.git.commits import (
+    MERGE_OP,
+    Change,
+    Entry,
+    changes_for,
+    message,
+    outside_entries,
+)
 from orchestrator.git.repo import GitError, Repo, Wrote, find_repo, git_available, init_repo
 from orchestrator.git.stale import STALE_DEPTH, merge_stale_buffer, stale_note, started_from
 from orchestrator.git.sync_state import mark_synced
 from orchestrator.index.refresh import Indexer
 from orchestrator.layout import ORCH_DIR, Layout
-from orchestrator.model import ID_KEY, TABLE, TITLE_KEY, Problem
+from orchestrator.model import Problem
 from orchestrator.store.files import (
     blob_id,
     read_held,
-    read_unlinked,
     replace_checked,
     write_atomic,
 )
@@ -49,7 +56,6 @@ if TYPE_CHECKING:
     from orchestrator.index.engine import IndexDB
 
 STALE_ROUNDS = 10  # merges of a stale buffer tried while saves keep landing on it
-MERGE_OP = "merge"  # the commit of a stale buffer merged with the newest version
 
 
 class Syncer:
@@ -125,22 +131,23 @@ class Syncer:
     def record(
         self,
         db: IndexDB,
-        entry: Entry,
+        entry: Entry | list[Entry],
         force: bool = False,
         contents: dict[str, bytes | None] | None = None,
     ) -> str | None:
-        """Commit a sync (with any still pending), or keep it pending in batch mode until
-        the window has passed. `contents`: the bytes the operation wrote (rel -> bytes,
-        None for a deleted file), which the commit holds. Returns the new commit, if one
-        was made."""
+        """Commit a sync (or several, together) with any still pending, or keep it
+        pending in batch mode until the window has passed. `contents`: the bytes the
+        operation wrote (rel -> bytes, None for a deleted file), which the commit holds.
+        Returns the new commit, if one was made."""
+        entries = entry if isinstance(entry, list) else [entry]
         if self.mode == "off":
-            self.mark(db, [entry], committed=False)
+            self.mark(db, entries, committed=False)
             return None
-        pending = [*self.load_pending(), entry]
+        pending = [*self.load_pending(), *entries]
         window_ns = self.config.commit_window * 1e9
         if self.mode == "batch" and not force and time.time_ns() - pending[0].at_ns < window_ns:
             self.pend(pending, contents)
-            self.mark(db, [entry], committed=False)
+            self.mark(db, entries, committed=False)
             return None
         return self._commit(db, pending, contents)
 
@@ -264,8 +271,10 @@ class Syncer:
                 f" symbolic link): {', '.join(unfit)}"
             )
             paths = [p for p in paths if p not in unfit]
+        by_path = self._wrote(pending, contents)
+        paths = self._loose_checked(db, paths, by_path)
         kept = set(paths)
-        wrote = {self.to_git(p): w for p, w in self._wrote(pending, contents).items() if p in kept}
+        wrote = {self.to_git(p): w for p, w in by_path.items() if p in kept}
         try:
             commit, strayed = repo.commit([self.to_git(p) for p in paths], message(pending), wrote)
         except GitError as error:
@@ -299,6 +308,21 @@ class Syncer:
             if w is not None and data is not None and w.raw == blob_id(data):
                 w.data = data
         return wrote
+
+    def _loose_checked(self, db: IndexDB, paths: list[str], wrote: dict[str, Wrote]) -> list[str]:
+        """`paths` but the broken files among those no sync says the bytes of (a change
+        recovered, a sync kept by an older orch): each is read once, and the commit holds
+        what was read (added to `wrote`)."""
+        loose = as_they_are(self.layout, [p for p in paths if p not in wrote])
+        if not loose:
+            return paths
+        found = broken(self.layout, db, loose, self._hashes(db, list(loose)))
+        for warning in left_out(found):
+            self.warn(warning)
+        for rel, data in loose.items():
+            if rel not in found:
+                wrote[rel] = Wrote(None if data is None else blob_id(data), data)
+        return [p for p in paths if p not in found]
 
     def _committable(self, rel: str) -> bool:
         """A regular file (or a deleted one) reached without a symbolic link."""
@@ -430,21 +454,30 @@ class Syncer:
             self.done_intending()  # unreadable: the files are committed as edits instead
             return
         note = "recovered: the process that made this change stopped before committing it"
-        self.record(db, Entry(op, paths, self.changes_for(db, named), [note]))
+        self.record(db, Entry(op, paths, changes_for(self.layout, db, named), [note]))
         self.done_intending()
 
     # -- outside edits -----------------------------------------------------------------
 
     def outside(
-        self, db: IndexDB, fresh: list[str], sweep: bool = False, own: Collection[str] = ()
+        self,
+        db: IndexDB,
+        fresh: list[str],
+        sweep: bool = False,
+        own: Collection[str] = (),
+        titles: dict[str, tuple[str | None, str]] | None = None,
+        name_broken: bool = True,
     ) -> bool:
         """Commit what changed outside orch. `fresh`: the files a refresh just found
         changed. Every file changed outside orch and not committed yet is looked at for
         a stale editor buffer (also one saved since the refresh looked), but `own`: files
-        orch just wrote itself (ticks applied from session.md, views). With `sweep`, also
-        what is pending. With `commit: off` there is no history to merge a stale buffer
-        against: a file is then taken as saved. Whether it is done (False: git is busy,
-        or failed; the next sync tries again)."""
+        orch just wrote itself (ticks applied from session.md, views). A broken file is
+        left out (git/broken.py), whoever wrote it last, and those in `fresh` are named
+        in warnings (unless not to `name_broken`). With `sweep`, also what is
+        pending. `titles`: (session, title) of the records whose files the refresh found
+        deleted, as the index had them. With `commit: off` there is no history to merge
+        a stale buffer against: a file is then taken as saved. Whether it is done
+        (False: git is busy, or failed; the next sync tries again)."""
         if self.mode == "off":
             self.mark(db, [Entry(self.outside_op, fresh)], committed=False)
             return True
@@ -461,41 +494,41 @@ class Syncer:
             raw = {p: r for e in pending for p, r in e.raw.items()}  # the newest write's
             waiting = {p for e in pending for p in e.paths}
             changed = {self.from_git(p): code for p, code in repo.dirty(self.prefix).items()}
-            now_blobs = dict(
-                db.rows_in(
-                    "SELECT path, content_hash FROM file_signatures WHERE path IN ({in})",
-                    list(changed),
-                )
-            )
             # A file orch wrote and has not committed yet is outside work only if it
             # changed since orch wrote it.
+            now_blobs = self._hashes(db, list(changed))
             outside = [
                 p for p in changed if p not in waiting or (p in raw and now_blobs.get(p) != raw[p])
             ]
-            fresh_set = set(fresh)
             # Only a tracked file changed in place can be a stale buffer.
             mine = set(own)
             edited = [p for p in outside if p not in mine and ("M" in changed[p] or p in written)]
             saves: dict[str, bytes] = {}  # rel -> a stale save, as it was before its merge
             notes = self.merge_stale(db, edited, written, saves)
             merged = self.store_saves(saves)
+            if saves:  # indexed again since
+                now_blobs.update(self._hashes(db, list(saves)))
             # The commit holds the files as looked at here: a save landing before it is
             # made is held for the next sync (and merged if it is a stale buffer). An empty
             # record file is an editor's save caught half-way (truncated, not yet written):
-            # left for the next sync rather than committed empty.
-            contents = self._as_they_are(outside)
+            # left for the next sync rather than committed empty. A broken file is left
+            # as it is until it is fixed.
+            contents = as_they_are(self.layout, outside)
             emptied = {p for p, d in contents.items() if d == b"" and self.layout.classify(p)}
-            outside = [p for p in outside if p not in emptied]
+            found = broken(self.layout, db, contents, now_blobs)
+            if name_broken:  # each when it is found broken, not at every sync after
+                fresh_set = set(fresh)
+                for warning in left_out({p: v for p, v in found.items() if p in fresh_set}):
+                    self.warn(warning)
+            outside = [p for p in outside if p not in emptied and p not in found]
             if outside:
-                # A session.md that was not among the edits is its view, regenerated.
-                named = [p for p in outside if p in fresh_set or not p.endswith("/session.md")]
+                contents = {p: d for p, d in contents.items() if p in outside}
                 # A stale buffer merged is orch's doing too: named apart, so that the next
                 # stale save over it is still looked at (a person's edit never is).
                 op = MERGE_OP if notes and self.outside_op == "edit" else self.outside_op
-                contents = {p: d for p, d in contents.items() if p not in emptied}
-                entry = Entry(op, outside, self.changes_for(db, named), notes, merged=merged)
-                entry.raw = {p: None if d is None else blob_id(d) for p, d in contents.items()}
-                self.record(db, entry, force=sweep, contents=contents)
+                entries = outside_entries(self.layout, db, op, outside, fresh, contents, titles)
+                entries[0].notes, entries[0].merged = notes, merged  # the merges' sync
+                self.record(db, entries, force=sweep, contents=contents)
             elif sweep:
                 self.flush(db)
             synced = [p for p in fresh if p not in changed]
@@ -506,18 +539,11 @@ class Syncer:
             return False
         return True
 
-    def _as_they_are(self, rels: list[str]) -> dict[str, bytes | None]:
-        """The bytes of these files now (None: deleted); a file that cannot be read as a
-        plain file is left out (committed as git finds it)."""
-        found: dict[str, bytes | None] = {}
-        for rel in rels:
-            try:
-                found[rel] = read_unlinked(self.layout.root / rel)
-            except FileNotFoundError:
-                found[rel] = None
-            except OSError:
-                continue
-        return found
+    @staticmethod
+    def _hashes(db: IndexDB, rels: list[str]) -> dict[str, str]:
+        """path -> the content hash the index holds, of these files."""
+        sql = "SELECT path, content_hash FROM file_signatures WHERE path IN ({in})"
+        return dict(db.rows_in(sql, rels))
 
     def edited(self, rels: list[str]) -> list[str]:
         """Which of these files differ from the last commit: edits, not a checkout. None
@@ -638,32 +664,6 @@ class Syncer:
             if other is None:
                 return result, data
         return None  # still changing: the next sync looks again
-
-    def changes_for(self, db: IndexDB, rels: list[str]) -> list[Change]:
-        """The records behind some record files, with their titles from the index."""
-        by_kind: dict[str, list[str]] = {}
-        for rel in rels:
-            role = self.layout.classify(rel)
-            if role is not None and role.kind in TABLE:
-                by_kind.setdefault(role.kind, []).append(role.record_id)
-        changes = []
-        for kind, ids in by_kind.items():
-            id_key, title_key = ID_KEY[kind], TITLE_KEY[kind]
-            session = "session_id" if kind != "session" else f"{id_key} AS session_id"
-            titles = {
-                r[id_key]: r
-                for r in db.query_in(
-                    f"SELECT {id_key}, {title_key}, {session} FROM {TABLE[kind]}"
-                    f" WHERE {id_key} IN ({{in}})",
-                    ids,
-                )
-            }
-            for record_id in ids:
-                row = titles.get(record_id) or {}
-                changes.append(
-                    Change(kind, record_id, row.get("session_id"), row.get(title_key) or "")
-                )
-        return changes
 
     # -- markdown_sync_state -------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from orchestrator.model import (
     ERROR,
     ID_KEY,
     TABLE,
+    TITLE_KEY,
     Parsed,
     Problem,
     Record,
@@ -72,6 +73,9 @@ class Report:
     recorded: dict[str, tuple[Signature, int]] = field(default_factory=dict)
     # Tasks whose status the files changed: task id -> (status before or None, after).
     statuses: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    # Files removed that held a record: path -> (session id, title) as the index had them
+    # (the commit of a deletion names what was deleted).
+    titles: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -179,7 +183,7 @@ class Indexer:
             if old is not None and old.content_hash == digest:
                 readable = old.readable  # same content: only the signature is new
             else:
-                result, problems = self._parse(role, rel, data)
+                result, problems = read_file(role, rel, data)
                 parsed[rel] = result
                 digests[rel] = digest
                 file_problems[rel] = problems
@@ -208,6 +212,7 @@ class Indexer:
         self._delete_problems("parse", "path", list(file_problems))
         self._insert_problems("parse", file_problems)
 
+        report.titles = self._titles(report.removed, stored)
         changed_tasks = sorted(touched.get("task", ()))
         before = self._task_shapes(changed_tasks)
         # A session file edited in place (its view regenerated, a note added) keeps the
@@ -248,34 +253,6 @@ class Indexer:
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
-
-    def _parse(self, role: FileRole, rel: str, data: bytes | OSError):
-        """(what the file parses to, its problems): a Parsed record or a Mode. `data` is
-        the file's content, or the error that reading it gave."""
-
-        def unreadable(problem: Problem):
-            if role.kind == "mode":
-                return Mode(role.record_id, problems=[problem]), [problem]
-            return Parsed(None, [problem]), [problem]
-
-        if role.naming_problem is not None:
-            problem, fix = role.naming_problem
-            return unreadable(Problem(rel, problem, fix=fix))
-        if isinstance(data, OSError):
-            return unreadable(Problem(rel, f"cannot be read: {data.strerror or data}",
-                                      fix="make it a readable file, or remove it"))  # fmt: skip
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = data[: e.start].count(b"\n") + 1
-            return unreadable(
-                Problem(rel, "not UTF-8 text", line=line, fix="save the file as UTF-8")
-            )
-        if role.kind == "mode":
-            mode = parse_mode(role.record_id, text, rel)
-            return mode, mode.problems
-        result = parse_record(role.kind, text, rel, role)
-        return result, result.problems
 
     def _delete_problems(
         self, source: str, column: str | None = None, values: list[str] | None = None
@@ -394,6 +371,24 @@ class Indexer:
         self._insert_problems("duplicate", duplicates)
         return sessions
 
+    def _titles(
+        self, removed: list[str], stored: dict[str, Stored]
+    ) -> dict[str, tuple[str | None, str]]:
+        """(session id, title) of the records whose file is in `removed`, as the index
+        has them still."""
+        found: dict[str, tuple[str | None, str]] = {}
+        by_kind: dict[str, dict[str, str]] = defaultdict(dict)  # kind -> record id -> path
+        for rel in removed:
+            old = stored[rel]
+            if old.kind in TABLE:
+                by_kind[old.kind][old.record_id] = rel
+        for kind, paths in by_kind.items():
+            key, title = ID_KEY[kind], TITLE_KEY[kind]
+            session = "session_id" if kind != "session" else f"{key} AS session_id"
+            for row in self._select_in(TABLE[kind], (key, title, session), sorted(paths)):
+                found[paths[row[key]]] = (row["session_id"], row[title] or "")
+        return found
+
     def _error_sessions(self, ids: list[str]) -> list[dict[str, Any]]:
         """Rows in the spec's error state for sessions whose session.md is there but
         cannot be read (broken YAML, no name): listed with their problem rather than
@@ -419,7 +414,7 @@ class Indexer:
             return None
         except OSError as error:
             data = error
-        return self._parse(role, rel, data)[0]
+        return read_file(role, rel, data)[0]
 
     def _reindex_modes(
         self, names: list[str], parsed: dict[str, Any], digests: dict[str, str]
@@ -631,3 +626,48 @@ class Indexer:
         problems = derive_project(self.db)
         self._delete_problems("project")
         self._insert_problems("project", problems)
+
+
+def read_file(role: FileRole, rel: str, data: bytes | OSError) -> tuple[Any, list[Problem]]:
+    """(what a file orch reads parses to, its problems): a Parsed record or a Mode.
+    `data` is the file's content, or the error that reading it gave."""
+
+    def unreadable(problem: Problem):
+        if role.kind == "mode":
+            return Mode(role.record_id, problems=[problem]), [problem]
+        return Parsed(None, [problem]), [problem]
+
+    if role.naming_problem is not None:
+        problem, fix = role.naming_problem
+        return unreadable(Problem(rel, problem, fix=fix))
+    if isinstance(data, OSError):
+        return unreadable(Problem(rel, f"cannot be read: {data.strerror or data}",
+                                  fix="make it a readable file, or remove it"))  # fmt: skip
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return unreadable(Problem(rel, "not UTF-8 text", line=line, fix="save the file as UTF-8"))
+    if role.kind == "mode":
+        mode = parse_mode(role.record_id, text, rel)
+        return mode, mode.problems
+    result = parse_record(role.kind, text, rel, role)
+    return result, result.problems
+
+
+def breaking(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that make a file broken: errors in the file itself (it does not
+    parse, or does not validate, or is not named by an id), not warnings or merge
+    conflicts to settle. A broken file stays out of orch's commits, as the person left
+    it, until it is fixed (git/syncer.py)."""
+    return [p for p in problems if p.severity == "error"]
+
+
+def broken_files(db: IndexDB, paths: list[str] | None = None) -> list[Problem]:
+    """The problems that make the files of the index broken (all of them, or of
+    `paths`), by path and line."""
+    sql = "SELECT path, line, field, severity, message, fix FROM problems WHERE source = 'parse'"
+    rows = db.rows(sql) if paths is None else db.rows_in(f"{sql} AND path IN ({{in}})", paths)
+    found = breaking(Problem(path, message, line, field, fix, severity)
+                     for path, line, field, severity, message, fix in rows)  # fmt: skip
+    return sorted(found, key=lambda p: (p.path, p.line or 0, p.message))
