@@ -139,32 +139,51 @@ def test_yaml_nested_hundreds_of_levels_deep_is_a_bad_file_not_a_crash(project, 
     orch("status")
 
 
-def test_a_title_that_is_a_number_does_not_crash_an_update(project, orch):
+def test_a_title_that_is_a_number_refuses_an_update_without_a_crash(project, orch):
+    # A number where text belongs does not validate: orch neither crashes nor writes and
+    # commits the file still broken (issue 17); it says where and how to fix it, and the
+    # update works once the title is text.
     orch("session", "create", "Numbers", "--switch")
     task_id = add_task(orch, "Words")
     path = task_file(project, task_id)
     path.write_text(path.read_text(encoding="utf-8").replace("title: Words", "title: 123"))
 
-    orch("task", "update", task_id, "--status", "in_progress")
-    assert "status: in_progress" in path.read_text(encoding="utf-8")
-    assert "title: 123" in path.read_text(encoding="utf-8")  # the file's value is kept
-    assert git(project.root, "log", "-1", "--format=%s").strip() == f"orch: update {task_id}"
-    assert git(project.root, "status", "--porcelain") == ""
+    refused = orch("task", "update", task_id, "--status", "in_progress", code=1)
+    assert "title: expected text, found a number 123 — write text" in refused.stderr
+    assert "fix the file first" in refused.stderr
+    assert "title: 123" in path.read_text(encoding="utf-8")  # the file as it was left
+    assert "status: pending" in path.read_text(encoding="utf-8")
     [problem] = [p for p in problems(orch) if p["path"].endswith(f"{task_id}.md")]
     assert problem["message"] == "title: expected text, found a number 123"
 
+    path.write_text(path.read_text(encoding="utf-8").replace("title: 123", "title: '123'"))
+    orch("task", "update", task_id, "--status", "in_progress")
+    assert "status: in_progress" in path.read_text(encoding="utf-8")
+    assert git(project.root, "status", "--porcelain") == ""
 
-def test_a_session_name_that_is_a_number_does_not_crash_note_pause_or_activate(project, orch):
+
+def test_a_session_name_that_is_a_number_refuses_note_pause_or_activate_without_a_crash(
+    project, orch
+):
     session_id = orch.json("session", "create", "Words", "--switch")["session_id"]
     path = project.layout.session_dir(session_id) / "session.md"
     path.write_text(path.read_text(encoding="utf-8").replace("name: Words", "name: 123"))
 
+    for command in (("note", "decision", "Keep going"), ("session", "pause", session_id)):
+        refused = orch(*command, code=1)
+        assert "name: expected text, found a number 123" in refused.stderr, command
+    assert "name: 123" in path.read_text(encoding="utf-8")
+
+    path.write_text(path.read_text(encoding="utf-8").replace("name: 123", "name: '123'"))
     orch("note", "decision", "Keep going")
     orch("session", "pause", session_id)
     orch("session", "activate", session_id)
-    assert git(project.root, "log", "-1", "--format=%s").strip() == f"orch: activate {session_id}"
+    assert (
+        git(project.root, "log", "-1", "--format=%s")
+        .strip()
+        .startswith(f"orch: activate {session_id}")
+    )
     assert git(project.root, "status", "--porcelain") == ""
-    assert "name: 123" in path.read_text(encoding="utf-8")
 
 
 def fill(folder: Path) -> None:

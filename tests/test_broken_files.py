@@ -378,3 +378,20 @@ def test_a_batch_commit_names_each_change_once(started):
     orch("sync")
     body = git(root, "log", "-1", "--format=%b").splitlines()
     assert body.count(f'orch: edit {task_id} "{TITLE}"') == 1, body
+
+
+@pytest.mark.parametrize("breaks", [drop_title, duplicate_key], ids=["no title", "duplicate key"])
+def test_an_operation_on_a_broken_record_is_refused_and_commits_nothing(started, breaks):
+    # The file still parses, so the index has a row for it: `task update` loaded it,
+    # rewrote it still broken, and committed it as orch's own write.
+    root, orch, task_id = started
+    rel = rel_of(root, task_id)
+    path = root / rel
+    path.write_text(breaks(path.read_text(encoding="utf-8")), encoding="utf-8")
+    orch("status")
+    before, as_left = head(root), path.read_bytes()
+    result = orch("task", "update", task_id, "--priority", "1", code=1)
+    assert "fix the file first" in result.stderr and rel in result.stderr
+    assert "(orch doctor)" in result.stderr
+    assert head(root) == before and path.read_bytes() == as_left
+    assert rel in dirty(root)

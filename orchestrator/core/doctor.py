@@ -119,7 +119,7 @@ def _fix_fields(w: Writer, changed: list[str]) -> None:
     for path, actions in wanted.items():
         role = roles[path]
         try:
-            record = w.load(role.kind, role.session_dir, role.record_id)
+            record = w.load(role.kind, role.session_dir, role.record_id, broken_ok=True)
         except RecordError:
             continue  # unreadable: its own problem comes first
         for key in actions.get("derived", []):
@@ -138,7 +138,7 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
         return
     kind, session_id, old = role.kind, role.session_dir, role.record_id
     try:
-        record = w.load(kind, session_id, old)
+        record = w.load(kind, session_id, old, broken_ok=True)
     except RecordError:
         return
     new = w.new_id(kind)
@@ -150,7 +150,7 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
     w.delete(record)
     refs = _references(w, kind, session_id, old)
     for ref_kind, ref_id, keys in refs:
-        other = w.load(ref_kind, session_id, ref_id)
+        other = w.load(ref_kind, session_id, ref_id, broken_ok=True)
         for key in keys:
             value = other.meta.get(key)
             if isinstance(value, list):
@@ -192,7 +192,7 @@ def _references(
             if path.stem == old or path.name.startswith("."):
                 continue
             try:
-                record = w.load(ref_kind, session_id, path.stem)
+                record = w.load(ref_kind, session_id, path.stem, broken_ok=True)
             except RecordError:
                 continue
             named = [
@@ -216,7 +216,7 @@ def _fix_regions(w: Writer, changed: list[str]) -> None:
         if not isinstance(role, RecordRole):
             continue
         try:
-            record = w.load("session", role.session_dir, role.record_id)
+            record = w.load("session", role.session_dir, role.record_id, broken_ok=True)
         except (RecordError, AttributeError):
             continue
         body = without_broken_regions(record.body)

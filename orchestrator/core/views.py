@@ -126,6 +126,8 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
             record = w.load("session", session_id, session_id)
         except RecordError:
             continue  # an unreadable session.md is reported by doctor; not rewritten
+        if w.broken(record):
+            continue  # nor a broken one: it stays as the person left it until fixed
         if broken_markers(record.body):
             continue  # regions that cannot be told apart: doctor says so, --fix mends
         inside = render(view)
@@ -157,6 +159,8 @@ def apply_edits(w: Writer, session_id: str) -> None:
         session = w.load("session", session_id, session_id)
     except RecordError:
         return
+    if w.broken(session):
+        return  # its edits are read once the file is fixed
     assert session.path is not None  # a loaded record knows its file
     rel = w.layout.rel(session.path)
     text = w.text_of(session)

@@ -16,7 +16,7 @@ from orchestrator.git.commits import Change, Entry
 from orchestrator.index.engine import (
     IndexDB,
 )
-from orchestrator.index.refresh import Indexer
+from orchestrator.index.refresh import Indexer, breaking
 from orchestrator.layout import FileRole
 from orchestrator.model import CONFLICT_KEY, ID_KEY, Record, new_id
 from orchestrator.store.files import (
@@ -81,6 +81,7 @@ class Writer:
         # loaded task showed in its view (see `shown`).
         self.views: set[str] = set()
         self._shown: dict[Path, tuple] = {}
+        self._broken: dict[Path, FileRole] = {}  # loaded broken: saved only once mended
         # Thousands of new files (an import): written without an fsync each, and all
         # flushed to disk at once before the commit.
         self.bulk = False
@@ -101,8 +102,13 @@ class Writer:
     def path_of(self, kind: str, session_id: str, record_id: str) -> Path:
         return self.layout.record_path(kind, session_id, record_id)
 
-    def load(self, kind: str, session_id: str, record_id: str) -> Record:
-        """A record as its file has it now (not as the index remembers it)."""
+    def load(self, kind: str, session_id: str, record_id: str, broken_ok: bool = False) -> Record:
+        """A record as its file has it now (not as the index remembers it). A file that
+        parses but is broken (no title, a bad value: an error of its own) loads, but
+        `save` refuses to write it still broken: what orch saves it commits, and a broken
+        record stays out of orch's commits until it is fixed. An operation that fixes it
+        (a new value for the bad field) is saved. `broken_ok`: for the repairs that mend
+        what save would not see as mended (doctor) and a deletion."""
 
         path = self.path_of(kind, session_id, record_id)
         rel = self.layout.rel(path)
@@ -131,6 +137,8 @@ class Writer:
             )
         self._read[path] = (blob_id(data), data.decode("utf-8", errors="replace"))
         self._note_unseen(rel, data)
+        if not broken_ok and breaking(parsed.problems):
+            self._broken[path] = role
         parsed.record.path = path
         if kind == "task":
             self._shown[path] = shown(parsed.record)
@@ -182,6 +190,8 @@ class Writer:
         if text is None:
             self._settle_conflicts(record, base_text)
         ours = render_record(record) if text is None else text
+        if path in self._broken:
+            self._refuse_still_broken(record.kind, ours, rel, self._broken[path])
         self._intend(rel, counted)
         new_text, data = ours, b""
         for _round in range(SAVE_ROUNDS):
@@ -244,6 +254,22 @@ class Writer:
                     rel,
                     verb or "",
                 )
+            )
+
+    def broken(self, record: Record) -> bool:
+        """Whether a loaded record's file is broken (see `load`): a view is not
+        regenerated into it."""
+        return loaded_path(record) in self._broken
+
+    @staticmethod
+    def _refuse_still_broken(kind: str, text: str, rel: str, role: FileRole) -> None:
+        """Refuse to write a record that was broken when loaded and still is (the
+        operation did not mend what is wrong): it would be committed as orch's."""
+        still = breaking(parse_record(kind, text, rel, role).problems)
+        if still:
+            raise RecordError(
+                f"cannot change {still[0]}; fix the file first (the doctor lists every problem)",
+                hint=Hint("doctor"),
             )
 
     def _read_settled(self, path: Path, rel: str, base_blob: str | None):

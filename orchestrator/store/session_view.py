@@ -258,7 +258,7 @@ def _group_sections(view: SessionView) -> list[str]:
         parts.append(f"\n{level} {name}\n\n{' · '.join(facts)}\n")
         parts.append(_checklist(by_group.get(g["group_id"], [])))
     if by_group.get(None):
-        parts.append("\n### Tasks without a group\n")
+        parts.append(f"\n### {UNGROUPED_HEADING}\n")
         parts.append(_checklist(by_group[None]))
     return parts
 
