@@ -229,6 +229,21 @@ def test_the_estimated_completion_is_a_date_at_the_sessions_pace(project):
     assert orch.json("session", "show")["estimated_completion_date"] == expected
 
 
+def test_an_estimate_too_far_ahead_for_a_date_breaks_nothing(sqlite_project):
+    # 3,000,000 h left at 1 h a day is past the year 9999: every command, doctor and
+    # reindex included, failed with an internal error (OverflowError).
+    orch = Orch(sqlite_project.root)
+    orch("session", "create", "Big")
+    small = orch.json("task", "add", "Small", "--estimate", "1")["task_id"]
+    for n in range(3):
+        orch("task", "add", f"Huge {n}", "--estimate", "1000000")
+    orch("task", "done", small)
+    assert orch.json("session", "show")["estimated_completion_date"] is None
+    assert "| over 100 years at this pace |" in session_md(sqlite_project).read_text()
+    orch("reindex")
+    orch("doctor")
+
+
 def test_key_metrics_and_the_total_session_time(sqlite_project):
     orch = Orch(sqlite_project.root)
     ids = make_session(orch)

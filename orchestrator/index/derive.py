@@ -80,13 +80,18 @@ def percent(done: int, total: int) -> float:
     return round(100.0 * done / total, 1) if total else 0.0
 
 
+# How far ahead an estimated completion date is still given (100 years).
+ETA_HORIZON_DAYS = 36525
+
+
 def estimated_completion(
     started: str | None, as_of: str | None, effort_done: float, effort_left: float
 ) -> str | None:
     """The date (YYYY-MM-DD) a session's open work is done at its pace so far: the
     estimated effort completed per calendar day from `started` (its activation) to
     `as_of` (its last activity), both days counted, into `effort_left`. None while there
-    is no pace (no estimated work completed, no dates) or no estimated work left."""
+    is no pace (no estimated work completed, no dates), no estimated work left, or the
+    date is over ETA_HORIZON_DAYS away."""
     from datetime import date, timedelta
 
     if effort_left <= 0 or effort_done <= 0 or not started or not as_of:
@@ -96,7 +101,10 @@ def estimated_completion(
     except ValueError:
         return None
     days = max((last - first).days, 0) + 1
-    return (last + timedelta(days=math.ceil(effort_left * days / effort_done))).isoformat()
+    needed = math.ceil(effort_left * days / effort_done)
+    if needed > ETA_HORIZON_DAYS:  # no date worth saying (and past year 9999 none exists)
+        return None
+    return (last + timedelta(days=needed)).isoformat()
 
 
 def session_effort(tasks: list[dict[str, Any]]) -> tuple[float, float]:

@@ -171,8 +171,10 @@ def _overview(view: SessionView) -> str:
         eta = "no estimates yet"
     elif not effort_left:
         eta = "nothing estimated left"
-    elif not eta:
+    elif not eta and effort_total == effort_left:
         eta = "no pace yet (no estimated work completed)"
+    elif not eta:
+        eta = "over 100 years at this pace"
     live = len(view.tasks) - counts.get(CANCELLED, 0)
     done = counts.get(DONE, 0)
     effort_done = effort_total - effort_left
