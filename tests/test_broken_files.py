@@ -395,3 +395,25 @@ def test_an_operation_on_a_broken_record_is_refused_and_commits_nothing(started,
     assert "(orch doctor)" in result.stderr
     assert head(root) == before and path.read_bytes() == as_left
     assert rel in dirty(root)
+
+
+def test_a_box_ticked_for_a_task_whose_file_is_broken_waits_and_stops_nothing(started):
+    # The task file has a bad value (it still loads): the tick's save was refused and
+    # the error stopped every command, doctor included.
+    root, orch, task_id = started
+    path = root / rel_of(root, task_id)
+    path.write_text(
+        re.sub(r"(?m)^priority_level: .*$", "priority_level: high", path.read_text()),
+        encoding="utf-8",
+    )
+    orch("status")
+    (view,) = root.glob(".task_orchestrator/sessions/*/session.md")
+    view.write_text(view.read_text().replace(f"- [ ] {TITLE}", f"- [x] {TITLE}"), encoding="utf-8")
+    said = orch("status").stderr
+    assert f"the edit of {task_id}'s line is not applied" in said
+    assert "priority_level" in said and "fix the file first" in said
+    assert "was set to" not in said  # nothing was set
+    assert orch.json("task", "show", task_id)["status"] == "pending"
+    assert "priority_level: high" in path.read_text()
+    orch("doctor", code=1)  # runs, and lists the bad value
+    orch("task", "list")

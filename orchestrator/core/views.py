@@ -188,22 +188,24 @@ def apply_edits(w: Writer, session_id: str) -> None:
         w.save(session, text=new_text, counted=False)
     for edit in edits:
         task = tasks[edit.task_id]
+        not_applied = f"{rel}: the edit of {edit.task_id}'s line is not applied"
         try:
             record = w.load("task", session_id, edit.task_id)
         except RecordError as error:
-            w.project.warnings.append(str(error))
+            w.project.warnings.append(Said(f"{not_applied}: {error}", error.hint))
             continue
+        open_work: list[str] = []  # said once the edit is saved
         if edit.checked is not None or edit.status is not None:
             # The person's decision stands; the rules only say what is still open. A
             # status word says which status; a box, done or not done.
             status = edit.status or checked_status(task, bool(edit.checked))
             warning = edit_warning(w.db, task, status)
             if warning:
-                w.project.warnings.append(f"{rel}: {warning}")
+                open_work.append(f"{rel}: {warning}")
             elif task["status"] == DONE and status != DONE:
                 # Unticking reopens work someone finished: said, so that a view restored
                 # from an older commit does not quietly undo what was completed since.
-                w.project.warnings.append(
+                open_work.append(
                     f'{rel}: {task["task_id"]} "{task["title"]}" was completed; the edit'
                     f" took it back to {status}"
                 )
@@ -211,7 +213,12 @@ def apply_edits(w: Writer, session_id: str) -> None:
         if edit.title is not None:
             record.meta["title"] = edit.title
         record.meta["last_updated_at"] = now()
-        w.save(record)
+        try:
+            w.save(record)
+        except RecordError as error:  # its file is broken: one edit waits, not every command
+            w.project.warnings.append(Said(f"{not_applied}: {error}", error.hint))
+            continue
+        w.project.warnings.extend(open_work)
 
 
 def problem_hint(problem: ViewProblem, session_id: str) -> Hint | None:
