@@ -28,6 +28,9 @@ class Watcher:
             [sys.executable, "-m", "orchestrator", "--root", str(root), "watch",
              "--debounce", str(DEBOUNCE)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            # Ctrl-C is how it stops: a suite started in the background by a shell
+            # without job control (`( cmd & )`) hands its children SIGINT ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
