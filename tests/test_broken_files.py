@@ -417,3 +417,22 @@ def test_a_box_ticked_for_a_task_whose_file_is_broken_waits_and_stops_nothing(st
     assert "priority_level: high" in path.read_text()
     orch("doctor", code=1)  # runs, and lists the bad value
     orch("task", "list")
+
+
+def test_doctor_fix_leaves_a_file_its_repair_would_leave_broken(started):
+    # It set the id from the file's name and dropped `level`, then committed the file
+    # with its bad priority still in it, as orch's own write.
+    root, orch, task_id = started
+    rel = rel_of(root, task_id)
+    path = root / rel
+    text = path.read_text().replace(f"task_id: {task_id}", "task_id: t-wrongid")
+    text = re.sub(r"(?m)^priority_level: .*$", "priority_level: high\nlevel: 3", text)
+    path.write_text(text, encoding="utf-8")
+    orch("status")
+    before = head(root)
+    fixed = orch("doctor", "--fix", code=None)
+    assert f"{rel}: not repaired, as it would stay broken" in fixed.stdout + fixed.stderr
+    assert "priority_level" in fixed.stdout + fixed.stderr
+    assert path.read_text() == text and rel in dirty(root)
+    assert b"priority_level: high" not in committed(root, rel)
+    assert head(root) == before or rel not in git(root, "show", "--stat", "--format=", "HEAD")
