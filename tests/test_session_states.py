@@ -85,6 +85,33 @@ def test_a_session_whose_file_does_not_parse_is_listed_in_error_and_back_when_fi
     assert row["status"] == "active" and row["name"] == "Payments" and "problem" not in row
 
 
+def test_a_session_in_error_cannot_be_moved_and_the_active_one_stays(orch, sqlite_project):
+    # Activating it paused the active session, committed that, then failed on the file.
+    root = sqlite_project.root
+    first = orch.json("session", "create", "First")["session_id"]
+    second = orch.json("session", "create", "Second", "--switch")["session_id"]
+    path = session_md(root, first)
+    path.write_text(path.read_text().replace("name: First", "name: First: x"))
+    orch("status")
+    before = subjects(root)
+    for verb in ("activate", "archive", "cancel"):
+        refused = orch("session", verb, first, code=1)
+        assert f"session {first} is in error: " in refused.stderr, verb
+        assert "fix its file first" in refused.stderr and "(orch doctor)" in refused.stderr
+    assert subjects(root) == before
+    assert orch.json("session", "show", second)["status"] == "active"
+
+
+def test_a_session_made_active_beside_one_in_error_is_warned_about_it(orch, sqlite_project):
+    # The one in error may have been active: once fixed, two would be.
+    root = sqlite_project.root
+    first = orch.json("session", "create", "First")["session_id"]
+    path = session_md(root, first)
+    path.write_text(path.read_text().replace("name: First", "name: First: x"))
+    created = orch("session", "create", "Second")
+    assert f"session {first} is in error, so whether it is active is not known" in created.stderr
+
+
 def test_mcp_lists_a_session_in_error_with_its_problem(orch, sqlite_project):
     root = sqlite_project.root
     broken = orch.json("session", "create", "Payments")["session_id"]

@@ -14,7 +14,7 @@ from orchestrator.core.rules import (
     check_session_transition,
     set_session_status,
 )
-from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput
+from orchestrator.errors import ActiveSessionExists, Hint, InvalidInput, RecordError
 from orchestrator.graph import tree_rows
 from orchestrator.model import (
     ACTIVE,
@@ -63,6 +63,7 @@ def create_session(
     if not name:
         raise InvalidInput("a session needs a name")
     with project.writing("create") as w:
+        say_sessions_in_error(w.db, project.warnings)
         active = lookup.active_session(w.db)
         if active is not None and not switch:
             given = {
@@ -215,8 +216,18 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         if row["status"] == target:
             project.warnings.append(f"session {describe(row)} is already {target}")
             return row
+        if row["status"] == ERROR:  # its state is in a file that cannot be read
+            (broken,) = with_problems(w.db, [row])
+            raise RecordError(
+                f"session {row['session_id']} is in error: {broken['problem']}; fix its"
+                " file first (it then reads as the file says)",
+                hint=Hint("doctor"),
+            )
         check_session_transition(row, target)
+        # Loaded first: a session whose file turns out broken leaves the active one as is.
+        record = w.load("session", row["session_id"], row["session_id"])
         if target == ACTIVE:
+            say_sessions_in_error(w.db, project.warnings)
             current = lookup.active_session(w.db)
             if current is not None:
                 _set_status(w, current, PAUSED, verb=SESSION_VERB[PAUSED])
@@ -229,9 +240,22 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
                 project.warnings.append(
                     f"{open_tasks} task(s) of {describe(row)} are not completed"
                 )
-        _set_status(w, row, target)
+        set_session_status(record.meta, target)
+        w.save(record)
         w.sync()
         return lookup.session(w.db, row["session_id"])
+
+
+def say_sessions_in_error(db: IndexDB, warnings: list[str]) -> None:
+    """Before a session is made active: the sessions whose file cannot be read, whose
+    state is not known (one may have been active, and two would be once it is fixed)."""
+    for broken in with_problems(db, db.records(
+        f"SELECT * FROM sessions WHERE status = '{ERROR}' ORDER BY session_id"
+    )):  # fmt: skip
+        warnings.append(
+            f"session {broken['session_id']} is in error, so whether it is active is not"
+            f" known: {broken['problem']}"
+        )
 
 
 def _set_status(w: Writer, row: dict[str, Any], status: str, verb: str | None = None) -> None:
