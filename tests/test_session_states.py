@@ -338,3 +338,17 @@ def test_mode_rows_carry_the_times_of_their_files(project):
         "updated_at": "2027-01-15T08:00:00.000Z",
         "last_validated_at": "2027-01-15T08:00:00.000Z",
     }
+
+
+def test_error_typed_as_a_sessions_status_is_a_problem_of_its_file(orch, sqlite_project):
+    # The doctor found nothing, and session list said the file "cannot be read".
+    root = sqlite_project.root
+    first = orch.json("session", "create", "First")["session_id"]
+    path = session_md(root, first)
+    path.write_text(path.read_text().replace("status: active", "status: error"))
+    said = orch("doctor", code=1).stdout
+    assert "status: error is the state of a session whose file cannot be read" in said
+    [row] = orch.json("session", "list")
+    assert row["status"] == "error"
+    assert row["problem"].startswith(f".task_orchestrator/sessions/{first}/session.md:")
+    assert "status: error is the state" in row["problem"]

@@ -26,6 +26,7 @@ from orchestrator.model import (
     CONFLICT_CLONE_KEY,
     CONFLICT_KEY,
     CONFLICT_MARKERS,
+    ERROR,
     ID_KEY,
     TITLE_KEY,
     Parsed,
@@ -317,6 +318,13 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
             )
     schema_problems, bad_fields = validate_fields(kind, meta, rel, lines)
     problems.extend(schema_problems)
+    if kind == "session" and meta.get("status") == ERROR:
+        # The state orch gives a session whose file cannot be read: never the file's own.
+        problems.append(Problem(
+            rel, f"status: {ERROR} is the state of a session whose file cannot be read",
+            line=lines.get(("status",)), field="status",
+            fix="write the status the session is in (active, paused, completed, ...)",
+        ))  # fmt: skip
     index_meta = None
     if bad_fields:
         index_meta = dict(meta)
