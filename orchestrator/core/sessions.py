@@ -216,16 +216,19 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         if row["status"] == target:
             project.warnings.append(f"session {describe(row)} is already {target}")
             return row
-        if row["status"] == ERROR:  # its state is in a file that cannot be read
-            (broken,) = with_problems(w.db, [row])
+        # Loaded first: a session whose file cannot be used leaves the active one as is.
+        try:
+            record = w.load("session", row["session_id"], row["session_id"])
+        except RecordError:
+            if row["status"] != ERROR:
+                raise
+            (broken,) = with_problems(w.db, [row])  # its state is in a file not readable
             raise RecordError(
                 f"session {row['session_id']} is in error: {broken['problem']}; fix its"
                 " file first (it then reads as the file says)",
                 hint=Hint("doctor"),
-            )
+            ) from None
         check_session_transition(row, target)
-        # Loaded first: a session whose file turns out broken leaves the active one as is.
-        record = w.load("session", row["session_id"], row["session_id"])
         if target == ACTIVE:
             say_sessions_in_error(w.db, project.warnings)
             current = lookup.active_session(w.db)
