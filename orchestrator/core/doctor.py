@@ -119,12 +119,16 @@ def _fix_fields(w: Writer, changed: list[str]) -> None:
     for path, actions in wanted.items():
         role = roles[path]
         try:
-            record = w.load(role.kind, role.session_dir, role.record_id, broken_ok=True)
+            record = w.load(role.kind, role.session_dir, role.record_id)
         except RecordError:
             continue  # unreadable: its own problem comes first
         for key in actions.get("derived", []):
             record.meta.pop(key, None)
-        w.save(record)  # loading set the identity fields from the file's place
+        try:
+            w.save(record)  # loading set the identity fields from the file's place
+        except RecordError as error:  # still broken after the repair: left as it is
+            changed.append(f"{path}: not repaired, as it would stay broken: {error}")
+            continue
         if actions.get("derived"):
             changed.append(f"{path}: removed {', '.join(actions['derived'])} (computed by orch)")
         for key in actions.get("identity", []):
@@ -216,10 +220,15 @@ def _fix_regions(w: Writer, changed: list[str]) -> None:
         if not isinstance(role, RecordRole):
             continue
         try:
-            record = w.load("session", role.session_dir, role.record_id, broken_ok=True)
+            record = w.load("session", role.session_dir, role.record_id)
         except (RecordError, AttributeError):
             continue
         body = without_broken_regions(record.body)
-        if body != record.body:
+        if body == record.body:
+            continue
+        try:
             w.save(record, text=w.with_body(record, body))
-            changed.append(f"{path}: dropped the markers of broken view regions (their lines stay)")
+        except RecordError as error:  # still broken after the repair: left as it is
+            changed.append(f"{path}: not repaired, as it would stay broken: {error}")
+            continue
+        changed.append(f"{path}: dropped the markers of broken view regions (their lines stay)")
