@@ -30,8 +30,6 @@ _TASK_LINE = re.compile(
 )
 # A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
 # greedy title makes the last status word the tail's.
-# A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
-# greedy title makes the last status word the tail's.
 _TAIL = re.compile(r"^(?P<title>.*) \((?P<word>[A-Za-z][A-Za-z ]*)\)(?: - [^()]*)?$")
 
 
