@@ -75,6 +75,10 @@ def test_missing_title_keeps_the_task_visible(sample, sample_orch, tasks):
     assert shown["title"] == f"(no title: {bad['task_id']})"
     problem = only_problem(sample_orch, f"{bad['task_id']}.md")
     assert problem["message"] == "title is missing" and problem["fix"] == "add a line `title: ...`"
+    # Said at the frontmatter's opening `---`, like every problem: path:line: problem — fix.
+    assert problem["line"] == 1
+    said = sample_orch("doctor", code=1).stdout
+    assert f"{bad['task_id']}.md:1: title is missing — add a line `title: ...`" in said
 
 
 def test_wrong_type_and_unknown_status_are_reported_and_replaced_by_defaults(

@@ -312,6 +312,44 @@ def test_control_characters_are_refused_through_mcp(sqlite_project):
     connected(build_server(sqlite_project.root), body)
 
 
+def test_an_empty_id_is_a_usage_error_not_several_matches(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    orch("session", "create", "Plain")
+    add_task(orch, "One")
+    add_task(orch, "Two")
+    for args in (("task", "show", ""), ("task", "done", "  "), ("session", "show", "")):
+        said = orch(*args, code=2).stderr
+        assert "an empty id names no" in said and "matches several" not in said
+
+
+def test_an_empty_id_is_a_clear_error_through_mcp(sqlite_project):
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Plain")
+        for n in range(2):
+            await agent.ok("orchestrator_task_create", title=f"Task {n}")
+        said = await agent.error("orchestrator_task_get", task_id="")
+        assert "an empty id names no task" in said and "matches several" not in said
+        said = await agent.error("orchestrator_session_pause", session_id=" ")
+        assert "an empty id names no session" in said
+
+    connected(build_server(sqlite_project.root), body)
+
+
+def test_an_id_typed_in_capitals_finds_its_record(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    session_id = orch.json("session", "create", "Plain")["session_id"]
+    task_id = add_task(orch, "One")
+    assert orch.json("task", "show", task_id.upper())["task_id"] == task_id
+    assert orch.json("task", "show", task_id[2:7].upper())["task_id"] == task_id
+    assert orch.json("session", "show", session_id.upper())["session_id"] == session_id
+
+    async def body(agent: Agent):
+        got = await agent.ok("orchestrator_task_get", task_id=task_id.upper())
+        assert got["task"]["task_id"] == task_id
+
+    connected(build_server(sqlite_project.root), body)
+
+
 def test_control_characters_from_a_hand_edit_are_shown_escaped(project, orch):
     session_id = orch.json("session", "create", "Edits", "--switch")["session_id"]
     task_id = add_task(orch, "Plain")

@@ -354,6 +354,23 @@ def test_a_broken_task_asked_for_by_prefix_is_said_broken_not_missing(project, t
     assert f"{rel}:4: YAML error" in told and "did you mean" not in told
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/views.py apply_edits does not yet pass lookup's rule to read_edits(unusable=)",
+)
+def test_a_box_ticked_for_a_task_whose_file_is_broken_is_said_broken_not_missing(started):
+    root, orch, task_id = started
+    rel = rel_of(root, task_id)
+    (root / rel).write_text(break_title((root / rel).read_text(encoding="utf-8")))
+    (session,) = root.glob(".task_orchestrator/sessions/*/session.md")
+    text = session.read_text(encoding="utf-8")
+    session.write_text(text.replace(f"- [ ] {TITLE}", f"- [x] {TITLE}"), encoding="utf-8")
+    said = orch("sync").stderr
+    assert f"no task {task_id}" not in said
+    assert f"task {task_id} cannot be used: {rel}:4: YAML error" in said
+    assert "make it again once the file is fixed" in said
+
+
 # -- item 8: commit messages that say what happened --------------------------------------
 
 

@@ -773,6 +773,24 @@ def test_sync_remote_does_not_push_the_users_code(tmp_path):
     orch_a("sync", "--remote", "origin")
 
 
+def test_sync_remote_names_a_broken_file_the_remote_changed_too_and_says_to_fix_it(tmp_path):
+    """git refuses to start the merge over a broken file orch left uncommitted: the
+    error names the file with its problem and says to fix it, not to `git commit` it
+    as it is nor to abort a merge that never started."""
+    orch_a, orch_b, a, _, task_id = clone_pair(tmp_path)
+    orch_b("task", "update", task_id, "--priority", "5")
+    orch_b("sync", "--remote", "origin")
+    path = task_file(Project(a), task_id)
+    edit(path, "title: Shared task", "title: Mended: broken")
+    err = orch_a("sync", "--remote", "origin", code=1).stderr
+    assert f"{task_id}.md:4: YAML error" in err and "fix them" in err
+    assert "--abort" not in err and "git commit" not in err
+    assert not (a / ".git" / "MERGE_HEAD").exists()
+    edit(path, "title: Mended: broken", "title: Mended")
+    orch_a("sync", "--remote", "origin")
+    assert meta(path)["title"] == "Mended" and meta(path)["priority_level"] == 5
+
+
 def test_a_hook_that_runs_orch_during_sync_remote_does_not_wait_for_the_lock(tmp_path):
     import sys
 

@@ -136,6 +136,22 @@ def test_round_trip_keeps_peoples_text_and_applies_boxes_and_titles(view, before
     assert " ".join(tasks[renamed]["title"].split()) == " ".join(new_title.split())
 
 
+def test_an_edited_line_of_a_task_whose_file_is_broken_is_said_broken_not_missing():
+    """The task is left out of the list while its file is broken; the caller's rule says
+    why (file:line: problem), and the edit is said to wait for the fix."""
+    task = {"task_id": "t-0000000a", "title": "Bulk", "status": "pending"}
+    view = SessionView({"session_id": "s-00000001", "name": "S", "status": "active"}, [], [task])
+    base = place("", render(view))
+    body = base.replace("- [ ] Bulk", "- [x] Bulk")
+    why = "task t-0000000a cannot be used: t-0000000a.md:4: YAML error; fix the file first"
+    edits, [problem] = read_edits(body, base, {}, unusable={"t-0000000a": why}.get)
+    assert edits == []
+    assert problem.message.startswith(why) and "no task" not in problem.message
+    assert "make it again once the file is fixed" in problem.message
+    _, [missing] = read_edits(body, base, {}, unusable=lambda _: None)
+    assert missing.message.startswith("no task t-0000000a")
+
+
 def test_a_body_without_regions_gets_the_layout_around_its_text():
     view = SessionView({"session_id": "s-1", "name": "Alpha", "status": "active"}, [], [])
     body = place("\nShip v2 of the API.\n", render(view))

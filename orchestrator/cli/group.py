@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import (
     Styled,
     bar,
@@ -91,7 +92,7 @@ def list_(ctx, session, all_sessions, as_json) -> None:
 
 
 @group.command("show")
-@click.argument("group_ref", metavar="GROUP")
+@click.argument("group_ref", metavar="GROUP", type=params.GROUP_REF)
 @click.option(
     "--session", metavar="ID", help="Session to look the name up in (default: the active one)."
 )
@@ -145,7 +146,7 @@ def elsewhere(task: dict) -> str:
 
 
 @group.command("move")
-@click.argument("task_refs", metavar="TASK...", nargs=-1, required=True)
+@click.argument("task_refs", metavar="TASK...", nargs=-1, required=True, type=params.TASK_REF)
 @click.option("--to", "target", metavar="GROUP", required=True, help="The group to move them into.")
 @click.option(
     "--drop-dependencies",

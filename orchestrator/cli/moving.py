@@ -7,11 +7,12 @@ import sys
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.output import Styled, echo, emit_json, json_option
 
 
 @click.command()
-@click.argument("session_ref", metavar="[SESSION]", required=False)
+@click.argument("session_ref", metavar="[SESSION]", required=False, type=params.SESSION_REF)
 @click.option("--format", "export_format", type=click.Choice(("markdown", "json", "zip", "parquet")),
               default="json", show_default=True)  # fmt: skip
 @click.option("-o", "--output", metavar="PATH",

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from orchestrator.core.inputs import checked_choice, effort, split_ids
+from orchestrator.core.inputs import checked_choice, effort, record_ref, split_ids
 from orchestrator.errors import InvalidInput
 
 
@@ -40,3 +40,22 @@ def choices(kind: str, key: str) -> Checked:
 
 
 HOURS = Checked("hours", effort)
+
+
+class RecordRef(Checked):
+    """A reference to a record (core/inputs.py's `record_ref`), passed on as that reads
+    it: a blank one is a usage error; an id of orch's typed in capitals is lower-cased."""
+
+    def __init__(self, kind: str):
+        super().__init__("id", lambda value: record_ref(kind, value))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.check(value)
+        except InvalidInput as e:
+            self.fail(str(e), param, ctx)
+
+
+TASK_REF = RecordRef("task")
+GROUP_REF = RecordRef("group")
+SESSION_REF = RecordRef("session")

@@ -124,7 +124,7 @@ def show_problems(rows: list[dict]) -> None:
 
 
 @session.command("show")
-@click.argument("session_ref", metavar="[ID]", required=False)
+@click.argument("session_ref", metavar="[ID]", required=False, type=params.SESSION_REF)
 @json_option
 @click.pass_obj
 def show(ctx, session_ref, as_json) -> None:
@@ -183,7 +183,7 @@ def show(ctx, session_ref, as_json) -> None:
 
 
 def lifecycle(name: str, target: str, verb: str, doc: str) -> click.Command:
-    @click.argument("session_ref", metavar="ID")
+    @click.argument("session_ref", metavar="ID", type=params.SESSION_REF)
     @json_option
     @click.pass_obj
     def command(ctx, session_ref, as_json) -> None:
@@ -206,7 +206,7 @@ lifecycle("cancel", CANCELLED, "Cancelled", "Cancel session ID.")
 
 
 @session.command("archive")
-@click.argument("session_ref", metavar="ID")
+@click.argument("session_ref", metavar="ID", type=params.SESSION_REF)
 @click.option("--format", "export_format", type=click.Choice(("markdown", "json", "zip")),
               default="markdown", show_default=True,
               help="The export written to .task_orchestrator/archives/ with it.")  # fmt: skip

@@ -164,7 +164,7 @@ def list_(
 
 
 @task.command("show")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @json_option
 @click.pass_obj
 def show(ctx, task_ref, as_json) -> None:
@@ -218,7 +218,7 @@ def show(ctx, task_ref, as_json) -> None:
 
 
 @task.command("update")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option("--title")
 @click.option("--status", type=params.choice("task", "status"),
               help=", ".join(allowed_values("task", "status")))  # fmt: skip
@@ -288,7 +288,7 @@ def update(
 
 
 @task.command("start")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option("--force", is_flag=True, help="Start even if dependencies are unfinished.")
 @json_option
 @click.pass_obj
@@ -298,7 +298,7 @@ def start(ctx, task_ref, force, as_json) -> None:
 
 
 @task.command("done")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option("--actual", type=params.HOURS, metavar="HOURS", help=f"Actual effort {EFFORT_HELP}")
 @click.option(
     "--force", is_flag=True, help="Complete even if subtasks or dependencies are unfinished."
@@ -316,7 +316,7 @@ def done(ctx, task_ref, actual, force, as_json) -> None:
 
 
 @task.command("move")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option(
     "--group", metavar="GROUP", help="Move it (and its subtasks in the same group) to GROUP."
 )
@@ -334,7 +334,7 @@ def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
 
 
 @task.command("delete")
-@click.argument("task_ref", metavar="TASK")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option("--cascade", is_flag=True, help="Delete its subtasks with it.")
 @json_option
 @click.pass_obj

@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from orchestrator.core.lookup import NOUN
 from orchestrator.errors import InvalidInput
-from orchestrator.model import allowed_values, record_schema
+from orchestrator.model import ID_PREFIX, allowed_values, record_schema
 from orchestrator.store.validation import checked_texts
 
 # Efforts are whole hours, within the schema's bounds (schema/task.schema.json).
@@ -72,6 +73,28 @@ def split_ids(value: str | Iterable[str] | None) -> list[str]:
         return []
     parts = [value] if isinstance(value, str) else list(value)
     return [ref for part in parts for ref in re.split(r"[,\s]+", str(part)) if ref]
+
+
+# What the ids orch makes look like (model.new_id: a prefix and lower-case hex), and a
+# start of one; for tasks, which have no names, the prefix may be left out.
+_OWN_ID = {
+    kind: re.compile(rf"(?:{re.escape(prefix)}){'?' if kind == 'task' else ''}[0-9a-f]+", re.I)
+    for kind, prefix in ID_PREFIX.items()
+}
+
+
+def record_ref(kind: str, text: str) -> str:
+    """A reference to a record of `kind` as typed (an id, a unique start of one, a file
+    name, or for sessions and groups a name), ready to look up: a blank one is refused,
+    since it would name every record; one of orch's own ids typed in capitals
+    (`T-3C1C`) is read in lower case, as orch writes them. A session or a group may go
+    by a name, so only an id written with its prefix is."""
+    noun = NOUN[kind]
+    if not text.strip():
+        raise InvalidInput(
+            f"an empty id names no {noun}: give the {noun}'s id, or a unique start of it"
+        )
+    return text.lower() if _OWN_ID[kind].fullmatch(text.strip()) else text
 
 
 def checked_choice(kind: str, key: str, value: str | None) -> str | None:

@@ -12,6 +12,7 @@ from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.git.merge_driver import MERGE_CLONE_ENV
 from orchestrator.git.repo import GitError, Repo
+from orchestrator.index.refresh import broken_files
 from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"
@@ -112,8 +113,11 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
             raise GitError(f"git fetch {remote} {branch} failed: {said}")
         _refuse_other_commits(project, repo, remote, branch, "FETCH_HEAD" if found else None)
         if found:
-            with project.lock():  # no orch write lands in the middle of the merge
-                merged = _merge(project, repo, remote, branch) or merged
+            try:
+                with project.lock():  # no orch write lands in the middle of the merge
+                    merged = _merge(project, repo, remote, branch) or merged
+            except _MergeRefused as stopped:  # named outside the lock: reading takes it
+                raise _blocked(project, stopped, remote, branch) from None
         push = repo.run("push", "--quiet", "--", remote, f"HEAD:refs/heads/{branch}", check=False)
         if push.returncode == 0:
             break
@@ -211,6 +215,8 @@ def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
     )  # fmt: skip
     if done.returncode != 0:
         said = (done.stdout + done.stderr).decode(errors="replace").strip()
+        if repo.operation() is None:  # git refused to start: nothing to end or commit
+            raise _MergeRefused(said, _blocking(repo))
         raise OrchError(
             f"git merge of {remote}/{branch} stopped:\n{said}\n"
             "orch's record files merge field by field; what git could not merge is left for"
@@ -219,3 +225,57 @@ def _merge(project: Project, repo: Repo, remote: str, branch: str) -> bool:
             hint=Hint("sync", {"remote": remote}),
         )
     return repo.head()[0] != before
+
+
+class _MergeRefused(Exception):
+    """git would not start the merge; what it said, and the files in its way."""
+
+    def __init__(self, said: str, blocking: list[str]):
+        super().__init__(said)
+        self.said = said
+        self.blocking = blocking
+
+
+def _blocking(repo: Repo) -> list[str]:
+    """Files with changes not committed (in the work tree or git's index) that the
+    fetched commits change too: git refuses to start a merge that would overwrite them.
+    Paths as the repository names them."""
+    changed = repo.dirty(".")
+    incoming = repo.run("diff", "--name-only", "-z", "HEAD...FETCH_HEAD", check=False)
+    return sorted(p for p in incoming.stdout.decode().split("\0") if p and p in changed)
+
+
+def _blocked(project: Project, refused: _MergeRefused, remote: str, branch: str) -> OrchError:
+    """Why git did not start the merge, in what to do: a record file in the way is one
+    orch left uncommitted because it is broken (git/broken.py), so it is to be fixed
+    (the next sync commits it), never committed by hand as it is."""
+    syncer = project.syncer
+    ours = [syncer.from_git(p) for p in refused.blocking if _inside(syncer.prefix, p)]
+    with project.reading(names_broken=True) as db:
+        problems = broken_files(db, ours) if ours else []
+    broken = {syncer.to_git(p.path) for p in problems}
+    others = [p for p in refused.blocking if p not in broken]
+    head = f"git did not start the merge of {remote}/{branch}"
+    hint = Hint("sync", {"remote": remote})
+    if not refused.blocking:
+        return OrchError(f"{head}:\n{refused.said}\nthen sync with the remote again", hint=hint)
+    said = [
+        f"{head}: it changes files that hold changes of yours not committed, which it would overwrite"
+    ]
+    todo = []
+    if problems:
+        said.append("broken record files (orch commits each once it is fixed):")
+        said += [f"  {p}" for p in problems]
+        todo.append("fix them")
+    if others:
+        said.append("files with changes not committed:")
+        said += [f"  {p}" for p in others]
+        todo.append(
+            f"commit {'the latter' if problems else 'them'} or set them aside (`git stash`)"
+        )
+    said.append(f"{', and '.join(todo)}; then sync with the remote again")
+    return OrchError("\n".join(said), hint=hint)
+
+
+def _inside(prefix: str, path: str) -> bool:
+    return prefix == "." or path.startswith(prefix + "/")

@@ -288,7 +288,7 @@ def parse_record(kind: str, text: str, rel: str, role: FileRole) -> Parsed:
         )
     meta = {str(k): normalize(v) for k, v in data.items()}
     problems: list[Problem] = []
-    lines = KeyLines(yaml_text, first_line=2)
+    lines = KeyLines(yaml_text, first_line=2, opening=1)
     identity = {ID_KEY[kind]: role.record_id, "session_id": role.session_dir}
     for key, expected in identity.items():
         written = meta.get(key)

@@ -71,10 +71,12 @@ def _escape(match: re.Match) -> str:
 
 class KeyLines:
     """Line numbers of the keys in a YAML text, computed only when first asked for
-    (composing the YAML again costs as much as loading it)."""
+    (composing the YAML again costs as much as loading it). `opening`: the line that
+    opens the text (a frontmatter's `---`), where a key missing from it is said."""
 
-    def __init__(self, yaml_text: str, first_line: int):
+    def __init__(self, yaml_text: str, first_line: int, opening: int | None = None):
         self.yaml_text, self.first_line = yaml_text, first_line
+        self.opening = first_line if opening is None else opening
         self._lines: dict[tuple, int] | None = None
 
     def get(self, path: tuple) -> int | None:
@@ -213,7 +215,7 @@ def validate_fields(
                         Problem(
                             rel,
                             f"{dotted((*path, missing))} is missing",
-                            line=lines.get(path) if path else None,
+                            line=lines.get(path) if path else lines.opening,
                             field=dotted((*path, missing)),
                             fix=f"add a line `{missing}: ...`",
                         )

@@ -17,6 +17,7 @@ This module is pure: text in, edits out.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,6 @@ from orchestrator.store.session_view import shown_title, status_label, task_suff
 _TASK_LINE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+] \[(?P<mark>.)\] (?P<text>.*?) <!-- (?P<id>t-[A-Za-z0-9_-]+) -->\s*$"
 )
-# A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
-# greedy title makes the last status word the tail's.
 # A checklist line's text: the title, then ` (Status)` and ` - specialist - 3h`; the
 # greedy title makes the last status word the tail's.
 _TAIL = re.compile(r"^(?P<title>.*) \((?P<word>[A-Za-z][A-Za-z ]*)\)(?: - [^()]*)?$")
@@ -82,14 +81,22 @@ class ViewProblem:
 
 
 def read_edits(
-    body: str, base: str, tasks: dict[str, dict[str, Any]], seen: bool = True
+    body: str,
+    base: str,
+    tasks: dict[str, dict[str, Any]],
+    seen: bool = True,
+    unusable: Callable[[str], str | None] | None = None,
 ) -> tuple[list[ViewEdit], list[ViewProblem]]:
     """The edits a person made inside the `groups` region: the lines that differ from
     `base`, the body they started from (the committed view their editor opened), read
     as box, status word and title changes of the tasks they name (`tasks`: task_id ->
     row). A line orch cannot map to a task is reported, never guessed. When the person
     saw `base` (`seen`; not a view made up for want of history), a task line deleted is
-    reported too, and so is an edit of the other regions, which orch writes."""
+    reported too, and so is an edit of the other regions, which orch writes.
+
+    `unusable(task_id)` says why a task that is not in `tasks` cannot be used (its file
+    is broken: the caller's lookup rule, with the file's line and problem), or None if
+    there is no such task; a line naming it is said with that, not as no task."""
     problems = region_problems(body, base) if seen else []
     found = regions_of(body)
     if "groups" not in found:
@@ -113,6 +120,10 @@ def read_edits(
         if line in unchanged or not line.strip():
             continue
         task = tasks.get(m["id"]) if m else None
+        why = unusable(m["id"]) if m and task is None and unusable else None
+        if why is not None:
+            problems.append(_waiting(n + 1, why))
+            continue
         if m is None or task is None:
             what = f"no task {m['id']}" if m else "not a task line orch wrote"
             problems.append(
@@ -135,6 +146,16 @@ def read_edits(
     if seen:
         problems += _deleted_lines(lines, first, last, base_lines, listed, tasks)
     return edits, sorted(problems, key=lambda p: p.line)
+
+
+def _waiting(line: int, why: str) -> ViewProblem:
+    """An edit of a task whose file is broken: the task is not in the list until the
+    file is fixed, so the edit is not applied now; the person makes it again then."""
+    return ViewProblem(
+        line,
+        f"{why}; this edit is not applied: make it again once the file is fixed",
+        hint=Hint("doctor"),
+    )
 
 
 def _line_edit(

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 
 from orchestrator.core import archive, sessions
 from orchestrator.core.subtasks import session_brief
+from orchestrator.mcp.arguments import SessionId
 from orchestrator.mcp.replies import (
     ROWS,
     Reply,
@@ -58,7 +59,7 @@ def change_status(ctx: Context, session_id: str, target: str) -> CallToolResult:
 
 
 def orchestrator_session_activate(
-    ctx: Context, session_id: str
+    ctx: Context, session_id: SessionId
 ) -> Annotated[CallToolResult, SessionReply]:
     """Activate (the active one is paused) a session (id, unique id prefix or name).
     Refused where the spec's state machine does not allow it; the message lists the
@@ -67,7 +68,7 @@ def orchestrator_session_activate(
 
 
 def orchestrator_session_pause(
-    ctx: Context, session_id: str
+    ctx: Context, session_id: SessionId
 ) -> Annotated[CallToolResult, SessionReply]:
     """Pause a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
@@ -75,7 +76,7 @@ def orchestrator_session_pause(
 
 
 def orchestrator_session_complete(
-    ctx: Context, session_id: str
+    ctx: Context, session_id: SessionId
 ) -> Annotated[CallToolResult, SessionReply]:
     """Complete a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
@@ -83,7 +84,7 @@ def orchestrator_session_complete(
 
 
 def orchestrator_session_cancel(
-    ctx: Context, session_id: str
+    ctx: Context, session_id: SessionId
 ) -> Annotated[CallToolResult, SessionReply]:
     """Cancel a session (id, unique id prefix or name). Refused where the spec's state
     machine does not allow it; the message lists the allowed moves."""
@@ -111,7 +112,7 @@ def brief(row: dict[str, Any]) -> dict[str, Any]:
 
 def orchestrator_session_archive(
     ctx: Context,
-    session_id: str,
+    session_id: SessionId,
     export_format: Literal["markdown", "json", "zip"] = "markdown",
 ) -> Reply:
     """Archive a session and write its export under .task_orchestrator/archives/

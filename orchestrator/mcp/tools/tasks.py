@@ -11,6 +11,7 @@ from mcp.types import CallToolResult
 from orchestrator.core import tasks
 from orchestrator.core.inputs import split_ids
 from orchestrator.core.subtasks import SUMMARY
+from orchestrator.mcp.arguments import TaskId
 from orchestrator.mcp.replies import (
     PAGE,
     REPLY_BUDGET,
@@ -69,7 +70,7 @@ def orchestrator_task_create(
 
 def orchestrator_task_update(
     ctx: Context,
-    task_id: str,
+    task_id: TaskId,
     title: str = "",
     status: TaskStatus | None = None,
     description: str = "",
@@ -117,7 +118,7 @@ def orchestrator_task_update(
 
 
 def orchestrator_task_get(
-    ctx: Context, task_id: str, full: bool = False
+    ctx: Context, task_id: TaskId, full: bool = False
 ) -> Annotated[CallToolResult, TaskReply]:
     """A task with its subtasks, dependencies, the tasks it blocks and any problem in
     its file. Long descriptions are cut unless full=true."""
@@ -130,7 +131,7 @@ def orchestrator_task_get(
         )
 
 
-def orchestrator_task_delete(ctx: Context, task_id: str, cascade: bool = False) -> Reply:
+def orchestrator_task_delete(ctx: Context, task_id: TaskId, cascade: bool = False) -> Reply:
     """Delete a task's file and its artifacts; its subtasks too with cascade (else
     refused). Tasks that depended on it no longer do. One commit."""
     with served(ctx).call() as call:
@@ -139,7 +140,7 @@ def orchestrator_task_delete(ctx: Context, task_id: str, cascade: bool = False) 
 
 
 def orchestrator_task_cancel(
-    ctx: Context, task_id: str, reason: str = ""
+    ctx: Context, task_id: TaskId, reason: str = ""
 ) -> Annotated[CallToolResult, TaskReply]:
     """Cancel a task (it stops blocking others); reason is noted in its file."""
     with served(ctx).call() as call:

@@ -12,6 +12,7 @@ from mcp.types import CallToolResult
 from orchestrator.core import subtasks as subtask_ops
 from orchestrator.core import views, workflow
 from orchestrator.core.inputs import parse_subtasks
+from orchestrator.mcp.arguments import TaskId
 from orchestrator.mcp.replies import ROWS, Reply, StatusReply, trimmed
 from orchestrator.mcp.served import served
 
@@ -69,7 +70,7 @@ def orchestrator_plan_task(
         )
 
 
-def orchestrator_execute_subtask(ctx: Context, task_id: str, force: bool = False) -> Reply:
+def orchestrator_execute_subtask(ctx: Context, task_id: TaskId, force: bool = False) -> Reply:
     """Start a task (in progress) and get what its specialist needs: the role
     (role_definition, expertise, approach, output_format) from the session's mode,
     the task, its parent, and its dependencies' results. Refused while dependencies
@@ -83,7 +84,7 @@ def orchestrator_execute_subtask(ctx: Context, task_id: str, force: bool = False
 
 def orchestrator_complete_subtask(
     ctx: Context,
-    task_id: str,
+    task_id: TaskId,
     summary: str = "",
     detailed_work: str = "",
     file_paths: list[str] | None = None,
@@ -116,7 +117,7 @@ def orchestrator_complete_subtask(
         return call.reply(f"{task['task_id']} {task['title']!r} is {task['status']}.", out)
 
 
-def orchestrator_synthesize_results(ctx: Context, parent_task_id: str) -> Reply:
+def orchestrator_synthesize_results(ctx: Context, parent_task_id: TaskId) -> Reply:
     """Combine the results of a task's subtasks into its file (`## Synthesis`); the
     task is completed when all its subtasks are finished."""
     with served(ctx).call() as call:
