@@ -354,10 +354,6 @@ def test_a_broken_task_asked_for_by_prefix_is_said_broken_not_missing(project, t
     assert f"{rel}:4: YAML error" in told and "did you mean" not in told
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/views.py apply_edits does not yet pass lookup's rule to read_edits(unusable=)",
-)
 def test_a_box_ticked_for_a_task_whose_file_is_broken_is_said_broken_not_missing(started):
     root, orch, task_id = started
     rel = rel_of(root, task_id)

@@ -74,11 +74,9 @@ def by_id(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()
     raise not_found(db, kind, text, where, params)
 
 
-def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> NotFound:
-    """No record `text`: say why if its file exists but cannot be read, else suggest the
-    closest ids."""
-    import difflib
-
+def unusable(db: IndexDB, kind: str, text: str) -> NotFound | None:
+    """Why record `text` (an id, or the start of one) cannot be used, if its file exists
+    but cannot be read: which file, which line, what is wrong. None otherwise."""
     for candidate in _candidates(text, kind):
         # The id typed, or the one unreadable file whose id starts with it.
         rows = db.records(
@@ -96,6 +94,17 @@ def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple 
                 " fix the file first (the doctor lists every problem)",
                 hint=Hint("doctor"),
             )
+    return None
+
+
+def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple = ()) -> NotFound:
+    """No record `text`: say why if its file exists but cannot be read, else suggest the
+    closest ids."""
+    import difflib
+
+    broken = unusable(db, kind, text)
+    if broken is not None:
+        return broken
     table, key = TABLE[kind], ID_KEY[kind]
     clause = f" WHERE {where}" if where else ""
     ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.core import lookup
 from orchestrator.core.rules import SESSION_VERB, checked_status, edit_warning, set_status
 from orchestrator.errors import Hint, Said
 from orchestrator.git.repo import GitError
@@ -170,7 +171,12 @@ def apply_edits(w: Writer, session_id: str) -> None:
     # A view made up for want of history, or an older one restored whole, was not the
     # person's starting point: only its changed task lines are read.
     seen = started is not None and not restored
-    edits, problems = read_edits(session.body, base, tasks, seen=seen)
+
+    def unusable(task_id: str) -> str | None:  # a task whose file cannot be read
+        broken = lookup.unusable(w.db, "task", task_id)
+        return None if broken is None else str(broken)
+
+    edits, problems = read_edits(session.body, base, tasks, seen=seen, unusable=unusable)
     first_body_line = len(text.splitlines()) - len(session.body.splitlines()) + 1
     for problem in problems:
         where = f"{rel}:{first_body_line + problem.line - 1}: {problem.message}"
@@ -253,7 +259,6 @@ NOTE_KINDS = tuple(NOTE_SECTIONS)
 def add_note(project: Project, kind: str, text: str, session: str | None = None) -> dict[str, Any]:
     """Append a dated entry to a session's notes (Decisions Made, Key Learnings or Next
     Steps in its session.md) and commit it."""
-    from orchestrator.core import lookup
     from orchestrator.errors import InvalidInput
     from orchestrator.store import session_view
 
