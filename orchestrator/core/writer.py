@@ -139,6 +139,8 @@ class Writer:
         self._note_unseen(rel, data)
         if not broken_ok and breaking(parsed.problems):
             self._broken[path] = role
+        else:
+            self._broken.pop(path, None)
         parsed.record.path = path
         if kind == "task":
             self._shown[path] = shown(parsed.record)
@@ -192,6 +194,7 @@ class Writer:
         ours = render_record(record) if text is None else text
         if path in self._broken:
             self._refuse_still_broken(record.kind, ours, rel, self._broken[path])
+            del self._broken[path]  # mended by this save
         self._intend(rel, counted)
         new_text, data = ours, b""
         for _round in range(SAVE_ROUNDS):
