@@ -575,6 +575,27 @@ def test_stdio_server_runs_the_whole_workflow(new_dir, tmp_path):
     index_matches_rebuild(new_dir)
 
 
+def test_a_server_started_for_a_directory_with_no_project_serves_initialize(new_dir):
+    # It exited at start ("has no .task_orchestrator/ folder"), and the client saw only
+    # "Connection closed".
+    async def body(agent: Agent):
+        said = await agent.error("orchestrator_get_status")
+        assert f"{new_dir} has no orch project yet" in said
+        assert "orchestrator_initialize_session(working_directory=" in said
+        await agent.ok("orchestrator_initialize_session", working_directory=str(new_dir))
+        return await agent.ok("orchestrator_get_status")
+
+    status = connected(stdio(new_dir), body)
+    assert status["active_session"]["name"] == new_dir.name
+    assert (new_dir / ".task_orchestrator" / "sessions").is_dir()
+    assert any("create" in subject for subject in git_log(new_dir, "%s"))
+
+
+def test_a_server_started_for_a_path_that_is_no_directory_still_fails_at_start(tmp_path):
+    with pytest.raises(Exception):  # noqa: B017 - the SDK's error for a process that exits
+        connected(stdio(tmp_path / "missing"), lambda agent: agent.ok("orchestrator_get_status"))
+
+
 def test_two_server_processes_completing_tasks_at_once_lose_nothing(tmp_path):
     root = tmp_path / "shared"
     root.mkdir()

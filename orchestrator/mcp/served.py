@@ -47,8 +47,17 @@ class Served:
         self.bound: Path | None = None
         given = root or os.environ.get("ORCH_ROOT")
         if given:
-            self.project = Project.find(given)  # a wrong --root fails the start, loudly
-            self.bound = self.project.root
+            try:
+                self.project = Project.find(given)
+                self.bound = self.project.root
+            except ProjectNotFound:
+                # A directory with no project yet is served all the same (a client that
+                # only saw "Connection closed" could not say why): initialize_session
+                # creates it. A root that is no directory fails the start, loudly.
+                folder = Path(given).expanduser().resolve()
+                if not folder.is_dir() or refused_root(folder):
+                    raise
+                self.bound = folder
         else:
             try:
                 found = Project.find(None)
@@ -66,6 +75,11 @@ class Served:
         project.watch_changes()
 
     def need(self) -> Project:
+        if self.project is None and self.bound is not None:
+            raise ToolError(
+                f"{self.bound} has no orch project yet: call orchestrator_initialize_session("
+                f"working_directory={str(self.bound)!r}) to create it"
+            )
         if self.project is None:
             raise ToolError(
                 "no project yet: call orchestrator_initialize_session(working_directory=<the"
@@ -150,6 +164,14 @@ class Served:
                 f" {'another project' if inside else 'outside it'}. Start a server for"
                 " that project: orch mcp --root <its directory>"
             )
+        if self.project is None:  # started for a directory with no project yet
+            try:
+                project, _ = init_project(bound)
+            except OrchError as e:
+                raise tool_error(e, self.tools) from None
+            except OSError as e:
+                raise ToolError(f"cannot set up {bound}: {message(e, self.tools)}") from None
+            self.use(project)
         return self.need()
 
 
