@@ -170,3 +170,18 @@ def test_a_warning_with_a_hint_reads_as_a_call_to_a_client_and_a_command_to_a_pe
     assert said(warning, server.orch.tools).endswith("(call orchestrator_conflicts())")
     assert cli_message(warning).endswith("(orch conflicts)")
     assert said("plain words", server.orch.tools) == "plain words"
+
+
+def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_does(sample):
+    # The SDK ignored it: `status_filter` on task_list listed every task, unfiltered.
+    async def body(agent: Agent):
+        said = await agent.error("orchestrator_task_list", status_filter="completed")
+        assert said.startswith("orchestrator_task_list takes no argument 'status_filter';")
+        assert "its arguments are: " in said and "status" in said.split("are: ")[1]
+        said = await agent.error("orchestrator_task_get", taskId="t-1", extra=1)
+        assert "takes no argument 'extra', 'taskId'" in said
+        listed = await agent.ok("orchestrator_task_list", status="completed")
+        return listed
+
+    listed = connected(build_server(sample.root), body)
+    assert listed["tasks"] and {t["status"] for t in listed["tasks"]} == {"completed"}

@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from orchestrator import __version__
 from orchestrator.mcp import resources
@@ -60,6 +61,22 @@ class OrchServer(MCPServer[Served]):
             lifespan=lambda _server: nullcontext(orch),
         )
         self.orch = orch
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Served, Any] | None = None
+    ) -> Any:
+        """A call whose arguments the tool does not take is refused with the names it
+        does take: the SDK ignored them, so a misspelled `status_filter` or `taskId`
+        silently did something else."""
+        known = self.orch.tools.get(name)
+        unknown = sorted(set(arguments or {}) - set(known)) if known is not None else []
+        if known is not None and unknown:
+            listed = ", ".join(known) or "none"
+            raise ToolError(
+                f"{name} takes no argument {', '.join(map(repr, unknown))}; its arguments"
+                f" are: {listed}"
+            )
+        return await super().call_tool(name, arguments, context)
 
 
 def parameters(tool: Callable[..., Any]) -> list[str]:
