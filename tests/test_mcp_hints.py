@@ -185,3 +185,20 @@ def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_does(sampl
 
     listed = connected(build_server(sample.root), body)
     assert listed["tasks"] and {t["status"] for t in listed["tasks"]} == {"completed"}
+
+
+def test_arguments_that_do_not_fit_the_schema_are_said_in_plain_words(sample):
+    # The client read pydantic's report: "1 validation error for orchestrator_task_list
+    # Arguments ... For further information visit https://errors.pydantic.dev/...".
+    async def body(agent: Agent):
+        return (
+            await agent.error("orchestrator_task_list", limit="many"),
+            await agent.error("orchestrator_task_get"),
+        )
+
+    wrong, missing = connected(build_server(sample.root), body)
+    assert wrong.startswith('orchestrator_task_list: limit: ') and '(given "many")' in wrong
+    assert missing.startswith("orchestrator_task_get: task_id is required;")
+    for said in (wrong, missing):
+        assert "pydantic" not in said and "validation error" not in said
+        assert "its arguments are: " in said

@@ -114,3 +114,19 @@ def resource_error(
 ) -> ResourceError:
     """`error` as the resource error a client reads."""
     return ResourceError(message(error, tools))
+
+
+def argument_errors(tool: str, errors: list[Any], known: Collection[str]) -> ToolError:
+    """Arguments that do not fit a tool's schema (pydantic's `errors()`), said one per
+    argument in plain words, with the value given, instead of the validator's report."""
+    said = []
+    for error in errors:
+        name = ".".join(str(part) for part in error.get("loc", ())) or "arguments"
+        if error.get("type") == "missing":
+            said.append(f"{name} is required")
+            continue
+        given = json.dumps(error.get("input"), default=str)
+        if len(given) > 60:
+            given = given[:57] + "..."
+        said.append(f"{name}: {error.get('msg', 'not valid')} (given {given})")
+    return ToolError(f"{tool}: {'; '.join(said)}; its arguments are: {', '.join(known)}")

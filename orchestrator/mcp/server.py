@@ -11,9 +11,11 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from orchestrator import __version__
 from orchestrator.mcp import resources
+from orchestrator.mcp.errors import argument_errors
 from orchestrator.mcp.served import Served
 from orchestrator.mcp.tools import (
     export,
@@ -67,7 +69,8 @@ class OrchServer(MCPServer[Served]):
     ) -> Any:
         """A call whose arguments the tool does not take is refused with the names it
         does take: the SDK ignored them, so a misspelled `status_filter` or `taskId`
-        silently did something else."""
+        silently did something else. Arguments that do not fit the schema are said in
+        plain words (mcp/errors.py), not as the validator's report."""
         known = self.orch.tools.get(name)
         unknown = sorted(set(arguments or {}) - set(known)) if known is not None else []
         if known is not None and unknown:
@@ -76,7 +79,12 @@ class OrchServer(MCPServer[Served]):
                 f"{name} takes no argument {', '.join(map(repr, unknown))}; its arguments"
                 f" are: {listed}"
             )
-        return await super().call_tool(name, arguments, context)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if known is not None and isinstance(error.__cause__, ValidationError):
+                raise argument_errors(name, error.__cause__.errors(), known) from None
+            raise
 
 
 def parameters(tool: Callable[..., Any]) -> list[str]:
