@@ -197,7 +197,7 @@ def test_arguments_that_do_not_fit_the_schema_are_said_in_plain_words(sample):
         )
 
     wrong, missing = connected(build_server(sample.root), body)
-    assert wrong.startswith('orchestrator_task_list: limit: ') and '(given "many")' in wrong
+    assert wrong.startswith("orchestrator_task_list: limit: ") and '(given "many")' in wrong
     assert missing.startswith("orchestrator_task_get: task_id is required;")
     for said in (wrong, missing):
         assert "pydantic" not in said and "validation error" not in said
