@@ -141,6 +141,10 @@ class Served:
             raise ToolError(f"{why}; give the project's absolute path as working_directory")
         if self.project is not None and self.project.root == path:
             return self.project
+        return self._set_up(path)
+
+    def _set_up(self, path: Path) -> Project:
+        """Serve the project at `path`, set up there first if there is none."""
         try:
             project = Project.find(path) if (path / ".task_orchestrator").is_dir() else None
             if project is None:
@@ -165,14 +169,8 @@ class Served:
                 " that project: orch mcp --root <its directory>"
             )
         if self.project is None:  # started for a directory with no project yet
-            try:
-                project, _ = init_project(bound)
-            except OrchError as e:
-                raise tool_error(e, self.tools) from None
-            except OSError as e:
-                raise ToolError(f"cannot set up {bound}: {message(e, self.tools)}") from None
-            self.use(project)
-        return self.need()
+            return self._set_up(bound)
+        return self.project
 
 
 class Call:
