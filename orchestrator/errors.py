@@ -67,6 +67,18 @@ class Said(str):
         return said
 
 
+# How many warnings of one kind are said one by one; the rest are counted.
+NAMED_WARNINGS = 10
+
+
+def first_few(said: list[str], what: str) -> list[str]:
+    """Warnings of one kind (a bulk edit, many broken files): the first NAMED_WARNINGS,
+    and a line counting the rest (`and 12 more <what>`)."""
+    if len(said) <= NAMED_WARNINGS:
+        return said
+    return [*said[:NAMED_WARNINGS], f"and {len(said) - NAMED_WARNINGS} more {what}"]
+
+
 class OrchError(Exception):
     """An error a person can act on; str(error) is the whole message, `hint` (or None)
     the call that would succeed."""

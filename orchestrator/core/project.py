@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
 from orchestrator.core.rules import edit_warning
-from orchestrator.errors import Hint, LinkRefused, OrchError, Said
+from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
 from orchestrator.index import signatures
 from orchestrator.index.engine import (
@@ -46,9 +46,6 @@ if TYPE_CHECKING:
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
-
-# Tasks a bulk edit of statuses names one by one; the rest are counted.
-TYPED_STATUS_WARNINGS = 10
 
 INDEX_GITIGNORE = "# orch's index is a cache rebuilt from the files: never commit it.\n*\n"
 
@@ -364,10 +361,7 @@ class Project:
             warning = edit_warning(db, {**row, "status": old}, new)
             if warning:
                 said.append(f"{row['file_path']}: {warning}")
-        self.warnings.extend(said[:TYPED_STATUS_WARNINGS])
-        if len(said) > TYPED_STATUS_WARNINGS:
-            more = len(said) - TYPED_STATUS_WARNINGS
-            self.warnings.append(f"and {more} more tasks set by edits while work they need is open")
+        self.warnings.extend(first_few(said, "tasks set by edits while work they need is open"))
 
     def _follow_views(self, db: IndexDB, report: Report) -> list[str]:
         """Outside edits and the session.md views (core/views.py): boxes ticked in an

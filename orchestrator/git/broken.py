@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from orchestrator.errors import first_few
 from orchestrator.index.refresh import breaking, broken_files, read_file
 from orchestrator.layout import Layout
 from orchestrator.model import TABLE, Problem
@@ -20,8 +21,6 @@ from orchestrator.store.files import blob_id, read_unlinked
 
 if TYPE_CHECKING:
     from orchestrator.index.engine import IndexDB
-
-NAMED = 10  # broken files a warning names one by one; the rest are counted
 
 
 def as_they_are(layout: Layout, rels: Iterable[str]) -> dict[str, bytes | None]:
@@ -68,6 +67,4 @@ def left_out(found: dict[str, list[Problem]]) -> list[str]:
     said = [
         f"not committed until it is fixed: {problems[0]}" for _, problems in sorted(found.items())
     ]
-    if len(said) > NAMED:
-        said = [*said[:NAMED], f"and {len(said) - NAMED} more broken files, not committed either"]
-    return said
+    return first_few(said, "broken files, not committed either")
