@@ -142,7 +142,7 @@ def _renumber(w: Writer, path: str, changed: list[str]) -> None:
         return
     kind, session_id, old = role.kind, role.session_dir, role.record_id
     try:
-        record = w.load(kind, session_id, old, broken_ok=True)
+        record = w.load(kind, session_id, old)
     except RecordError:
         return
     new = w.new_id(kind)
@@ -196,7 +196,7 @@ def _references(
             if path.stem == old or path.name.startswith("."):
                 continue
             try:
-                record = w.load(ref_kind, session_id, path.stem, broken_ok=True)
+                record = w.load(ref_kind, session_id, path.stem)
             except RecordError:
                 continue
             named = [

@@ -586,7 +586,7 @@ def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, 
             )
         removed_artifacts = []
         for doomed_row in doomed:
-            record = w.load("task", doomed_row["session_id"], doomed_row["task_id"], broken_ok=True)
+            record = w.load("task", doomed_row["session_id"], doomed_row["task_id"])
             w.delete(record)
             folder = (
                 w.layout.session_dir(doomed_row["session_id"]) / "artifacts" / doomed_row["task_id"]

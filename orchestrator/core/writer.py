@@ -107,8 +107,9 @@ class Writer:
         parses but is broken (no title, a bad value: an error of its own) loads, but
         `save` refuses to write it still broken: what orch saves it commits, and a broken
         record stays out of orch's commits until it is fixed. An operation that fixes it
-        (a new value for the bad field) is saved. `broken_ok`: for the repairs that mend
-        what save would not see as mended (doctor) and a deletion."""
+        (a new value for the bad field) is saved. `broken_ok`: saved as it is all the same
+        (the doctor's rewrite of the references to an id it renumbered). A record only
+        read, or deleted, is never checked."""
 
         path = self.path_of(kind, session_id, record_id)
         rel = self.layout.rel(path)
