@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
+from orchestrator.core.progress import QUIET, Progress
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
@@ -71,6 +72,9 @@ class Project:
         self.monitor: Monitor | None = (
             None  # a change journal (watch_changes), for processes that stay up
         )
+        # Told how far a long operation is, and whether its caller gave up
+        # (core/progress.py); an adapter that can show or cancel sets it for a call.
+        self.progress: Progress = QUIET
 
     @classmethod
     def find(cls, root: str | os.PathLike | None = None, start: Path | None = None) -> Project:

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult
 
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.errors import OrchError, ProjectNotFound
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.errors import message, resource_error, said, tool_error
 from orchestrator.mcp.replies import REPLY_BUDGET, Data, reply
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from mcp.server.mcpserver import Context
-
 from orchestrator.core import export
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import Reply
 from orchestrator.mcp.served import served
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mcp.server.mcpserver import Context
-
 from orchestrator.core import groups
 from orchestrator.core.inputs import split_ids
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Reply, task_brief, trimmed
 from orchestrator.mcp.served import served
 

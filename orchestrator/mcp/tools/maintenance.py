@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from mcp.server.mcpserver import Context
-
 from orchestrator.core import cleanup, conflicts, doctor, modes, remote, workflow
 from orchestrator.core.project import Project
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Data, Reply, cleanup_reply, shown_of, trimmed
 from orchestrator.mcp.served import served
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mcp.server.mcpserver import Context
-
 from orchestrator.core import modes
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Reply, shown_of, trimmed
 from orchestrator.mcp.served import served
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import search
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, SearchReply, decode_cursor, encode_cursor, trimmed
 from orchestrator.mcp.served import served
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import archive, sessions
 from orchestrator.core.subtasks import session_brief
 from orchestrator.mcp.arguments import SessionId
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
     ROWS,
     Reply,

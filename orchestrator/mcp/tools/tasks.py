@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import tasks
 from orchestrator.core.inputs import split_ids
 from orchestrator.core.subtasks import SUMMARY
 from orchestrator.mcp.arguments import TaskId
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
     PAGE,
     REPLY_BUDGET,

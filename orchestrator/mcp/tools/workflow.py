@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from orchestrator.core import subtasks as subtask_ops
 from orchestrator.core import views, workflow
 from orchestrator.core.inputs import parse_subtasks
 from orchestrator.mcp.arguments import TaskId
+from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Reply, StatusReply, trimmed
 from orchestrator.mcp.served import served
 
