@@ -47,7 +47,7 @@ def call_tool(root: Path, tool: str, **args) -> tuple[bool, str, dict | None]:
     """One call of the MCP server on `root`: (is an error, its text, its data)."""
 
     async def go():
-        async with Client(build_server(root), read_timeout_seconds=60) as client:
+        async with Client(build_server(root, tools="all"), read_timeout_seconds=60) as client:
             result = await client.call_tool(tool, args)
             return result.is_error, result.content[0].text, result.structured_content
 

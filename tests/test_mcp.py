@@ -71,7 +71,7 @@ def test_every_spec_tool_is_served_with_schemas(tmp_path, monkeypatch):
         message = await agent.error("orchestrator_get_status")
         assert "orchestrator_initialize_session(working_directory=" in message
 
-    connected(build_server(), body)
+    connected(build_server(tools="all"), body)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
@@ -364,7 +364,7 @@ def test_task_list_pages_stay_small_and_cover_everything(sqlite_project):
         assert ready["total"] == 230  # the parent waits for its subtasks
         assert await agent.size("orchestrator_get_status") <= REPLY_BUDGET
 
-    connected(build_server(root), body)
+    connected(build_server(root, tools="all"), body)  # with the legacy name
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb"])

@@ -25,7 +25,7 @@ def served_parameters(server) -> dict[str, set[str]]:
 
 def test_every_hint_operation_is_a_served_tool_with_real_parameters(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    server = build_server()
+    server = build_server(tools="all")  # the legacy parameter names listed too
     params = served_parameters(server)
     assert set(HINT_CALLS) | IN_WORDS == set(OPERATIONS) and not set(HINT_CALLS) & IN_WORDS
     assert {tool: set(names) for tool, names in server.orch.tools.items()} == params

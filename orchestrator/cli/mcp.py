@@ -23,20 +23,38 @@ from orchestrator.cli.output import echo
     " client names it with orchestrator_initialize_session(working_directory).",
 )
 @click.option(
+    "--tools",
+    "tool_set",
+    type=click.Choice(["core", "standard", "all"], case_sensitive=False),
+    default=None,
+    help="Which tools to offer: core (the workflow, task list/get and search: the smallest"
+    " list), standard (every tool of the spec and the record tools; the default), all"
+    " (standard and the legacy names). Also ORCH_MCP_TOOLS.",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Offer only the tools that change nothing (status, lists, search, reads).",
+)
+@click.option(
     "--print-config",
     is_flag=True,
     help="Print the configuration that runs this server from Claude Desktop, Claude Code,"
     " Cursor and VS Code on this machine, and exit.",
 )
 @click.pass_obj
-def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
+def mcp(
+    ctx, mcp_root: str | None, tool_set: str | None, read_only: bool, print_config: bool
+) -> None:
     """Run the MCP server on stdin/stdout (an AI client starts it; see --print-config).
 
     Tools: orchestrator_initialize_session, orchestrator_plan_task,
     orchestrator_execute_subtask, orchestrator_complete_subtask,
     orchestrator_synthesize_results, orchestrator_get_status, the session, group, mode,
-    task, search, cleanup, sync and conflict tools. Resources: orch://session/active,
-    orch://task/{task_id}.
+    task, search, cleanup, sync and conflict tools (--tools picks a set). Resources:
+    orch://session/active, orch://session/{id}/session.md, orch://task/{task_id}, artifacts,
+    modes and archives, with subscriptions. Prompts: plan-work, run-next-subtask,
+    review-subtask, handover.
     """
     root = mcp_root or ctx.root
     if print_config:
@@ -48,7 +66,7 @@ def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
         except Exception:
             project_root = Path(root or os.getcwd()).expanduser().resolve()
         command = shutil.which("orch") or str(Path(sys.argv[0]).resolve())
-        config = client_config(project_root, command)
+        config = client_config(project_root, command, tool_set, read_only)
         for client, label, where in (
             ("claude_desktop", "Claude Desktop", "claude_desktop_config.json"),
             ("claude_code", "Claude Code", "a shell"),
@@ -60,6 +78,7 @@ def mcp(ctx, mcp_root: str | None, print_config: bool) -> None:
             echo(value if isinstance(value, str) else json.dumps(value, indent=2))
             echo()
         return
-    from orchestrator.mcp.server import run
+    from orchestrator.mcp.server import run, tool_set_of
 
-    run(root)
+    tool_set_of(tool_set)  # a bad ORCH_MCP_TOOLS is said before the client connects
+    run(root, tool_set, read_only)

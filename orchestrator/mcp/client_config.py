@@ -6,9 +6,14 @@ from pathlib import Path
 from typing import Any
 
 
-def client_config(root: Path, command: str) -> dict[str, Any]:
-    """The configuration snippets that run this server for `root`, per client."""
+def client_config(
+    root: Path, command: str, tool_set: str | None = None, read_only: bool = False
+) -> dict[str, Any]:
+    """The configuration snippets that run this server for `root`, per client (with
+    the tool set and read-only flag asked for)."""
     args = ["mcp", "--root", str(root)]
+    args += ["--tools", tool_set] if tool_set else []
+    args += ["--read-only"] if read_only else []
     entry = {"command": command, "args": args}
     return {
         "claude_desktop": {"mcpServers": {"orch": entry}},

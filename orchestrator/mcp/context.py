@@ -1,5 +1,23 @@
-"""The context a tool receives (re-exported here so the tools name one place)."""
+"""What a tool receives beside its arguments: the server's state and its own request (to
+report progress and learn of a cancellation)."""
 
-from mcp.server.mcpserver import Context
+from __future__ import annotations
 
-__all__ = ["Context"]
+from typing import TYPE_CHECKING
+
+from orchestrator.core.progress import QUIET, Progress
+
+if TYPE_CHECKING:
+    from orchestrator.mcp.protocol import Request
+    from orchestrator.mcp.served import Served
+
+
+class Context:
+    def __init__(self, served: Served, request: Request | None = None):
+        self.served = served
+        self.request = request
+        self.progress: Progress = (
+            QUIET
+            if request is None
+            else Progress(report=request.progress, cancelled=request.cancelled.is_set)
+        )

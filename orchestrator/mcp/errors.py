@@ -14,9 +14,30 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-
 from orchestrator.errors import OPERATIONS, Hint, OrchError, os_error_message
+
+
+class ToolError(Exception):
+    """A tool call that failed for a reason the client can act on: answered as a result
+    with isError, its text the message, and in structured form the message, the call
+    that would succeed (`hint`) and the names a misspelled value may have meant
+    (`candidates`)."""
+
+    def __init__(self, message: str, hint: str | None = None, candidates: list[str] | None = None):
+        super().__init__(message)
+        self.message, self.hint, self.candidates = message, hint, candidates or []
+
+    def structured(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message}
+        if self.hint:
+            error["hint"] = self.hint
+        if self.candidates:
+            error["candidates"] = self.candidates
+        return {"error": error}
+
+
+class ResourceError(Exception):
+    """A resource that cannot be read: answered as a JSON-RPC error naming why."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +126,12 @@ def message(error: Exception, tools: Mapping[str, Collection[str]]) -> str:
 
 
 def tool_error(error: OrchError | OSError, tools: Mapping[str, Collection[str]]) -> ToolError:
-    """`error` as the tool error a client reads."""
-    return ToolError(message(error, tools))
+    """`error` as the tool error a client reads: the message with its hint, and both
+    apart in the structured error."""
+    hint = getattr(error, "hint", None)
+    rendered = render_hint(hint, tools) if hint is not None else None
+    candidates = [str(c) for c in getattr(error, "candidates", None) or []]
+    return ToolError(message(error, tools), rendered, candidates)
 
 
 def resource_error(
@@ -129,4 +154,7 @@ def argument_errors(tool: str, errors: list[Any], known: Collection[str]) -> Too
         if len(given) > 60:
             given = given[:57] + "..."
         said.append(f"{name}: {error.get('msg', 'not valid')} (given {given})")
-    return ToolError(f"{tool}: {'; '.join(said)}; its arguments are: {', '.join(known)}")
+    return ToolError(
+        f"{tool}: {'; '.join(said)}; its arguments are: {', '.join(known)}",
+        candidates=list(known),
+    )

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import (
+    Annotated,
+    Any,
+    NotRequired,  # pydantic reads these on 3.11
+)
 
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent
+from typing_extensions import TypedDict
 
 from orchestrator.core import tasks
 from orchestrator.core.project import Project
 from orchestrator.core.subtasks import summary
+from orchestrator.mcp.errors import ToolError
 
 REPLY_BUDGET = 8 * 1024  # bytes a reply (text and structured output) stays under by default
 ROWS = 7000  # of which a list of rows may take (the rest: totals, cursor, text, warnings)
 PAGE = 50
 
 Data = dict[str, Any]
-Reply = Annotated[CallToolResult, Data]
+# A tool's answer as it goes on the wire (a CallToolResult): `content` (the text, and
+# links to resources) and `structuredContent` (the data, of the tool's output schema).
+ToolResult = dict[str, Any]
+Reply = Annotated[ToolResult, Data]
 
 
 # -- reply shapes (the tools' output schemas) ------------------------------------------
@@ -77,15 +84,26 @@ class SearchReply(TypedDict, total=False):
 # -- the reply -------------------------------------------------------------------------
 
 
-def reply(text: str, data: Data, warnings: list[str], budget: int | None) -> CallToolResult:
-    """A tool's answer: the short text and the data, the warnings in both, the whole
-    fitted into `budget` bytes (None: as it is)."""
+def reply(
+    text: str,
+    data: Data,
+    warnings: list[str],
+    budget: int | None,
+    links: list[dict[str, Any]] | None = None,
+) -> ToolResult:
+    """A tool's answer: the short text (with what to do next, for a client that reads
+    only the text) and the data, the warnings in both, the whole fitted into `budget`
+    bytes (None: as it is). `links`: resource links (uri, name, mimeType) after the text."""
     if warnings:
         data["warnings"] = list(dict.fromkeys(warnings))[:10]
         text = cut(text + " Warnings: " + "; ".join(data["warnings"]), 1000) or ""
+    if data.get("next_step") and data["next_step"] not in text:
+        text = f"{text}\nNext: {data['next_step']}"
     if budget is not None:
         data = fit(data, budget - len(text.encode()))
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    content += [{"type": "resource_link", **link} for link in links or ()]
+    return {"content": content, "structuredContent": data}
 
 
 def size_of(data: Any) -> int:

@@ -1,29 +1,112 @@
-"""The resources: shared context several agents read (the active session, one task)."""
+"""The resources: what several agents read and follow at once (the spec's A2A context).
+
+    orch://session/active                 the active session (JSON): record, mode, groups, work
+    orch://session/{session_id}/session.md   a session's session.md (text/markdown)
+    orch://task/{task_id}                 one task (JSON)
+    orch://artifact/{task_id}/{name}      a file a task's report left in artifacts/
+    orch://mode/{mode_file}               a role file of .task_orchestrator/roles/
+    orch://archive/{name}                 an archived session's export
+
+A client subscribed to one of them is sent `notifications/resources/updated` when its
+files change, whoever changed them (another agent, a CLI command, a hand edit): a
+watcher (watchfiles) runs while anything is subscribed.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from orchestrator.core import queries, sessions, workflow
+from orchestrator.core import lookup, queries, sessions, workflow
 from orchestrator.core.project import Project
 from orchestrator.core.subtasks import session_brief
+from orchestrator.errors import OrchError
+from orchestrator.layout import SESSION_FILE
+from orchestrator.mcp.errors import ResourceError
 from orchestrator.mcp.replies import Data, task_brief, task_detail
 from orchestrator.mcp.served import Served
 
+if TYPE_CHECKING:
+    from orchestrator.mcp.protocol import Session
+
 GROUP_FIELDS = ("group_id", "group_name", "parent_group_id", "group_level", "specialist_focus",
                 "total_tasks", "completed_tasks", "progress_percentage")  # fmt: skip
+ACTIVE = "orch://session/active"
+LISTED_AT_MOST = 200  # rows of resources/list; the templates reach the rest
+TEXT_LIMIT = 1_000_000  # bytes of a file given as a resource
+
+TEMPLATES = [
+    {"uriTemplate": "orch://task/{task_id}", "name": "task", "title": "A task",
+     "description": "A task: fields, subtasks, dependencies, the tasks it blocks",
+     "mimeType": "application/json"},
+    {"uriTemplate": "orch://session/{session_id}/session.md", "name": "session_md",
+     "title": "A session's session.md", "description": "The session's Markdown view",
+     "mimeType": "text/markdown"},
+    {"uriTemplate": "orch://artifact/{task_id}/{name}", "name": "artifact",
+     "title": "A task's artifact", "description": "A file a task's report left",
+     "mimeType": "text/markdown"},
+    {"uriTemplate": "orch://mode/{mode_file}", "name": "mode", "title": "A mode",
+     "description": "A role file of .task_orchestrator/roles/", "mimeType": "text/yaml"},
+    {"uriTemplate": "orch://archive/{name}", "name": "archive", "title": "An archive",
+     "description": "An archived session's export", "mimeType": "text/markdown"},
+]  # fmt: skip
 
 
-def active_session(served: Served) -> str:
-    """orch://session/active as JSON."""
+# -- reading -----------------------------------------------------------------------------
+
+
+def read(served: Served, uri: str) -> dict[str, Any]:
+    """The contents of `uri` (one entry of a resources/read reply)."""
     with served.read() as project:
-        return as_json(active_session_data(project))
+        mime, text = _read(project, uri)
+    return {"uri": uri, "mimeType": mime, "text": text}
 
 
-def task(served: Served, task_id: str) -> str:
-    """orch://task/{task_id} as JSON."""
-    with served.read() as project:
-        return as_json(task_detail(project, task_id, full=False))
+def _read(project: Project, uri: str) -> tuple[str, str]:
+    if uri == ACTIVE:
+        return "application/json", as_json(active_session_data(project))
+    if m := re.fullmatch(r"orch://task/([^/]+)", uri):
+        return "application/json", as_json(task_detail(project, m[1], full=False))
+    if m := re.fullmatch(r"orch://session/([^/]+)/session\.md", uri):
+        shown = sessions.show_session(project, m[1])
+        return "text/markdown", file_text(project, project.root / shown["markdown_file_path"])
+    if m := re.fullmatch(r"orch://artifact/([^/]+)/(.+)", uri):
+        with project.reading() as db:
+            task = lookup.task(db, m[1])
+        folder = project.layout.session_dir(task["session_id"]) / "artifacts" / task["task_id"]
+        path = project.layout.inside(m[2], folder, what="artifact")
+        return mime_of(path), file_text(project, path)
+    if m := re.fullmatch(r"orch://mode/([^/]+)", uri):
+        path = project.layout.inside(m[1], project.layout.roles_dir, what="mode file")
+        return "text/yaml", file_text(project, path)
+    if m := re.fullmatch(r"orch://archive/([^/]+)", uri):
+        path = project.layout.inside(m[1], project.layout.archives_dir, what="archive")
+        return mime_of(path), file_text(project, path)
+    raise ResourceError(
+        f"no resource {uri!r}; resources/list and resources/templates/list name them"
+    )
+
+
+def file_text(project: Project, path: Path) -> str:
+    rel = project.layout.rel(path) if path.is_relative_to(project.root) else str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResourceError(f"{rel} does not exist") from None
+    except IsADirectoryError:
+        raise ResourceError(f"{rel} is a folder, not a file") from None
+    if len(data) > TEXT_LIMIT:
+        cut = data[:TEXT_LIMIT].decode("utf-8", errors="ignore")
+        return cut + f"\n… [{len(data) - TEXT_LIMIT} more bytes in {rel}]"
+    return data.decode("utf-8", errors="replace")
+
+
+def mime_of(path: Path) -> str:
+    return {".md": "text/markdown", ".json": "application/json", ".yaml": "text/yaml",
+            ".yml": "text/yaml", ".zip": "application/zip"}.get(path.suffix, "text/plain")  # fmt: skip
 
 
 def as_json(data: Data) -> str:
@@ -51,3 +134,149 @@ def active_session_data(project: Project) -> Data:
         "status_counts": shown["status_counts"],
         "markdown_path": shown["markdown_file_path"],
     }
+
+
+# -- listing -----------------------------------------------------------------------------
+
+
+def listed(served: Served) -> list[dict[str, Any]]:
+    """resources/list: the active session, each session's session.md, the modes and the
+    archives (at most LISTED_AT_MOST; the templates reach every task and artifact)."""
+    out = [{"uri": ACTIVE, "name": "active_session", "title": "The active session",
+            "mimeType": "application/json"}]  # fmt: skip
+    with served.read() as project:
+        for row in sessions.list_sessions(project, None, False)[:50]:
+            out.append({"uri": f"orch://session/{row['session_id']}/session.md",
+                        "name": f"{row['name']} (session.md)", "mimeType": "text/markdown"})  # fmt: skip
+        layout = project.layout
+        for folder, scheme in ((layout.roles_dir, "mode"), (layout.archives_dir, "archive")):
+            if folder.is_dir():
+                for path in sorted(folder.iterdir())[:50]:
+                    if path.is_file() and not path.name.startswith("."):
+                        out.append({"uri": f"orch://{scheme}/{path.name}", "name": path.name,
+                                    "mimeType": mime_of(path)})  # fmt: skip
+    return out[:LISTED_AT_MOST]
+
+
+def link(uri: str, name: str, mime: str, description: str | None = None) -> dict[str, Any]:
+    """A resource link for a tool's content (execute, archive)."""
+    out = {"uri": uri, "name": name, "mimeType": mime}
+    if description:
+        out["description"] = description
+    return out
+
+
+# -- completions ---------------------------------------------------------------------------
+
+
+def completions(served: Served, ref: dict[str, Any], argument: dict[str, Any]) -> list[str]:
+    """Values for a resource template's or a prompt's argument that start with what the
+    client typed: task ids, session ids and names, mode files."""
+    name, typed = str(argument.get("name", "")), str(argument.get("value", ""))
+    like = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    queries_by_name = {
+        "task_id": "SELECT task_id FROM tasks WHERE task_id LIKE ? ESCAPE '\\'"
+        " ORDER BY last_updated_at DESC, task_id LIMIT 101",
+        "session_id": "SELECT session_id FROM sessions WHERE session_id LIKE ? ESCAPE '\\'"
+        " OR name LIKE ? ESCAPE '\\' ORDER BY session_id LIMIT 101",
+    }
+    try:
+        with served.read() as project:
+            if name == "mode_file":
+                folder = project.layout.roles_dir
+                names = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+                return [n for n in names if n.startswith(typed)]
+            sql = queries_by_name.get(name)
+            if sql is None:
+                return []
+            with project.reading() as db:
+                rows = db.records(sql, [like] * sql.count("?"))
+            return [next(iter(r.values())) for r in rows]
+    except (ResourceError, OrchError):
+        return []
+
+
+# -- subscriptions ---------------------------------------------------------------------------
+
+
+def uris_of(rel: str) -> set[str]:
+    """The resources a change to `rel` (a path below .task_orchestrator/) may alter."""
+    parts = rel.split("/")
+    if parts[0] == "roles" and len(parts) == 2:
+        return {f"orch://mode/{parts[1]}", ACTIVE}
+    if parts[0] == "archives" and len(parts) == 2:
+        return {f"orch://archive/{parts[1]}"}
+    if parts[0] != "sessions" or len(parts) < 3:
+        return set()
+    session_id, out = parts[1], {ACTIVE}
+    if parts[2] == SESSION_FILE:
+        out.add(f"orch://session/{session_id}/session.md")
+    elif parts[2] == "tasks" and len(parts) == 4 and parts[3].endswith(".md"):
+        out.add(f"orch://task/{parts[3][:-3]}")
+    elif parts[2] == "artifacts" and len(parts) >= 5:
+        out.add(f"orch://artifact/{parts[3]}/{'/'.join(parts[4:])}")
+    return out
+
+
+class Subscriptions:
+    """The resources a client follows, and the watcher that tells it of their changes
+    (started at the first subscription, stopped when the server stops)."""
+
+    def __init__(self, served: Served):
+        self.served = served
+        self.session: Session | None = None
+        self.uris: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, uri: str) -> None:
+        with self._lock:
+            self.uris.add(uri)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, args=(self._stop,),
+                                                daemon=True, name="orch-mcp-subscriptions")  # fmt: skip
+                self._thread.start()
+
+    def remove(self, uri: str) -> None:
+        with self._lock:
+            self.uris.discard(uri)
+
+    def close(self) -> None:
+        """Stop the watcher (a client connecting again starts another)."""
+        with self._lock:
+            self._stop.set()
+            self._stop, self._thread = threading.Event(), None
+            self.uris.clear()
+
+    def _watch(self, stop: threading.Event) -> None:
+        from watchfiles import watch
+
+        project = self.served.project
+        folder = project.layout.base if project is not None else None
+        while folder is None and not stop.wait(0.2):  # a project not set up yet
+            project = self.served.project
+            folder = project.layout.base if project is not None else None
+        if folder is None:
+            return
+        for changes in watch(
+            folder, stop_event=stop, debounce=100, step=20,
+            watch_filter=lambda _change, path: "/.index/" not in path
+            and not path.endswith((".lock", ".tmp")) and "/.git/" not in path,
+        ):  # fmt: skip
+            changed: set[str] = set()
+            for _kind, path in changes:
+                rel = (
+                    Path(path).relative_to(folder).as_posix()
+                    if path.startswith(str(folder))
+                    else ""
+                )
+                changed |= uris_of(rel)
+            self.notify(changed)
+
+    def notify(self, changed: set[str]) -> None:
+        with self._lock:
+            followed = sorted(changed & self.uris)
+        if self.session is not None:
+            for uri in followed:
+                self.session.notify("notifications/resources/updated", {"uri": uri})

@@ -11,15 +11,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult
-
+from orchestrator.core.progress import QUIET, Progress
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.errors import OrchError, ProjectNotFound
 from orchestrator.mcp.context import Context
-from orchestrator.mcp.errors import message, resource_error, said, tool_error
-from orchestrator.mcp.replies import REPLY_BUDGET, Data, reply
+from orchestrator.mcp.errors import (
+    ResourceError,
+    ToolError,
+    message,
+    resource_error,
+    said,
+    tool_error,
+)
+from orchestrator.mcp.replies import REPLY_BUDGET, Data, ToolResult, reply
 
 INSTALL_DIR = Path(__file__).resolve().parent.parent  # orch's own package directory
 
@@ -45,6 +50,9 @@ class Served:
         # A server started for one project (--root, ORCH_ROOT) serves that one alone: a
         # client's working_directory cannot take it elsewhere.
         self.bound: Path | None = None
+        # The progress of the call each worker thread runs (core/progress.py): set by the
+        # server before a tool runs, given to the project once the call holds the lock.
+        self.local = threading.local()
         given = root or os.environ.get("ORCH_ROOT")
         if given:
             try:
@@ -96,11 +104,15 @@ class Served:
                 self.initialize(working_directory)
             call = Call(self, self.need())
             call.project.finish_command()  # what an earlier failed call may have left
+            progress: Progress = getattr(self.local, "progress", QUIET)
+            call.project.progress = progress
             try:
+                progress.check()  # cancelled while it waited for the lock: nothing done
                 yield call
             except (OrchError, OSError) as e:
                 raise tool_error(e, self.tools) from None
             finally:
+                call.project.progress = QUIET
                 call.finish()
 
     @contextmanager
@@ -188,12 +200,19 @@ class Call:
             tools = self.served.tools
             self.warnings += [said(w, tools) for w in project.finish_command()]
 
-    def reply(self, text: str, data: Data, budget: int | None = REPLY_BUDGET) -> CallToolResult:
-        """The answer: `text` and `data`, with the warnings so far, within `budget`."""
+    def reply(
+        self,
+        text: str,
+        data: Data,
+        budget: int | None = REPLY_BUDGET,
+        links: list[dict] | None = None,
+    ) -> ToolResult:
+        """The answer: `text` and `data`, with the warnings so far, within `budget`;
+        `links`: resource links to give beside the text."""
         self.finish()
-        return reply(text, data, self.warnings, budget)
+        return reply(text, data, self.warnings, budget, links)
 
 
 def served(ctx: Context) -> Served:
-    """The state of the server a tool call came to (server.py's lifespan context)."""
-    return cast(Served, ctx.request_context.lifespan_context)
+    """The state of the server a tool call came to."""
+    return ctx.served

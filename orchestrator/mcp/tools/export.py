@@ -18,9 +18,7 @@ def orchestrator_export(
     output: str | None = None,
     all_sessions: bool = False,
 ) -> Reply:
-    """Export a session (the active one by default; all_sessions for every one) as
-    markdown, json, zip (its files) or parquet (a folder of tables). output: a new path
-    inside the project, from its root (default: a new file in .task_orchestrator/exports/)."""
+    """Export sessions to a file in the project."""
     with served(ctx).call() as call:
         out = export.export(
             call.project, session_id, export_format, output, all_sessions, confined=True

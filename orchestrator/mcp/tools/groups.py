@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestrator.core import groups
 from orchestrator.core.inputs import split_ids
+from orchestrator.mcp.arguments import Priority
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Reply, task_brief, trimmed
 from orchestrator.mcp.served import served
@@ -21,10 +22,10 @@ def orchestrator_group_create(
     description: str = "",
     specialist_focus: str | None = None,
     parent_group: str | None = None,
-    priority_level: int | None = None,
+    priority_level: Priority | None = None,
     session_id: str | None = None,
 ) -> Reply:
-    """Create a task group in the active session (or session_id); parent_group nests it."""
+    """Create a task group."""
     with served(ctx).call() as call:
         row = groups.create_group(
             call.project,
@@ -47,8 +48,7 @@ def orchestrator_group_move_tasks(
     target_group: str,
     preserve_dependencies: bool = True,
 ) -> Reply:
-    """Move tasks (their subtasks follow) into a group of their session, in one
-    commit. preserve_dependencies=false drops links between moved and unmoved tasks."""
+    """Move tasks and their subtasks into a group."""
     with served(ctx).call() as call:
         rows = groups.move_tasks(
             call.project, split_ids(task_ids), target_group, preserve_dependencies

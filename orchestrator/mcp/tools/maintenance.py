@@ -31,7 +31,7 @@ def orchestrator_cleanup(
 
 
 def validate_structure(project: Project) -> tuple[str, Data]:
-    """Every problem in the files and every invalid mode (as `orch doctor` lists them)."""
+    """Find stale records; dry_run=false fixes them."""
     found = [
         {"where": f"{x.path}:{x.line}" if x.line else x.path, "severity": x.severity,
          "problem": x.message, "fix": x.fix}
@@ -50,10 +50,7 @@ def orchestrator_maintenance_coordinator(
     ],
     scope: Scope = "active_session",
 ) -> Reply:
-    """Upkeep: scan_cleanup (what cleanup would fix, changing nothing),
-    validate_structure (every problem in the files, as `orch doctor`),
-    update_documentation (regenerate every session.md view and commit),
-    prepare_handover (where the work stands, written to session.md's Next Steps)."""
+    """Scan, validate or clean up the records."""
     with served(ctx).call() as call:
         p = call.project
         if action == "scan_cleanup":
@@ -69,8 +66,7 @@ def orchestrator_maintenance_coordinator(
 
 
 def orchestrator_sync(ctx: Context) -> Reply:
-    """Pick up edits made outside orch (editors, git), regenerate the session.md views,
-    commit what is not committed, and report conflicts."""
+    """Commit what is not committed; exchange with a remote."""
     with served(ctx).call() as call:
         out = remote.sync(call.project)
         found = f"; conflicts in {', '.join(out['conflicts'])}" if out["conflicts"] else ""
@@ -83,8 +79,7 @@ def orchestrator_resolve_conflict(
     strategy: Literal["db_wins", "md_wins", "merge"],
     picks: dict[str, Literal["ours", "theirs", "base"]] | None = None,
 ) -> Reply:
-    """Settle a record's merge conflict: db_wins keeps orch's side, md_wins the other
-    side, merge takes per-field picks ({"status": "theirs"}). One commit."""
+    """Settle a recorded merge conflict."""
     with served(ctx).call() as call:
         chosen: dict[str, str] | None = dict(picks) if picks is not None else None
         out = conflicts.resolve(call.project, record_id, strategy, chosen)
@@ -92,7 +87,7 @@ def orchestrator_resolve_conflict(
 
 
 def orchestrator_conflicts(ctx: Context) -> Reply:
-    """Records in merge conflict, with the fields and lines both sides changed."""
+    """Merge conflicts waiting to be resolved."""
     with served(ctx).call() as call:
         found = conflicts.list_conflicts(call.project)
         listed = trimmed(found, ROWS)

@@ -17,16 +17,14 @@ MODE_FIELDS = ("mode_id", "description", "is_valid", "specialist_roles", "sessio
 def orchestrator_mode_select(
     ctx: Context, mode_file: str, validate_first: bool = True, session_id: str | None = None
 ) -> Reply:
-    """Bind a mode (a role file in .task_orchestrator/roles/, e.g. research_roles.yaml
-    or "research") to the active session (or session_id)."""
+    """Bind a mode (role file) to a session."""
     with served(ctx).call() as call:
         row = modes.select_mode(call.project, mode_file, session_id, validate_first)
         return call.reply(f"Session {row['session_id']} uses {row['mode_id']}.", {"binding": row})
 
 
 def orchestrator_mode_list(ctx: Context, include_invalid: bool = False) -> Reply:
-    """The modes in .task_orchestrator/roles/ a session can use: roles, sessions using
-    each. include_invalid: also the role files that do not validate, with their errors."""
+    """Modes sessions can use, with their roles."""
     with served(ctx).call() as call:
         rows = modes.list_modes(call.project, include_invalid)
         listed = trimmed([{k: r.get(k) for k in MODE_FIELDS} for r in rows], ROWS)

@@ -3,32 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from mcp.types import CallToolResult
+from pydantic import WithJsonSchema
 
 from orchestrator.core import search
+from orchestrator.mcp.arguments import SearchPage
 from orchestrator.mcp.context import Context
-from orchestrator.mcp.replies import ROWS, SearchReply, decode_cursor, encode_cursor, trimmed
+from orchestrator.mcp.replies import (
+    ROWS,
+    SearchReply,
+    ToolResult,
+    decode_cursor,
+    encode_cursor,
+    trimmed,
+)
 from orchestrator.mcp.served import served
 
 ContentType = Literal["tasks", "notes", "decisions", "learnings", "all"]
+# One kind or a list of them; the schema says the list (one way to say it is enough).
+ContentTypes = Annotated[
+    list[ContentType] | ContentType,
+    WithJsonSchema({"type": "array", "items": {"enum": list(get_args(ContentType))}}),
+]
 
 
 def orchestrator_search(
     ctx: Context,
     query: str,
     scope: Literal["active", "all_sessions", "archived"] = "active",
-    content_types: list[ContentType] | ContentType | None = None,
+    content_types: ContentTypes | None = None,
     status: list[str] | None = None,
     group: str | None = None,
     specialist_type: str | None = None,
-    limit: int = 20,
+    limit: SearchPage = 20,
     cursor: str | None = None,
-) -> Annotated[CallToolResult, SearchReply]:
-    """Full-text search (every word, also as a prefix) over tasks (title, description,
-    results) and session notes (decisions, learnings, next steps); best first, the
-    hit shown in a snippet. content_types: one type or a list of them."""
+) -> Annotated[ToolResult, SearchReply]:
+    """Full-text search of tasks and notes, with snippets."""
     with served(ctx).call() as call:
         offset = decode_cursor(cursor)
         out = search.search(

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.types import CallToolResult
-
 from orchestrator.core import archive, sessions
 from orchestrator.core.subtasks import session_brief
-from orchestrator.mcp.arguments import SessionId
+from orchestrator.mcp.arguments import Priority, SessionId
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
     ROWS,
     Reply,
     SessionList,
     SessionReply,
+    ToolResult,
     shown_of,
     trimmed,
 )
@@ -31,12 +30,9 @@ def orchestrator_session_create(
     mode_file: str | None = None,
     switch: bool = False,
     session_type: str = "project",
-    priority_level: int = 3,
-) -> Annotated[CallToolResult, SessionReply]:
-    """Create a session and make it the active one. Refused while another session is
-    active unless switch=true, which pauses that one. project_root: the project
-    directory, if not the server's. mode_file: a role file in .task_orchestrator/roles/
-    (default_roles.yaml if none). priority_level: 1 urgent .. 5 someday."""
+    priority_level: Priority = 3,
+) -> Annotated[ToolResult, SessionReply]:
+    """Create a session and make it active."""
     # The project chosen and the work done in one turn.
     with served(ctx).call(working_directory=project_root) as call:
         row = sessions.create_session(
@@ -49,7 +45,7 @@ def orchestrator_session_create(
         )
 
 
-def change_status(ctx: Context, session_id: str, target: str) -> CallToolResult:
+def change_status(ctx: Context, session_id: str, target: str) -> ToolResult:
     """A session moved to `target` as the state machine allows (the tools below)."""
     with served(ctx).call() as call:
         row = sessions.change_status(call.project, session_id, target)
@@ -60,42 +56,36 @@ def change_status(ctx: Context, session_id: str, target: str) -> CallToolResult:
 
 def orchestrator_session_activate(
     ctx: Context, session_id: SessionId
-) -> Annotated[CallToolResult, SessionReply]:
-    """Activate (the active one is paused) a session (id, unique id prefix or name).
-    Refused where the spec's state machine does not allow it; the message lists the
-    allowed moves."""
+) -> Annotated[ToolResult, SessionReply]:
+    """Activate a session (the active one is paused)."""
     return change_status(ctx, session_id, ACTIVE)
 
 
 def orchestrator_session_pause(
     ctx: Context, session_id: SessionId
-) -> Annotated[CallToolResult, SessionReply]:
-    """Pause a session (id, unique id prefix or name). Refused where the spec's state
-    machine does not allow it; the message lists the allowed moves."""
+) -> Annotated[ToolResult, SessionReply]:
+    """Pause a session."""
     return change_status(ctx, session_id, PAUSED)
 
 
 def orchestrator_session_complete(
     ctx: Context, session_id: SessionId
-) -> Annotated[CallToolResult, SessionReply]:
-    """Complete a session (id, unique id prefix or name). Refused where the spec's state
-    machine does not allow it; the message lists the allowed moves."""
+) -> Annotated[ToolResult, SessionReply]:
+    """Complete a session."""
     return change_status(ctx, session_id, DONE)
 
 
 def orchestrator_session_cancel(
     ctx: Context, session_id: SessionId
-) -> Annotated[CallToolResult, SessionReply]:
-    """Cancel a session (id, unique id prefix or name). Refused where the spec's state
-    machine does not allow it; the message lists the allowed moves."""
+) -> Annotated[ToolResult, SessionReply]:
+    """Cancel a session."""
     return change_status(ctx, session_id, CANCELLED)
 
 
 def orchestrator_session_list(
     ctx: Context, status_filter: str | None = None, include_archived: bool = False
-) -> Annotated[CallToolResult, SessionList]:
-    """Sessions, the active one first. status_filter: active, paused, completed,
-    archived, cancelled, ...; archived sessions only with include_archived."""
+) -> Annotated[ToolResult, SessionList]:
+    """Sessions, the active one first."""
     with served(ctx).call() as call:
         rows = sessions.list_sessions(call.project, status_filter, include_archived)
         listed = trimmed([brief(r) for r in rows], ROWS)
@@ -115,9 +105,7 @@ def orchestrator_session_archive(
     session_id: SessionId,
     export_format: Literal["markdown", "json", "zip"] = "markdown",
 ) -> Reply:
-    """Archive a session and write its export under .task_orchestrator/archives/
-    (markdown, json or zip), in one commit. Archived sessions leave the default
-    lists and can be activated again."""
+    """Archive a session, with an export."""
     with served(ctx).call() as call:
         out = archive.archive_session(call.project, session_id, export_format)
         return call.reply(f"Archived {out['session_id']}; export: {out['export']}.", out)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.types import CallToolResult
-
 from orchestrator.core import tasks
 from orchestrator.core.inputs import split_ids
 from orchestrator.core.subtasks import SUMMARY
-from orchestrator.mcp.arguments import TaskId
+from orchestrator.mcp.arguments import Hours, Page, Priority, TaskId
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
     PAGE,
@@ -19,6 +17,7 @@ from orchestrator.mcp.replies import (
     Reply,
     TaskPage,
     TaskReply,
+    ToolResult,
     decode_cursor,
     encode_cursor,
     task_brief,
@@ -41,13 +40,12 @@ def orchestrator_task_create(
     parent_task_id: str | None = None,
     specialist_type: str | None = None,
     complexity_level: Complexity | None = None,
-    priority_level: int | None = None,
-    estimated_effort: int | float | str | None = None,
+    priority_level: Priority | None = None,
+    estimated_effort: Hours | None = None,
     dependencies: list[str] | None = None,
     session_id: str | None = None,
-) -> Annotated[CallToolResult, TaskReply]:
-    """Create a task in the active session (or session_id, or its parent's).
-    priority_level: 1 urgent .. 5 someday; estimated_effort in hours."""
+) -> Annotated[ToolResult, TaskReply]:
+    """Create a task (in the active session by default)."""
     with served(ctx).call() as call:
         row = tasks.add_task(
             call.project,
@@ -76,18 +74,15 @@ def orchestrator_task_update(
     description: str = "",
     specialist_type: str | None = None,
     complexity_level: Complexity | None = None,
-    priority_level: int | None = None,
-    estimated_effort: int | float | str | None = None,
-    actual_effort: int | float | str | None = None,
+    priority_level: Priority | None = None,
+    estimated_effort: Hours | None = None,
+    actual_effort: Hours | None = None,
     dependencies: list[str] | None = None,
     add_dependencies: list[str] | None = None,
     remove_dependencies: list[str] | None = None,
     force: bool = False,
-) -> Annotated[CallToolResult, TaskReply]:
-    """Change a task's fields (those left empty stay as they are). dependencies
-    replaces the list; add_/remove_dependencies edit it. description replaces the
-    file's body. Efforts in hours: 3, 2.5, "2h", "90m". Completing a task whose
-    subtasks or dependencies are open is refused unless force."""
+) -> Annotated[ToolResult, TaskReply]:
+    """Change a task; fields not given stay."""
     with served(ctx).call() as call:
         row = tasks.update_task(
             call.project,
@@ -119,9 +114,8 @@ def orchestrator_task_update(
 
 def orchestrator_task_get(
     ctx: Context, task_id: TaskId, full: bool = False
-) -> Annotated[CallToolResult, TaskReply]:
-    """A task with its subtasks, dependencies, the tasks it blocks and any problem in
-    its file. Long descriptions are cut unless full=true."""
+) -> Annotated[ToolResult, TaskReply]:
+    """A task with subtasks, dependencies, what it blocks, file problems."""
     with served(ctx).call() as call:
         detail = task_detail(call.project, task_id, full)
         return call.reply(
@@ -132,8 +126,7 @@ def orchestrator_task_get(
 
 
 def orchestrator_task_delete(ctx: Context, task_id: TaskId, cascade: bool = False) -> Reply:
-    """Delete a task's file and its artifacts; its subtasks too with cascade (else
-    refused). Tasks that depended on it no longer do. One commit."""
+    """Delete a task and its artifacts; dependents let go of it."""
     with served(ctx).call() as call:
         out = tasks.delete_task(call.project, task_id, cascade=cascade)
         return call.reply(f"Deleted {', '.join(out['deleted'])}.", out)
@@ -141,8 +134,8 @@ def orchestrator_task_delete(ctx: Context, task_id: TaskId, cascade: bool = Fals
 
 def orchestrator_task_cancel(
     ctx: Context, task_id: TaskId, reason: str = ""
-) -> Annotated[CallToolResult, TaskReply]:
-    """Cancel a task (it stops blocking others); reason is noted in its file."""
+) -> Annotated[ToolResult, TaskReply]:
+    """Cancel a task; it stops blocking others."""
     with served(ctx).call() as call:
         row = tasks.cancel_task(call.project, task_id, reason)
         return call.reply(
@@ -159,14 +152,11 @@ def orchestrator_task_list(
     ready: bool = False,
     session_id: str | None = None,
     all_sessions: bool = False,
-    limit: int = PAGE,
+    limit: Page = PAGE,
     cursor: str | None = None,
     fields: list[str] | None = None,
-) -> Annotated[CallToolResult, TaskPage]:
-    """Tasks of the active session (or session_id, or all_sessions), filtered; ready:
-    pending tasks whose dependencies and subtasks are done, urgent first. Pages of
-    `limit` (50) rows with summary fields; pass next_cursor back as cursor. fields:
-    the columns wanted (["all"] for every one; a page of wide rows is shorter)."""
+) -> Annotated[ToolResult, TaskPage]:
+    """Tasks, filtered and paged; ready ones urgent first."""
     with served(ctx).call() as call:
         offset = decode_cursor(cursor)
         wanted = None if fields and "all" in fields else (fields or list(SUMMARY))
@@ -200,11 +190,11 @@ def orchestrator_query_tasks(
     ready: bool = False,
     session_id: str | None = None,
     all_sessions: bool = False,
-    limit: int = PAGE,
+    limit: Page = PAGE,
     cursor: str | None = None,
     fields: list[str] | None = None,
-) -> Annotated[CallToolResult, TaskPage]:
-    """The legacy name of orchestrator_task_list (same filters and paging)."""
+) -> Annotated[ToolResult, TaskPage]:
+    """Legacy name of orchestrator_task_list."""
     return orchestrator_task_list(
         ctx, status=status, group=group, specialist_type=specialist_type,
         parent_task_id=parent_task_id, ready=ready, session_id=session_id,

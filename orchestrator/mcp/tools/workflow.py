@@ -6,24 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.types import CallToolResult
-
 from orchestrator.core import subtasks as subtask_ops
 from orchestrator.core import views, workflow
 from orchestrator.core.inputs import parse_subtasks
-from orchestrator.mcp.arguments import TaskId
+from orchestrator.mcp.arguments import Hours, Subtasks, TaskId
 from orchestrator.mcp.context import Context
-from orchestrator.mcp.replies import ROWS, Reply, StatusReply, trimmed
+from orchestrator.mcp.replies import ROWS, Reply, StatusReply, ToolResult, trimmed
 from orchestrator.mcp.served import served
 
 
 def orchestrator_initialize_session(
     ctx: Context, working_directory: str | None = None, session_name: str = ""
 ) -> Reply:
-    """Start orchestrating in a project: working_directory is the project directory
-    where .task_orchestrator/ lives (created there if missing). With no session
-    active, one is created (named session_name, or after the directory). Returns
-    the active session and the planner's role from its mode."""
+    """Start here: serve the project at working_directory (set up if missing); a session
+    is made active."""
     # The project chosen and the work done in one turn.
     with served(ctx).call(working_directory=working_directory) as call:
         p = call.project
@@ -36,7 +32,7 @@ def orchestrator_initialize_session(
 def orchestrator_plan_task(
     ctx: Context,
     description: str,
-    subtasks: list[dict[str, Any]] | None = None,
+    subtasks: Subtasks | None = None,
     subtasks_json: str | list[dict[str, Any]] | None = None,
     complexity_level: Literal["simple", "moderate", "complex", "very_complex"] | None = None,
     context: str = "",
@@ -44,11 +40,7 @@ def orchestrator_plan_task(
     group: str | None = None,
     session_id: str | None = None,
 ) -> Reply:
-    """Record a piece of work and its breakdown, in one commit: a parent task for the
-    description, one subtask per item of `subtasks` (or the legacy JSON text
-    `subtasks_json`), each {title, description, specialist_type, dependencies,
-    estimated_effort (hours)}. dependencies name subtasks of this plan (title or
-    number from 1) or existing tasks (id). Creates a session if none is active."""
+    """Record work and its subtasks in one commit (a session is made if none is active)."""
     with served(ctx).call() as call:
         items = parse_subtasks(subtasks, subtasks_json)
         out = subtask_ops.plan_task(
@@ -71,10 +63,7 @@ def orchestrator_plan_task(
 
 
 def orchestrator_execute_subtask(ctx: Context, task_id: TaskId, force: bool = False) -> Reply:
-    """Start a task (in progress) and get what its specialist needs: the role
-    (role_definition, expertise, approach, output_format) from the session's mode,
-    the task, its parent, and its dependencies' results. Refused while dependencies
-    are unfinished, unless force."""
+    """Start a task; returns its role, parent and dependencies' results."""
     with served(ctx).call() as call:
         out = subtask_ops.execute_subtask(call.project, task_id, force=force)
         task = out["task"]
@@ -90,17 +79,12 @@ def orchestrator_complete_subtask(
     file_paths: list[str] | None = None,
     artifact_type: str = "general",
     next_action: Literal["continue", "needs_revision", "blocked", "complete"] = "continue",
-    actual_effort: int | float | str | None = None,
+    actual_effort: Hours | None = None,
     results: str = "",
     artifacts: list[str] | str | None = None,
     force: bool = False,
 ) -> Reply:
-    """Report a task's outcome: summary goes under `## Results` in its file,
-    detailed_work into an artifact file (artifacts/<task_id>/) so replies stay small,
-    file_paths are the files touched. next_action: continue or complete (the task is
-    completed), needs_revision, blocked. `results` and `artifacts` are the older names
-    of summary and file_paths. Completing a task whose subtasks or dependencies are
-    open is refused unless force."""
+    """Report a task's outcome: summary into its file, detailed_work into an artifact."""
     with served(ctx).call() as call:
         out = subtask_ops.complete_subtask(
             call.project,
@@ -118,8 +102,7 @@ def orchestrator_complete_subtask(
 
 
 def orchestrator_synthesize_results(ctx: Context, parent_task_id: TaskId) -> Reply:
-    """Combine the results of a task's subtasks into its file (`## Synthesis`); the
-    task is completed when all its subtasks are finished."""
+    """Combine a task's subtask results; completes it when all are finished."""
     with served(ctx).call() as call:
         out = subtask_ops.synthesize_results(call.project, parent_task_id)
         parent = out["parent_task"]
@@ -132,10 +115,9 @@ def orchestrator_synthesize_results(ctx: Context, parent_task_id: TaskId) -> Rep
 
 def orchestrator_get_status(
     ctx: Context, include_completed: bool = False
-) -> Annotated[CallToolResult, StatusReply]:
-    """Where things stand: the active session and its progress, groups (a tree: each
-    after its parent_group_id), tasks in progress and ready, other sessions, problems
-    and conflicts."""
+) -> Annotated[ToolResult, StatusReply]:
+    """The active session's progress, tasks in progress and ready, other sessions,
+    problems."""
     with served(ctx).call() as call:
         out = workflow.get_status(call.project, include_completed)
         active = out["active_session"]
@@ -156,8 +138,7 @@ def orchestrator_note(
     text: str,
     session_id: str | None = None,
 ) -> Reply:
-    """Add a dated entry to the session's notes in session.md (Decisions Made, Key
-    Learnings or Next Steps)."""
+    """Add a dated decision, learning or next step to session.md."""
     with served(ctx).call() as call:
         out = views.add_note(call.project, kind, text, session_id)
         return call.reply(f"Noted in {out['file']}.", out)
