@@ -69,6 +69,7 @@ COMMANDS = {
     "cleanup": "search",
     "export": "moving",
     "import": "moving",
+    "agents": "agents",
 }
 
 
