@@ -111,13 +111,21 @@ CATALOG: dict[str, Entry] = {
     "orchestrator_cleanup": Entry(
         "Find or fix stale records", destructive=True, output={"findings": ARR}
     ),
-    "orchestrator_maintenance_coordinator": Entry("Maintenance", destructive=True),
-    "orchestrator_sync": Entry("Commit and exchange", idempotent=True, open_world=True),
+    "orchestrator_maintenance_coordinator": Entry(
+        "Maintenance", destructive=True, output={"findings": ARR, "file": STR}
+    ),
+    "orchestrator_sync": Entry(
+        "Commit and exchange", idempotent=True, open_world=True, output={"commits": ARR}
+    ),
     "orchestrator_conflicts": Entry(
         "List merge conflicts", read_only=True, output={"conflicts": ARR}
     ),
-    "orchestrator_resolve_conflict": Entry("Resolve a merge conflict", destructive=True),
-    "orchestrator_export": Entry("Export sessions", "all", idempotent=True),
+    "orchestrator_resolve_conflict": Entry(
+        "Resolve a merge conflict", destructive=True, output={"record_id": STR}
+    ),
+    "orchestrator_export": Entry(
+        "Export sessions", "all", idempotent=True, output={"path": STR, "sessions": ARR}
+    ),
     # -- all: the legacy name, and orch's own export ----------------------
     "orchestrator_query_tasks": Entry("List tasks (legacy name)", "all", read_only=True),
 }  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from orchestrator.core import archive, sessions
@@ -18,6 +19,7 @@ from orchestrator.mcp.replies import (
     shown_of,
     trimmed,
 )
+from orchestrator.mcp.resources import link, mime_of
 from orchestrator.mcp.served import served
 from orchestrator.model import ACTIVE, CANCELLED, DONE, PAUSED
 
@@ -108,7 +110,12 @@ def orchestrator_session_archive(
     """Archive a session, with an export."""
     with served(ctx).call() as call:
         out = archive.archive_session(call.project, session_id, export_format)
-        return call.reply(f"Archived {out['session_id']}; export: {out['export']}.", out)
+        name = Path(out["export"]).name
+        out["next_step"] = "orchestrator_get_status() to see what is left"
+        export = link(f"orch://archive/{name}", name, mime_of(Path(name)), "The export")
+        return call.reply(
+            f"Archived {out['session_id']}; export: {out['export']}.", out, links=[export]
+        )
 
 
 TOOLS: list[Callable[..., Any]] = [

@@ -1,0 +1,262 @@
+"""The MCP server as an agent's client sees it over stdio (a real `orch mcp` process, the
+SDK's real client): tool sets and their sizes, annotations, the text beside the data,
+structured errors, resources, subscriptions told of another process's writes, prompts and
+completions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp.types import PromptReference, ResourceTemplateReference
+
+from tests.conftest import copy_sample
+from tests.mcp_agent import PLAN, Agent, run, task_file
+
+CORE = {
+    "orchestrator_initialize_session", "orchestrator_plan_task", "orchestrator_execute_subtask",
+    "orchestrator_complete_subtask", "orchestrator_synthesize_results", "orchestrator_get_status",
+    "orchestrator_task_list", "orchestrator_task_get", "orchestrator_search",
+}  # fmt: skip
+
+
+def stdio(root: Path, *flags: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "orchestrator", "mcp", "--root", str(root), *flags],
+        env={**os.environ, **(env or {})},
+    )
+
+
+def over_stdio(params: StdioServerParameters, body, **client_args):
+    async def go():
+        async with Client(params, read_timeout_seconds=60, **client_args) as client:
+            return await body(Agent(client))
+
+    return run(go())
+
+
+def wire_size(listed) -> int:
+    """The bytes of a tools/list result as it travels (compact JSON)."""
+    data = listed.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return copy_sample(tmp_path / "sample").root
+
+
+# -- tool sets, annotations ------------------------------------------------------------------
+
+
+def test_tool_sets_their_sizes_and_annotations(project):
+    async def listing(agent: Agent):
+        listed = await agent.client.list_tools()
+        return {t.name: t for t in listed.tools}, wire_size(listed)
+
+    core, core_size = over_stdio(stdio(project, "--tools", "core"), listing)
+    standard, standard_size = over_stdio(stdio(project), listing)
+    everything, all_size = over_stdio(stdio(project, env={"ORCH_MCP_TOOLS": "all"}), listing)
+    assert set(core) == CORE
+    assert core_size <= 6 * 1024 and standard_size <= 16 * 1024 < all_size
+    assert set(core) < set(standard) < set(everything)
+    assert {"orchestrator_query_tasks", "orchestrator_export"} == set(everything) - set(standard)
+    for tool in everything.values():
+        hints = tool.annotations
+        assert tool.title and hints is not None, tool.name
+        assert hints.read_only_hint or hints.destructive_hint is not None, tool.name
+        assert tool.output_schema["type"] == "object" and tool.output_schema["properties"]
+        assert "title" not in tool.input_schema  # no generated titles
+    assert everything["orchestrator_get_status"].annotations.read_only_hint
+    assert everything["orchestrator_task_delete"].annotations.destructive_hint
+    assert everything["orchestrator_task_update"].annotations.idempotent_hint
+    assert everything["orchestrator_plan_task"].annotations.destructive_hint is False
+    # Bounds and the typed subtask schema.
+    props = standard["orchestrator_task_create"].input_schema["properties"]
+    assert (props["priority_level"]["minimum"], props["priority_level"]["maximum"]) == (1, 5)
+    subtask = core["orchestrator_plan_task"].input_schema["properties"]["subtasks"]["items"]
+    assert subtask["required"] == ["title"] and "dependencies" in subtask["properties"]
+    # The legacy parameter names are listed only in the `all` set (and accepted in each).
+    assert "subtasks_json" not in core["orchestrator_plan_task"].input_schema["properties"]
+    assert "subtasks_json" in everything["orchestrator_plan_task"].input_schema["properties"]
+
+
+def test_read_only_offers_only_what_changes_nothing(project):
+    async def body(agent: Agent):
+        tools = (await agent.client.list_tools()).tools
+        with pytest.raises(MCPError, match="read-only"):
+            await agent.client.call_tool("orchestrator_task_create", {"title": "x"})
+        status = await agent.ok("orchestrator_get_status")
+        return tools, status
+
+    subprocess.run([sys.executable, "-m", "orchestrator", "--root", str(project), "status"],
+                   check=True, capture_output=True)  # views brought up to date first  # fmt: skip
+    before = tree_state(project)
+    tools, status = over_stdio(stdio(project, "--read-only"), body)
+    assert tools and all(t.annotations.read_only_hint for t in tools)
+    assert status["active_session"] and tree_state(project) == before
+
+
+def tree_state(root: Path) -> dict[str, bytes]:
+    """Every record file's bytes (what a write would change)."""
+    base = root / ".task_orchestrator"
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in base.rglob("*.md")}
+
+
+def test_a_bad_tool_set_is_said_before_serving(project):
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "mcp", "--root", str(project)],
+        env={**os.environ, "ORCH_MCP_TOOLS": "tiny"}, capture_output=True, text=True,
+        stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1 and "tool set 'tiny'" in done.stderr + done.stdout
+
+
+# -- replies and errors ------------------------------------------------------------------------
+
+
+def test_text_content_carries_ids_and_next_step_and_errors_are_structured(tmp_path):
+    root = tmp_path / "new"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_initialize_session", working_directory=str(root))
+        result = await agent.client.call_tool(
+            "orchestrator_plan_task", {"description": "Build the parser", "subtasks": PLAN}
+        )
+        plan = result.structured_content
+        text = result.content[0].text
+        assert plan["parent_task"]["task_id"] in text and "Next: " in text
+        first = plan["subtasks"][0]["task_id"]
+        assert first in text
+        # An argument no tool takes: refused with the names it does take.
+        wrong = await agent.client.call_tool("orchestrator_task_get", {"taskId": first})
+        assert wrong.is_error and "taskId" in wrong.content[0].text
+        assert "task_id" in wrong.structured_content["error"]["candidates"]
+        # A refusal with a hint: the call that would succeed, apart.
+        second = plan["subtasks"][1]["task_id"]
+        refused = await agent.client.call_tool("orchestrator_execute_subtask", {"task_id": second})
+        error = refused.structured_content["error"]
+        assert refused.is_error and error["message"] == refused.content[0].text
+        assert "orchestrator_execute_subtask(task_id=" in error["hint"]
+        assert "force=true" in error["hint"]
+        # Arguments that do not fit the schema: plain words, no validator report.
+        bad = await agent.client.call_tool(
+            "orchestrator_task_create", {"title": "x", "priority_level": 9}
+        )
+        assert bad.is_error and "priority_level" in bad.content[0].text
+        assert "pydantic" not in bad.content[0].text
+
+    over_stdio(stdio(root), body)
+
+
+# -- resources, prompts, completions -------------------------------------------------------------
+
+
+def test_resources_prompts_and_completions(project):
+    async def body(agent: Agent):
+        client = agent.client
+        listed = {str(r.uri): r for r in (await client.list_resources()).resources}
+        assert "orch://session/active" in listed
+        views = [u for u in listed if u.endswith("/session.md")]
+        assert views and listed[views[0]].mime_type == "text/markdown"
+        modes = [u for u in listed if u.startswith("orch://mode/")]
+        templates = {
+            t.uri_template for t in (await client.list_resource_templates()).resource_templates
+        }
+        assert {"orch://task/{task_id}", "orch://artifact/{task_id}/{name}"} <= templates
+        view = (await client.read_resource(views[0])).contents[0]
+        assert view.mime_type == "text/markdown" and "## " in view.text
+        mode = (await client.read_resource(modes[0])).contents[0]
+        assert "roles" in mode.text or "specialist" in mode.text
+        with pytest.raises(MCPError, match="no resource"):
+            await client.read_resource("orch://mode/../../config.yaml")
+        with pytest.raises(MCPError, match="outside"):
+            await client.read_resource("orch://archive/..")
+        active = json.loads((await client.read_resource("orch://session/active")).contents[0].text)
+        task_id = active["ready_tasks"][0]["task_id"]
+        # Completions: task ids from what was typed, and prompt arguments.
+        done = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="orch://task/{task_id}"),
+            {"name": "task_id", "value": task_id[:4]},
+        )
+        assert task_id in done.completion.values
+        assert all(v.startswith(task_id[:4]) for v in done.completion.values)
+        by_prompt = await client.complete(
+            PromptReference(type="ref/prompt", name="review-subtask"),
+            {"name": "task_id", "value": task_id[:6]},
+        )
+        assert task_id in by_prompt.completion.values
+        # Prompts: the workflow's steps, filled from the project.
+        names = {p.name for p in (await client.list_prompts()).prompts}
+        assert names == {"plan-work", "run-next-subtask", "review-subtask", "handover"}
+        nxt = await client.get_prompt("run-next-subtask")
+        assert task_id in nxt.messages[0].content.text
+        plan = await client.get_prompt("plan-work", {"goal": "a search page"})
+        assert "a search page" in plan.messages[0].content.text
+        with pytest.raises(MCPError, match="task_id"):
+            await client.get_prompt("review-subtask")
+        # An archive answers with a link to its export, which reads as a resource.
+        session = active["session"]["session_id"]
+        await agent.ok("orchestrator_session_pause", session_id=session)
+        archived = await client.call_tool("orchestrator_session_archive", {"session_id": session})
+        assert not archived.is_error, archived.content[0].text
+        links = [c for c in archived.content if c.type == "resource_link"]
+        assert links and str(links[0].uri).startswith("orch://archive/")
+        export = (await client.read_resource(str(links[0].uri))).contents[0]
+        assert active["session"]["name"] in export.text
+
+    over_stdio(stdio(project), body)
+
+
+# -- subscriptions -------------------------------------------------------------------------------
+
+
+def test_a_subscriber_is_told_of_another_process_write_and_a_hand_edit(project):
+    updates: list[str] = []
+    arrived = asyncio.Event()
+
+    async def handler(message) -> None:
+        if getattr(message, "method", None) == "notifications/resources/updated":
+            updates.append(str(message.params.uri))
+            arrived.set()
+
+    async def wait_for(uri: str) -> None:
+        while uri not in updates:
+            arrived.clear()
+            await asyncio.wait_for(arrived.wait(), timeout=30)
+
+    async def body(agent: Agent):
+        client = agent.client
+        active = json.loads((await client.read_resource("orch://session/active")).contents[0].text)
+        task_id = active["ready_tasks"][0]["task_id"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            await client.subscribe_resource(f"orch://task/{task_id}")
+            await client.subscribe_resource("orch://session/active")
+        # Another process: the CLI.
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "orchestrator", "--root", str(project), "task", "update",
+             task_id, "--priority", "1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        await wait_for(f"orch://task/{task_id}")
+        await wait_for("orch://session/active")
+        # A hand edit in an editor.
+        updates.clear()
+        path = task_file(project, task_id)
+        path.write_text(path.read_text().replace("priority_level: 1", "priority_level: 2"))
+        await wait_for(f"orch://task/{task_id}")
+
+    over_stdio(stdio(project), body, message_handler=handler)
