@@ -1,4 +1,5 @@
-"""`orch mcp`: the MCP server AI clients drive orch through (stdio, `mcp` 2.x SDK).
+"""`orch mcp`: the MCP server AI clients drive orch through (stdio; the protocol is
+spoken by protocol.py, not by the SDK's server, to start in a fifth of the time).
 
 Every tool is a thin adapter: it calls one core operation, and answers with a short
 text and the data as structured output. Replies are small by default: lists come in
@@ -14,8 +15,11 @@ directory. Several servers (one per agent) can share a project: the project lock
 serializes their writes and the shared index shows each the others' changes at its
 next call.
 
-Layout: server.py builds the server and registers the tools of tools/<area>.py and the
-resources of resources.py; served.py holds one server's state (the project, one call at
-a time); replies.py shapes and bounds the replies; errors.py turns errors into messages.
-Nothing here imports the SDK at package import: `orch` starts fast.
+Layout: protocol.py is the JSON-RPC session (stdio, cancellation, progress); server.py
+answers its methods with the tools of tools/<area>.py, described by catalog.py (tool
+sets, titles, annotations, parameter texts, output keys), the resources and
+subscriptions of resources.py and the prompts of prompts.py; served.py holds one server's
+state (the project, one call at a time); replies.py shapes and bounds the replies;
+errors.py turns errors into messages; in_process.py lets the SDK's client connect in the
+same process (tests). Nothing here imports the SDK: it is the tests' client only.
 """
