@@ -13,6 +13,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
+from orchestrator.core.progress import QUIET, Progress
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import change_status
 from orchestrator.errors import InvalidInput
@@ -28,13 +29,16 @@ EXPORT_VERSION = 1
 
 
 def archive_session(project: Project, ref: str, export_format: str = "markdown") -> dict[str, Any]:
-    """Move a session to archived and write its export; one commit."""
+    """Move a session to archived and write its export; one commit. `project.progress`
+    is told each file of the session read into the export; a cancel takes back the
+    status change and writes no export (Project.writing)."""
     if export_format not in FORMATS:
         raise InvalidInput(f"export format {export_format!r} is not one of {', '.join(FORMATS)}")
+    project.progress.check()
     with project.writing("archive") as w:
         row = lookup.session(w.db, ref)
         row = change_status(project, row["session_id"], ARCHIVED)
-        export = write_export(w, row["session_id"], export_format)
+        export = write_export(w, row["session_id"], export_format, project.progress)
     return {
         "session_id": row["session_id"],
         "name": row["name"],
@@ -44,20 +48,24 @@ def archive_session(project: Project, ref: str, export_format: str = "markdown")
     }
 
 
-def session_files(layout, session_id: str) -> list[tuple[str, bytes]]:
-    """(path relative to the session folder, content) of every file of a session."""
+def session_files(layout, session_id: str, progress: Progress = QUIET) -> list[tuple[str, bytes]]:
+    """(path relative to the session folder, content) of every file of a session;
+    `progress` is told each file read."""
     folder = layout.session_dir(session_id)
-    return [
-        (p.relative_to(folder).as_posix(), p.read_bytes())
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    ]
+    paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    files = []
+    for n, path in enumerate(paths, 1):
+        files.append((path.relative_to(folder).as_posix(), path.read_bytes()))
+        progress.step(n, len(paths), f"{session_id}: {n} of {len(paths)} files read")
+    return files
 
 
-def export_bytes(layout, session_ids: list[str], export_format: str) -> bytes:
+def export_bytes(
+    layout, session_ids: list[str], export_format: str, progress: Progress = QUIET
+) -> bytes:
     """Sessions as one export document: a zip of their folders, the JSON of
     schema/export.schema.json, or one Markdown document."""
-    files = {sid: session_files(layout, sid) for sid in session_ids}
+    files = {sid: session_files(layout, sid, progress) for sid in session_ids}
     if export_format == "zip":
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -72,10 +80,10 @@ def export_bytes(layout, session_ids: list[str], export_format: str) -> bytes:
     return "".join(_as_markdown(entries, sid) for sid, entries in files.items()).encode()
 
 
-def write_export(w: Writer, session_id: str, export_format: str) -> str:
+def write_export(w: Writer, session_id: str, export_format: str, progress: Progress = QUIET) -> str:
     stamp = now().replace(":", "").replace("-", "")[:15]
     path = w.layout.archives_dir / f"{session_id}-{stamp}.{SUFFIX[export_format]}"
-    return w.write_file(path, export_bytes(w.layout, [session_id], export_format))
+    return w.write_file(path, export_bytes(w.layout, [session_id], export_format, progress))
 
 
 def _as_data(files: list[tuple[str, bytes]], session_id: str) -> dict[str, Any]:

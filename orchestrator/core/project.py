@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.config import Config, load_config
-from orchestrator.core.progress import QUIET, Progress
+from orchestrator.core.progress import QUIET, Cancelled, Progress
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
@@ -188,7 +188,8 @@ class Project:
         """Hold the project lock with a fresh index; files written through the Writer are
         indexed and committed as one sync named `op` before this returns (and if the
         operation fails half-way, what it wrote is indexed and committed too: the files
-        are the truth)."""
+        are the truth). An operation its caller cancelled (progress.Cancelled) is the one
+        exception: what it wrote is taken back (Writer.discard), nothing is committed."""
         if self._writer is not None:
             yield self._writer
             return
@@ -202,6 +203,9 @@ class Project:
             writer = self._writer = Writer(self, db, op)
             try:
                 yield writer
+            except Cancelled:
+                writer.discard()
+                raise
             finally:
                 try:
                     writer.sync()

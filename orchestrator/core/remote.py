@@ -94,9 +94,16 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
     files through the merge driver), bring the index up to date, and push.
 
     In a repository that also holds code, only orch's own commits are pushed for the
-    user: local commits touching anything else stop it before the push."""
+    user: local commits touching anything else stop it before the push.
+
+    `project.progress` is told each stage up to the merge, and a cancel is honoured
+    until then: before the local commit nothing is written; after it, what was
+    committed is what any next command commits first. From the merge on, the exchange
+    runs to its end (a merge or a push cannot be taken back), so no step is said."""
     repo = checked_repo(project)
     checked_remote(repo, remote)
+    progress = project.progress
+    progress.step(0, 3, "committing what is not yet committed")
     local = sync(project)
     ensure_driver(project, repo)
     done = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
@@ -105,6 +112,8 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         raise OrchError("HEAD is detached: check out the branch to sync, then run this again")
     merged = False
     for attempt in range(1, PUSH_ATTEMPTS + 1):
+        if attempt == 1:
+            progress.step(1, 3, f"fetching {remote}/{branch}")
         # The network outside the lock: orch writers keep working meanwhile.
         fetch = repo.run("fetch", "--quiet", "--", remote, branch, check=False)
         found = fetch.returncode == 0
@@ -112,6 +121,8 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
             said = fetch.stderr.decode(errors="replace").strip()
             raise GitError(f"git fetch {remote} {branch} failed: {said}")
         _refuse_other_commits(project, repo, remote, branch, "FETCH_HEAD" if found else None)
+        if attempt == 1:
+            progress.step(2, 3, f"merging {remote}/{branch} and pushing")
         if found:
             try:
                 with project.lock():  # no orch write lands in the middle of the merge

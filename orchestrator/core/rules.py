@@ -120,6 +120,39 @@ def check_start(row: dict[str, Any], force: bool = False) -> None:
     )
 
 
+def check_execute(
+    db: IndexDB, row: dict[str, Any], session: dict[str, Any], force: bool = False
+) -> None:
+    """Refuse to hand task `row` to a specialist (the workflow's execute) when its work
+    is not to be done now, unless `force`: while its subtasks are open (its work is done
+    through them, and its own is the synthesis of their results), or when its session
+    `session` is completed or cancelled (that work was closed). A person may still mark
+    such a task in progress with a status change; an agent told to execute one has most
+    likely taken the wrong id, and a refusal costs it one call where a warning beside a
+    started task is easily missed. The hint is what it most likely meant."""
+    if force:
+        return
+    if session["status"] in (DONE, CANCELLED):
+        raise InvalidTransition(
+            f'{describe(row)} belongs to session {session["session_id"]} "{session["name"]}",'
+            f" which is {session['status']}: its work was closed; plan it again in the active"
+            " session, or force it",
+            hint=Hint("session_list"),
+        )
+    subtasks = open_subtasks(db, row["task_id"])
+    if not subtasks:
+        return
+    startable = (r for r in subtasks if r["status"] in STARTABLE)
+    first = next((r for r in startable if not unmet_dependencies(db, r["task_id"])), subtasks[0])
+    shown = ", ".join(f"{r['task_id']} ({r['status']})" for r in subtasks[:5])
+    more = f" and {len(subtasks) - 5} more" if len(subtasks) > 5 else ""
+    raise InvalidTransition(
+        f"{describe(row)} has unfinished subtasks: {shown}{more}; execute them (its own"
+        " work is to combine their results once they are finished), or force it",
+        hint=Hint("task_start", {"task_id": first["task_id"]}),
+    )
+
+
 def edit_warning(db: IndexDB, row: dict[str, Any], status: str) -> str | None:
     """For a status a person wrote into a file (a ticked box, a typed status): the
     warning that says what is still open, or None. The edit itself stands."""

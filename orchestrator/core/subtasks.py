@@ -8,6 +8,7 @@ dated entry per report), and long reports as artifact files under
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,10 +16,13 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_choice, effort, one_line
 from orchestrator.core.modes import session_mode
+from orchestrator.core.progress import Progress
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
     FINISHED,
     OPEN_SQL,
+    STARTABLE,
+    check_execute,
     check_transition,
     describe,
     set_status,
@@ -26,6 +30,7 @@ from orchestrator.core.rules import (
 )
 from orchestrator.core.sessions import create_session
 from orchestrator.core.tasks import (
+    LIST_ORDER,
     READY_ORDER,
     TASK_FROM,
     start_task,
@@ -34,9 +39,9 @@ from orchestrator.core.tasks import (
 )
 from orchestrator.errors import DependencyCycle, InvalidInput
 from orchestrator.graph import cycles
-from orchestrator.model import BLOCKED, DONE, NEEDS_REVISION, PENDING, now
+from orchestrator.model import BLOCKED, DONE, IN_PROGRESS, NEEDS_REVISION, PENDING, now
 from orchestrator.store.record_file import new_record
-from orchestrator.store.sections import latest_entry, section, set_section, without
+from orchestrator.store.sections import entries, latest_entry, section, set_section, without
 from orchestrator.store.validation import checked_texts
 
 RESULTS = "Results"
@@ -96,7 +101,13 @@ def plan_task(
     """Record a piece of work and its breakdown: a parent task holding the description
     and one subtask per item, all in one commit. A subtask's dependencies name other
     subtasks of the plan (by title or by number, from 1) or existing tasks (by id).
-    With no session active, one is created for the work (as the spec's adapter does)."""
+    With no session active, one is created for the work (as the spec's adapter does).
+
+    The reply lists the subtasks in the order the task list gives a parent's subtasks
+    (so a page of it continues the list), the plan's own ready subtasks, and the next
+    step naming the first of them. `project.progress` is told each subtask written; a
+    cancel (progress.Cancelled) takes back every file of the plan, and the session made
+    for it, and commits nothing (Project.writing)."""
     checked_texts(description=description, title=title, context=context)
     one_line(title=title)
     description = (description or "").strip()
@@ -106,6 +117,7 @@ def plan_task(
     checked_choice("task", "complexity_level", complexity_level)
     heading = (title or description.splitlines()[0]).strip()
     heading = heading if len(heading) <= 80 else heading[:77].rstrip() + "..."
+    project.progress.check()  # a plan cancelled before it starts writes nothing at all
     with project.writing("plan") as w:
         db = w.db
         row = lookup.session(db, session) if session else lookup.active_session(db)
@@ -120,24 +132,31 @@ def plan_task(
         body = description + (f"\n\n## {CONTEXT}\n\n{context.strip()}" if context else "")
         parent_meta = {"task_id": parent_id, "session_id": session_id, "title": heading,
                        "group_id": group_id, "complexity_level": complexity_level}  # fmt: skip
-        _save_plan(w, parent_meta, body, items, ids, edges)
+        _save_plan(w, parent_meta, body, items, ids, edges, project.progress)
         w.sync()
         parent = lookup.task(db, parent_id)
-        rows = {
-            r["task_id"]: r
-            for r in db.records(
-                f"SELECT * FROM tasks WHERE task_id IN ({', '.join('?' * len(ids))})", ids
-            )
-        }
-        ready = ready_tasks(project, db, session_id, limit=10)
+        rows = db.records(
+            f"SELECT t.* {TASK_FROM} WHERE t.parent_task_id = ? ORDER BY {LIST_ORDER}",
+            [parent_id],
+        )
+        ready = ready_tasks(project, db, session_id, limit=10, parent=parent_id)
+        ready_total = count_ready(project, db, session_id, parent=parent_id)
         session_row = lookup.session(db, session_id)
+        step = (
+            _step_for(db, ready[0])
+            if ready
+            else "no subtask of the plan is ready yet (each waits for a task outside it):"
+            f" {next_step(project, db, session_id)}"
+        )
     return {
         "session": session_brief(session_row),
         "session_created": created is not None,
         "parent_task": summary(parent) | {"file_path": parent["file_path"]},
-        "subtasks": [summary(rows[t]) | {"depends_on": rows[t]["depends_on"]} for t in ids],
+        "subtasks": [summary(r) | {"depends_on": r["depends_on"]} for r in rows],
+        "subtasks_total": len(rows),
         "ready": [summary(r) for r in ready],
-        "next_step": "run a ready subtask with orchestrator_execute_subtask(task_id)",
+        "ready_total": ready_total,
+        "next_step": step,
     }
 
 
@@ -184,8 +203,10 @@ def _save_plan(
     items: list[Mapping[str, Any]],
     ids: list[str],
     edges: dict[str, list[str]],
+    progress: Progress,
 ) -> None:
-    """Write the plan's parent task (`parent`: its fields) and its subtasks."""
+    """Write the plan's parent task (`parent`: its fields) and its subtasks, telling
+    `progress` of each subtask written."""
     stamp = now()
     w.save(
         new_record(
@@ -201,7 +222,7 @@ def _save_plan(
             body,
         )
     )
-    for item, task_id in zip(items, ids, strict=True):
+    for n, (item, task_id) in enumerate(zip(items, ids, strict=True), 1):
         w.save(
             new_record(
                 "task",
@@ -223,6 +244,7 @@ def _save_plan(
                 item["description"],
             )
         )
+        progress.step(n, len(items), f"subtask {n} of {len(items)} written")
 
 
 def _plan_dependency(
@@ -267,10 +289,85 @@ def _plan_dependency(
     return row["task_id"]
 
 
-def ready_tasks(project: Project, db, session_id: str, limit: int = 10) -> list[dict[str, Any]]:
-    where, params = task_filter(project, db, session=session_id, ready=True)
+def ready_tasks(
+    project: Project, db, session_id: str, limit: int = 10, parent: str | None = None
+) -> list[dict[str, Any]]:
+    """The ready tasks of a session (of one parent's subtasks, with `parent`), urgent
+    first, as the task list orders them."""
+    where, params = task_filter(project, db, session=session_id, parent=parent, ready=True)
     return db.records(
         f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(limit)}", params
+    )
+
+
+def count_ready(project: Project, db, session_id: str, parent: str | None = None) -> int:
+    where, params = task_filter(project, db, session=session_id, parent=parent, ready=True)
+    return db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
+
+
+# -- the next step -----------------------------------------------------------------------
+
+
+def _execute(task_id: str) -> str:
+    return f"orchestrator_execute_subtask(task_id={task_id!r})"
+
+
+def _synthesize(task_id: str) -> str:
+    return f"orchestrator_synthesize_results(parent_task_id={task_id!r})"
+
+
+def _step_for(db, row: Mapping[str, Any]) -> str:
+    """The call for a ready task: a parent whose subtasks are all finished is done by
+    combining their results; any other task is executed."""
+    if db.scalar("SELECT count(*) FROM tasks WHERE parent_task_id = ?", [row["task_id"]]):
+        return f"every subtask of {row['task_id']} is finished: {_synthesize(row['task_id'])}"
+    return _execute(row["task_id"])
+
+
+def next_step(project: Project, db, session_id: str, parent_id: str | None = None) -> str:
+    """The call that moves the work on (after a report, a synthesis, or in the status):
+    the next ready subtask of `parent_id`, or its synthesis once all its subtasks are
+    finished; else the session's next ready task; else what its open work waits for;
+    and the session's completion once nothing in it is open."""
+    if parent_id:
+        ready = ready_tasks(project, db, session_id, limit=1, parent=parent_id)
+        if ready:
+            return _step_for(db, ready[0])
+        left = db.scalar(
+            f"SELECT count(*) FROM tasks WHERE parent_task_id = ? AND {OPEN_SQL}", [parent_id]
+        )
+        if not left:
+            return f"every subtask of {parent_id} is finished: {_synthesize(parent_id)}"
+    ready = ready_tasks(project, db, session_id, limit=1)
+    if ready:
+        return _step_for(db, ready[0])
+    waiting = db.record(
+        f"SELECT task_id, status FROM tasks t WHERE session_id = ? AND t.{OPEN_SQL}"
+        f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
+        f" AND c.{OPEN_SQL}) ORDER BY priority_level, created_at, task_id LIMIT 1",
+        [session_id],
+    )
+    if waiting is None:
+        if not db.scalar("SELECT count(*) FROM tasks WHERE session_id = ?", [session_id]):
+            return (
+                f"session {session_id} has no tasks yet: plan the work with"
+                " orchestrator_plan_task(description=..., subtasks=[...])"
+            )
+        return (
+            f"every task of session {session_id} is finished: orchestrator_session_complete("
+            f"session_id={session_id!r}), or plan more with orchestrator_plan_task"
+        )
+    task_id = waiting["task_id"]
+    if waiting["status"] == IN_PROGRESS:
+        return (
+            f"nothing is ready while {task_id} is in progress: report it with"
+            f" orchestrator_complete_subtask(task_id={task_id!r}, summary=...)"
+        )
+    if waiting["status"] in STARTABLE and waiting["status"] != PENDING:
+        return f"{task_id} is {waiting['status']}: {_execute(task_id)} takes it up again"
+    return (
+        f"nothing is ready: {task_id} waits for tasks that are not finished;"
+        f" orchestrator_task_get(task_id={task_id!r}) shows them"
     )
 
 
@@ -279,9 +376,45 @@ def ready_tasks(project: Project, db, session_id: str, limit: int = 10) -> list[
 
 def execute_subtask(project: Project, ref: str, force: bool = False) -> dict[str, Any]:
     """Start a task (in progress) and return what its specialist needs: the role from
-    the session's mode, the task, its parent, and the results of its dependencies."""
-    row = start_task(project, ref, force=force)
+    the session's mode, the task, its earlier results, its parent, and the results of
+    its dependencies. Refused, unless `force`, where core/rules.py says the work is not
+    to be done now: dependencies unfinished, the task finished, its subtasks open, its
+    session completed or cancelled."""
+    with project.writing("start") as w:
+        row = lookup.task(w.db, ref)
+        check_execute(w.db, row, lookup.session(w.db, row["session_id"]), force)
+        row = start_task(project, row["task_id"], force=force)
     return specialist_context(project, row["task_id"])
+
+
+# A Markdown link's target: `[name](target)`.
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def rooted_links(text: str, file_path: str) -> str:
+    """`text` of the file `file_path` with its relative links made relative to the
+    project root: a report links its artifacts from the task's file
+    (`../artifacts/...`), which an agent given the text alone cannot follow."""
+    folder = posixpath.dirname(file_path)
+
+    def rooted(match: re.Match[str]) -> str:
+        target = match["target"]
+        if target.startswith(("/", "#")) or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+            return match[0]
+        return f"]({posixpath.normpath(posixpath.join(folder, target))})"
+
+    return _LINK.sub(rooted, text)
+
+
+def reported(task: Mapping[str, Any], limit: int, newest_headed: bool = True) -> str:
+    """Every report under a task's `## Results`, the newest first, each with its heading
+    (its date and the status it left; the newest without it unless `newest_headed`: a
+    dependency's status says it), links from the project root, cut at `limit`
+    characters."""
+    found = entries(section(task["description"] or "", RESULTS))[::-1]
+    if found and not newest_headed:
+        found[0] = latest_entry(found[0])
+    return excerpt(rooted_links("\n\n".join(found), task["file_path"]), limit)
 
 
 def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
@@ -327,7 +460,10 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             "estimated_effort": task["estimated_effort"],
             "file_path": task["file_path"],
             "session_id": task["session_id"],
+            "parent_task_id": task["parent_task_id"],
         },
+        # What it was told before (a revision's reason, what blocked it), newest first.
+        "earlier_results": reported(task, EXCERPT),
         "specialist": specialist,
         "mode": binding.get("effective_mode"),
         "parent": (
@@ -344,10 +480,7 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
                 "task_id": d["task_id"],
                 "title": d["title"],
                 "status": d["status"],
-                "results": excerpt(
-                    latest_entry(section(d["description"] or "", RESULTS)),
-                    800 if deps_total <= 4 else 300,
-                ),
+                "results": reported(d, 800 if deps_total <= 4 else 300, newest_headed=False),
                 "file_path": d["file_path"],
             }
             for d in deps[:12]
@@ -450,23 +583,18 @@ def _report_entry(
 def _after_report(
     project: Project, db, done: dict[str, Any], artifact: str | None
 ) -> dict[str, Any]:
-    """The reply to a report: the task, the session's progress, what is ready next."""
+    """The reply to a report: the task, the session's progress, what is ready next, and
+    the next step (see `_step_after_report`)."""
     session_id = done["session_id"]
     ready = ready_tasks(project, db, session_id, limit=5)
     session_row = lookup.session(db, session_id)
-    parent_hint = None
-    if done["parent_task_id"]:
-        left = db.scalar(
-            f"SELECT count(*) FROM tasks WHERE parent_task_id = ? AND {OPEN_SQL}",
-            [done["parent_task_id"]],
-        )
-        if not left:
-            parent_hint = (
-                f"every subtask of {done['parent_task_id']} is finished:"
-                f" orchestrator_synthesize_results(parent_task_id={done['parent_task_id']!r})"
-            )
-    out = {
-        "task": summary(done) | {"file_path": done["file_path"]},
+    return {
+        "task": summary(done)
+        | {
+            "file_path": done["file_path"],
+            "session_id": session_id,
+            "parent_task_id": done["parent_task_id"],
+        },
         "artifact": artifact,
         "session_progress": {
             "completed_tasks": session_row["completed_tasks"],
@@ -474,14 +602,26 @@ def _after_report(
             "progress_percentage": session_row["progress_percentage"],
         },
         "ready": [summary(r) for r in ready],
+        "next_step": _step_after_report(project, db, done),
     }
-    if parent_hint:
-        out["next_step"] = parent_hint
-    elif ready:
-        out["next_step"] = (
-            f"next ready task: orchestrator_execute_subtask(task_id={ready[0]['task_id']!r})"
+
+
+def _step_after_report(project: Project, db, done: Mapping[str, Any]) -> str:
+    """After a report: a task to revise or blocked is taken up again once its report is
+    acted on (execute gives the report back among its earlier results); a finished one
+    hands on to the next subtask of its parent, the parent's synthesis, or the
+    session's next work (`next_step`)."""
+    task_id = done["task_id"]
+    if done["status"] == NEEDS_REVISION:
+        return (
+            f"revise it: {_execute(task_id)} starts it again with this report among its"
+            " earlier results; then report with orchestrator_complete_subtask"
         )
-    return out
+    if done["status"] == BLOCKED:
+        return (
+            f"clear what blocks it (the report says what), then {_execute(task_id)} starts it again"
+        )
+    return next_step(project, db, done["session_id"], done["parent_task_id"])
 
 
 # -- synthesize --------------------------------------------------------------------------
@@ -520,17 +660,26 @@ def synthesize_results(project: Project, parent_ref: str) -> dict[str, Any]:
         w.save(record)
         w.sync()
         row = lookup.task(w.db, parent["task_id"])
+        step = next_step(
+            project,
+            w.db,
+            row["session_id"],
+            row["task_id"] if open_ else row["parent_task_id"],
+        )
     out = {
-        "parent_task": summary(row) | {"file_path": row["file_path"]},
+        "parent_task": summary(row)
+        | {"file_path": row["file_path"], "session_id": row["session_id"]},
         "completed": sum(c["status"] == DONE for c in children),
         "finished": len(finished),
         "total": len(children),
         "open": [summary(c) for c in open_[:20]],
         "open_total": len(open_),
         "synthesis": excerpt(text, 3000),
+        "next_step": step,
     }
     if open_:
         out["next_step"] = (
-            f"{len(open_)} subtask(s) still open; the parent stays {row['status']} until they finish"
+            f"{len(open_)} subtask(s) still open; the parent stays {row['status']} until they"
+            f" finish: {step}"
         )
     return out

@@ -18,6 +18,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.sessions import create_session
 from orchestrator.core.subtasks import (
     ROLE_KEYS,
+    next_step,
     ready_tasks,
     session_brief,
     summary,
@@ -76,7 +77,8 @@ def get_status(
     project: Project, include_completed: bool = False, limit: int = 10
 ) -> dict[str, Any]:
     """The active session with its progress, groups, tasks in progress and ready, the
-    other sessions, and problems and conflicts."""
+    other sessions, problems and conflicts, and the call that moves the work on (the
+    session's completion once all its tasks are finished)."""
     with project.reading():  # one check of the files for all that follows
         return _status(project, include_completed, limit)
 
@@ -138,6 +140,7 @@ def _status(project: Project, include_completed: bool, limit: int) -> dict[str, 
                         [sid],
                     )
                 ]
+            out["next_step"] = next_step(project, db, sid)
     else:
         out["next_step"] = (
             "no session is active: orchestrator_initialize_session or orchestrator_session_create"

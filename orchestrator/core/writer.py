@@ -74,6 +74,9 @@ class Writer:
         # rel -> an editor's save this writer built on that history does not hold (merged
         # in, or saved just before the load): named in the commit (Orch-Merged).
         self.saves: dict[str, bytes] = {}
+        # rel -> what the file held before this writer first wrote it (None: no file),
+        # for `discard` to put back.
+        self._before: dict[str, bytes | None] = {}
         self._synced = 0  # how many of `written` are indexed
         self.resolution: str | None = None  # the strategy, when this sync settles a conflict
         self._intended = 0  # how many files the intent on disk names
@@ -200,6 +203,7 @@ class Writer:
         new_text, data = ours, b""
         for _round in range(SAVE_ROUNDS):
             held, current = self._read_settled(path, rel, base_blob)
+            self._before.setdefault(rel, current)
             try:
                 if current is None and base_blob is not None:
                     raise RecordError(
@@ -325,6 +329,7 @@ class Writer:
         base_blob = self._read[path][0] if path in self._read else None
         self._intend(rel, True)
         held, current = read_held(path, self.layout.base)
+        self._before.setdefault(rel, current)
         if held is not None and current is not None:
             found = current if blob_id(current) != base_blob else None
             if found is None:
@@ -350,6 +355,11 @@ class Writer:
         way is refused, named). Returns it relative to the root."""
         real_folder(path.parent, self.layout.base)  # refuses a path out of it, or a link
         rel = self.layout.rel(path)
+        if rel not in self._before:
+            try:
+                self._before[rel] = path.read_bytes()
+            except FileNotFoundError:
+                self._before[rel] = None
         self.track([rel])
         write_atomic(path, data, durable=not self.bulk, within=self.layout.base)
         self.wrote[rel] = data
@@ -424,6 +434,46 @@ class Writer:
             self.wrote, self.saves = {}, {}
             self._intended = 0
             self.views = set()
+
+    def discard(self) -> None:
+        """Take back what this writer wrote, for an operation its caller gave up on
+        (core/progress.py): a file it created is removed (and the folders that held only
+        it), a file it changed or deleted gets back the bytes it had, the index follows,
+        and nothing is committed. A file someone changed since is left as they made it
+        (their edit is in it); files written by other means (`track`) are not taken back."""
+        for rel, before in self._before.items():
+            path = self.layout.root / rel
+            held, current = read_held(path, self.layout.base)
+            if current != self.wrote.get(rel):
+                if held is not None:
+                    os.close(held)
+                continue
+            if held is not None and current is not None and before is None:
+                remove_checked(path, held, current, self.layout.base)
+                self._prune(path.parent)
+                continue
+            if held is not None:
+                os.close(held)
+            if before is not None:
+                write_atomic(path, before, within=self.layout.base)
+        taken_back = list(self._before)
+        self.written, self.changes, self.notes, self._synced = [], [], [], 0
+        self.wrote, self.saves, self._before = {}, {}, {}
+        self.views = set()
+        self._intended = 0
+        if taken_back:
+            Indexer(self.layout, self.db).refresh(paths=taken_back)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove `folder` and the folders above it while they are empty, up to the
+        orchestrator folder (a link or a folder with anything in it stops it)."""
+        base = self.layout.base
+        while folder != base and folder.is_relative_to(base):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
     def _unique_changes(self) -> list[Change]:
         seen: dict[tuple[str, str], Change] = {}

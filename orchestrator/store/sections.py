@@ -52,6 +52,21 @@ def set_section(body: str, heading: str, text: str, append: bool = False) -> str
     return "".join(lines[: start + 1]) + f"\n{inside}\n" + ("\n" + tail if tail else "")
 
 
+def entries(results: str | None) -> list[str]:
+    """The `### ` entries of a Results section (one per report), oldest first, each with
+    its heading line (the date and the status it left); the whole text as one entry if
+    it has none."""
+    if not results:
+        return []
+    lines = results.splitlines(keepends=True)
+    heads = [n for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
+             if not code and line.startswith("### ")]  # fmt: skip
+    if not heads:
+        return [results.strip()]
+    ends = [*heads[1:], len(lines)]
+    return ["".join(lines[start:end]).strip() for start, end in zip(heads, ends, strict=True)]
+
+
 def latest_entry(results: str | None) -> str:
     """The last `### ` entry of a Results section (the newest report), without its
     heading line; the whole text if it has no entries."""

@@ -22,12 +22,15 @@ def import_plans(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write the sources' sessions, groups and tasks (those not imported before), in one
-    commit. Returns what was made, what was already there, and what could not be mapped."""
+    commit. Returns what was made, what was already there, and what could not be mapped.
+    `progress` and `project.progress` are told each task; a cancel (progress.Cancelled)
+    takes back every file written and commits nothing (Project.writing)."""
     total = sum(len(s.items) for s in sources)
     report: dict[str, Any] = {"source": kind, "sessions": [], "sessions_created": 0,
                               "groups_created": 0, "tasks_created": 0, "tasks_existing": 0,
                               "unmapped": []}  # fmt: skip
     done = 0
+    project.progress.check()  # before the first write
     with project.writing(f"import-{kind}") as w:
         w.bulk = total > 100
         layout = w.layout
@@ -61,6 +64,7 @@ def import_plans(
                 done += 1
                 if progress:
                     progress(done, total)
+                project.progress.step(done, total, f"task {done} of {total}")
                 task_id = ids[item.key]
                 if item.key in existing:
                     report["tasks_existing"] += 1

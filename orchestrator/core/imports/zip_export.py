@@ -120,8 +120,10 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
     """Bring back sessions exported as zip (orch export --format zip, or an archive): their
     files as they were, in one commit. Every entry is checked first (read_zip). Like the
     other imports it can run again: a file already here is left as it is (changed here
-    or not), and only the files that are missing are written."""
+    or not), and only the files that are missing are written. `project.progress` is
+    told each file written; a cancel takes back every file and commits nothing."""
     by_session = read_zip(file)
+    project.progress.check()  # before the first write
     report: dict[str, Any] = {"source": "zip", "sessions": sorted(by_session), "files_written": 0,
               "files_existing": 0, "sessions_existing": 0, "paused": []}  # fmt: skip
     with project.writing("import-zip") as w:
@@ -140,6 +142,7 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
             report["files_existing"] += len(files) - len(missing[session_id])
         active = w.db.scalar("SELECT count(*) FROM active_session")
         made: list[Path] = []
+        total, written = sum(len(files) for files in missing.values()), 0
         try:
             for session_id, files in missing.items():
                 folder = w.layout.session_dir(session_id)
@@ -156,6 +159,8 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
                         report["paused"].append(session_id)
                     w.write_file(folder / rel, data)
                     report["files_written"] += 1
+                    written += 1
+                    project.progress.step(written, total, f"{written} of {total} files written")
         except BaseException:
             # A write failed (a full disk): the sessions it made go again, so that the
             # commit that follows holds none of them (files it added to a session that was

@@ -11,7 +11,15 @@ from orchestrator.core import views, workflow
 from orchestrator.core.inputs import parse_subtasks
 from orchestrator.mcp.arguments import Hours, Subtasks, TaskId
 from orchestrator.mcp.context import Context
-from orchestrator.mcp.replies import ROWS, Reply, StatusReply, ToolResult, trimmed
+from orchestrator.mcp.replies import (
+    ROWS,
+    Reply,
+    StatusReply,
+    ToolResult,
+    cut,
+    encode_cursor,
+    trimmed,
+)
 from orchestrator.mcp.served import served
 
 
@@ -53,22 +61,34 @@ def orchestrator_plan_task(
             session=session_id,
             group=group,
         )
+        parent, session = out["parent_task"], out["session"]
         out["subtasks"] = trimmed(out["subtasks"], ROWS // 2)
-        parent = out["parent_task"]
-        return call.reply(
-            f"Planned {parent['task_id']} {parent['title']!r} with {len(items)} subtask(s);"
-            f" {len(out['ready'])} ready.",
-            out,
+        text = (
+            f"Planned {parent['task_id']} {parent['title']!r} in session"
+            f" {session['session_id']} with {out['subtasks_total']} subtask(s);"
+            f" ready: {ids_of(out['ready'], out['ready_total'])}."
         )
+        shown = len(out["subtasks"])
+        if shown < out["subtasks_total"]:
+            out["next_cursor"] = encode_cursor(shown)
+            # The task list filters by the active session unless told another.
+            other = session["status"] != "active"
+            where = f", session_id={session['session_id']!r}" if other else ""
+            out["more"] = (
+                f"the first {shown} of {out['subtasks_total']} subtasks are shown;"
+                f" orchestrator_task_list(parent_task_id={parent['task_id']!r}{where},"
+                f" cursor={out['next_cursor']!r}) lists the rest"
+            )
+            text += f" The {out['more']}."
+        return call.reply(text, out)
 
 
 def orchestrator_execute_subtask(ctx: Context, task_id: TaskId, force: bool = False) -> Reply:
-    """Start a task; returns its role, parent and dependencies' results."""
+    """Start a task; returns its role, parent, earlier and dependencies' results.
+    Refused while its dependencies or subtasks are open, or its session closed."""
     with served(ctx).call() as call:
         out = subtask_ops.execute_subtask(call.project, task_id, force=force)
-        task = out["task"]
-        role = out["specialist"].get("role") or "no specialist"
-        return call.reply(f"{task['task_id']} {task['title']!r} is in progress ({role}).", out)
+        return call.reply(handover_text(out), out)
 
 
 def orchestrator_complete_subtask(
@@ -98,7 +118,12 @@ def orchestrator_complete_subtask(
             force=force,
         )
         task = out["task"]
-        return call.reply(f"{task['task_id']} {task['title']!r} is {task['status']}.", out)
+        parent = f", parent {task['parent_task_id']}" if task["parent_task_id"] else ""
+        return call.reply(
+            f"{task['task_id']} {task['title']!r} is {task['status']} (session"
+            f" {task['session_id']}{parent}); ready: {ids_of(out['ready'])}.",
+            out,
+        )
 
 
 def orchestrator_synthesize_results(ctx: Context, parent_task_id: TaskId) -> Reply:
@@ -106,9 +131,11 @@ def orchestrator_synthesize_results(ctx: Context, parent_task_id: TaskId) -> Rep
     with served(ctx).call() as call:
         out = subtask_ops.synthesize_results(call.project, parent_task_id)
         parent = out["parent_task"]
+        still = f"; open: {ids_of(out['open'], out['open_total'])}" if out["open"] else ""
         return call.reply(
-            f"Synthesized {out['finished']} of {out['total']} subtasks into"
-            f" {parent['file_path']} ({parent['status']}).",
+            f"Synthesized {out['finished']} of {out['total']} subtasks of"
+            f" {parent['task_id']} (session {parent['session_id']}) into"
+            f" {parent['file_path']} ({parent['status']}){still}.",
             out,
         )
 
@@ -125,7 +152,7 @@ def orchestrator_get_status(
             text = (
                 f"Session {active['session_id']} {active['name']!r}:"
                 f" {active['completed_tasks']}/{active['total_tasks']} completed,"
-                f" {out['ready_count']} ready."
+                f" ready: {ids_of(out['ready'], out['ready_count'])}."
             )
         else:
             text = "No session is active."
@@ -153,6 +180,50 @@ TOOLS: list[Callable[..., Any]] = [
     orchestrator_get_status,
     orchestrator_note,
 ]
+
+
+def ids_of(rows: list[dict[str, Any]], total: int | None = None, shown: int = 5) -> str:
+    """Tasks named by id in a reply's text: the first `shown`, and how many more."""
+    if not rows:
+        return "none"
+    named = ", ".join(r["task_id"] for r in rows[:shown])
+    more = (total if total is not None else len(rows)) - min(len(rows), shown)
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def handover_text(out: dict[str, Any]) -> str:
+    """What execute's text says, for a client that reads only the text: the task and
+    the ids around it, the role in a line or two, and the dependencies' results, each
+    cut (under 1,500 characters in all)."""
+    task, role, parent = out["task"], out["specialist"], out["parent"]
+    lines = [
+        f"{task['task_id']} {task['title']!r} is in progress (session {task['session_id']}"
+        + (f", parent {parent['task_id']} {cut(parent['title'], 60)!r}" if parent else "")
+        + ")."
+    ]
+    if role.get("role_definition"):
+        lines.append(
+            f"Role {role['role']}: {cut(one_line(role['role_definition']), 240)}"
+            + (
+                f" Output: {cut(one_line(role['output_format']), 160)}"
+                if role.get("output_format")
+                else ""
+            )
+        )
+    else:
+        lines.append(f"Role: {cut(role.get('note') or role.get('role') or 'none', 200)}")
+    for dep in out["dependencies"][:4]:
+        said = cut(one_line(dep["results"]), 150) or "no results reported"
+        lines.append(f"Dependency {dep['task_id']} ({dep['status']}): {said}")
+    if out["dependencies_total"] > 4:
+        lines.append(f"And {out['dependencies_total'] - 4} more dependencies (in the data).")
+    if out["earlier_results"]:
+        lines.append(f"Earlier results: {cut(one_line(out['earlier_results']), 200)}")
+    return cut("\n".join(lines), 1450) or ""
+
+
+def one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 def listed_paths(value: list[str] | str | None) -> list[str]:

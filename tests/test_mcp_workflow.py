@@ -1,0 +1,369 @@
+"""The workflow's replies as an agent reads them (issue 18): a plan's own ready subtasks
+and the rest of a long plan, what execute hands over after a revision and from
+dependencies, the refusals of work that is not a task's to do now, a next step in every
+reply, ids in the text, and a cancelled plan, archive or import that leaves nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from orchestrator.core import archive, subtasks
+from orchestrator.core.imports import Item, Source, import_plans
+from orchestrator.core.progress import Cancelled, Progress
+from orchestrator.core.project import Project
+from orchestrator.core.remote import sync_remote
+from orchestrator.mcp.server import build_server
+from tests.mcp_agent import PLAN, Agent, connected, git_log, index_matches_rebuild, task_file
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+async def text_of(agent: Agent, tool: str, **args) -> tuple[str, dict]:
+    """The text content and the data of a reply that is not an error."""
+    result = await agent.client.call_tool(tool, args)
+    assert not result.is_error, result.content[0].text
+    return result.content[0].text, result.structured_content
+
+
+def files_of(root: Path) -> set[str]:
+    base = root / ".task_orchestrator"
+    return {p.relative_to(base).as_posix() for p in base.rglob("*")
+            if p.is_file() and ".index" not in p.parts}  # fmt: skip
+
+
+def stopping_after(steps: int) -> Progress:
+    """A caller that gives up once `steps` steps were reported."""
+    seen: list[float] = []
+    return Progress(report=lambda done, total, message: seen.append(done),
+                    cancelled=lambda: len(seen) >= steps)  # fmt: skip
+
+
+def recording() -> tuple[Progress, list[tuple]]:
+    steps: list[tuple] = []
+    return Progress(report=lambda *step: steps.append(step)), steps
+
+
+def session_of(project: Project) -> str:
+    with project.reading() as db:
+        return db.scalar("SELECT session_id FROM active_session")
+
+
+# -- 1, 2: a plan's reply -----------------------------------------------------------------
+
+
+def test_a_plan_lists_its_own_ready_subtasks_whatever_else_is_ready(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Busy")
+        urgent = [{"title": f"Urgent {n}", "priority": 1} for n in range(11)]
+        await agent.ok("orchestrator_plan_task", description="Other work", subtasks=urgent)
+        text, plan = await text_of(agent, "orchestrator_plan_task", description="New work",
+                                   subtasks_json=PLAN)  # fmt: skip
+        design = plan["subtasks"][0]["task_id"]
+        assert [r["task_id"] for r in plan["ready"]] == [design]
+        assert plan["next_step"] == f"orchestrator_execute_subtask(task_id={design!r})"
+        return text, plan
+
+    text, plan = connected(build_server(root), body)
+    # The text alone names the parent, the ready subtask and the session.
+    assert plan["parent_task"]["task_id"] in text and plan["ready"][0]["task_id"] in text
+    assert plan["session"]["session_id"] in text
+
+
+def test_a_long_plan_gives_its_total_and_a_cursor_the_task_list_continues(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Long")
+        items = [{"title": f"Item {n:03d}"} for n in range(130)]
+        text, plan = await text_of(agent, "orchestrator_plan_task", description="Many",
+                                   subtasks=items)  # fmt: skip
+        parent = plan["parent_task"]["task_id"]
+        assert plan["subtasks_total"] == 130 and len(plan["subtasks"]) < 130
+        assert plan["next_cursor"]
+        assert f"orchestrator_task_list(parent_task_id={parent!r}, cursor=" in text
+        titles = [s["title"] for s in plan["subtasks"]]
+        cursor = plan["next_cursor"]
+        while cursor:
+            page = await agent.ok("orchestrator_task_list", parent_task_id=parent, cursor=cursor)
+            titles += [t["title"] for t in page["tasks"]]
+            cursor = page["next_cursor"]
+        assert titles == [f"Item {n:03d}" for n in range(130)]
+
+    connected(build_server(root), body)
+
+
+# -- 3: what execute hands over ------------------------------------------------------------
+
+
+def test_execute_after_a_revision_gives_the_tasks_earlier_results(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Revise")
+        plan = await agent.ok(
+            "orchestrator_plan_task", description="Fix", subtasks=[{"title": "Patch"}]
+        )
+        task = plan["subtasks"][0]["task_id"]
+        await agent.ok("orchestrator_execute_subtask", task_id=task)
+        await agent.ok("orchestrator_complete_subtask", task_id=task, summary="First try.")
+        await agent.ok("orchestrator_task_update", task_id=task, status="in_progress")
+        await agent.ok("orchestrator_complete_subtask", task_id=task, next_action="needs_revision",
+                       summary="The null case crashes: guard it.")  # fmt: skip
+        again = await agent.ok("orchestrator_execute_subtask", task_id=task)
+        earlier = again["earlier_results"]
+        assert "The null case crashes: guard it." in earlier and "needs_revision" in earlier
+        assert earlier.index("null case") < earlier.index("First try.")  # newest first
+
+    connected(build_server(root), body)
+
+
+def test_dependents_get_every_result_entry_with_links_from_the_project_root(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Deps")
+        plan = await agent.ok("orchestrator_plan_task", description="Two", subtasks=[
+            {"title": "Research"}, {"title": "Write", "dependencies": [1]}])  # fmt: skip
+        first, second = (s["task_id"] for s in plan["subtasks"])
+        await agent.ok("orchestrator_complete_subtask", task_id=first, next_action="blocked",
+                       summary="Blocked: no access to the logs.")  # fmt: skip
+        await agent.ok("orchestrator_complete_subtask", task_id=first, summary="Logs read.",
+                       detailed_work="The long report.")  # fmt: skip
+        context = await agent.ok("orchestrator_execute_subtask", task_id=second)
+        results = context["dependencies"][0]["results"]
+        assert "Logs read." in results and "no access to the logs" in results
+        link = re.search(r"\]\(([^)]+)\)", results)[1]
+        assert link.startswith(".task_orchestrator/sessions/")
+        assert (root / link).read_text().strip().endswith("The long report.")
+
+    connected(build_server(root), body)
+
+
+# -- 4: what execute and complete refuse --------------------------------------------------
+
+
+def test_complete_refuses_an_unfinished_dependency_as_execute_does(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Order")
+        plan = await agent.ok("orchestrator_plan_task", description="Two", subtasks=[
+            {"title": "First"}, {"title": "Second", "dependencies": [1]}])  # fmt: skip
+        first, second = (s["task_id"] for s in plan["subtasks"])
+        started = await agent.error("orchestrator_execute_subtask", task_id=second)
+        completed = await agent.error("orchestrator_complete_subtask", task_id=second,
+                                      summary="Skipped ahead.")  # fmt: skip
+        for said in (started, completed):
+            assert f"unfinished dependencies: {first} (pending)" in said
+        # Blocked or to revise is a report, not a completion: no dependency needed.
+        await agent.ok("orchestrator_complete_subtask", task_id=second, summary="Waiting.",
+                       next_action="blocked")  # fmt: skip
+        return second
+
+    second = connected(build_server(root), body)
+    assert "Skipped ahead." not in task_file(root, second).read_text()
+
+
+def test_execute_refuses_a_parent_whose_subtasks_are_open(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Tree")
+        plan = await agent.ok(
+            "orchestrator_plan_task", description="Parent", subtasks=[{"title": "Child"}]
+        )
+        parent, child = plan["parent_task"]["task_id"], plan["subtasks"][0]["task_id"]
+        said = await agent.error("orchestrator_execute_subtask", task_id=parent)
+        assert child in said and f"orchestrator_execute_subtask(task_id={child!r})" in said
+        forced = await agent.ok("orchestrator_execute_subtask", task_id=parent, force=True)
+        assert forced["task"]["status"] == "in_progress"
+
+    connected(build_server(root), body)
+
+
+@pytest.mark.parametrize("end", ["complete", "cancel"])
+def test_execute_refuses_a_task_of_a_finished_session(sqlite_project, end):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        session = (await agent.ok("orchestrator_session_create", name="Over"))["session"]
+        task = (await agent.ok("orchestrator_task_create", title="Left over"))["task"]
+        await agent.ok(f"orchestrator_session_{end}", session_id=session["session_id"])
+        said = await agent.error("orchestrator_execute_subtask", task_id=task["task_id"])
+        assert session["session_id"] in said and "call orchestrator_" in said
+        got = await agent.ok("orchestrator_task_get", task_id=task["task_id"])
+        assert got["task"]["status"] == "pending"
+
+    connected(build_server(root), body)
+
+
+# -- 6, 7: next steps and the text --------------------------------------------------------
+
+
+def test_every_workflow_reply_names_its_next_call(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        session = (await agent.ok("orchestrator_session_create", name="Steps"))["session"]
+        sid = session["session_id"]
+        other = await agent.ok("orchestrator_plan_task", description="Elsewhere",
+                               subtasks=[{"title": "Urgent elsewhere", "priority": 1}])  # fmt: skip
+        plan = await agent.ok("orchestrator_plan_task", description="Here",
+                              subtasks=[{"title": "One"}, {"title": "Two"},
+                                        {"title": "Three", "dependencies": [2]}])  # fmt: skip
+        parent = plan["parent_task"]["task_id"]
+        one, two, three = (s["task_id"] for s in plan["subtasks"])
+        blocked = await agent.ok("orchestrator_complete_subtask", task_id=one, summary="Stuck.",
+                                 next_action="blocked")  # fmt: skip
+        assert f"orchestrator_execute_subtask(task_id={one!r})" in blocked["next_step"]
+        revise = await agent.ok("orchestrator_complete_subtask", task_id=one, summary="Redo.",
+                                next_action="needs_revision")  # fmt: skip
+        assert f"orchestrator_execute_subtask(task_id={one!r})" in revise["next_step"]
+        done = await agent.ok("orchestrator_complete_subtask", task_id=one, summary="Done.")
+        # The same plan's next subtask, not the urgent one of the other plan.
+        assert done["next_step"] == f"orchestrator_execute_subtask(task_id={two!r})"
+        done = await agent.ok("orchestrator_complete_subtask", task_id=two, summary="Done.")
+        assert done["next_step"] == f"orchestrator_execute_subtask(task_id={three!r})"
+        done = await agent.ok("orchestrator_complete_subtask", task_id=three, summary="Done.")
+        assert f"orchestrator_synthesize_results(parent_task_id={parent!r})" in done["next_step"]
+        synthesis = await agent.ok("orchestrator_synthesize_results", parent_task_id=parent)
+        urgent = other["subtasks"][0]["task_id"]
+        assert f"orchestrator_execute_subtask(task_id={urgent!r})" in synthesis["next_step"]
+        await agent.ok("orchestrator_complete_subtask", task_id=urgent, summary="Done.")
+        last = await agent.ok("orchestrator_synthesize_results",
+                              parent_task_id=other["parent_task"]["task_id"])  # fmt: skip
+        assert f"orchestrator_session_complete(session_id={sid!r})" in last["next_step"]
+        status = await agent.ok("orchestrator_get_status")
+        assert f"orchestrator_session_complete(session_id={sid!r})" in status["next_step"]
+
+    connected(build_server(root), body)
+
+
+def test_the_text_alone_carries_the_ids_and_the_role(sqlite_project):
+    root = sqlite_project.root
+
+    async def body(agent: Agent):
+        await agent.ok("orchestrator_session_create", name="Text")
+        text, plan = await text_of(agent, "orchestrator_plan_task", description="Parse",
+                                   subtasks_json=PLAN)  # fmt: skip
+        parent = plan["parent_task"]["task_id"]
+        sid = plan["session"]["session_id"]
+        design, write, _ = (s["task_id"] for s in plan["subtasks"])
+        await agent.ok("orchestrator_execute_subtask", task_id=design)
+        text, _ = await text_of(agent, "orchestrator_complete_subtask", task_id=design,
+                                   summary="Grammar written as EBNF.")  # fmt: skip
+        assert design in text and parent in text and write in text
+        text, context = await text_of(agent, "orchestrator_execute_subtask", task_id=write)
+        for said in (write, parent, sid, "implementer", "Grammar written as EBNF."):
+            assert said in text, said
+        role = context["specialist"]
+        assert role["role_definition"][:40] in text and role["output_format"][:30] in text
+        assert len(text) <= 1500
+        text, _ = await text_of(agent, "orchestrator_synthesize_results", parent_task_id=parent)
+        assert parent in text and sid in text
+
+    connected(build_server(root), body)
+
+
+# -- 5: progress and cancellation in the core ---------------------------------------------
+
+PLAN_ITEMS = [{"title": f"Step {n}", "description": "", "specialist_type": None,
+               "dependencies": [], "estimated_effort": None, "complexity_level": None,
+               "priority_level": None} for n in range(6)]  # fmt: skip
+
+
+def test_a_plan_reports_a_step_per_subtask(sqlite_project):
+    sqlite_project.progress, steps = recording()
+    subtasks.plan_task(sqlite_project, "Work", PLAN_ITEMS)
+    assert [s[:2] for s in steps] == [(n, 6) for n in range(1, 7)]
+    assert all(s[2] for s in steps)
+
+
+@pytest.mark.parametrize("session", ["created for it", "active already"])
+def test_a_cancelled_plan_leaves_nothing_written_or_committed(sqlite_project, session):
+    project, root = sqlite_project, sqlite_project.root
+    if session == "active already":
+        from orchestrator.core.sessions import create_session
+
+        create_session(project, "Here")
+    files, log = files_of(root), git_log(root)
+    project.progress = stopping_after(3)
+    with pytest.raises(Cancelled):
+        subtasks.plan_task(project, "Work", PLAN_ITEMS)
+    project.progress = Progress()
+    assert files_of(root) == files and git_log(root) == log
+    assert not list(root.glob(".task_orchestrator/sessions/*/tasks"))
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert ".task_orchestrator/sessions" not in status
+    index_matches_rebuild(root)
+    with project.reading() as db:
+        assert db.scalar("SELECT count(*) FROM tasks") == 0
+
+
+def archived_project(project: Project) -> str:
+    subtasks.plan_task(project, "Work", PLAN_ITEMS)
+    sid = session_of(project)
+    from orchestrator.core.sessions import change_status
+
+    change_status(project, sid, "completed")
+    return sid
+
+
+def test_a_cancelled_archive_leaves_the_session_as_it_was(sqlite_project):
+    project, root = sqlite_project, sqlite_project.root
+    sid = archived_project(project)
+    session_md = root / f".task_orchestrator/sessions/{sid}/session.md"
+    files, log, before = files_of(root), git_log(root), session_md.read_bytes()
+    project.progress = stopping_after(2)
+    with pytest.raises(Cancelled):
+        archive.archive_session(project, sid)
+    project.progress = Progress()
+    assert files_of(root) == files and git_log(root) == log
+    assert session_md.read_bytes() == before
+    index_matches_rebuild(root)
+
+
+def test_an_archive_reports_its_steps(sqlite_project):
+    sid = archived_project(sqlite_project)
+    sqlite_project.progress, steps = recording()
+    archive.archive_session(sqlite_project, sid)
+    assert len(steps) >= 7 and steps[-1][0] == steps[-1][1]
+
+
+def test_a_cancelled_import_leaves_nothing_and_a_whole_one_reports(sqlite_project):
+    project, root = sqlite_project, sqlite_project.root
+    source = Source("k", "Imported", items=[Item(str(n), f"Task {n}") for n in range(5)])
+    files, log = files_of(root), git_log(root)
+    project.progress = stopping_after(2)
+    with pytest.raises(Cancelled):
+        import_plans(project, "backlog", [source])
+    assert files_of(root) == files and git_log(root) == log
+    index_matches_rebuild(root)
+    project.progress, steps = recording()
+    import_plans(project, "backlog", [source])
+    assert [s[:2] for s in steps] == [(n, 5) for n in range(1, 6)]
+
+
+def test_a_sync_with_a_remote_reports_its_steps_and_stops_before_writing(tmp_path):
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path / "clone")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "remote", "add", "origin", str(remote)], cwd=project.root, check=True)
+    subtasks.plan_task(project, "Work", PLAN_ITEMS[:1])
+    log = git_log(project.root)
+    project.progress = stopping_after(0)
+    with pytest.raises(Cancelled):
+        sync_remote(project, "origin")
+    assert git_log(project.root) == log
+    project.progress, steps = recording()
+    sync_remote(project, "origin")
+    assert len(steps) >= 2 and all(s[2] for s in steps)
