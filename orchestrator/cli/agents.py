@@ -54,7 +54,8 @@ def agents(ctx: click.Context, files, print_only: bool, remove: bool, as_json: b
         if as_json:
             emit_json({"section": text})
         else:
-            click.echo(text, nl=False)
+            for line in text.splitlines():
+                echo(line)
         return
     project = ctx.obj.project
     names = chosen_files(project.root, files, remove)

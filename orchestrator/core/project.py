@@ -184,6 +184,17 @@ class Project:
             self._naming_broken = False
 
     @contextmanager
+    def reporting(self, progress: Progress) -> Iterator[None]:
+        """Long operations inside tell `progress` how far they are, and stop (taking
+        back what they wrote) once its caller gave up (core/progress.py)."""
+        progress.check()  # given up already: nothing is started
+        self.progress = progress
+        try:
+            yield
+        finally:
+            self.progress = QUIET
+
+    @contextmanager
     def writing(self, op: str) -> Iterator[Writer]:
         """Hold the project lock with a fresh index; files written through the Writer are
         indexed and committed as one sync named `op` before this returns (and if the

@@ -32,3 +32,20 @@ def active_session_work(
         )
         next_up = ready_tasks(project, db, session["session_id"], limit=ready)
     return {"session": session, "in_hand": taken, "ready": next_up}
+
+
+def ids_starting(project: Project, name: str, typed: str, limit: int = 101) -> list[str]:
+    """Values of an id argument (`task_id`, `session_id`) that start with `typed`, for a
+    client completing it: task ids most recently changed first, sessions by id or name."""
+    like = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if name == "task_id":
+        sql = ("SELECT task_id FROM tasks WHERE task_id LIKE ? ESCAPE '\\'"
+               f" ORDER BY last_updated_at DESC, task_id LIMIT {int(limit)}")  # fmt: skip
+    elif name == "session_id":
+        sql = ("SELECT session_id FROM sessions WHERE session_id LIKE ? ESCAPE '\\'"
+               f" OR name LIKE ? ESCAPE '\\' ORDER BY session_id LIMIT {int(limit)}")  # fmt: skip
+    else:
+        return []
+    with project.reading() as db:
+        rows = db.records(sql, [like] * sql.count("?"))
+    return [next(iter(row.values())) for row in rows]

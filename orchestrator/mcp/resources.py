@@ -173,25 +173,13 @@ def completions(served: Served, ref: dict[str, Any], argument: dict[str, Any]) -
     """Values for a resource template's or a prompt's argument that start with what the
     client typed: task ids, session ids and names, mode files."""
     name, typed = str(argument.get("name", "")), str(argument.get("value", ""))
-    like = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    queries_by_name = {
-        "task_id": "SELECT task_id FROM tasks WHERE task_id LIKE ? ESCAPE '\\'"
-        " ORDER BY last_updated_at DESC, task_id LIMIT 101",
-        "session_id": "SELECT session_id FROM sessions WHERE session_id LIKE ? ESCAPE '\\'"
-        " OR name LIKE ? ESCAPE '\\' ORDER BY session_id LIMIT 101",
-    }
     try:
         with served.read() as project:
             if name == "mode_file":
                 folder = project.layout.roles_dir
                 names = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
                 return [n for n in names if n.startswith(typed)]
-            sql = queries_by_name.get(name)
-            if sql is None:
-                return []
-            with project.reading() as db:
-                rows = db.records(sql, [like] * sql.count("?"))
-            return [next(iter(r.values())) for r in rows]
+            return queries.ids_starting(project, name, typed)
     except (ResourceError, OrchError):
         return []
 

@@ -104,15 +104,14 @@ class Served:
                 self.initialize(working_directory)
             call = Call(self, self.need())
             call.project.finish_command()  # what an earlier failed call may have left
-            progress: Progress = getattr(self.local, "progress", QUIET)
-            call.project.progress = progress
+            # Cancelled while it waited for the lock: nothing is done.
+            progress: Progress = getattr(self.local, "call_progress", QUIET)
             try:
-                progress.check()  # cancelled while it waited for the lock: nothing done
-                yield call
+                with call.project.reporting(progress):
+                    yield call
             except (OrchError, OSError) as e:
                 raise tool_error(e, self.tools) from None
             finally:
-                call.project.progress = QUIET
                 call.finish()
 
     @contextmanager

@@ -177,11 +177,11 @@ class Tool:
         except ValidationError as error:
             raise argument_errors(self.name, error.errors(), self.parameters) from None
         ctx = Context(served, request)
-        served.local.progress = ctx.progress
+        served.local.call_progress = ctx.progress
         try:
             return self.function(ctx, **{name: getattr(given, name) for name in self.parameters})
         finally:
-            served.local.progress = QUIET
+            served.local.call_progress = QUIET
 
     def _json_texts(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Lists and objects some clients send as JSON text, read as what they hold

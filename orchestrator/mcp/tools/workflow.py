@@ -84,8 +84,8 @@ def orchestrator_plan_task(
 
 
 def orchestrator_execute_subtask(ctx: Context, task_id: TaskId, force: bool = False) -> Reply:
-    """Start a task; returns its role, parent, earlier and dependencies' results.
-    Refused while its dependencies or subtasks are open, or its session closed."""
+    """Start a task; returns its role and the results it builds on. Refused while
+    its dependencies or subtasks are open."""
     with served(ctx).call() as call:
         out = subtask_ops.execute_subtask(call.project, task_id, force=force)
         return call.reply(handover_text(out), out)
