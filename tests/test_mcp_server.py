@@ -6,8 +6,10 @@ completions."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -260,3 +262,122 @@ def test_a_subscriber_is_told_of_another_process_write_and_a_hand_edit(project):
         await wait_for(f"orch://task/{task_id}")
 
     over_stdio(stdio(project), body, message_handler=handler)
+
+
+# -- the protocol against a hostile or careless client ------------------------------------------
+
+HELLO = [
+    {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+     "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]  # fmt: skip
+
+
+def raw(root: Path, lines: list, *flags: str) -> list[dict]:
+    """What `orch mcp` answers to these lines (objects are sent as JSON, text as it is),
+    stdin closed after the last: every answer, in the order it came."""
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "mcp", "--root", str(root), *flags],
+        input=text.encode(), capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def call(n: int, tool: str, **arguments) -> dict:
+    return {"jsonrpc": "2.0", "id": n, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}  # fmt: skip
+
+
+def test_malformed_messages_are_answered_and_the_server_goes_on(project):
+    answers = raw(project, [
+        *HELLO,
+        {"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"},
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},
+        "[" * 100_000 + "]" * 100_000,
+        '{"jsonrpc": "2.0", "id": NaN, "method": "ping"}',
+        "not json",
+        [{"jsonrpc": "2.0", "id": 5, "method": "ping"}],
+        {"jsonrpc": "2.0", "id": 6},
+        {"jsonrpc": "1.0", "id": 7, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": []},
+        {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+         "params": {"name": "orchestrator_task_get", "arguments": []}},
+        {"jsonrpc": "2.0", "id": 10, "method": "completion/complete",
+         "params": {"ref": {"type": "ref/prompt", "name": "x"}, "argument": [1]}},
+        {"jsonrpc": "2.0", "id": "\ud800", "method": "ping"},
+        {"jsonrpc": "2.0", "id": 11, "method": "no/such"},
+        {"jsonrpc": "2.0", "method": "notifications/whatever"},
+        {"jsonrpc": "2.0", "id": 12, "method": "ping"},
+    ])  # fmt: skip
+    by_id = {json.dumps(a.get("id")): a for a in answers}
+    assert by_id["12"]["result"] == {}  # still serving after all of it
+    codes = [a["error"]["code"] for a in answers if "error" in a]
+    assert codes.count(-32700) == 3  # the nesting, NaN, not JSON
+    assert codes.count(-32600) >= 4  # object id, bool id, batch, no method
+    for n, code in (("7", -32600), ("8", -32602), ("9", -32602), ("10", -32602),
+                    ("11", -32601)):  # fmt: skip
+        assert by_id[n]["error"]["code"] == code, by_id[n]
+    assert by_id[json.dumps("\ud800")]["result"] == {}  # answered, escaped
+    assert len(answers) == 15  # one answer a request; none for a notification
+
+
+def test_requests_piped_before_stdin_closes_all_run_in_order(project):
+    before = git_count(project)
+    answers = raw(project, [*HELLO, *(call(n, "orchestrator_task_create", title=f"Piped {n}")
+                                      for n in range(1, 6))])  # fmt: skip
+    assert [a["id"] for a in answers[1:]] == [1, 2, 3, 4, 5]
+    assert not any(a["result"].get("isError") for a in answers[1:])
+    log = subprocess.run(["git", "log", "--format=%s", f"-{git_count(project) - before}"],
+                         cwd=project, capture_output=True, text=True, check=True)  # fmt: skip
+    created = re.findall(r"Piped (\d)", log.stdout)
+    assert created == ["5", "4", "3", "2", "1"]  # newest first: committed in the order sent
+
+
+def git_count(root: Path) -> int:
+    done = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout.strip() or 0)
+
+
+def test_read_only_commits_nothing_even_for_an_outside_edit(project):
+    subprocess.run([sys.executable, "-m", "orchestrator", "--root", str(project), "status"],
+                   check=True, capture_output=True)  # fmt: skip
+    view = next(project.glob(".task_orchestrator/sessions/*/session.md"))
+    ticked = view.read_text(encoding="utf-8").replace("- [ ] ", "- [x] ", 1)
+    view.write_text(ticked, encoding="utf-8")
+    before, commits = tree_state(project), git_count(project)
+    answers = raw(project, [
+        *HELLO, call(1, "orchestrator_get_status"),
+        {"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+         "params": {"uri": "orch://session/active"}},
+    ], "--read-only")  # fmt: skip
+    assert "result" in answers[1] and "result" in answers[2]
+    assert tree_state(project) == before and git_count(project) == commits
+    # The next command that may write applies the tick, as always.
+    subprocess.run([sys.executable, "-m", "orchestrator", "--root", str(project), "status"],
+                   check=True, capture_output=True)  # fmt: skip
+    assert git_count(project) > commits
+
+
+def test_resources_refuse_what_is_not_a_regular_file_and_give_binary_as_a_blob(project):
+    roles = project / ".task_orchestrator" / "roles"
+    os.mkfifo(roles / "fifo.yaml")
+    archives = project / ".task_orchestrator" / "archives"
+    archives.mkdir(exist_ok=True)
+    (archives / "s.zip").write_bytes(b"PK\x03\x04\xff\xfe binary")
+    answers = raw(project, [
+        *HELLO,
+        {"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+         "params": {"uri": "orch://mode/fifo.yaml"}},
+        {"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+         "params": {"uri": "orch://archive/s.zip"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+    ])  # fmt: skip
+    by_id = {a["id"]: a for a in answers}
+    assert "not a regular file" in by_id[1]["error"]["message"]
+    blob = by_id[2]["result"]["contents"][0]
+    assert "text" not in blob and base64.b64decode(blob["blob"]) == b"PK\x03\x04\xff\xfe binary"
+    assert by_id[3]["result"] == {}

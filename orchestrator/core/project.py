@@ -183,6 +183,12 @@ class Project:
         finally:
             self._naming_broken = False
 
+    def commit_nothing(self) -> None:
+        """From now on this object writes no record file and makes no commit: what it
+        finds changed outside orch is indexed and left for the next command to sync, as
+        inside a git hook (a read-only server)."""
+        self.syncer.hold = True
+
     @contextmanager
     def reporting(self, progress: Progress) -> Iterator[None]:
         """Long operations inside tell `progress` how far they are, and stop (taking

@@ -69,13 +69,22 @@ class Request:
 
 
 class Session:
-    """One client's connection: requests in, answers and notifications out."""
+    """One client's connection: requests in, answers and notifications out.
+
+    Tool calls and the other requests that use the project run one at a time, in the
+    order they came (an agent that sends complete, then synthesize, without waiting gets
+    them in that order); the cheap ones (lists, ping) are answered beside them, so a
+    long call never leaves a ping unanswered."""
+
+    # Requests that use the project: run in order, one at a time.
+    IN_ORDER = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
 
     def __init__(self, handler: Handler, send: Callable[[Message], None], workers: int = 4):
         self.handler = handler
         self._send = send
         self._write_lock = threading.Lock()
         self._pending: dict[Any, Request] = {}
+        self._calls = ThreadPoolExecutor(1, thread_name_prefix="orch-mcp-call")
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="orch-mcp")
         self.protocol_version: str | None = None
         self.closed = False
@@ -83,27 +92,40 @@ class Session:
     # -- what the client sends ----------------------------------------------------------
 
     def receive(self, message: Any) -> None:
-        if isinstance(message, list):  # a batch (2025-03-26): each on its own
-            for one in message:
-                self.receive(one)
+        if isinstance(message, list):  # batches left the protocol in 2025-06-18
+            self.error(None, INVALID_REQUEST, "batches are not supported; send one message a line")
             return
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            self.error(None, INVALID_REQUEST, "not a JSON-RPC 2.0 message")
+        if not isinstance(message, dict):
+            self.error(None, INVALID_REQUEST, "a message is a JSON object")
+            return
+        has_id = "id" in message
+        request_id = message.get("id")
+        if has_id and not valid_id(request_id):
+            self.error(None, INVALID_REQUEST, "a request id is a string or an integer")
             return
         method = message.get("method")
+        if message.get("jsonrpc") != "2.0" or (has_id and not isinstance(method, str)):
+            if has_id or method is not None:
+                self.error(request_id, INVALID_REQUEST, 'not a JSON-RPC 2.0 request ("jsonrpc",'
+                           ' "method")')  # fmt: skip
+            return  # (an answer to a request of ours: we send none)
         if not isinstance(method, str):
-            return  # an answer to a request of ours (we send none): nothing to do
-        params = message.get("params") or {}
-        if not isinstance(params, dict):
-            if "id" in message:
-                self.error(message["id"], INVALID_PARAMS, "params must be an object")
             return
-        if "id" not in message:
+        params = message.get("params", {})
+        if not isinstance(params, dict):
+            if has_id:
+                self.error(request_id, INVALID_PARAMS, "params must be an object")
+            return
+        if not has_id:
             self._notification(method, params)
             return
-        request = Request(self, message["id"], params)
+        request = Request(self, request_id, params)
+        if method == "ping":  # answered at once, whatever runs
+            self.write({"jsonrpc": "2.0", "id": request_id, "result": {}})
+            return
         self._pending[request.id] = request
-        self._pool.submit(self._run, request, method, params)
+        pool = self._calls if method in self.IN_ORDER else self._pool
+        pool.submit(self._run, request, method, params)
 
     def _notification(self, method: str, params: dict[str, Any]) -> None:
         if method == "notifications/cancelled":
@@ -140,6 +162,11 @@ class Session:
                 self._send(message)
             except (BrokenPipeError, OSError, RuntimeError):
                 self.closed = True  # the client is gone: nobody to tell
+            except (TypeError, ValueError) as e:  # a value JSON cannot carry: a bug of ours
+                traceback.print_exc(file=sys.stderr)
+                if "id" in message:
+                    self._send({"jsonrpc": "2.0", "id": message["id"],
+                                "error": {"code": INTERNAL_ERROR, "message": repr(e)}})  # fmt: skip
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self.write({"jsonrpc": "2.0", "method": method, "params": params})
@@ -148,10 +175,31 @@ class Session:
         self.write({"jsonrpc": "2.0", "id": request_id,
                     "error": {"code": code, "message": message}})  # fmt: skip
 
-    def close(self, wait: bool = True) -> None:
-        """Let the calls under way finish (their answers still go out), then stop."""
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+    def close(self) -> None:
+        """Finish every request already received (their answers still go out), then
+        stop."""
+        self._calls.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
         self.closed = True
+
+
+def valid_id(value: Any) -> bool:
+    """A request id as MCP allows it: a string or an integer (not a bool, not null)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def encode(message: Message) -> bytes:
+    """A message as one line of JSON: UTF-8 as it is where it can be, escaped where a
+    lone surrogate (from a client's own text) could not be encoded; no NaN."""
+    try:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def negotiate(requested: Any) -> str:
@@ -162,13 +210,12 @@ def negotiate(requested: Any) -> str:
 def serve_stdio(make_handler: Callable[[Session], Handler]) -> None:
     """Serve one client over stdin/stdout (newline-delimited JSON) until stdin closes.
     Anything else printing to stdout would break the stream: stdout is the protocol's
-    alone, and print() goes to stderr."""
+    alone, and print() goes to stderr. No message, however malformed, ends the loop."""
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
 
     def send(message: Message) -> None:
-        out.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode())
-        out.write(b"\n")
+        out.write(encode(message) + b"\n")
         out.flush()
 
     session = Session(None, send)  # type: ignore[arg-type]
@@ -177,9 +224,12 @@ def serve_stdio(make_handler: Callable[[Session], Handler]) -> None:
         if not line.strip():
             continue
         try:
-            message = json.loads(line)
-        except ValueError:
-            session.error(None, PARSE_ERROR, "not JSON")
+            message = json.loads(line, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # not JSON, NaN, nested past the stack
+            session.error(None, PARSE_ERROR, "not a JSON message")
             continue
-        session.receive(message)
+        try:
+            session.receive(message)
+        except Exception:  # a bug of ours: the next message is still served
+            traceback.print_exc(file=sys.stderr)
     session.close()

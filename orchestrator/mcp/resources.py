@@ -14,8 +14,10 @@ watcher (watchfiles) runs while anything is subscribed.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import stat
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,13 +61,16 @@ TEMPLATES = [
 
 
 def read(served: Served, uri: str) -> dict[str, Any]:
-    """The contents of `uri` (one entry of a resources/read reply)."""
+    """The contents of `uri` (one entry of a resources/read reply): text, or a blob
+    (base64) for a file that is not text."""
     with served.read() as project:
-        mime, text = _read(project, uri)
-    return {"uri": uri, "mimeType": mime, "text": text}
+        mime, content = _read(project, uri)
+    if isinstance(content, bytes):
+        return {"uri": uri, "mimeType": mime, "blob": base64.b64encode(content).decode()}
+    return {"uri": uri, "mimeType": mime, "text": content}
 
 
-def _read(project: Project, uri: str) -> tuple[str, str]:
+def _read(project: Project, uri: str) -> tuple[str, str | bytes]:
     if uri == ACTIVE:
         return "application/json", as_json(active_session_data(project))
     if m := re.fullmatch(r"orch://task/([^/]+)", uri):
@@ -90,18 +95,30 @@ def _read(project: Project, uri: str) -> tuple[str, str]:
     )
 
 
-def file_text(project: Project, path: Path) -> str:
+def file_text(project: Project, path: Path) -> str | bytes:
+    """A file's text (its bytes when it is not UTF-8 text), at most TEXT_LIMIT bytes of
+    it. Only a regular file is read: a folder, a FIFO or a device is refused (a FIFO
+    would block the server)."""
     rel = project.layout.rel(path) if path.is_relative_to(project.root) else str(path)
     try:
-        data = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise ResourceError(f"{rel} does not exist") from None
-    except IsADirectoryError:
-        raise ResourceError(f"{rel} is a folder, not a file") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ResourceError(f"{rel} is not a regular file")
+    with path.open("rb") as f:
+        data = f.read(TEXT_LIMIT + 1)
+    if mime_of(path) == "application/zip":
+        return data[:TEXT_LIMIT]
+    try:
+        text = data[:TEXT_LIMIT].decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < TEXT_LIMIT - 4:  # not a character cut at the limit: not text
+            return data[:TEXT_LIMIT]
+        text = data[: e.start].decode("utf-8")
     if len(data) > TEXT_LIMIT:
-        cut = data[:TEXT_LIMIT].decode("utf-8", errors="ignore")
-        return cut + f"\n… [{len(data) - TEXT_LIMIT} more bytes in {rel}]"
-    return data.decode("utf-8", errors="replace")
+        text += f"\n… [more in {rel}: {info.st_size - TEXT_LIMIT} bytes]"
+    return text
 
 
 def mime_of(path: Path) -> str:
@@ -164,6 +181,29 @@ def link(uri: str, name: str, mime: str, description: str | None = None) -> dict
     if description:
         out["description"] = description
     return out
+
+
+def execute_links(project: Project, out: Data) -> list[dict[str, Any]]:
+    """What an execute reply links to: the task, its session's session.md, the mode's
+    role file, and each dependency with the artifacts its reports left (at most 10)."""
+    task = out["task"]
+    links = [
+        link(f"orch://task/{task['task_id']}", task["task_id"], "application/json", "The task"),
+        link(f"orch://session/{task['session_id']}/session.md", "session.md", "text/markdown",
+             "The session"),
+    ]  # fmt: skip
+    if out.get("mode"):
+        links.append(link(f"orch://mode/{out['mode']}", out["mode"], "text/yaml", "The roles"))
+    for dependency in out.get("dependencies", [])[:10]:
+        dep_id = dependency["task_id"]
+        links.append(link(f"orch://task/{dep_id}", dep_id, "application/json", "A dependency"))
+        folder = project.layout.session_dir(task["session_id"]) / "artifacts" / dep_id
+        if folder.is_dir() and not folder.is_symlink():
+            for path in sorted(folder.iterdir())[:10]:
+                if path.is_file() and not path.is_symlink():
+                    links.append(link(f"orch://artifact/{dep_id}/{path.name}", path.name,
+                                      mime_of(path), f"A report of {dep_id}"))  # fmt: skip
+    return links
 
 
 # -- completions ---------------------------------------------------------------------------
@@ -242,11 +282,16 @@ class Subscriptions:
 
         project = self.served.project
         folder = project.layout.base if project is not None else None
+        late = folder is None
         while folder is None and not stop.wait(0.2):  # a project not set up yet
             project = self.served.project
             folder = project.layout.base if project is not None else None
         if folder is None:
             return
+        if late:  # set up since the subscription: everything followed has changed
+            with self._lock:
+                followed = set(self.uris)
+            self.notify(followed)
         for changes in watch(
             folder, stop_event=stop, debounce=100, step=20,
             watch_filter=lambda _change, path: "/.index/" not in path

@@ -42,8 +42,11 @@ class Served:
     """The project the server works on, and one call at a time against it (the SDK
     runs tools on worker threads; the project object is not shared between calls)."""
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, read_only: bool = False):
         self.lock = threading.RLock()
+        # A read-only server changes nothing: what it finds changed outside orch is
+        # indexed and left for the next command to commit (as inside a git hook).
+        self.read_only = read_only
         self.project: Project | None = None
         # The parameters of each tool served, for errors to name the call that succeeds.
         self.tools: Mapping[str, Collection[str]] = {}
@@ -74,13 +77,18 @@ class Served:
             if found is not None and refused_root(found.root) is None:
                 self.project = found
         if self.project is not None:
-            self.project.watch_changes()
+            self._serve(self.project)
 
     def use(self, project: Project) -> None:
         if self.project is not None and self.project.monitor is not None:
             self.project.monitor.close()
         self.project = project
+        self._serve(project)
+
+    def _serve(self, project: Project) -> None:
         project.watch_changes()
+        if self.read_only:
+            project.commit_nothing()
 
     def need(self) -> Project:
         if self.project is None and self.bound is not None:

@@ -279,8 +279,9 @@ class OrchServer:
 
     def initialize(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
         self.subscriptions.session = request.session
+        request.session.protocol_version = negotiate(params.get("protocolVersion"))
         return {
-            "protocolVersion": negotiate(params.get("protocolVersion")),
+            "protocolVersion": request.session.protocol_version,
             "capabilities": {
                 "tools": {"listChanged": False},
                 "resources": {"subscribe": True, "listChanged": False},
@@ -306,15 +307,21 @@ class OrchServer:
                 f"unknown tool {name!r}{more}; the {self.tool_set} tool set offers:"
                 f" {', '.join(self.tools)}",
             )
-        arguments = params.get("arguments") or {}
+        arguments = params.get("arguments", {})
+        if arguments is None:
+            arguments = {}
         if not isinstance(arguments, dict):
             raise RpcError(INVALID_PARAMS, f"{name}: arguments must be an object")
         try:
-            return tool.call(self.orch, request, arguments)
+            result = tool.call(self.orch, request, arguments)
         except ToolError as error:
             return failed(error)
         except (OrchError, OSError) as error:
             return failed(tool_error(error, self.orch.tools))
+        version = request.session.protocol_version if request is not None else None
+        if version is not None and version < "2025-06-18":  # no resource links before it
+            result["content"] = [c for c in result["content"] if c["type"] != "resource_link"]
+        return result
 
     def list_resources(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
         return {"resources": resources.listed(self.orch)}
@@ -347,6 +354,8 @@ class OrchServer:
 
     def complete(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
         ref, argument = params.get("ref") or {}, params.get("argument") or {}
+        if not isinstance(ref, dict) or not isinstance(argument, dict):
+            raise RpcError(INVALID_PARAMS, "ref and argument must be objects")
         values = resources.completions(self.orch, ref, argument)
         return {"completion": {"values": values[:100], "total": len(values),
                                "hasMore": len(values) > 100}}  # fmt: skip
@@ -398,7 +407,7 @@ def build_server(
     read_only: bool = False,
 ) -> OrchServer:
     """The MCP server over the project at `root` (see the package's docstring)."""
-    return OrchServer(Served(root), tool_set_of(tools), read_only)
+    return OrchServer(Served(root, read_only), tool_set_of(tools), read_only)
 
 
 def run(

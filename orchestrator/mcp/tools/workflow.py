@@ -20,6 +20,7 @@ from orchestrator.mcp.replies import (
     encode_cursor,
     trimmed,
 )
+from orchestrator.mcp.resources import execute_links
 from orchestrator.mcp.served import served
 
 
@@ -88,7 +89,8 @@ def orchestrator_execute_subtask(ctx: Context, task_id: TaskId, force: bool = Fa
     its dependencies or subtasks are open."""
     with served(ctx).call() as call:
         out = subtask_ops.execute_subtask(call.project, task_id, force=force)
-        return call.reply(handover_text(out), out)
+        links = execute_links(call.project, out)
+        return call.reply(handover_text(out), out, links=links)
 
 
 def orchestrator_complete_subtask(
