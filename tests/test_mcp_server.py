@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -158,6 +160,15 @@ def test_text_content_carries_ids_and_next_step_and_errors_are_structured(tmp_pa
         )
         assert bad.is_error and "priority_level" in bad.content[0].text
         assert "pydantic" not in bad.content[0].text
+        # Execute: the role in the text, and links to what the task builds on.
+        started = await agent.client.call_tool("orchestrator_execute_subtask", {"task_id": first})
+        text = started.content[0].text
+        assert first in text and "architect" in text and "Next: " in text
+        links = {str(c.uri) for c in started.content if c.type == "resource_link"}
+        assert f"orch://task/{first}" in links
+        assert any(u.startswith("orch://mode/") for u in links)
+        for uri in links:
+            assert (await agent.client.read_resource(uri)).contents
 
     over_stdio(stdio(root), body)
 
@@ -381,3 +392,62 @@ def test_resources_refuse_what_is_not_a_regular_file_and_give_binary_as_a_blob(p
     blob = by_id[2]["result"]["contents"][0]
     assert "text" not in blob and base64.b64decode(blob["blob"]) == b"PK\x03\x04\xff\xfe binary"
     assert by_id[3]["result"] == {}
+
+
+# -- progress and cancellation -----------------------------------------------------------------
+
+
+def test_progress_reaches_the_client_and_a_cancelled_plan_leaves_nothing(tmp_path):
+    root = tmp_path / "new"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    steps: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        steps.append((done, total))
+
+    items = [{"title": f"Step {n}", "specialist_type": "implementer"} for n in range(1, 31)]
+
+    async def body(agent: Agent):
+        client = agent.client
+        await agent.ok("orchestrator_initialize_session", working_directory=str(root))
+        await client.call_tool(
+            "orchestrator_plan_task", {"description": "Thirty steps", "subtasks": items},
+            progress_callback=progress,
+        )  # fmt: skip
+        commits = git_count(root / ".task_orchestrator") or git_count(root)
+        # Cancelled while it waits for the project lock (held here): nothing is written.
+        lock = os.open(root / ".task_orchestrator" / ".index" / "lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            doomed = asyncio.create_task(client.call_tool(
+                "orchestrator_plan_task", {"description": "Never", "subtasks": items}))  # fmt: skip
+            await asyncio.sleep(0.3)  # (sent; whether it waits yet or not, it cannot write)
+            doomed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await doomed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await client.send_ping()  # answered after the cancellation was read
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.close(lock)
+        status = await agent.ok("orchestrator_task_list", all_sessions=True, limit=100)
+        titles = [t["title"] for t in status["tasks"]]
+        assert "Never" not in titles and titles.count("Thirty steps") == 1
+        assert (git_count(root / ".task_orchestrator") or git_count(root)) == commits
+
+    over_stdio(stdio(root), body)
+    assert len(steps) >= 30 and steps[-1][0] == steps[-1][1] == 30
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps)
+    assert not list(root.glob(".task_orchestrator/sessions/*/tasks/*.md.tmp*"))
+
+
+def test_print_config_carries_the_tool_set_and_read_only(project):
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "mcp", "--root", str(project), "--tools", "core",
+         "--read-only", "--print-config"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert f"mcp --root {project} --tools core --read-only" in done.stdout
+    desktop = json.loads(done.stdout.split("\n\n")[0].split("\n", 1)[1])
+    assert desktop["mcpServers"]["orch"]["args"][-3:] == ["--tools", "core", "--read-only"]
