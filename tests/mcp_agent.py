@@ -43,7 +43,9 @@ class Agent:
     async def size(self, tool: str, **args) -> int:
         result = await self.client.call_tool(tool, args)
         assert not result.is_error, result.content[0].text
-        text = sum(len(b.text.encode()) for b in result.content)
+        text = sum(len(json.dumps(b.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                                  separators=(",", ":"), ensure_ascii=False).encode())
+                   for b in result.content)  # fmt: skip
         data = json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False)
         return text + len(data.encode())
 

@@ -99,10 +99,10 @@ def reply(
         text = cut(text + " Warnings: " + "; ".join(data["warnings"]), 1000) or ""
     if data.get("next_step") and data["next_step"] not in text:
         text = f"{text}\nNext: {data['next_step']}"
-    if budget is not None:
-        data = fit(data, budget - len(text.encode()))
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     content += [{"type": "resource_link", **link} for link in links or ()]
+    if budget is not None:
+        data = fit(data, budget - size_of(content))
     return {"content": content, "structuredContent": data}
 
 

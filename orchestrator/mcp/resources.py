@@ -39,6 +39,7 @@ GROUP_FIELDS = ("group_id", "group_name", "parent_group_id", "group_level", "spe
 ACTIVE = "orch://session/active"
 LISTED_AT_MOST = 200  # rows of resources/list; the templates reach the rest
 TEXT_LIMIT = 1_000_000  # bytes of a file given as a resource
+LINKS = 16  # resource links in one reply
 
 TEMPLATES = [
     {"uriTemplate": "orch://task/{task_id}", "name": "task", "title": "A task",
@@ -185,7 +186,8 @@ def link(uri: str, name: str, mime: str, description: str | None = None) -> dict
 
 def execute_links(project: Project, out: Data) -> list[dict[str, Any]]:
     """What an execute reply links to: the task, its session's session.md, the mode's
-    role file, and each dependency with the artifacts its reports left (at most 10)."""
+    role file, and each dependency with the artifacts its reports left (at most LINKS in
+    all: they count in the reply's 8 KB)."""
     task = out["task"]
     links = [
         link(f"orch://task/{task['task_id']}", task["task_id"], "application/json", "The task"),
@@ -203,7 +205,7 @@ def execute_links(project: Project, out: Data) -> list[dict[str, Any]]:
                 if path.is_file() and not path.is_symlink():
                     links.append(link(f"orch://artifact/{dep_id}/{path.name}", path.name,
                                       mime_of(path), f"A report of {dep_id}"))  # fmt: skip
-    return links
+    return links[:LINKS]
 
 
 # -- completions ---------------------------------------------------------------------------
