@@ -18,6 +18,9 @@ from orchestrator.core.setup import init_project
 from orchestrator.resources import shipped
 
 ENGINES = ["sqlite", "duckdb"]
+# For the heaviest tests: DuckDB (a command costs ten times as much there) in the slow step
+# of .ci/run, SQLite in every run.
+SQLITE_NOW_DUCKDB_SLOW = ["sqlite", pytest.param("duckdb", marks=pytest.mark.slow)]
 
 # Property tests judge answers, never speed: no per-example deadline (200 ms by default)
 # and no health check on how fast examples are made, which a loaded machine fails.

@@ -16,7 +16,7 @@ from orchestrator.index.engine import IndexDB, index_path
 from orchestrator.index.refresh import Indexer
 from orchestrator.model import derived_fields
 from orchestrator.store.record_file import split_frontmatter
-from tests.conftest import Orch, edit, task_file
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, Orch, edit, task_file
 
 
 def all_answers(
@@ -51,6 +51,7 @@ def all_answers(
     return answers
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_rebuilding_the_index_gives_identical_answers(sample, sample_orch):
     before = all_answers(sample_orch)
     assert len(before) > 80
@@ -59,6 +60,7 @@ def test_rebuilding_the_index_gives_identical_answers(sample, sample_orch):
     assert all_answers(sample_orch) == before
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_incremental_refresh_gives_the_answers_of_a_rebuild(sample, sample_orch):
     tasks = sample_orch.json("task", "list", "--all-sessions")  # builds the index
     first, second, third = tasks[0]["task_id"], tasks[1]["task_id"], tasks[5]["task_id"]
@@ -374,6 +376,7 @@ def check_edits_against_rebuilds(sample, orch: Orch, monkeypatch, show_every_tas
         assert all_answers(orch, json_only, shown) == incremental
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_edits_that_keep_the_task_tree_give_the_answers_of_a_rebuild(
     sample, sample_orch, monkeypatch
 ):

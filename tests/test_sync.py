@@ -14,7 +14,7 @@ import pytest
 from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.store.record_file import load_yaml, split_frontmatter
-from tests.conftest import Orch, edit, task_file
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, Orch, edit, task_file
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
@@ -576,6 +576,7 @@ def four_processes_update_at_once(started, tmp_path: Path, updates: int) -> None
     assert orch("task", "list", "--json").stdout == listed
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_four_processes_updating_at_once_lose_nothing(started, tmp_path):
     """20 updates each; 10 on DuckDB, whose writes cost several times as much (writers
     take turns in orch's project lock on either engine: the same kind of interleaving)."""
