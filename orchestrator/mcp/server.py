@@ -157,7 +157,7 @@ class Tool:
 
         returned = inspect.get_annotations(self.function, eval_str=True).get("return")
         shape = typing.get_args(returned)[1] if typing.get_args(returned) else None
-        if self.entry.output is None and is_typeddict(shape):
+        if self.entry.output is None and shape is not None and is_typeddict(shape):
             return shallow(compact(TypeAdapter(shape).json_schema(), inputs=False))
         keys = dict(self.entry.output or {})
         return {"type": "object", "properties": {k: {"type": t} for k, t in keys.items()}}
