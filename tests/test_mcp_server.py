@@ -451,3 +451,40 @@ def test_print_config_carries_the_tool_set_and_read_only(project):
     assert f"mcp --root {project} --tools core --read-only" in done.stdout
     desktop = json.loads(done.stdout.split("\n\n")[0].split("\n", 1)[1])
     assert desktop["mcpServers"]["orch"]["args"][-3:] == ["--tools", "core", "--read-only"]
+
+
+def test_every_reply_says_what_to_do_next(project):
+    async def body(agent: Agent):
+        client = agent.client
+        replies = {}
+
+        async def record(tool: str, **args):
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, result.content[0].text
+            replies[tool] = result
+            return result.structured_content
+
+        status = await record("orchestrator_get_status")
+        session = status["active_session"]["session_id"]
+        listed = await record("orchestrator_task_list", status="pending", limit=2)
+        assert "status='pending'" in listed["next_step"] and "limit=2" in listed["next_step"]
+        task = listed["tasks"][0]["task_id"]
+        await record("orchestrator_task_get", task_id=task)
+        await record("orchestrator_search", query="refund")
+        made = await record("orchestrator_task_create", title="A new one")
+        await record("orchestrator_task_update", task_id=made["task"]["task_id"], priority_level=2)
+        await record("orchestrator_task_cancel", task_id=made["task"]["task_id"])
+        await record("orchestrator_group_create", group_name="Later")
+        await record("orchestrator_session_list")
+        await record("orchestrator_mode_list")
+        await record("orchestrator_note", kind="decision", text="Keep it small")
+        await record("orchestrator_cleanup")
+        await record("orchestrator_conflicts")
+        await record("orchestrator_sync")
+        await record("orchestrator_session_pause", session_id=session)
+        for tool, result in replies.items():
+            step = result.structured_content.get("next_step")
+            assert step and "orchestrator_" in step, tool
+            assert f"Next: {step}" in result.content[0].text, tool
+
+    over_stdio(stdio(project), body)

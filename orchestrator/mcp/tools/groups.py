@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestrator.core import groups
 from orchestrator.core.inputs import split_ids
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import Priority
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Reply, task_brief, trimmed
@@ -38,7 +39,10 @@ def orchestrator_group_create(
         )
         return call.reply(
             f"Created group {row['group_id']} {row['group_name']!r}.",
-            {"group": {k: row.get(k) for k in GROUP_FIELDS}},
+            {
+                "group": {k: row.get(k) for k in GROUP_FIELDS},
+                "next_step": f"orchestrator_task_create(title=..., group={row['group_id']!r})",
+            },
         )
 
 
@@ -56,7 +60,7 @@ def orchestrator_group_move_tasks(
         moved = [task_brief(r) for r in rows]
         return call.reply(
             f"Moved {len(moved)} task(s) to {target_group!r}.",
-            {"moved": trimmed(moved, ROWS), "count": len(moved)},
+            {"moved": trimmed(moved, ROWS), "count": len(moved), "next_step": next_steps.STATUS},
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from orchestrator.core import cleanup, conflicts, doctor, modes, remote, workflow
 from orchestrator.core.project import Project
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import ROWS, Data, Reply, cleanup_reply, shown_of, trimmed
 from orchestrator.mcp.served import served
@@ -18,20 +19,18 @@ def orchestrator_cleanup(
     ctx: Context, scope: Scope = "active_session", dry_run: bool = True,
     empty_groups: bool = False,
 ) -> Reply:  # fmt: skip
-    """Find what points nowhere: tasks whose parent or group is gone, dependencies on
-    deleted tasks, empty groups, artifacts of deleted tasks. dry_run (the default)
-    only lists them; dry_run=false fixes them in one commit, deleting empty groups
-    only with empty_groups=true (a group is often made before its tasks)."""
+    """Find stale records; dry_run=false fixes them."""
     with served(ctx).call() as call:
         out = cleanup_reply(
             cleanup.cleanup(call.project, scope, apply=not dry_run, empty_groups=empty_groups)
         )
         verb = "would fix" if dry_run else "fixed"
+        out["next_step"] = next_steps.for_cleanup(out["findings"], dry_run)
         return call.reply(f"Cleanup {verb} {out['findings_total']} item(s).", out)
 
 
 def validate_structure(project: Project) -> tuple[str, Data]:
-    """Find stale records; dry_run=false fixes them."""
+    """Every problem in the files and every invalid mode (as `orch doctor` lists them)."""
     found = [
         {"where": f"{x.path}:{x.line}" if x.line else x.path, "severity": x.severity,
          "problem": x.message, "fix": x.fix}
@@ -55,14 +54,18 @@ def orchestrator_maintenance_coordinator(
         p = call.project
         if action == "scan_cleanup":
             out = cleanup_reply(cleanup.cleanup(p, scope, apply=False))
+            out["next_step"] = next_steps.for_cleanup(out["findings"], dry_run=True)
             return call.reply(f"{out['findings_total']} item(s) to clean up.", out)
         if action == "validate_structure":
-            return call.reply(*validate_structure(p))
-        if action == "update_documentation":
+            text, out = validate_structure(p)
+        elif action == "update_documentation":
             out = remote.sync(p)
-            return call.reply(f"Views regenerated; {len(out['commits'])} commit(s).", out)
-        out = workflow.handover(p)
-        return call.reply(f"Handover written to {out['file']}.", out)
+            text = f"Views regenerated; {len(out['commits'])} commit(s)."
+        else:
+            out = workflow.handover(p)
+            text = f"Handover written to {out['file']}."
+        out["next_step"] = next_steps.STATUS
+        return call.reply(text, out)
 
 
 def orchestrator_sync(ctx: Context) -> Reply:
@@ -70,6 +73,9 @@ def orchestrator_sync(ctx: Context) -> Reply:
     with served(ctx).call() as call:
         out = remote.sync(call.project)
         found = f"; conflicts in {', '.join(out['conflicts'])}" if out["conflicts"] else ""
+        out["next_step"] = (
+            "orchestrator_conflicts() lists them" if out["conflicts"] else next_steps.STATUS
+        )
         return call.reply(f"Synced: {len(out['commits'])} commit(s){found}.", out)
 
 
@@ -83,6 +89,7 @@ def orchestrator_resolve_conflict(
     with served(ctx).call() as call:
         chosen: dict[str, str] | None = dict(picks) if picks is not None else None
         out = conflicts.resolve(call.project, record_id, strategy, chosen)
+        out["next_step"] = next_steps.STATUS
         return call.reply(f"Resolved {out['record_id']} ({strategy}).", out)
 
 
@@ -93,7 +100,11 @@ def orchestrator_conflicts(ctx: Context) -> Reply:
         listed = trimmed(found, ROWS)
         return call.reply(
             shown_of(len(listed), len(found), "record in conflict"),
-            {"conflicts": listed, "total": len(found)},
+            {
+                "conflicts": listed,
+                "total": len(found),
+                "next_step": next_steps.for_conflicts(listed),
+            },
         )
 
 

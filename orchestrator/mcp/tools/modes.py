@@ -20,7 +20,11 @@ def orchestrator_mode_select(
     """Bind a mode (role file) to a session."""
     with served(ctx).call() as call:
         row = modes.select_mode(call.project, mode_file, session_id, validate_first)
-        return call.reply(f"Session {row['session_id']} uses {row['mode_id']}.", {"binding": row})
+        step = "orchestrator_plan_task(description=..., subtasks=[...]) with these roles"
+        return call.reply(
+            f"Session {row['session_id']} uses {row['mode_id']}.",
+            {"binding": row, "next_step": step},
+        )
 
 
 def orchestrator_mode_list(ctx: Context, include_invalid: bool = False) -> Reply:
@@ -29,8 +33,10 @@ def orchestrator_mode_list(ctx: Context, include_invalid: bool = False) -> Reply
         rows = modes.list_modes(call.project, include_invalid)
         listed = trimmed([{k: r.get(k) for k in MODE_FIELDS} for r in rows], ROWS)
         return call.reply(
-            shown_of(len(listed), len(rows), "mode"), {"modes": listed, "total": len(rows)}
-        )
+            shown_of(len(listed), len(rows), "mode"),
+            {"modes": listed, "total": len(rows),
+             "next_step": "orchestrator_mode_select(mode_file=...) binds one to the session"},
+        )  # fmt: skip
 
 
 TOOLS: list[Callable[..., Any]] = [orchestrator_mode_select, orchestrator_mode_list]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import WithJsonSchema
 
 from orchestrator.core import search
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import SearchPage
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
@@ -60,6 +61,9 @@ def orchestrator_search(
         if "notes" in out:
             out["notes"] = trimmed(out["notes"], ROWS // 3)
         found = f"{out.get('task_total', 0)} task(s), {len(out.get('notes', []))} note(s)"
+        out["next_step"] = next_steps.for_page(
+            out.get("tasks", []), out.get("next_cursor"), "orchestrator_search", query=query
+        )
         return call.reply(f"Found {found} for {query!r}.", out)
 
 

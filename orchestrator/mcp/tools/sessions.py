@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from orchestrator.core import archive, sessions
 from orchestrator.core.subtasks import session_brief
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import Priority, SessionId
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
@@ -43,7 +44,7 @@ def orchestrator_session_create(
         )  # fmt: skip
         return call.reply(
             f"Created session {row['session_id']} {row['name']!r} (active).",
-            {"session": session_brief(row)},
+            {"session": session_brief(row), "next_step": next_steps.for_session(row)},
         )
 
 
@@ -52,7 +53,8 @@ def change_status(ctx: Context, session_id: str, target: str) -> ToolResult:
     with served(ctx).call() as call:
         row = sessions.change_status(call.project, session_id, target)
         return call.reply(
-            f"Session {row['session_id']} is {row['status']}.", {"session": session_brief(row)}
+            f"Session {row['session_id']} is {row['status']}.",
+            {"session": session_brief(row), "next_step": next_steps.for_session(row)},
         )
 
 
@@ -93,7 +95,7 @@ def orchestrator_session_list(
         listed = trimmed([brief(r) for r in rows], ROWS)
         return call.reply(
             shown_of(len(listed), len(rows), "session"),
-            {"sessions": listed, "total": len(rows)},
+            {"sessions": listed, "total": len(rows), "next_step": next_steps.for_sessions(rows)},
         )
 
 

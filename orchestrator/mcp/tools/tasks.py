@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from orchestrator.core import tasks
 from orchestrator.core.inputs import split_ids
 from orchestrator.core.subtasks import SUMMARY
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import Hours, Page, Priority, TaskId
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
@@ -62,7 +63,10 @@ def orchestrator_task_create(
         )
         return call.reply(
             f"Created {row['task_id']} {row['title']!r}.",
-            {"task": task_brief(row) | {"file_path": row["file_path"]}},
+            {
+                "task": task_brief(row) | {"file_path": row["file_path"]},
+                "next_step": next_steps.for_task(row),
+            },
         )
 
 
@@ -108,7 +112,10 @@ def orchestrator_task_update(
         )
         return call.reply(
             said,
-            {"task": task_brief(row) | {"depends_on": row["depends_on"]}},
+            {
+                "task": task_brief(row) | {"depends_on": row["depends_on"]},
+                "next_step": next_steps.for_task(row),
+            },
         )
 
 
@@ -120,7 +127,7 @@ def orchestrator_task_get(
         detail = task_detail(call.project, task_id, full)
         return call.reply(
             f"{detail['task_id']} {detail['title']!r} ({detail['status']}).",
-            {"task": detail},
+            {"task": detail, "next_step": next_steps.for_task(detail)},
             budget=None if full else REPLY_BUDGET,
         )
 
@@ -129,6 +136,7 @@ def orchestrator_task_delete(ctx: Context, task_id: TaskId, cascade: bool = Fals
     """Delete a task and its artifacts; dependents let go of it."""
     with served(ctx).call() as call:
         out = tasks.delete_task(call.project, task_id, cascade=cascade)
+        out["next_step"] = next_steps.STATUS
         return call.reply(f"Deleted {', '.join(out['deleted'])}.", out)
 
 
@@ -139,7 +147,8 @@ def orchestrator_task_cancel(
     with served(ctx).call() as call:
         row = tasks.cancel_task(call.project, task_id, reason)
         return call.reply(
-            f"Cancelled {row['task_id']} {row['title']!r}.", {"task": task_brief(row)}
+            f"Cancelled {row['task_id']} {row['title']!r}.",
+            {"task": task_brief(row), "next_step": next_steps.STATUS},
         )
 
 
@@ -175,9 +184,16 @@ def orchestrator_task_list(
         )
         shown = trimmed(rows, ROWS)
         end = offset + len(shown)
-        data = {"tasks": shown, "total": total,
-                "next_cursor": encode_cursor(end) if end < total else None}  # fmt: skip
-        more = " next_cursor gives the next page." if data["next_cursor"] else ""
+        cursor = encode_cursor(end) if end < total else None
+        more = " next_cursor gives the next page." if cursor else ""
+        given = {"status": status, "group": group, "specialist_type": specialist_type,
+                 "parent_task_id": parent_task_id, "ready": ready, "session_id": session_id,
+                 "all_sessions": all_sessions, "fields": fields}  # fmt: skip
+        filters = {k: v for k, v in given.items() if v} | (
+            {"limit": limit} if limit != PAGE else {}
+        )
+        data = {"tasks": shown, "total": total, "next_cursor": cursor,
+                "next_step": next_steps.for_page(shown, cursor, "orchestrator_task_list", **filters)}  # fmt: skip
         return call.reply(f"Tasks {offset + 1 if shown else 0}–{end} of {total}.{more}", data)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from orchestrator.core import subtasks as subtask_ops
 from orchestrator.core import views, workflow
 from orchestrator.core.inputs import parse_subtasks
+from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import Hours, Subtasks, TaskId
 from orchestrator.mcp.context import Context
 from orchestrator.mcp.replies import (
@@ -170,6 +171,7 @@ def orchestrator_note(
     """Add a dated decision, learning or next step to session.md."""
     with served(ctx).call() as call:
         out = views.add_note(call.project, kind, text, session_id)
+        out["next_step"] = next_steps.STATUS
         return call.reply(f"Noted in {out['file']}.", out)
 
 
