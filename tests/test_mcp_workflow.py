@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from mcp import StdioServerParameters
 
 from orchestrator.core import archive, subtasks
 from orchestrator.core.imports import Item, Source, import_plans
 from orchestrator.core.progress import Cancelled, Progress
 from orchestrator.core.project import Project
 from orchestrator.core.remote import sync_remote
-from orchestrator.mcp.server import build_server
 from tests.mcp_agent import PLAN, Agent, connected, git_log, index_matches_rebuild, task_file
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def over_stdio(root: Path) -> StdioServerParameters:
+    """A real `orch mcp` process for the project: each fix as an agent meets it."""
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "orchestrator", "mcp", "--root", str(root)]
+    )
 
 
 async def text_of(agent: Agent, tool: str, **args) -> tuple[str, dict]:
@@ -69,7 +77,7 @@ def test_a_plan_lists_its_own_ready_subtasks_whatever_else_is_ready(sqlite_proje
         assert plan["next_step"] == f"orchestrator_execute_subtask(task_id={design!r})"
         return text, plan
 
-    text, plan = connected(build_server(root), body)
+    text, plan = connected(over_stdio(root), body)
     # The text alone names the parent, the ready subtask and the session.
     assert plan["parent_task"]["task_id"] in text and plan["ready"][0]["task_id"] in text
     assert plan["session"]["session_id"] in text
@@ -95,7 +103,7 @@ def test_a_long_plan_gives_its_total_and_a_cursor_the_task_list_continues(sqlite
             cursor = page["next_cursor"]
         assert titles == [f"Item {n:03d}" for n in range(130)]
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 # -- 3: what execute hands over ------------------------------------------------------------
@@ -120,7 +128,7 @@ def test_execute_after_a_revision_gives_the_tasks_earlier_results(sqlite_project
         assert "The null case crashes: guard it." in earlier and "needs_revision" in earlier
         assert earlier.index("null case") < earlier.index("First try.")  # newest first
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 def test_dependents_get_every_result_entry_with_links_from_the_project_root(sqlite_project):
@@ -142,7 +150,7 @@ def test_dependents_get_every_result_entry_with_links_from_the_project_root(sqli
         assert link.startswith(".task_orchestrator/sessions/")
         assert (root / link).read_text().strip().endswith("The long report.")
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 # -- 4: what execute and complete refuse --------------------------------------------------
@@ -166,7 +174,7 @@ def test_complete_refuses_an_unfinished_dependency_as_execute_does(sqlite_projec
                        next_action="blocked")  # fmt: skip
         return second
 
-    second = connected(build_server(root), body)
+    second = connected(over_stdio(root), body)
     assert "Skipped ahead." not in task_file(root, second).read_text()
 
 
@@ -184,7 +192,7 @@ def test_execute_refuses_a_parent_whose_subtasks_are_open(sqlite_project):
         forced = await agent.ok("orchestrator_execute_subtask", task_id=parent, force=True)
         assert forced["task"]["status"] == "in_progress"
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 @pytest.mark.parametrize("end", ["complete", "cancel"])
@@ -200,7 +208,7 @@ def test_execute_refuses_a_task_of_a_finished_session(sqlite_project, end):
         got = await agent.ok("orchestrator_task_get", task_id=task["task_id"])
         assert got["task"]["status"] == "pending"
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 # -- 6, 7: next steps and the text --------------------------------------------------------
@@ -242,7 +250,7 @@ def test_every_workflow_reply_names_its_next_call(sqlite_project):
         status = await agent.ok("orchestrator_get_status")
         assert f"orchestrator_session_complete(session_id={sid!r})" in status["next_step"]
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 def test_the_text_alone_carries_the_ids_and_the_role(sqlite_project):
@@ -268,7 +276,7 @@ def test_the_text_alone_carries_the_ids_and_the_role(sqlite_project):
         text, _ = await text_of(agent, "orchestrator_synthesize_results", parent_task_id=parent)
         assert parent in text and sid in text
 
-    connected(build_server(root), body)
+    connected(over_stdio(root), body)
 
 
 # -- 5: progress and cancellation in the core ---------------------------------------------
