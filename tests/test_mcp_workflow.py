@@ -375,3 +375,111 @@ def test_a_sync_with_a_remote_reports_its_steps_and_stops_before_writing(tmp_pat
     project.progress, steps = recording()
     sync_remote(project, "origin")
     assert len(steps) >= 2 and all(s[2] for s in steps)
+
+
+# -- what a cancel must never take back ------------------------------------------------------
+
+
+def stopping_at(steps: int, then) -> Progress:
+    """A caller that gives up after `steps` steps, `then(n)` run at each step n (a person
+    at work meanwhile)."""
+    seen: list[float] = []
+
+    def report(done, total, message):
+        seen.append(done)
+        then(len(seen))
+
+    return Progress(report=report, cancelled=lambda: len(seen) >= steps)
+
+
+def test_a_cancelled_zip_import_keeps_what_a_person_saved_in_its_new_session(
+    sqlite_project, tmp_path
+):
+    sid = archived_project(sqlite_project)
+    export = archive.archive_session(sqlite_project, sid, "zip")["export"]
+    target = Project(tmp_path / "target")
+    (tmp_path / "target").mkdir()
+    subprocess.run(["git", "init", "-q", str(target.root)], check=True)
+    from orchestrator.core.imports.zip_export import import_zip
+    from orchestrator.core.setup import init_project
+
+    init_project(target.root)
+    target = Project(target.root.resolve())
+    folder = target.layout.session_dir(sid)
+    log = git_log(target.root)
+
+    def person(n: int) -> None:
+        if n == 2:
+            (folder / "notes-by-person.md").write_text("my notes\n")
+
+    target.progress = stopping_at(3, person)
+    with pytest.raises(Cancelled):
+        import_zip(target, sqlite_project.root / export)
+    assert (folder / "notes-by-person.md").read_text() == "my notes\n"
+    assert git_log(target.root) == log
+    assert not list(folder.glob("tasks/*.md"))  # what the import wrote is gone
+
+
+def test_a_save_landing_while_a_file_is_put_back_stays(sqlite_project, monkeypatch):
+    import orchestrator.core.writer as writer_module
+
+    project, root = sqlite_project, sqlite_project.root
+    sid = archived_project(project)
+    session_md = root / f".task_orchestrator/sessions/{sid}/session.md"
+    real, take_back = writer_module.replace_checked, writer_module.Writer._take_back
+    armed: list[bool] = []
+
+    def putting_back(self, path, rel, before):
+        armed.append(True)
+        return take_back(self, path, rel, before)
+
+    def editor_saves_first(path, data, held, expected, **kw):
+        if armed and path == session_md:  # in place, just before the put-back
+            armed.clear()
+            with open(path, "ab") as f:
+                f.write(b"\nSaved by the editor at that instant.\n")
+        return real(path, data, held, expected, **kw)
+
+    monkeypatch.setattr(writer_module.Writer, "_take_back", putting_back)
+    monkeypatch.setattr(writer_module, "replace_checked", editor_saves_first)
+    project.progress = stopping_after(2)
+    with pytest.raises(Cancelled):
+        archive.archive_session(project, sid)
+    assert "Saved by the editor at that instant." in session_md.read_text()
+
+
+def test_a_file_that_cannot_be_taken_back_is_said_and_nothing_is_committed(sqlite_project):
+    from orchestrator.core.sessions import create_session
+
+    project, root = sqlite_project, sqlite_project.root
+    create_session(project, "Here")
+    log = git_log(root)
+
+    def person(n: int) -> None:
+        if n == 2:  # a person puts a link where orch just wrote a task
+            first = sorted(root.glob(".task_orchestrator/sessions/*/tasks/*.md"))[0]
+            first.unlink()
+            first.symlink_to(root / "elsewhere.md")
+
+    project.progress = stopping_at(3, person)
+    with pytest.raises(Cancelled):
+        subtasks.plan_task(project, "Work", PLAN_ITEMS)
+    assert git_log(root) == log
+    assert any("could not take back" in w for w in project.finish_command())
+
+
+def test_a_call_past_its_commit_is_answered_though_cancelled():
+    from orchestrator.mcp.protocol import Session
+
+    sent: list[dict] = []
+
+    class Handler:
+        def handle(self, method, params, request):
+            request.answer_anyway.set()  # committed
+            request.cancelled.set()  # the cancel comes after
+            return {"done": True}
+
+    session = Session(Handler(), sent.append)
+    session.receive({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {}})
+    session.close()
+    assert sent == [{"jsonrpc": "2.0", "id": 1, "result": {"done": True}}]

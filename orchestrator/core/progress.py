@@ -27,14 +27,22 @@ class Progress:
         self,
         report: Callable[[float, float | None, str | None], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        committing: Callable[[], None] | None = None,
     ):
         self._report = report
         self._cancelled = cancelled
+        self._committing = committing
 
     def check(self) -> None:
         """Raise Cancelled if the caller gave up."""
         if self._cancelled is not None and self._cancelled():
             raise Cancelled("the request was cancelled; nothing was written")
+
+    def committing(self) -> None:
+        """Past the last check: what was written is being committed, and a cancel that
+        comes now cannot take it back, so the caller must still be told the outcome."""
+        if self._committing is not None:
+            self._committing()
 
     def step(self, done: float, total: float | None = None, message: str | None = None) -> None:
         """Say how far the work is (`done` of `total`), after checking the caller is

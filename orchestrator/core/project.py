@@ -218,15 +218,21 @@ class Project:
             from orchestrator.core.writer import Writer
 
             writer = self._writer = Writer(self, db, op)
+            cancelled = False
             try:
                 yield writer
+                self.progress.check()  # the last moment a cancel can take it all back
+                self.progress.committing()
             except Cancelled:
-                writer.discard()
+                cancelled = True
+                for kept in writer.discard():
+                    self.warnings.append(f"could not take back {kept}; the next command commits it")
                 raise
             finally:
                 try:
-                    writer.sync()
-                    writer.commit()
+                    if not cancelled:
+                        writer.sync()
+                        writer.commit()
                 finally:
                     self._writer = None
                     self.syncer.done_intending()  # also when nothing could be written

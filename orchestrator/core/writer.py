@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.errors import Hint, RecordError, Said
+from orchestrator.errors import Hint, OrchError, RecordError, Said
 from orchestrator.git.commits import Change, Entry
 from orchestrator.index.engine import (
     IndexDB,
@@ -435,27 +435,24 @@ class Writer:
             self._intended = 0
             self.views = set()
 
-    def discard(self) -> None:
+    def discard(self) -> list[str]:
         """Take back what this writer wrote, for an operation its caller gave up on
         (core/progress.py): a file it created is removed (and the folders that held only
         it), a file it changed or deleted gets back the bytes it had, the index follows,
-        and nothing is committed. A file someone changed since is left as they made it
-        (their edit is in it); files written by other means (`track`) are not taken back."""
+        and nothing is committed. Returns what could not be taken back, in words.
+
+        Nothing a person wrote is undone: a file someone changed since is left as they
+        made it, and so is one into which this writer merged an editor's save (their
+        edit is in it; the next command commits it). A save that lands while a file is
+        put back stays (the swap hands it back, as `save` does). Files written by other
+        means (`track`) are not taken back."""
+        kept: list[str] = []
         for rel, before in self._before.items():
             path = self.layout.root / rel
-            held, current = read_held(path, self.layout.base)
-            if current != self.wrote.get(rel):
-                if held is not None:
-                    os.close(held)
-                continue
-            if held is not None and current is not None and before is None:
-                remove_checked(path, held, current, self.layout.base)
-                self._prune(path.parent)
-                continue
-            if held is not None:
-                os.close(held)
-            if before is not None:
-                write_atomic(path, before, within=self.layout.base)
+            try:
+                self._take_back(path, rel, before)
+            except (OSError, OrchError) as e:
+                kept.append(f"{rel}: {e}")
         taken_back = list(self._before)
         self.written, self.changes, self.notes, self._synced = [], [], [], 0
         self.wrote, self.saves, self._before = {}, {}, {}
@@ -463,6 +460,21 @@ class Writer:
         self._intended = 0
         if taken_back:
             Indexer(self.layout, self.db).refresh(paths=taken_back)
+        return kept
+
+    def _take_back(self, path: Path, rel: str, before: bytes | None) -> None:
+        held, current = read_held(path, self.layout.base)
+        if current != self.wrote.get(rel) or rel in self.saves:
+            if held is not None:
+                os.close(held)
+            return
+        if held is not None and current is not None and before is None:
+            remove_checked(path, held, current, self.layout.base)
+            self._prune(path.parent)
+        elif before is not None:
+            replace_checked(path, before, held, current, within=self.layout.base)
+        elif held is not None:
+            os.close(held)
 
     def _prune(self, folder: Path) -> None:
         """Remove `folder` and the folders above it while they are empty, up to the

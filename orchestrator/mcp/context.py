@@ -19,5 +19,9 @@ class Context:
         self.progress: Progress = (
             QUIET
             if request is None
-            else Progress(report=request.progress, cancelled=request.cancelled.is_set)
+            else Progress(
+                report=request.progress,
+                cancelled=request.cancelled.is_set,
+                committing=request.answer_anyway.set,
+            )
         )

@@ -54,6 +54,9 @@ class Request:
         self.session = session
         self.id = request_id
         self.cancelled = threading.Event()
+        # Set once the call commits: a cancel after that cannot undo it, so the answer
+        # goes out all the same (the spec lets a server answer what it finished).
+        self.answer_anyway = threading.Event()
         meta = params.get("_meta")
         self.progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
 
@@ -149,7 +152,8 @@ class Session:
 
     def _answer(self, request: Request, body: Message) -> None:
         self._pending.pop(request.id, None)
-        if not request.cancelled.is_set():  # a cancelled request is not answered
+        # A cancelled request is not answered, unless it was past taking anything back.
+        if not request.cancelled.is_set() or request.answer_anyway.is_set():
             self.write({"jsonrpc": "2.0", "id": request.id, **body})
 
     # -- what the server sends ----------------------------------------------------------

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from orchestrator.core.progress import Cancelled
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput
 from orchestrator.layout import is_id
@@ -161,6 +162,8 @@ def import_zip(project: Project, file: str | Path) -> dict[str, Any]:
                     report["files_written"] += 1
                     written += 1
                     project.progress.step(written, total, f"{written} of {total} files written")
+        except Cancelled:
+            raise  # Writer.discard takes back each file it wrote, and only those
         except BaseException:
             # A write failed (a full disk): the sessions it made go again, so that the
             # commit that follows holds none of them (files it added to a session that was
