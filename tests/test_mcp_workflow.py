@@ -18,6 +18,7 @@ from orchestrator.core.imports import Item, Source, import_plans
 from orchestrator.core.progress import Cancelled, Progress
 from orchestrator.core.project import Project
 from orchestrator.core.remote import sync_remote
+from orchestrator.errors import InvalidTransition
 from tests.mcp_agent import PLAN, Agent, connected, git_log, index_matches_rebuild, task_file
 
 # -- helpers ------------------------------------------------------------------------------
@@ -483,3 +484,50 @@ def test_a_call_past_its_commit_is_answered_though_cancelled():
     session.receive({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {}})
     session.close()
     assert sent == [{"jsonrpc": "2.0", "id": 1, "result": {"done": True}}]
+
+
+# -- advice that execute would refuse -------------------------------------------------------
+
+
+def test_advice_never_names_a_call_execute_refuses(sqlite_project):
+    from orchestrator.core import tasks
+    from orchestrator.core.sessions import change_status, create_session
+
+    project = sqlite_project
+    create_session(project, "Here")
+    from orchestrator.core.inputs import parse_subtasks
+
+    plan = subtasks.plan_task(project, "Work", parse_subtasks([
+        {"title": "A"}, {"title": "B", "dependencies": [1], "priority_level": 1}]))  # fmt: skip
+    a, b = (s["task_id"] for s in plan["subtasks"])
+    parent = plan["parent_task"]["task_id"]
+    # A parent with open subtasks, and a task whose dependency is open, are not executed.
+    assert subtasks.step_for_task(project, parent) != subtasks._execute(parent)
+    assert subtasks.step_for_task(project, b) == subtasks._execute(a)
+    # B reported blocked, then A taken up again: the advice is A's report, not B.
+    subtasks.execute_subtask(project, b, force=True)
+    subtasks.complete_subtask(project, b, "Blocked on A.", next_action="blocked", force=True)
+    tasks.update_task(project, a, status="in_progress")
+    with project.reading() as db:
+        step = subtasks.next_step(project, db, session_of(project))
+    assert f"orchestrator_complete_subtask(task_id={a!r}" in step
+    # A closed session's work is neither planned nor executed, nor advised.
+    sid = session_of(project)
+    change_status(project, sid, "completed")
+    assert "orchestrator_get_status()" in subtasks.step_for_task(project, b)
+    with pytest.raises(InvalidTransition, match="completed"):
+        subtasks.plan_task(project, "More", PLAN_ITEMS[:1], session=sid)
+    change_status(project, sid, "archived")
+    with pytest.raises(InvalidTransition, match="archived"):
+        subtasks.execute_subtask(project, a)
+
+
+def test_links_are_rooted_outside_code_only_and_never_lead_out():
+    text = (
+        "See [a](../artifacts/t-1/01.md), `[k](../x)` and [far](../../../../../etc/passwd)\n"
+        "```\ncat [n](../b)\n```\n[ang](<../a.md>)\n"
+    )
+    rooted = subtasks.rooted_links(text, ".task_orchestrator/sessions/s-1/tasks/t-1.md")
+    assert "[a](.task_orchestrator/sessions/s-1/artifacts/t-1/01.md)" in rooted
+    assert "`[k](../x)`" in rooted and "cat [n](../b)" in rooted
+    assert "[far](../../../../../etc/passwd)" in rooted and "[ang](<../a.md>)" in rooted

@@ -120,19 +120,23 @@ def check_start(row: dict[str, Any], force: bool = False) -> None:
     )
 
 
+# The session states whose work was closed: nothing of theirs is executed or planned.
+CLOSED = (DONE, CANCELLED, ARCHIVED)
+
+
 def check_execute(
     db: IndexDB, row: dict[str, Any], session: dict[str, Any], force: bool = False
 ) -> None:
     """Refuse to hand task `row` to a specialist (the workflow's execute) when its work
     is not to be done now, unless `force`: while its subtasks are open (its work is done
     through them, and its own is the synthesis of their results), or when its session
-    `session` is completed or cancelled (that work was closed). A person may still mark
+    `session` is completed, cancelled or archived (that work was closed). A person may still mark
     such a task in progress with a status change; an agent told to execute one has most
     likely taken the wrong id, and a refusal costs it one call where a warning beside a
     started task is easily missed. The hint is what it most likely meant."""
     if force:
         return
-    if session["status"] in (DONE, CANCELLED):
+    if session["status"] in CLOSED:
         raise InvalidTransition(
             f'{describe(row)} belongs to session {session["session_id"]} "{session["name"]}",'
             f" which is {session['status']}: its work was closed; plan it again in the active"

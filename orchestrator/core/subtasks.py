@@ -19,13 +19,16 @@ from orchestrator.core.modes import session_mode
 from orchestrator.core.progress import Progress
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
+    CLOSED,
     FINISHED,
     OPEN_SQL,
     STARTABLE,
     check_execute,
     check_transition,
     describe,
+    open_subtasks,
     set_status,
+    unmet_dependencies,
     what_is_open,
 )
 from orchestrator.core.sessions import create_session
@@ -37,10 +40,11 @@ from orchestrator.core.tasks import (
     task_filter,
     warn_unknown_specialist,
 )
-from orchestrator.errors import DependencyCycle, InvalidInput
+from orchestrator.errors import DependencyCycle, Hint, InvalidInput, InvalidTransition
 from orchestrator.graph import cycles
 from orchestrator.model import BLOCKED, DONE, IN_PROGRESS, NEEDS_REVISION, PENDING, now
 from orchestrator.store.record_file import new_record
+from orchestrator.store.regions import fenced
 from orchestrator.store.sections import entries, latest_entry, section, set_section, without
 from orchestrator.store.validation import checked_texts
 
@@ -121,6 +125,12 @@ def plan_task(
     with project.writing("plan") as w:
         db = w.db
         row = lookup.session(db, session) if session else lookup.active_session(db)
+        if row is not None and row["status"] in CLOSED:
+            raise InvalidTransition(
+                f'session {row["session_id"]} "{row["name"]}" is {row["status"]}: its work was'
+                " closed; plan in the active session (leave session_id out) or another one",
+                hint=Hint("session_list"),
+            )
         created = None
         if row is None:
             created = create_session(project, heading, description=description)
@@ -312,6 +322,10 @@ def _execute(task_id: str) -> str:
     return f"orchestrator_execute_subtask(task_id={task_id!r})"
 
 
+def _complete(task_id: str) -> str:
+    return f"orchestrator_complete_subtask(task_id={task_id!r}, summary=..., detailed_work=...)"
+
+
 def _synthesize(task_id: str) -> str:
     return f"orchestrator_synthesize_results(parent_task_id={task_id!r})"
 
@@ -324,11 +338,38 @@ def _step_for(db, row: Mapping[str, Any]) -> str:
     return _execute(row["task_id"])
 
 
+def step_for_task(project: Project, task_id: str) -> str:
+    """The call that moves one task on, for a reply about it (shown, made, changed): a
+    report when it is in progress, its execution when execute would take it (startable,
+    nothing it waits for open, none of its subtasks open, its session not closed), else
+    what moves its session on (next_step)."""
+    with project.reading() as db:
+        row = lookup.task(db, task_id)
+        session = lookup.session(db, row["session_id"])
+        if row["status"] == IN_PROGRESS:
+            return f"when done: {_complete(row['task_id'])}"
+        startable = (
+            row["status"] in STARTABLE
+            and session["status"] not in CLOSED
+            and not unmet_dependencies(db, row["task_id"])
+        )
+        if startable and not open_subtasks(db, row["task_id"]):
+            return _step_for(db, row)
+        return next_step(project, db, row["session_id"], row["parent_task_id"])
+
+
 def next_step(project: Project, db, session_id: str, parent_id: str | None = None) -> str:
     """The call that moves the work on (after a report, a synthesis, or in the status):
     the next ready subtask of `parent_id`, or its synthesis once all its subtasks are
     finished; else the session's next ready task; else what its open work waits for;
-    and the session's completion once nothing in it is open."""
+    and the session's completion once nothing in it is open. Of a closed session (its
+    tasks are not executed): the active session's status."""
+    session = lookup.session(db, session_id)
+    if session["status"] in CLOSED:
+        return (
+            f"session {session_id} is {session['status']}: orchestrator_get_status() for the"
+            " active session's work"
+        )
     if parent_id:
         ready = ready_tasks(project, db, session_id, limit=1, parent=parent_id)
         if ready:
@@ -342,6 +383,12 @@ def next_step(project: Project, db, session_id: str, parent_id: str | None = Non
     if ready:
         return _step_for(db, ready[0])
     waiting = db.record(
+        f"SELECT task_id, status FROM tasks t WHERE session_id = ? AND t.{OPEN_SQL}"
+        f" AND t.status = '{IN_PROGRESS}'"
+        f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
+        f" AND c.{OPEN_SQL}) ORDER BY priority_level, created_at, task_id LIMIT 1",
+        [session_id],
+    ) or db.record(
         f"SELECT task_id, status FROM tasks t WHERE session_id = ? AND t.{OPEN_SQL}"
         f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
         f" AND c.{OPEN_SQL}) ORDER BY priority_level, created_at, task_id LIMIT 1",
@@ -363,8 +410,15 @@ def next_step(project: Project, db, session_id: str, parent_id: str | None = Non
             f"nothing is ready while {task_id} is in progress: report it with"
             f" orchestrator_complete_subtask(task_id={task_id!r}, summary=...)"
         )
-    if waiting["status"] in STARTABLE and waiting["status"] != PENDING:
+    unmet = unmet_dependencies(db, task_id)
+    if waiting["status"] in STARTABLE and waiting["status"] != PENDING and not unmet:
         return f"{task_id} is {waiting['status']}: {_execute(task_id)} takes it up again"
+    if unmet and unmet[0]["status"] == IN_PROGRESS:
+        first = unmet[0]["task_id"]
+        return (
+            f"nothing is ready: {task_id} waits for {first}, in progress: report it with"
+            f" orchestrator_complete_subtask(task_id={first!r}, summary=...)"
+        )
     return (
         f"nothing is ready: {task_id} waits for tasks that are not finished;"
         f" orchestrator_task_get(task_id={task_id!r}) shows them"
@@ -394,16 +448,27 @@ _LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 def rooted_links(text: str, file_path: str) -> str:
     """`text` of the file `file_path` with its relative links made relative to the
     project root: a report links its artifacts from the task's file
-    (`../artifacts/...`), which an agent given the text alone cannot follow."""
+    (`../artifacts/...`), which an agent given the text alone cannot follow. Code is
+    left as written (fenced blocks, inline code spans), and so is a link that would lead
+    out of the project or that is not a plain path (`<...>`, a URL, an anchor)."""
     folder = posixpath.dirname(file_path)
 
     def rooted(match: re.Match[str]) -> str:
         target = match["target"]
-        if target.startswith(("/", "#")) or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+        if target.startswith(("/", "#", "<")) or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
             return match[0]
-        return f"]({posixpath.normpath(posixpath.join(folder, target))})"
+        joined = posixpath.normpath(posixpath.join(folder, target))
+        return match[0] if joined.startswith("..") else f"]({joined})"
 
-    return _LINK.sub(rooted, text)
+    def line_rooted(line: str) -> str:
+        parts = re.split(r"(`+[^`]*`+)", line)  # inline code spans kept as they are
+        return "".join(p if p.startswith("`") else _LINK.sub(rooted, p) for p in parts)
+
+    lines = text.splitlines(keepends=True)
+    return "".join(
+        line if in_code else line_rooted(line)
+        for line, in_code in zip(lines, fenced(lines), strict=True)
+    )
 
 
 def reported(task: Mapping[str, Any], limit: int, newest_headed: bool = True) -> str:

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.core.project import Project
+from orchestrator.core.subtasks import step_for_task
 from orchestrator.mcp.errors import value_text
 
 STATUS = "orchestrator_get_status() says what is ready now"
 
 
-def for_task(task: dict[str, Any]) -> str:
-    """After a task was shown, made or changed: the call its status asks for."""
-    task_id, status = task["task_id"], task.get("status")
-    if status in ("pending", "blocked", "needs_revision", "failed"):
-        return f"orchestrator_execute_subtask(task_id={task_id!r}) to start it"
-    if status == "in_progress":
-        return (
-            f"when done: orchestrator_complete_subtask(task_id={task_id!r}, summary=...,"
-            " detailed_work=...)"
-        )
-    return STATUS
+def for_task(project: Project, task: dict[str, Any]) -> str:
+    """After a task was shown, made or changed: the call that moves it on, by the rules
+    execute follows (core/subtasks.py: step_for_task)."""
+    return step_for_task(project, task["task_id"])
 
 
 def for_page(rows: list[dict[str, Any]], cursor: str | None, tool: str, **args: Any) -> str:

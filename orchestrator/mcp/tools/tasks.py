@@ -65,7 +65,7 @@ def orchestrator_task_create(
             f"Created {row['task_id']} {row['title']!r}.",
             {
                 "task": task_brief(row) | {"file_path": row["file_path"]},
-                "next_step": next_steps.for_task(row),
+                "next_step": next_steps.for_task(call.project, row),
             },
         )
 
@@ -114,7 +114,7 @@ def orchestrator_task_update(
             said,
             {
                 "task": task_brief(row) | {"depends_on": row["depends_on"]},
-                "next_step": next_steps.for_task(row),
+                "next_step": next_steps.for_task(call.project, row),
             },
         )
 
@@ -127,7 +127,7 @@ def orchestrator_task_get(
         detail = task_detail(call.project, task_id, full)
         return call.reply(
             f"{detail['task_id']} {detail['title']!r} ({detail['status']}).",
-            {"task": detail, "next_step": next_steps.for_task(detail)},
+            {"task": detail, "next_step": next_steps.for_task(call.project, detail)},
             budget=None if full else REPLY_BUDGET,
         )
 
