@@ -531,3 +531,13 @@ def test_links_are_rooted_outside_code_only_and_never_lead_out():
     assert "[a](.task_orchestrator/sessions/s-1/artifacts/t-1/01.md)" in rooted
     assert "`[k](../x)`" in rooted and "cat [n](../b)" in rooted
     assert "[far](../../../../../etc/passwd)" in rooted and "[ang](<../a.md>)" in rooted
+
+
+def test_a_note_above_the_reports_and_a_synthesis_reach_the_specialist():
+    from orchestrator.store.sections import entries
+
+    results = "Reviewed by Bob: do not use the v1 API.\n\n### 2026-01-01 · completed\n\nDone.\n"
+    assert entries(results)[0] == "Reviewed by Bob: do not use the v1 API."
+    parent = {"description": "Work.\n\n## Synthesis\n\nAll three parts agree.\n",
+              "file_path": ".task_orchestrator/sessions/s-1/tasks/t-1.md"}  # fmt: skip
+    assert "All three parts agree." in subtasks.reported(parent, 800, newest_headed=False)

@@ -475,8 +475,9 @@ def reported(task: Mapping[str, Any], limit: int, newest_headed: bool = True) ->
     """Every report under a task's `## Results`, the newest first, each with its heading
     (its date and the status it left; the newest without it unless `newest_headed`: a
     dependency's status says it), links from the project root, cut at `limit`
-    characters."""
-    found = entries(section(task["description"] or "", RESULTS))[::-1]
+    characters. A task done through its subtasks reports in its `## Synthesis`."""
+    body = task["description"] or ""
+    found = entries(section(body, RESULTS) or section(body, SYNTHESIS))[::-1]
     if found and not newest_headed:
         found[0] = latest_entry(found[0])
     return excerpt(rooted_links("\n\n".join(found), task["file_path"]), limit)

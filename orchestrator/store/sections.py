@@ -55,7 +55,8 @@ def set_section(body: str, heading: str, text: str, append: bool = False) -> str
 def entries(results: str | None) -> list[str]:
     """The `### ` entries of a Results section (one per report), oldest first, each with
     its heading line (the date and the status it left); the whole text as one entry if
-    it has none."""
+    it has none. Text a person wrote above the first entry is an entry of its own, the
+    oldest (a note on the results is as much for the reader as a report)."""
     if not results:
         return []
     lines = results.splitlines(keepends=True)
@@ -64,7 +65,9 @@ def entries(results: str | None) -> list[str]:
     if not heads:
         return [results.strip()]
     ends = [*heads[1:], len(lines)]
-    return ["".join(lines[start:end]).strip() for start, end in zip(heads, ends, strict=True)]
+    found = ["".join(lines[start:end]).strip() for start, end in zip(heads, ends, strict=True)]
+    above = "".join(lines[: heads[0]]).strip()
+    return [above, *found] if above else found
 
 
 def latest_entry(results: str | None) -> str:
