@@ -14,6 +14,7 @@ import pytest
 from mcp import StdioServerParameters
 
 from orchestrator.core import archive, subtasks
+from orchestrator.core import next_step as next_step_module
 from orchestrator.core.imports import Item, Source, import_plans
 from orchestrator.core.progress import Cancelled, Progress
 from orchestrator.core.project import Project
@@ -502,19 +503,19 @@ def test_advice_never_names_a_call_execute_refuses(sqlite_project):
     a, b = (s["task_id"] for s in plan["subtasks"])
     parent = plan["parent_task"]["task_id"]
     # A parent with open subtasks, and a task whose dependency is open, are not executed.
-    assert subtasks.step_for_task(project, parent) != subtasks._execute(parent)
-    assert subtasks.step_for_task(project, b) == subtasks._execute(a)
+    assert next_step_module.step_for_task(project, parent) != next_step_module.execute_call(parent)
+    assert next_step_module.step_for_task(project, b) == next_step_module.execute_call(a)
     # B reported blocked, then A taken up again: the advice is A's report, not B.
     subtasks.execute_subtask(project, b, force=True)
     subtasks.complete_subtask(project, b, "Blocked on A.", next_action="blocked", force=True)
     tasks.update_task(project, a, status="in_progress")
     with project.reading() as db:
-        step = subtasks.next_step(project, db, session_of(project))
+        step = next_step_module.next_step(project, db, session_of(project))
     assert f"orchestrator_complete_subtask(task_id={a!r}" in step
     # A closed session's work is neither planned nor executed, nor advised.
     sid = session_of(project)
     change_status(project, sid, "completed")
-    assert "orchestrator_get_status()" in subtasks.step_for_task(project, b)
+    assert "orchestrator_get_status()" in next_step_module.step_for_task(project, b)
     with pytest.raises(InvalidTransition, match="completed"):
         subtasks.plan_task(project, "More", PLAN_ITEMS[:1], session=sid)
     change_status(project, sid, "archived")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.core import lookup
+from orchestrator.core.next_step import ready_tasks
 from orchestrator.core.project import Project
-from orchestrator.core.subtasks import ready_tasks
 from orchestrator.model import IN_PROGRESS
 
 # The statuses of a task someone has taken up and not finished.

@@ -16,33 +16,34 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_choice, effort, one_line
 from orchestrator.core.modes import session_mode
+from orchestrator.core.next_step import (
+    count_ready,
+    execute_call,
+    next_step,
+    ready_tasks,
+    step_for,
+)
 from orchestrator.core.progress import Progress
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
     CLOSED,
     FINISHED,
-    OPEN_SQL,
-    STARTABLE,
     check_execute,
     check_transition,
     describe,
-    open_subtasks,
     set_status,
-    unmet_dependencies,
     what_is_open,
 )
 from orchestrator.core.sessions import create_session
 from orchestrator.core.tasks import (
     LIST_ORDER,
-    READY_ORDER,
     TASK_FROM,
     start_task,
-    task_filter,
     warn_unknown_specialist,
 )
 from orchestrator.errors import DependencyCycle, Hint, InvalidInput, InvalidTransition
 from orchestrator.graph import cycles
-from orchestrator.model import BLOCKED, DONE, IN_PROGRESS, NEEDS_REVISION, PENDING, now
+from orchestrator.model import BLOCKED, DONE, NEEDS_REVISION, PENDING, now
 from orchestrator.store.record_file import new_record
 from orchestrator.store.regions import fenced
 from orchestrator.store.sections import entries, latest_entry, section, set_section, without
@@ -153,7 +154,7 @@ def plan_task(
         ready_total = count_ready(project, db, session_id, parent=parent_id)
         session_row = lookup.session(db, session_id)
         step = (
-            _step_for(db, ready[0])
+            step_for(db, ready[0])
             if ready
             else "no subtask of the plan is ready yet (each waits for a task outside it):"
             f" {next_step(project, db, session_id)}"
@@ -297,132 +298,6 @@ def _plan_dependency(
             f" a task can only depend on tasks of its own session ({session_id})"
         )
     return row["task_id"]
-
-
-def ready_tasks(
-    project: Project, db, session_id: str, limit: int = 10, parent: str | None = None
-) -> list[dict[str, Any]]:
-    """The ready tasks of a session (of one parent's subtasks, with `parent`), urgent
-    first, as the task list orders them."""
-    where, params = task_filter(project, db, session=session_id, parent=parent, ready=True)
-    return db.records(
-        f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(limit)}", params
-    )
-
-
-def count_ready(project: Project, db, session_id: str, parent: str | None = None) -> int:
-    where, params = task_filter(project, db, session=session_id, parent=parent, ready=True)
-    return db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
-
-
-# -- the next step -----------------------------------------------------------------------
-
-
-def _execute(task_id: str) -> str:
-    return f"orchestrator_execute_subtask(task_id={task_id!r})"
-
-
-def _complete(task_id: str) -> str:
-    return f"orchestrator_complete_subtask(task_id={task_id!r}, summary=..., detailed_work=...)"
-
-
-def _synthesize(task_id: str) -> str:
-    return f"orchestrator_synthesize_results(parent_task_id={task_id!r})"
-
-
-def _step_for(db, row: Mapping[str, Any]) -> str:
-    """The call for a ready task: a parent whose subtasks are all finished is done by
-    combining their results; any other task is executed."""
-    if db.scalar("SELECT count(*) FROM tasks WHERE parent_task_id = ?", [row["task_id"]]):
-        return f"every subtask of {row['task_id']} is finished: {_synthesize(row['task_id'])}"
-    return _execute(row["task_id"])
-
-
-def step_for_task(project: Project, task_id: str) -> str:
-    """The call that moves one task on, for a reply about it (shown, made, changed): a
-    report when it is in progress, its execution when execute would take it (startable,
-    nothing it waits for open, none of its subtasks open, its session not closed), else
-    what moves its session on (next_step)."""
-    with project.reading() as db:
-        row = lookup.task(db, task_id)
-        session = lookup.session(db, row["session_id"])
-        if row["status"] == IN_PROGRESS:
-            return f"when done: {_complete(row['task_id'])}"
-        startable = (
-            row["status"] in STARTABLE
-            and session["status"] not in CLOSED
-            and not unmet_dependencies(db, row["task_id"])
-        )
-        if startable and not open_subtasks(db, row["task_id"]):
-            return _step_for(db, row)
-        return next_step(project, db, row["session_id"], row["parent_task_id"])
-
-
-def next_step(project: Project, db, session_id: str, parent_id: str | None = None) -> str:
-    """The call that moves the work on (after a report, a synthesis, or in the status):
-    the next ready subtask of `parent_id`, or its synthesis once all its subtasks are
-    finished; else the session's next ready task; else what its open work waits for;
-    and the session's completion once nothing in it is open. Of a closed session (its
-    tasks are not executed): the active session's status."""
-    session = lookup.session(db, session_id)
-    if session["status"] in CLOSED:
-        return (
-            f"session {session_id} is {session['status']}: orchestrator_get_status() for the"
-            " active session's work"
-        )
-    if parent_id:
-        ready = ready_tasks(project, db, session_id, limit=1, parent=parent_id)
-        if ready:
-            return _step_for(db, ready[0])
-        left = db.scalar(
-            f"SELECT count(*) FROM tasks WHERE parent_task_id = ? AND {OPEN_SQL}", [parent_id]
-        )
-        if not left:
-            return f"every subtask of {parent_id} is finished: {_synthesize(parent_id)}"
-    ready = ready_tasks(project, db, session_id, limit=1)
-    if ready:
-        return _step_for(db, ready[0])
-    waiting = db.record(
-        f"SELECT task_id, status FROM tasks t WHERE session_id = ? AND t.{OPEN_SQL}"
-        f" AND t.status = '{IN_PROGRESS}'"
-        f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
-        f" AND c.{OPEN_SQL}) ORDER BY priority_level, created_at, task_id LIMIT 1",
-        [session_id],
-    ) or db.record(
-        f"SELECT task_id, status FROM tasks t WHERE session_id = ? AND t.{OPEN_SQL}"
-        f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id"
-        f" AND c.{OPEN_SQL}) ORDER BY priority_level, created_at, task_id LIMIT 1",
-        [session_id],
-    )
-    if waiting is None:
-        if not db.scalar("SELECT count(*) FROM tasks WHERE session_id = ?", [session_id]):
-            return (
-                f"session {session_id} has no tasks yet: plan the work with"
-                " orchestrator_plan_task(description=..., subtasks=[...])"
-            )
-        return (
-            f"every task of session {session_id} is finished: orchestrator_session_complete("
-            f"session_id={session_id!r}), or plan more with orchestrator_plan_task"
-        )
-    task_id = waiting["task_id"]
-    if waiting["status"] == IN_PROGRESS:
-        return (
-            f"nothing is ready while {task_id} is in progress: report it with"
-            f" orchestrator_complete_subtask(task_id={task_id!r}, summary=...)"
-        )
-    unmet = unmet_dependencies(db, task_id)
-    if waiting["status"] in STARTABLE and waiting["status"] != PENDING and not unmet:
-        return f"{task_id} is {waiting['status']}: {_execute(task_id)} takes it up again"
-    if unmet and unmet[0]["status"] == IN_PROGRESS:
-        first = unmet[0]["task_id"]
-        return (
-            f"nothing is ready: {task_id} waits for {first}, in progress: report it with"
-            f" orchestrator_complete_subtask(task_id={first!r}, summary=...)"
-        )
-    return (
-        f"nothing is ready: {task_id} waits for tasks that are not finished;"
-        f" orchestrator_task_get(task_id={task_id!r}) shows them"
-    )
 
 
 # -- execute -----------------------------------------------------------------------------
@@ -680,13 +555,11 @@ def _step_after_report(project: Project, db, done: Mapping[str, Any]) -> str:
     task_id = done["task_id"]
     if done["status"] == NEEDS_REVISION:
         return (
-            f"revise it: {_execute(task_id)} starts it again with this report among its"
+            f"revise it: {execute_call(task_id)} starts it again with this report among its"
             " earlier results; then report with orchestrator_complete_subtask"
         )
     if done["status"] == BLOCKED:
-        return (
-            f"clear what blocks it (the report says what), then {_execute(task_id)} starts it again"
-        )
+        return f"clear what blocks it (the report says what), then {execute_call(task_id)} starts it again"
     return next_step(project, db, done["session_id"], done["parent_task_id"])
 
 

@@ -14,15 +14,10 @@ from orchestrator.core import lookup
 from orchestrator.core.board import board
 from orchestrator.core.conflicts import list_conflicts
 from orchestrator.core.modes import session_mode
+from orchestrator.core.next_step import next_step, ready_tasks
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import create_session
-from orchestrator.core.subtasks import (
-    ROLE_KEYS,
-    next_step,
-    ready_tasks,
-    session_brief,
-    summary,
-)
+from orchestrator.core.subtasks import ROLE_KEYS, session_brief, summary
 from orchestrator.core.tasks import TASK_FROM
 from orchestrator.core.views import add_note
 from orchestrator.model import BLOCKED, DONE, IN_PROGRESS

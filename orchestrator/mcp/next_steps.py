@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.core.next_step import step_for_task
 from orchestrator.core.project import Project
-from orchestrator.core.subtasks import step_for_task
 from orchestrator.mcp.errors import value_text
 
 STATUS = "orchestrator_get_status() says what is ready now"
