@@ -488,3 +488,12 @@ def test_every_reply_says_what_to_do_next(project):
             assert f"Next: {step}" in result.content[0].text, tool
 
     over_stdio(stdio(project), body)
+
+
+def test_a_read_only_server_without_a_project_says_how_to_start_one(tmp_path):
+    async def body(agent: Agent):
+        return await agent.error("orchestrator_get_status")
+
+    said = over_stdio(stdio(tmp_path, "--read-only"), body)
+    assert "read-only server creates none" in said and "initialize_session" not in said
+    assert not (tmp_path / ".task_orchestrator").exists()

@@ -91,6 +91,12 @@ class Served:
             project.commit_nothing()
 
     def need(self) -> Project:
+        if self.project is None and self.read_only:  # it has no tool that sets one up
+            where = f"{self.bound} has no orch project" if self.bound else "no project found"
+            raise ToolError(
+                f"{where}, and a read-only server creates none: start it with"
+                " `orch mcp --root DIR --read-only` on a directory that has one"
+            )
         if self.project is None and self.bound is not None:
             raise ToolError(
                 f"{self.bound} has no orch project yet: call orchestrator_initialize_session("
