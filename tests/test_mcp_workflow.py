@@ -377,6 +377,7 @@ def test_a_sync_with_a_remote_reports_its_steps_and_stops_before_writing(tmp_pat
     project.progress, steps = recording()
     sync_remote(project, "origin")
     assert len(steps) >= 2 and all(s[2] for s in steps)
+    assert steps[-1][:2] == (3, 3) and "pushed" in steps[-1][2]  # the end, past any cancel
 
 
 # -- what a cancel must never take back ------------------------------------------------------

@@ -48,6 +48,11 @@ class Progress:
         """Say how far the work is (`done` of `total`), after checking the caller is
         still there."""
         self.check()
+        self.report(done, total, message)
+
+    def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Say how far the work is, without asking whether the caller is still there:
+        for the stages that cannot be taken back (a merge, a push)."""
         if self._report is not None:
             self._report(done, total, message)
 

@@ -96,10 +96,10 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
     In a repository that also holds code, only orch's own commits are pushed for the
     user: local commits touching anything else stop it before the push.
 
-    `project.progress` is told each stage up to the merge, and a cancel is honoured
-    until then: before the local commit nothing is written; after it, what was
-    committed is what any next command commits first. From the merge on, the exchange
-    runs to its end (a merge or a push cannot be taken back), so no step is said."""
+    `project.progress` is told each stage, and a cancel is honoured until the merge:
+    before the local commit nothing is written; after it, what was committed is what any
+    next command commits first. From the merge on, the exchange runs to its end (a merge
+    or a push cannot be taken back): its end is reported, never checked."""
     repo = checked_repo(project)
     checked_remote(repo, remote)
     progress = project.progress
@@ -135,6 +135,7 @@ def sync_remote(project: Project, remote: str) -> dict[str, Any]:
         refused = push.stderr.decode(errors="replace").strip()
         if attempt == PUSH_ATTEMPTS or "rejected" not in refused:
             raise GitError(f"git push {remote} {branch} failed: {refused}")
+    progress.report(3, 3, f"{'merged and ' if merged else ''}pushed to {remote}/{branch}")
     with project.reading():
         pass  # the index follows the merged files
     from orchestrator.core.conflicts import list_conflicts
