@@ -21,5 +21,5 @@ sets, titles, annotations, parameter texts, output keys), the resources and
 subscriptions of resources.py and the prompts of prompts.py; served.py holds one server's
 state (the project, one call at a time); replies.py shapes and bounds the replies;
 errors.py turns errors into messages; in_process.py lets the SDK's client connect in the
-same process (tests). Nothing here imports the SDK: it is the tests' client only.
+same process (tests), and is the one module that imports the SDK.
 """

@@ -1,6 +1,6 @@
 """One server's state: the project it serves (with its change journal) and one call at a
-time against it. server.py makes one `Served` per server and hands it to the tools as the
-lifespan context, so two servers in one process share nothing."""
+time against it. server.py makes one `Served` per server and hands it to each tool call
+in its Context (context.py), so two servers in one process share nothing."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def refused_root(path: Path) -> str | None:
 
 
 class Served:
-    """The project the server works on, and one call at a time against it (the SDK
-    runs tools on worker threads; the project object is not shared between calls)."""
+    """The project the server works on, and one call at a time against it (the protocol
+    runs requests on worker threads; the project object is not shared between calls)."""
 
     def __init__(self, root: str | os.PathLike | None = None, read_only: bool = False):
         self.lock = threading.RLock()
