@@ -543,3 +543,14 @@ def test_a_note_above_the_reports_and_a_synthesis_reach_the_specialist():
     parent = {"description": "Work.\n\n## Synthesis\n\nAll three parts agree.\n",
               "file_path": ".task_orchestrator/sessions/s-1/tasks/t-1.md"}  # fmt: skip
     assert "All three parts agree." in subtasks.reported(parent, 800, newest_headed=False)
+
+
+def test_a_report_that_left_a_code_fence_open_does_not_swallow_the_next():
+    from orchestrator.store.sections import entries, latest_entry
+
+    results = ("### 2026-01-01 10:00 UTC · needs_revision\n\nTried:\n```python\nprint(1)\n\n"
+               "### 2026-01-02 11:00 UTC · completed\n\nFixed the null case.\n")  # fmt: skip
+    assert len(entries(results)) == 2
+    assert latest_entry(results) == "Fixed the null case."
+    quoted = "### 2026-01-01 10:00 UTC · completed\n\n```\n### A heading in code\n```\n"
+    assert len(entries(quoted)) == 1  # a heading of a person's own in code stays code

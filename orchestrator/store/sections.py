@@ -60,8 +60,7 @@ def entries(results: str | None) -> list[str]:
     if not results:
         return []
     lines = results.splitlines(keepends=True)
-    heads = [n for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
-             if not code and line.startswith("### ")]  # fmt: skip
+    heads = entry_heads(lines)
     if not heads:
         return [results.strip()]
     ends = [*heads[1:], len(lines)]
@@ -76,9 +75,23 @@ def latest_entry(results: str | None) -> str:
     if not results:
         return ""
     lines = results.splitlines(keepends=True)
-    heads = [n for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
-             if not code and line.startswith("### ")]  # fmt: skip
+    heads = entry_heads(lines)
     return "".join(lines[heads[-1] + 1 :] if heads else lines).strip()
+
+
+# The heading orch gives a report (core/subtasks.py: _report_entry).
+_REPORT_HEAD = re.compile(r"### \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC · [a-z_]+\s*")
+
+
+def entry_heads(lines: list[str]) -> list[int]:
+    """The line numbers of a Results section's entry headings: `### ` lines outside
+    code, and orch's own report headings wherever they are (a report whose text opened
+    a code fence and never closed it must not swallow the reports after it)."""
+    return [
+        n
+        for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
+        if (not code and line.startswith("### ")) or _REPORT_HEAD.fullmatch(line)
+    ]
 
 
 def without(body: str | None, headings: Iterable[str]) -> str:
