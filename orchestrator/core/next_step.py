@@ -127,7 +127,7 @@ def next_step(project: Project, db, session_id: str, parent_id: str | None = Non
     if waiting["status"] == IN_PROGRESS:
         return (
             f"nothing is ready while {task_id} is in progress: report it with"
-            f" orchestrator_complete_subtask(task_id={task_id!r}, summary=...)"
+            f" {complete_call(task_id)}"
         )
     unmet = unmet_dependencies(db, task_id)
     if waiting["status"] in STARTABLE and waiting["status"] != PENDING and not unmet:
@@ -136,7 +136,7 @@ def next_step(project: Project, db, session_id: str, parent_id: str | None = Non
         first = unmet[0]["task_id"]
         return (
             f"nothing is ready: {task_id} waits for {first}, in progress: report it with"
-            f" orchestrator_complete_subtask(task_id={first!r}, summary=...)"
+            f" {complete_call(first)}"
         )
     return (
         f"nothing is ready: {task_id} waits for tasks that are not finished;"

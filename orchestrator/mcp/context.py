@@ -1,5 +1,5 @@
-"""What a tool receives beside its arguments: the server's state and its own request (to
-report progress and learn of a cancellation)."""
+"""What a tool receives beside its arguments: the server's state, and its request's
+progress (to report how far it is and learn of a cancellation)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 class Context:
     def __init__(self, served: Served, request: Request | None = None):
         self.served = served
-        self.request = request
         self.progress: Progress = (
             QUIET
             if request is None

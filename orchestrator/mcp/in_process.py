@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from orchestrator.mcp.protocol import Session
+from orchestrator.mcp.protocol import Session, encode
 
 if TYPE_CHECKING:
     from orchestrator.mcp.server import OrchServer
@@ -30,11 +30,10 @@ async def connect(server: OrchServer) -> AsyncIterator[tuple[Any, Any]]:
     loop = asyncio.get_running_loop()
 
     def send(message: dict[str, Any]) -> None:  # from any thread, as the stdio loop would
-        parsed = types.jsonrpc_message_adapter.validate_json(json.dumps(message), by_name=False)
+        parsed = types.jsonrpc_message_adapter.validate_json(encode(message), by_name=False)
         loop.call_soon_threadsafe(to_client.send_nowait, SessionMessage(parsed))
 
     session = Session(server, send)
-    server.subscriptions.session = session
 
     async def pump() -> None:
         async for item in from_client:

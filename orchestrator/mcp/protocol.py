@@ -122,10 +122,10 @@ class Session:
         if not has_id:
             self._notification(method, params)
             return
-        request = Request(self, request_id, params)
         if method == "ping":  # answered at once, whatever runs
             self.write({"jsonrpc": "2.0", "id": request_id, "result": {}})
             return
+        request = Request(self, request_id, params)
         self._pending[request.id] = request
         pool = self._calls if method in self.IN_ORDER else self._pool
         pool.submit(self._run, request, method, params)
@@ -211,7 +211,7 @@ def negotiate(requested: Any) -> str:
     return requested if requested in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
 
 
-def serve_stdio(make_handler: Callable[[Session], Handler]) -> None:
+def serve_stdio(handler: Handler) -> None:
     """Serve one client over stdin/stdout (newline-delimited JSON) until stdin closes.
     Anything else printing to stdout would break the stream: stdout is the protocol's
     alone, and print() goes to stderr. No message, however malformed, ends the loop."""
@@ -222,8 +222,7 @@ def serve_stdio(make_handler: Callable[[Session], Handler]) -> None:
         out.write(encode(message) + b"\n")
         out.flush()
 
-    session = Session(None, send)  # type: ignore[arg-type]
-    session.handler = make_handler(session)
+    session = Session(handler, send)
     for line in sys.stdin.buffer:
         if not line.strip():
             continue

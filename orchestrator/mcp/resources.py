@@ -260,8 +260,10 @@ class Subscriptions:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, uri: str) -> None:
+    def add(self, uri: str, session: Session) -> None:
+        """Follow `uri`, its changes told to `session` (the subscriber's)."""
         with self._lock:
+            self.session = session
             self.uris.add(uri)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, args=(self._stop,),

@@ -30,7 +30,6 @@ from orchestrator.mcp.protocol import (
     METHOD_NOT_FOUND,
     Request,
     RpcError,
-    Session,
     negotiate,
     serve_stdio,
 )
@@ -98,9 +97,11 @@ def offered(tool_set: str, read_only: bool) -> list[Callable[..., Any]]:
 # -- tools -------------------------------------------------------------------------------
 
 
-def parameters(tool: Callable[..., Any]) -> list[str]:
-    """The parameters a client passes to `tool` (all but the Context)."""
-    hints = inspect.get_annotations(tool, eval_str=True)
+def parameters(tool: Callable[..., Any], hints: dict[str, Any] | None = None) -> list[str]:
+    """The parameters a client passes to `tool` (all but the Context); `hints`: its
+    annotations, if already read."""
+    if hints is None:
+        hints = inspect.get_annotations(tool, eval_str=True)
     return [name for name in inspect.signature(tool).parameters if hints.get(name) is not Context]
 
 
@@ -112,7 +113,8 @@ class Tool:
         self.function = function
         self.name = function.__name__
         self.entry = catalog.CATALOG[self.name]
-        self.parameters = parameters(function)
+        self.hints = inspect.get_annotations(function, eval_str=True)
+        self.parameters = parameters(function, self.hints)
         self._model: Any = None
         self._listing: dict[str, Any] | None = None
 
@@ -120,14 +122,13 @@ class Tool:
         if self._model is None:
             from pydantic import ConfigDict, Field, create_model
 
-            hints = inspect.get_annotations(self.function, eval_str=True)
             fields: dict[str, Any] = {}
             for name, param in inspect.signature(self.function).parameters.items():
                 if name not in self.parameters:
                     continue
                 default = ... if param.default is inspect.Parameter.empty else param.default
                 said = catalog.PARAMETERS.get(name)
-                fields[name] = (hints.get(name, Any), Field(default, description=said))
+                fields[name] = (self.hints.get(name, Any), Field(default, description=said))
             config = ConfigDict(arbitrary_types_allowed=True)
             self._model = create_model(f"{self.name}_arguments", __config__=config, **fields)
         return self._model
@@ -155,7 +156,7 @@ class Tool:
         the return annotation."""
         from pydantic import TypeAdapter
 
-        returned = inspect.get_annotations(self.function, eval_str=True).get("return")
+        returned = self.hints.get("return")
         shape = typing.get_args(returned)[1] if typing.get_args(returned) else None
         if self.entry.output is None and shape is not None and is_typeddict(shape):
             return shallow(compact(TypeAdapter(shape).json_schema(), inputs=False))
@@ -213,7 +214,7 @@ def compact(schema: Any, inputs: bool = True) -> Any:
     types (leaving it out is how a client says none), and `anyOf` of plain types said as
     one list of types."""
     if isinstance(schema, list):
-        return [compact(s) for s in schema]
+        return [compact(s, inputs) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -260,12 +261,10 @@ class OrchServer:
     """The protocol's handler over one project's `Served` state (`orch`, for tests and
     embedding): tools, resources, prompts and completions."""
 
-    def __init__(
-        self, orch: Served, tool_set: str = catalog.DEFAULT_TOOL_SET, read_only: bool = False
-    ):
+    def __init__(self, orch: Served, tool_set: str = catalog.DEFAULT_TOOL_SET):
         self.orch = orch
-        self.tool_set, self.read_only = tool_set, read_only
-        self.tools = {t.__name__: Tool(t) for t in offered(tool_set, read_only)}
+        self.tool_set = tool_set
+        self.tools = {t.__name__: Tool(t) for t in offered(tool_set, orch.read_only)}
         orch.tools = {name: tool.parameters for name, tool in self.tools.items()}
         self.subscriptions = resources.Subscriptions(orch)
 
@@ -278,7 +277,6 @@ class OrchServer:
         return answer(self, params, request)
 
     def initialize(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
-        self.subscriptions.session = request.session
         request.session.protocol_version = negotiate(params.get("protocolVersion"))
         return {
             "protocolVersion": request.session.protocol_version,
@@ -301,7 +299,7 @@ class OrchServer:
         name = params.get("name")
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
-            more = " (this server is read-only)" if self.read_only else ""
+            more = " (this server is read-only)" if self.orch.read_only else ""
             raise RpcError(
                 INVALID_PARAMS,
                 f"unknown tool {name!r}{more}; the {self.tool_set} tool set offers:"
@@ -336,7 +334,7 @@ class OrchServer:
             raise RpcError(INVALID_PARAMS, str(error)) from None
 
     def subscribe(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
-        self.subscriptions.add(str(params.get("uri", "")))
+        self.subscriptions.add(str(params.get("uri", "")), request.session)
         return {}
 
     def unsubscribe(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -365,7 +363,6 @@ class OrchServer:
 
     METHODS: ClassVar[dict[str, Callable[..., Any]]] = {
         "initialize": initialize,
-        "ping": nothing,
         "logging/setLevel": nothing,
         "tools/list": list_tools,
         "tools/call": call_tool,
@@ -407,7 +404,7 @@ def build_server(
     read_only: bool = False,
 ) -> OrchServer:
     """The MCP server over the project at `root` (see the package's docstring)."""
-    return OrchServer(Served(root, read_only), tool_set_of(tools), read_only)
+    return OrchServer(Served(root, read_only), tool_set_of(tools))
 
 
 def run(
@@ -418,13 +415,8 @@ def run(
 
     gc.enable()  # a long-lived process: let the collector run
     server = build_server(root, tools, read_only)
-
-    def handler(session: Session) -> OrchServer:
-        server.subscriptions.session = session
-        return server
-
     try:
-        serve_stdio(handler)
+        serve_stdio(server)
     finally:
         server.subscriptions.close()
     sys.stderr.flush()
