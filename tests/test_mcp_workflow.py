@@ -57,6 +57,15 @@ def recording() -> tuple[Progress, list[tuple]]:
     return Progress(report=lambda *step: steps.append(step)), steps
 
 
+async def two_in_order(agent: Agent, session: str, first: str, second: str) -> list[str]:
+    """A new session with a plan of two subtasks, the second waiting for the first: their
+    ids."""
+    await agent.ok("orchestrator_session_create", name=session)
+    plan = await agent.ok("orchestrator_plan_task", description="Two", subtasks=[
+        {"title": first}, {"title": second, "dependencies": [1]}])  # fmt: skip
+    return [s["task_id"] for s in plan["subtasks"]]
+
+
 def session_of(project: Project) -> str:
     with project.reading() as db:
         return db.scalar("SELECT session_id FROM active_session")
@@ -137,10 +146,7 @@ def test_dependents_get_every_result_entry_with_links_from_the_project_root(sqli
     root = sqlite_project.root
 
     async def body(agent: Agent):
-        await agent.ok("orchestrator_session_create", name="Deps")
-        plan = await agent.ok("orchestrator_plan_task", description="Two", subtasks=[
-            {"title": "Research"}, {"title": "Write", "dependencies": [1]}])  # fmt: skip
-        first, second = (s["task_id"] for s in plan["subtasks"])
+        first, second = await two_in_order(agent, "Deps", "Research", "Write")
         await agent.ok("orchestrator_complete_subtask", task_id=first, next_action="blocked",
                        summary="Blocked: no access to the logs.")  # fmt: skip
         await agent.ok("orchestrator_complete_subtask", task_id=first, summary="Logs read.",
@@ -162,10 +168,7 @@ def test_complete_refuses_an_unfinished_dependency_as_execute_does(sqlite_projec
     root = sqlite_project.root
 
     async def body(agent: Agent):
-        await agent.ok("orchestrator_session_create", name="Order")
-        plan = await agent.ok("orchestrator_plan_task", description="Two", subtasks=[
-            {"title": "First"}, {"title": "Second", "dependencies": [1]}])  # fmt: skip
-        first, second = (s["task_id"] for s in plan["subtasks"])
+        first, second = await two_in_order(agent, "Order", "First", "Second")
         started = await agent.error("orchestrator_execute_subtask", task_id=second)
         completed = await agent.error("orchestrator_complete_subtask", task_id=second,
                                       summary="Skipped ahead.")  # fmt: skip
