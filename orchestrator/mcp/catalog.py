@@ -44,7 +44,7 @@ class Entry:
         return hints
 
 
-OBJ, ARR, STR, INT, BOOL = "object", "array", "string", "integer", "boolean"
+OBJ, ARR, STR, INT = "object", "array", "string", "integer"
 NULL_STR = [STR, "null"]
 
 CATALOG: dict[str, Entry] = {

@@ -207,9 +207,9 @@ def handover_text(out: dict[str, Any]) -> str:
     ]
     if role.get("role_definition"):
         lines.append(
-            f"Role {role['role']}: {cut(one_line(role['role_definition']), 240)}"
+            f"Role {role['role']}: {cut(in_one_line(role['role_definition']), 240)}"
             + (
-                f" Output: {cut(one_line(role['output_format']), 160)}"
+                f" Output: {cut(in_one_line(role['output_format']), 160)}"
                 if role.get("output_format")
                 else ""
             )
@@ -217,16 +217,18 @@ def handover_text(out: dict[str, Any]) -> str:
     else:
         lines.append(f"Role: {cut(role.get('note') or role.get('role') or 'none', 200)}")
     for dep in out["dependencies"][:4]:
-        said = cut(one_line(dep["results"]), 150) or "no results reported"
+        said = cut(in_one_line(dep["results"]), 150) or "no results reported"
         lines.append(f"Dependency {dep['task_id']} ({dep['status']}): {said}")
     if out["dependencies_total"] > 4:
         lines.append(f"And {out['dependencies_total'] - 4} more dependencies (in the data).")
     if out["earlier_results"]:
-        lines.append(f"Earlier results: {cut(one_line(out['earlier_results']), 200)}")
+        lines.append(f"Earlier results: {cut(in_one_line(out['earlier_results']), 200)}")
     return cut("\n".join(lines), 1450) or ""
 
 
-def one_line(text: str | None) -> str:
+def in_one_line(text: str | None) -> str:
+    """`text` with its line breaks and runs of spaces made single spaces (for a reply's
+    text; not core/inputs.one_line, which refuses a title that spans lines)."""
     return " ".join((text or "").split())
 
 
