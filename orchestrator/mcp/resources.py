@@ -77,8 +77,9 @@ def _read(project: Project, uri: str) -> tuple[str, str | bytes]:
     if m := re.fullmatch(r"orch://task/([^/]+)", uri):
         return "application/json", as_json(task_detail(project, m[1], full=False))
     if m := re.fullmatch(r"orch://session/([^/]+)/session\.md", uri):
-        shown = sessions.show_session(project, m[1])
-        return "text/markdown", file_text(project, project.root / shown["markdown_file_path"])
+        with project.reading() as db:
+            row = lookup.session(db, m[1])
+        return "text/markdown", file_text(project, project.root / row["markdown_file_path"])
     if m := re.fullmatch(r"orch://artifact/([^/]+)/(.+)", uri):
         with project.reading() as db:
             task = lookup.task(db, m[1])
