@@ -42,7 +42,10 @@ def execute_call(task_id: str) -> str:
 
 
 def complete_call(task_id: str) -> str:
-    return f"orchestrator_complete_subtask(task_id={task_id!r}, summary=..., detailed_work=...)"
+    return (
+        f"orchestrator_complete_subtask(task_id={task_id!r}, summary=..., detailed_work=...,"
+        " file_paths=[...])"
+    )
 
 
 def synthesize_call(task_id: str) -> str:

@@ -17,6 +17,7 @@ from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_choice, effort, one_line
 from orchestrator.core.modes import session_mode
 from orchestrator.core.next_step import (
+    complete_call,
     count_ready,
     execute_call,
     next_step,
@@ -427,10 +428,7 @@ def specialist_context(project: Project, task_id: str) -> dict[str, Any]:
             for d in deps[:12]
         ],
         "dependencies_total": deps_total,
-        "next_step": (
-            f"when done: orchestrator_complete_subtask(task_id={task['task_id']!r}, summary=...,"
-            " detailed_work=..., file_paths=[...])"
-        ),
+        "next_step": f"when done: {complete_call(task['task_id'])}",
     }
 
 
