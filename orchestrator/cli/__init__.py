@@ -64,6 +64,7 @@ COMMANDS = {
     "note": "note",
     "watch": "watch",
     "mcp": "mcp",
+    "ui": "ui",
     "hooks": "hooks",
     "search": "search",
     "cleanup": "search",

@@ -1,0 +1,289 @@
+"""The board's web application: a page (static/index.html and its script) and a JSON API
+over the core, one core function per route, as the CLI calls them: a move on the board is
+`update_task`, a session's button `change_status`, the search box `search`. Refusals
+come back with the core's own message and hint; the page shows them where they happened.
+
+`/api/events` streams server-sent events from the change feed (core/feed.py): each open
+page hears of every change to the project's files and fetches what it shows again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from orchestrator.core import kanban, search, sessions, tasks
+from orchestrator.core.feed import ChangeFeed
+from orchestrator.core.project import Project
+from orchestrator.errors import (
+    OPERATIONS,
+    AmbiguousId,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OrchError,
+    os_error_message,
+)
+from orchestrator.ui.markdown import to_html
+
+STATIC = Path(__file__).parent / "static"
+# The HTTP status of each kind of refusal; any other error of the core is a 400.
+STATUS = {NotFound: 404, AmbiguousId: 409, InvalidTransition: 409, InvalidInput: 422}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'"
+    " 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none';"
+    " form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+PING_S = 15.0  # a comment on an idle event stream, so proxies and browsers keep it open
+
+
+class Board:
+    """The project the board serves, and one call at a time against it, all on one
+    thread of their own (the index's connection belongs to the thread that opened it;
+    a page's requests come on many)."""
+
+    def __init__(self, root: Path):
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orch-ui-calls")
+        self.project: Project = self.worker.submit(Project.find, root).result()
+        self.lock = threading.RLock()
+        # A server asks the kernel what changed, not every file (index/journal.py).
+        self.worker.submit(self.project.watch_changes).result()
+        self.feed = ChangeFeed(self.project.layout.base)
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` on the board's thread, awaited."""
+        return await asyncio.wrap_future(self.worker.submit(fn, *args))
+
+    def close(self) -> None:
+        self.feed.close()
+        self.worker.shutdown(wait=True, cancel_futures=True)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
+        """`fn(project, *args, **kwargs)` as a JSON reply: `{"data", "warnings"}`, or
+        `{"error", "hint", "warnings"}` with the status of the refusal."""
+        with self.lock:
+            try:
+                data, status = {"data": fn(self.project, *args, **kwargs)}, 200
+            except OrchError as e:
+                data, status = refusal(e), STATUS.get(type(e), 400)
+            except OSError as e:
+                data, status = {"error": os_error_message(e)}, 500
+            finally:
+                warnings = [str(w) for w in self.project.finish_command()]
+        return reply(data | {"warnings": warnings}, status)
+
+
+def refusal(error: OrchError) -> dict[str, Any]:
+    """A core error as the page shows it: the message, and the call that would succeed
+    (its operation, arguments and what it does in words)."""
+    hint = error.hint
+    said = None
+    if hint is not None:
+        said = {"op": hint.op, "args": hint.args, "does": OPERATIONS.get(hint.op, "")}
+    return {"error": str(error), "hint": said}
+
+
+def reply(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, ensure_ascii=False, default=str)
+    return Response(body, status, media_type="application/json", headers=HEADERS)
+
+
+async def body_of(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise InvalidInput("the request's body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the request's body is not a JSON object")
+    return data
+
+
+def number(request: Request, name: str, default: int) -> int:
+    text = request.query_params.get(name)
+    try:
+        return int(text) if text else default
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, not {text!r}") from None
+
+
+def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None) -> Any:
+    """The web application over `board`, behind the guard (ui/guard.py)."""
+    from orchestrator.ui.guard import Guard
+
+    async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
+        return await board.run(lambda: board.call(fn, *args, **kwargs))
+
+    async def written(request: Request, fn: Callable[[dict[str, Any]], Any]) -> Response:
+        try:
+            data = await body_of(request)
+        except OrchError as e:
+            return reply(refusal(e) | {"warnings": []}, STATUS.get(type(e), 400))
+        return await run(lambda project: fn(project, data))
+
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=HEADERS)
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ("board.js", "board.css", "favicon.svg"):
+            return reply({"error": f"no file {name!r}"}, 404)
+        return FileResponse(STATIC / name, headers=HEADERS)
+
+    async def board_page(request: Request) -> Response:
+        q = request.query_params
+        limits = {}
+        for part in filter(None, q.get("limits", "").split(",")):
+            status, _, size = part.partition(":")
+            if size.isdigit():
+                limits[status] = int(size)
+        return await run(kanban.board_columns, session=q.get("session") or None,
+                         group=q.get("group") or None, limits=limits)  # fmt: skip
+
+    async def column(request: Request) -> Response:
+        q = request.query_params
+        return await run(kanban.column_page, q.get("session", ""), q.get("status", ""),
+                         group=q.get("group") or None, offset=number(request, "offset", 0),
+                         limit=number(request, "limit", kanban.PAGE))  # fmt: skip
+
+    async def task(request: Request) -> Response:
+        return await run(task_page, request.path_params["task_id"])
+
+    async def move(request: Request) -> Response:
+        task_id = request.path_params["task_id"]
+        return await written(request, lambda project, data: tasks.update_task(
+            project, task_id, status=data.get("status"), force=bool(data.get("force"))))  # fmt: skip
+
+    async def edit(request: Request) -> Response:
+        task_id = request.path_params["task_id"]
+        return await written(request, lambda project, data: tasks.update_task(
+            project, task_id, title=data.get("title"), description=data.get("description")))  # fmt: skip
+
+    async def add(request: Request) -> Response:
+        return await written(request, lambda project, data: tasks.add_task(
+            project, str(data.get("title") or ""), session=data.get("session") or None,
+            group=data.get("group") or None, description=data.get("description") or None,
+            specialist_type=data.get("specialist_type") or None,
+            priority_level=data.get("priority_level") or None,
+            estimated_effort=data.get("estimated_effort") or None))  # fmt: skip
+
+    async def graph(request: Request) -> Response:
+        return await run(graph_page, request.query_params.get("session") or None)
+
+    async def find(request: Request) -> Response:
+        q = request.query_params
+        return await run(search.search, q.get("q", ""), scope=q.get("scope") or "active",
+                         limit=number(request, "limit", 50),
+                         offset=number(request, "offset", 0))  # fmt: skip
+
+    async def session_list(request: Request) -> Response:
+        return await run(kanban.sessions_page)
+
+    async def session_move(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        return await written(request, lambda project, data: sessions.change_status(
+            project, session_id, str(data.get("status") or "")))  # fmt: skip
+
+    async def artifact(request: Request) -> Response:
+        return await board.run(board_artifact, board, request.path_params["task_id"],
+                               request.path_params["name"])  # fmt: skip
+
+    async def events(request: Request) -> Response:
+        return StreamingResponse(stream(board, request), media_type="text/event-stream",
+                                 headers=HEADERS)  # fmt: skip
+
+    routes = [
+        Route("/", page),
+        Route("/static/{name}", static),
+        Route("/api/board", board_page),
+        Route("/api/column", column),
+        Route("/api/task/{task_id}", task),
+        Route("/api/task/{task_id}", edit, methods=["PATCH"]),
+        Route("/api/task/{task_id}/status", move, methods=["POST"]),
+        Route("/api/tasks", add, methods=["POST"]),
+        Route("/api/graph", graph),
+        Route("/api/search", find),
+        Route("/api/sessions", session_list),
+        Route("/api/session/{session_id}/status", session_move, methods=["POST"]),
+        Route("/api/artifact/{task_id}/{name:path}", artifact),
+        Route("/api/events", events),
+    ]
+    return Guard(Starlette(routes=routes), hosts, token)
+
+
+def task_page(project: Project, ref: str) -> dict[str, Any]:
+    """A task as its page shows it: show_task's answer, its text as HTML, its artifacts
+    and its history from git."""
+    from orchestrator.core.artifacts import artifacts_of
+    from orchestrator.core.history import history
+
+    row = tasks.show_task(project, ref)
+    row["html"] = to_html(row.get("description"))
+    row["artifacts"] = artifacts_of(project, row["task_id"])
+    row["history"] = history(project, row["task_id"])
+    row["transitions"] = list(kanban.COLUMNS)
+    return row
+
+
+def graph_page(project: Project, session: str | None) -> dict[str, Any]:
+    """A session's dependency graph drawn as SVG, with how many tasks are ready."""
+    from orchestrator.ui.graph import svg
+
+    found = kanban.dependency_graph(project, session)
+    found["svg"] = svg(found["nodes"], found["edges"])
+    found["ready"] = sum(1 for n in found["nodes"] if n["ready"])
+    found["count"] = len(found["nodes"])
+    del found["nodes"], found["edges"]
+    return found
+
+
+def board_artifact(board: Board, task_id: str, name: str) -> Response:
+    """An artifact's bytes, as text or as an image; never as a page the browser runs."""
+    from orchestrator.core.artifacts import artifact_path, file_text
+
+    with board.lock:
+        try:
+            content = file_text(board.project, artifact_path(board.project, task_id, name))
+        except OrchError as e:
+            return reply(refusal(e), STATUS.get(type(e), 400))
+        finally:
+            board.project.finish_command()
+    images = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+    kind = images.get(Path(name).suffix.lower(), "text/plain; charset=utf-8")
+    data = content.encode() if isinstance(content, str) else content
+    return Response(data, media_type=kind, headers=HEADERS | {"Content-Security-Policy": "sandbox"})
+
+
+async def stream(board: Board, request: Request) -> Any:
+    """Server-sent events: `change` with the changed paths, whenever the feed tells."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[list[str]] = asyncio.Queue()
+    stop = board.feed.listen(lambda paths: loop.call_soon_threadsafe(queue.put_nowait, paths))
+    try:
+        # Told once the watcher is receiving events: a change made after this is seen.
+        await run_in_threadpool(board.feed.ready.wait, 5.0)
+        yield "retry: 1000\nevent: ready\ndata: {}\n\n"
+        while True:
+            try:
+                paths = await asyncio.wait_for(queue.get(), PING_S)
+            except TimeoutError:
+                yield ": ping\n\n"
+                continue
+            while not queue.empty():  # a burst told twice is fetched once
+                paths = sorted({*paths, *queue.get_nowait()})
+            yield f"event: change\ndata: {json.dumps({'paths': paths})}\n\n"
+    finally:
+        stop()

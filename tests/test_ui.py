@@ -1,0 +1,323 @@
+"""`orch ui` in a real browser: Debian's Chromium driven by Playwright, against the board
+served by uvicorn in this process, on a copy of the sample project in a real git
+repository. Every edit is checked where it must land: in the file and in a commit.
+
+The browser tests are skipped where Chromium or Playwright is missing (.ci/run installs
+both); the HTTP tests of the guard run everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from tests.conftest import copy_sample, edit, task_file
+
+from orchestrator.core import tasks
+from orchestrator.core.project import Project
+from orchestrator.errors import InvalidTransition
+from orchestrator.ui.server import running
+
+CHROMIUM = os.environ.get("ORCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("ORCH_UI_SHOTS")  # a folder to keep the screenshots in
+READY = "t-b32e640a"  # "Card provider adapter": pending, nothing open before it
+WAITING = "t-9b74302b"  # "Refunds endpoint": waits on t-2a0ccfff, in progress
+WAIT = 10_000  # ms; a bound for a loaded machine, not a speed target (bench/ui.py has those)
+
+
+def browser_ready() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).exists()
+
+
+needs_browser = pytest.mark.skipif(not browser_ready(), reason="no Chromium or Playwright here")
+
+
+@pytest.fixture
+def board_project(tmp_path) -> Project:
+    project = copy_sample(tmp_path / "sample")
+    with project.reading():
+        pass  # indexed and committed before the page opens
+    return project
+
+
+@pytest.fixture
+def served(board_project):
+    with running(board_project.root) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not browser_ready():
+        pytest.skip("no Chromium or Playwright here")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served.url)
+    page.wait_for_selector("body[data-live=on]", timeout=WAIT)  # live before anything changes
+    page.wait_for_selector(".card", timeout=WAIT)
+    yield page
+    context.close()
+    assert errors == [], errors  # the page's script raised nothing
+
+
+def shot(page, tmp_path: Path, name: str) -> Path:
+    folder = Path(SHOTS) if SHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 10_000  # a drawn page, not a blank one
+    return path
+
+
+def last_commit(project: Project) -> str:
+    return subprocess.run(["git", "log", "-1", "--format=%B"], cwd=project.root,
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+
+def commits(project: Project) -> int:
+    out = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=project.root,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return int(out)
+
+
+def status_in_file(project: Project, task_id: str) -> str:
+    text = task_file(project, task_id).read_text(encoding="utf-8")
+    return next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("status:"))
+
+
+def card(page, task_id: str):
+    return page.locator(f'.card[data-task-id="{task_id}"]')
+
+
+@needs_browser
+def test_the_board_shows_the_active_session_as_columns_by_status(page, board_project, tmp_path):
+    columns = page.locator(".column[data-status]")
+    assert columns.evaluate_all("cs => cs.map(c => c.dataset.status)") == [
+        "pending", "in_progress", "blocked", "needs_revision", "failed", "completed", "cancelled",
+    ]  # fmt: skip
+    listed = {t["task_id"]: t["status"] for t in tasks.list_tasks(board_project)}
+    shown = page.locator(".card[data-task-id]").evaluate_all(
+        "cs => cs.map(c => [c.dataset.taskId, c.closest('.column').dataset.status])"
+    )
+    assert dict(shown) == listed  # every task of the session, each in its status's column
+    ready = card(page, READY)
+    assert "ready" in ready.get_attribute("class")
+    assert "backend_engineer" in ready.inner_text() and "3h" in ready.inner_text()
+    waiting = card(page, WAITING)
+    assert "waits on" in waiting.inner_text() and "Payment intents endpoint" in waiting.inner_text()
+    assert page.locator("#session-picker option").count() == 2
+    assert "9 of 25 done" in page.locator(".board-head").inner_text()
+    shot(page, tmp_path, "board.png")
+
+
+@needs_browser
+def test_dragging_a_card_to_completed_writes_the_file_and_commits(page, board_project):
+    before = commits(board_project)
+    card(page, READY).drag_to(page.locator('.column[data-status="completed"] h2'))
+    page.wait_for_selector(f'.column[data-status="completed"] .card[data-task-id="{READY}"][data-status=completed]',
+                           timeout=WAIT)  # fmt: skip
+    page.wait_for_function(f"!document.querySelector('.card[data-task-id=\"{READY}\"] .card-error')")
+    assert status_in_file(board_project, READY) == "completed"
+    assert commits(board_project) == before + 1  # one commit, as `orch task update` makes
+    message = last_commit(board_project)
+    assert f"Orch-Task: {READY}" in message and "Orch-Op: update" in message
+
+
+@needs_browser
+def test_the_status_control_moves_a_card_for_keyboard_users(page, board_project):
+    select = card(page, READY).locator(".status-control select")
+    select.focus()
+    select.select_option("in_progress")
+    page.wait_for_selector(f'.column[data-status="in_progress"] .card[data-task-id="{READY}"][data-status=in_progress]',
+                           timeout=WAIT)  # fmt: skip
+    assert status_in_file(board_project, READY) == "in_progress"
+    assert f"Orch-Task: {READY}" in last_commit(board_project)
+
+
+@needs_browser
+def test_a_refused_move_shows_the_cores_message_on_the_card(page, board_project):
+    before = commits(board_project)
+    card(page, WAITING).drag_to(page.locator('.column[data-status="completed"] h2'))
+    note = page.locator(f'.card[data-task-id="{WAITING}"] .card-error')
+    note.wait_for(timeout=WAIT)
+    with pytest.raises(InvalidTransition) as refused:  # what the CLI would say
+        tasks.update_task(board_project, WAITING, status="completed")
+    assert note.locator(".message").inner_text() == str(refused.value)
+    # Back in its own column, nothing written or committed.
+    assert card(page, WAITING).evaluate("c => c.closest('.column').dataset.status") == "pending"
+    assert status_in_file(board_project, WAITING) == "pending"
+    assert commits(board_project) == before
+    # The hint is the forced move: offered as a button, it completes the task.
+    note.locator("button.force").click()
+    page.wait_for_selector(f'.column[data-status="completed"] .card[data-task-id="{WAITING}"][data-status=completed]',
+                           timeout=WAIT)  # fmt: skip
+    assert status_in_file(board_project, WAITING) == "completed"
+
+
+@needs_browser
+def test_a_hand_edit_shows_in_the_open_page_without_a_reload(page, board_project):
+    page.evaluate("window.__kept = 1")  # gone if the page reloads
+    edit(task_file(board_project, READY), "title: Card provider adapter",
+         "title: Card provider adapter, edited by hand")  # fmt: skip
+    card(page, READY).get_by_text("edited by hand").wait_for(timeout=WAIT)
+    assert page.evaluate("window.__kept") == 1
+
+
+@needs_browser
+def test_a_cli_write_shows_live_too(page, board_project):
+    other = Project(board_project.root)  # another process's view of the project
+    tasks.update_task(other, READY, status="blocked")
+    page.wait_for_selector(f'.column[data-status="blocked"] .card[data-task-id="{READY}"][data-status=blocked]',
+                           timeout=WAIT)  # fmt: skip
+
+
+@needs_browser
+def test_the_task_page_renders_its_text_links_and_history(page, board_project):
+    card(page, WAITING).locator("a.title").click()
+    page.wait_for_selector(f'.task-page[data-task-id="{WAITING}"]', timeout=WAIT)
+    text = page.locator(".task-page").inner_text()
+    assert "Refunds endpoint" in text
+    assert page.locator(".related a.task-link", has_text="Payment intents endpoint").count() == 1
+    assert page.locator(".history li").count() >= 1
+    # Edit the title from the page: the file and a commit change.
+    page.locator("#edit-task").click()
+    page.locator(".edit-form input[name=title]").fill("Refunds endpoint (v2)")
+    page.locator(".edit-form button[type=submit]").click()
+    page.wait_for_selector(".task-title:has-text('Refunds endpoint (v2)')", timeout=WAIT)
+    assert "title: Refunds endpoint (v2)" in task_file(board_project, WAITING).read_text()
+    assert f"Orch-Task: {WAITING}" in last_commit(board_project)
+
+
+@needs_browser
+def test_a_task_added_from_the_board_lands_in_a_file_and_a_commit(page, board_project):
+    page.locator("#add-task").click()
+    form = page.locator("#add-form")
+    form.locator("input[name=title]").fill("Rate-limit the refunds endpoint")
+    form.locator("input[name=estimated_effort]").fill("2h")
+    form.locator("button[type=submit]").click()
+    page.get_by_text("Rate-limit the refunds endpoint").first.wait_for(timeout=WAIT)
+    (added,) = [t for t in tasks.list_tasks(board_project) if t["title"].startswith("Rate-limit")]
+    assert added["estimated_effort"] == 2
+    assert f"Orch-Task: {added['task_id']}" in last_commit(board_project)
+
+
+@needs_browser
+def test_the_graph_page_draws_the_dependencies_with_ready_tasks_marked(page, tmp_path):
+    page.locator("[data-nav=graph]").click()
+    page.wait_for_selector(".graph svg", timeout=WAIT)
+    nodes = page.locator(".graph svg [data-task-id]")
+    assert nodes.count() == 25
+    assert page.locator(f'.graph svg .ready[data-task-id="{READY}"]').count() == 1
+    assert page.locator(".graph svg .edge").count() > 0
+    shot(page, tmp_path, "graph.png")
+
+
+@needs_browser
+def test_the_search_box_finds_tasks_with_snippets(page):
+    page.locator("#search-box").fill("refunds")
+    page.locator("#search-box").press("Enter")
+    page.wait_for_selector(".search-page .hit", timeout=WAIT)
+    hits = page.locator(".search-page .hit[data-task-id]")
+    assert hits.count() >= 2
+    assert page.locator(".search-page mark").first.inner_text().lower().startswith("refund")
+
+
+@needs_browser
+def test_the_sessions_page_offers_the_allowed_transitions(page, board_project):
+    page.locator("[data-nav=sessions]").click()
+    paused = page.locator('.session[data-session-id="s-f626d0c8"]')
+    paused.wait_for(timeout=WAIT)
+    assert sorted(paused.locator(".transitions button").evaluate_all(
+        "bs => bs.map(b => b.dataset.status)")) == ["active", "archived", "cancelled"]  # fmt: skip
+    paused.locator('button[data-status="active"]').click()
+    page.wait_for_selector('.session[data-session-id="s-f626d0c8"] .pill.status-active', timeout=WAIT)
+    assert "status: active" in (board_project.layout.sessions_dir / "s-f626d0c8" / "session.md").read_text()
+
+
+def request(url: str, method: str = "GET", headers: dict | None = None, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def test_a_foreign_host_is_refused(served):
+    api = f"{served.url}api/board"
+    assert request(api)[0] == 200
+    status, answer = request(api, headers={"Host": f"evil.example:{served.port}"})
+    assert status == 403 and "DNS rebinding" in answer["error"]
+    assert request(api, headers={"Host": f"localhost:{served.port}"})[0] == 200
+
+
+def test_a_write_from_another_origin_is_refused_and_changes_nothing(served, board_project):
+    url = f"{served.url}api/task/{READY}/status"
+    json_body = {"Content-Type": "application/json"}
+    status, answer = request(url, "POST", json_body | {"Origin": "http://evil.example"}, {"status": "completed"})
+    assert status == 403 and "another site" in answer["error"]
+    status, _ = request(url, "POST", {"Content-Type": "text/plain"}, {"status": "completed"})
+    assert status == 415  # what a plain HTML form could send
+    assert status_in_file(board_project, READY) == "pending"
+    own = {"Origin": f"http://127.0.0.1:{served.port}"}
+    status, answer = request(url, "POST", json_body | own, {"status": "completed"})
+    assert status == 200 and answer["data"]["status"] == "completed"
+
+
+def test_beyond_loopback_every_request_needs_the_token(board_project):
+    with running(board_project.root, host="0.0.0.0") as served:
+        assert served.token and served.url.endswith(f"?token={served.token}")
+        bare = f"http://127.0.0.1:{served.port}/api/board"
+        status, answer = request(bare)
+        assert status == 401 and "token" in answer["error"]
+        assert request(f"{bare}?token=wrong")[0] == 401
+        assert request(f"{bare}?token={served.token}")[0] == 200
+        cookie = {"Cookie": f"orch_ui_token={served.token}"}
+        assert request(bare, headers=cookie)[0] == 200
+
+
+def test_the_cli_prints_the_url_first_and_warns_beyond_loopback(board_project):
+    import signal
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "ui", "--no-open", "--port", "0", "--host", "0.0.0.0"],
+        cwd=board_project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = process.stdout.readline().strip()
+        assert first.startswith("http://0.0.0.0:") and "?token=" in first
+        port = int(first.split(":")[2].split("/")[0])
+        token = first.split("token=")[1]
+        assert request(f"http://127.0.0.1:{port}/api/sessions?token={token}")[0] == 200
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        start = time.monotonic()
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "warning: serving beyond loopback" in err
+    assert time.monotonic() - start < 30
