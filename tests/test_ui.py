@@ -39,7 +39,10 @@ def browser_ready() -> bool:
     return Path(CHROMIUM).exists()
 
 
-needs_browser = pytest.mark.skipif(not browser_ready(), reason="no Chromium or Playwright here")
+# .ci/run sets ORCH_REQUIRE_BROWSER: there a missing browser fails the tests, never skips them.
+REQUIRED = bool(os.environ.get("ORCH_REQUIRE_BROWSER"))
+needs_browser = pytest.mark.skipif(not browser_ready() and not REQUIRED,
+                                   reason="no Chromium or Playwright here")  # fmt: skip
 
 
 @pytest.fixture
@@ -59,6 +62,8 @@ def served(board_project):
 @pytest.fixture(scope="module")
 def browser():
     if not browser_ready():
+        if REQUIRED:
+            pytest.fail(f"ORCH_REQUIRE_BROWSER is set but Chromium ({CHROMIUM}) or Playwright is missing")
         pytest.skip("no Chromium or Playwright here")
     from playwright.sync_api import sync_playwright
 
