@@ -1,0 +1,1 @@
+"""orch ui: the board in the browser (an adapter over the core)."""
