@@ -192,3 +192,21 @@ def test_wide_characters_count_double_when_a_title_is_cut():
     node = drawn_nodes(parse(svg([task("a", title=title)], [])))["a"]
     shown = next(t.text or "" for t in node.iter(f"{NS}text") if t.get("class") == "title")
     assert shown.endswith("…") and len(shown) <= 28 // 2 + 1
+
+
+def lowest_point(path: ET.Element) -> float:
+    """The lowest y of a path "M x,y C x,y x,y x,y", sampled along the curve."""
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d", ""))]
+    y0, y1, y2, y3 = numbers[1], numbers[3], numbers[5], numbers[7]
+    return max(
+        (1 - t) ** 3 * y0 + 3 * (1 - t) ** 2 * t * y1 + 3 * (1 - t) * t**2 * y2 + t**3 * y3
+        for t in (i / 50 for i in range(51))
+    )
+
+
+def test_the_loop_of_a_cycle_edge_stays_above_the_grid_heading():
+    nodes = [task("a"), task("b"), task("alone")]
+    root = parse(svg(nodes, [("b", "a"), ("a", "b")]))
+    loop = next(p for p in edges_drawn(root) if "cycle" in p.get("class", ""))
+    heading = next(t for t in root.iter(f"{NS}text") if t.get("class") == "section")
+    assert lowest_point(loop) < float(heading.get("y", "0")) - 13

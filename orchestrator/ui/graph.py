@@ -35,6 +35,9 @@ GAP_X, GAP_Y = 70, 18
 STEP_X, STEP_Y = NODE_W + GAP_X, NODE_H + GAP_Y
 # Room around the drawing for the loops of cycle edges above and below the nodes.
 MARGIN = 40
+# How far the control points of an edge that closes a loop reach under its nodes (the
+# curve itself reaches three quarters of that).
+LOOP_DEPTH = 40
 TITLE_CHARS = 28
 SWEEPS = 4
 # Bend points for long edges, at most (see _layered).
@@ -138,6 +141,9 @@ def _positions(
     labels = []
     if alone:
         top = max((y + NODE_H + GAP_Y for _, y in at.values()), default=MARGIN)
+        for dep, task in graph.cycle:  # its curve hangs below the lower of its two nodes
+            if dep != task:
+                top = max(top, max(at[dep][1], at[task][1]) + NODE_H + LOOP_DEPTH)
         if connected:
             heading = "Tasks with no dependencies or dependents"
             labels.append(f'<text x="{MARGIN}" y="{top + 20}" class="section">{heading}</text>')
@@ -416,7 +422,7 @@ def _edges(
         else:
             kind = "edge cycle"
             a, b, low1, low2 = x1 + NODE_W // 2, x2 + NODE_W // 2, y1 + NODE_H, y2 + NODE_H
-            d = f"M{a},{low1} C{a},{low1 + 40} {b},{low2 + 40} {b},{low2}"
+            d = f"M{a},{low1} C{a},{low1 + LOOP_DEPTH} {b},{low2 + LOOP_DEPTH} {b},{low2}"
         out.append(
             f'<path class="{kind}" d="{d}" data-from="{_text(dep)}" data-to="{_text(task)}"/>'
         )
