@@ -175,6 +175,8 @@ def _capped(
 
 
 def _graph(nodes: dict[str, dict[str, Any]], edges: Iterable[tuple[str, str]]) -> Graph:
+    """The graph of the given nodes: edges turned to point from dependency to task, those
+    naming an unknown node left out, loops broken."""
     pairs = list(
         dict.fromkeys((dep, task) for task, dep in edges if task in nodes and dep in nodes)
     )
@@ -252,8 +254,9 @@ class Layered:
     """The layered part of the drawing. Items are the nodes (0 to len(ids) - 1) and the
     bend points that carry an edge across the layers between its ends (Sugiyama's dummy
     nodes), so that long edges take part in the ordering and pass between nodes rather
-    than through them. `up` and `down` are each item's neighbours towards the previous
-    and the next layer; `bends` are an edge's bend points in order."""
+    than through them. `up` and `down` are each item's neighbours in the layers before
+    and after it (the next one, unless the edge got no bend points); `bends` are an
+    edge's bend points in order."""
 
     ids: list[str]
     layer: list[int]
