@@ -120,6 +120,17 @@ def number(request: Request, name: str, default: int) -> int:
         raise InvalidInput(f"{name} must be a whole number, not {text!r}") from None
 
 
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=HEADERS)
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in ("board.js", "board.css", "favicon.svg"):
+        return reply({"error": f"no file {name!r}"}, 404)
+    return FileResponse(STATIC / name, headers=HEADERS)
+
+
 def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None) -> Any:
     """The web application over `board`, behind the guard (ui/guard.py)."""
     from orchestrator.ui.guard import Guard
@@ -133,15 +144,6 @@ def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None)
         except OrchError as e:
             return reply(refusal(e) | {"warnings": []}, STATUS.get(type(e), 400))
         return await run(lambda project: fn(project, data))
-
-    async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=HEADERS)
-
-    async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in ("board.js", "board.css", "favicon.svg"):
-            return reply({"error": f"no file {name!r}"}, 404)
-        return FileResponse(STATIC / name, headers=HEADERS)
 
     async def board_page(request: Request) -> Response:
         q = request.query_params
