@@ -76,6 +76,10 @@ class Layout:
     def session_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id
 
+    def artifacts_dir(self, session_id: str, task_id: str) -> Path:
+        """Where the reports of task `task_id` leave their files."""
+        return self.session_dir(session_id) / "artifacts" / task_id
+
     def record_path(self, kind: str, session_id: str, record_id: str) -> Path:
         """The file of a session, group or task record."""
         if kind == "session":

@@ -488,7 +488,7 @@ def complete_subtask(
         record = w.load("task", session_id, task_id)
         artifact = None
         if detailed_work and detailed_work.strip():
-            folder = w.layout.session_dir(session_id) / "artifacts" / task_id
+            folder = w.layout.artifacts_dir(session_id, task_id)
             path = folder / f"{next_number(folder):02d}-{_slug(artifact_type)}.md"
             text = f"# {row['title']}: {artifact_type or 'work'}\n\n{detailed_work.strip()}\n"
             artifact = w.write_file(path, text.encode("utf-8"))

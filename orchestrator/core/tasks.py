@@ -588,9 +588,7 @@ def delete_task(project: Project, ref: str, cascade: bool = False) -> dict[str, 
         for doomed_row in doomed:
             record = w.load("task", doomed_row["session_id"], doomed_row["task_id"])
             w.delete(record)
-            folder = (
-                w.layout.session_dir(doomed_row["session_id"]) / "artifacts" / doomed_row["task_id"]
-            )
+            folder = w.layout.artifacts_dir(doomed_row["session_id"], doomed_row["task_id"])
             if folder.is_dir():
                 real_folder(folder, w.layout.base, create=False)  # rglob would follow a link
                 files = [w.layout.rel(p) for p in sorted(folder.rglob("*")) if p.is_file()]

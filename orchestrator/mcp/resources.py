@@ -17,12 +17,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import stat
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup, queries, sessions, workflow
+from orchestrator.core.artifacts import artifact_files, artifact_path, file_text, mime_of
 from orchestrator.core.project import Project
 from orchestrator.core.subtasks import session_brief
 from orchestrator.errors import OrchError
@@ -38,7 +38,6 @@ GROUP_FIELDS = ("group_id", "group_name", "parent_group_id", "group_level", "spe
                 "total_tasks", "completed_tasks", "progress_percentage")  # fmt: skip
 ACTIVE = "orch://session/active"
 LISTED_AT_MOST = 200  # rows of resources/list; the templates reach the rest
-TEXT_LIMIT = 1_000_000  # bytes of a file given as a resource
 LINKS = 16  # resource links in one reply
 
 TEMPLATES = [
@@ -81,10 +80,7 @@ def _read(project: Project, uri: str) -> tuple[str, str | bytes]:
             row = lookup.session(db, m[1])
         return "text/markdown", file_text(project, project.root / row["markdown_file_path"])
     if m := re.fullmatch(r"orch://artifact/([^/]+)/(.+)", uri):
-        with project.reading() as db:
-            task = lookup.task(db, m[1])
-        folder = project.layout.session_dir(task["session_id"]) / "artifacts" / task["task_id"]
-        path = project.layout.inside(m[2], folder, what="artifact")
+        path = artifact_path(project, m[1], m[2])
         return mime_of(path), file_text(project, path)
     if m := re.fullmatch(r"orch://mode/([^/]+)", uri):
         path = project.layout.inside(m[1], project.layout.roles_dir, what="mode file")
@@ -95,37 +91,6 @@ def _read(project: Project, uri: str) -> tuple[str, str | bytes]:
     raise ResourceError(
         f"no resource {uri!r}; resources/list and resources/templates/list name them"
     )
-
-
-def file_text(project: Project, path: Path) -> str | bytes:
-    """A file's text (its bytes when it is not UTF-8 text), at most TEXT_LIMIT bytes of
-    it. Only a regular file is read: a folder, a FIFO or a device is refused (a FIFO
-    would block the server)."""
-    rel = project.layout.rel(path) if path.is_relative_to(project.root) else str(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ResourceError(f"{rel} does not exist") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ResourceError(f"{rel} is not a regular file")
-    with path.open("rb") as f:
-        data = f.read(TEXT_LIMIT + 1)
-    if mime_of(path) == "application/zip":
-        return data[:TEXT_LIMIT]
-    try:
-        text = data[:TEXT_LIMIT].decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.start < TEXT_LIMIT - 4:  # not a character cut at the limit: not text
-            return data[:TEXT_LIMIT]
-        text = data[: e.start].decode("utf-8")
-    if len(data) > TEXT_LIMIT:
-        text += f"\n… [more in {rel}: {info.st_size - TEXT_LIMIT} bytes]"
-    return text
-
-
-def mime_of(path: Path) -> str:
-    return {".md": "text/markdown", ".json": "application/json", ".yaml": "text/yaml",
-            ".yml": "text/yaml", ".zip": "application/zip"}.get(path.suffix, "text/plain")  # fmt: skip
 
 
 def as_json(data: Data) -> str:
@@ -200,12 +165,9 @@ def execute_links(project: Project, out: Data) -> list[dict[str, Any]]:
     for dependency in out.get("dependencies", [])[:10]:
         dep_id = dependency["task_id"]
         links.append(link(f"orch://task/{dep_id}", dep_id, "application/json", "A dependency"))
-        folder = project.layout.session_dir(task["session_id"]) / "artifacts" / dep_id
-        if folder.is_dir() and not folder.is_symlink():
-            for path in sorted(folder.iterdir())[:10]:
-                if path.is_file() and not path.is_symlink():
-                    links.append(link(f"orch://artifact/{dep_id}/{path.name}", path.name,
-                                      mime_of(path), f"A report of {dep_id}"))  # fmt: skip
+        for found in artifact_files(project, task["session_id"], dep_id)[:10]:
+            links.append(link(f"orch://artifact/{dep_id}/{found['name']}", found["name"],
+                              found["mime"], f"A report of {dep_id}"))  # fmt: skip
     return links[:LINKS]
 
 

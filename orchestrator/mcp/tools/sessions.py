@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from orchestrator.core import archive, sessions
+from orchestrator.core.artifacts import mime_of
 from orchestrator.core.subtasks import session_brief
 from orchestrator.mcp import next_steps
 from orchestrator.mcp.arguments import Priority, SessionId
@@ -20,7 +21,7 @@ from orchestrator.mcp.replies import (
     shown_of,
     trimmed,
 )
-from orchestrator.mcp.resources import link, mime_of
+from orchestrator.mcp.resources import link
 from orchestrator.mcp.served import served
 from orchestrator.model import ACTIVE, CANCELLED, DONE, PAUSED
 
