@@ -392,3 +392,34 @@ def test_edits_that_keep_the_task_tree_give_every_answer_of_a_rebuild_on_duckdb(
     sample, sample_orch, monkeypatch
 ):
     check_edits_against_rebuilds(sample, sample_orch, monkeypatch, show_every_task=True)
+
+
+def test_a_session_files_own_edit_keeps_the_figures_a_rebuild_gives(sample):
+    """A regenerated view or a note added to session.md keeps the session's derived
+    figures without a scan of its tasks; an edit of its own timestamps reads them all
+    again. Either way the figures are a rebuild's."""
+    from orchestrator.core import tasks
+    from orchestrator.index.derive import SESSION_DERIVED
+
+    query = f"SELECT session_id, {', '.join(SESSION_DERIVED)} FROM sessions ORDER BY session_id"
+
+    def figures() -> list[dict]:
+        with Project(sample.root).reading() as db:
+            return db.records(query)
+
+    def rebuilt() -> list[dict]:
+        Project(sample.root).reindex()
+        return figures()
+
+    task = tasks.list_tasks(sample, status=["pending"])[0]
+    tasks.update_task(sample, task["task_id"], status="in_progress")  # the view regenerated
+    assert figures() == rebuilt()
+    session_md = next(sample.layout.sessions_dir.glob("*/session.md"))
+    session_md.write_text(session_md.read_text() + "\nA note of mine.\n")
+    assert figures() == rebuilt()
+    text = session_md.read_text()
+    stamp = next(line for line in text.splitlines() if line.startswith("created_at:"))
+    session_md.write_text(text.replace(stamp, "created_at: '2030-01-01T00:00:00.000Z'"))
+    after = figures()
+    assert after == rebuilt()
+    assert any(s["last_activity_at"] == "2030-01-01T00:00:00.000Z" for s in after)

@@ -218,9 +218,9 @@ class Indexer:
         # A session file edited in place (its view regenerated, a note added) keeps the
         # figures derived from its tasks: they are put back rather than derived again.
         edited_sessions = sorted(touched.get("session", ()))
+        kept = ("session_id", *SESSION_DERIVED, *STAMPED["sessions"])
         sessions_before = {
-            r["session_id"]: r
-            for r in self._select_in("sessions", ("session_id", *SESSION_DERIVED), edited_sessions)
+            r["session_id"]: r for r in self._select_in("sessions", kept, edited_sessions)
         }
         for kind in ("session", "group", "task"):
             if touched.get(kind):
@@ -242,14 +242,18 @@ class Indexer:
             if edited is None:
                 self._derive(session_id)
                 continue
+            stamps_moved = False
             if session_id in sessions_before:
-                current = self._select_in(
-                    "sessions", ("session_id", *SESSION_DERIVED), [session_id]
-                )
+                current = self._select_in("sessions", kept, [session_id])
                 self._update("sessions", "session_id", current, sessions_before, SESSION_DERIVED)
-            self._derive_edited(
-                session_id, edited, before, session_edited=session_id in sessions_before
-            )
+                # Its view regenerated or a note added: the session's own timestamps are as
+                # they were, so its last activity is found from the edited tasks alone
+                # (a scan of every task's timestamps costs 80 ms at 10,000 tasks).
+                was = sessions_before[session_id]
+                stamps_moved = any(
+                    row[c] != was[c] for row in current for c in STAMPED["sessions"]
+                )
+            self._derive_edited(session_id, edited, before, session_edited=stamps_moved)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
@@ -501,6 +505,8 @@ class Indexer:
         groups and the session. The same figures as _derive(), at the cost of the edited
         tasks and their ancestors rather than of the session."""
         db = self.db
+        if not edited and not session_edited:
+            return  # only the session's file, and not its timestamps: its figures were put back
         # The edited tasks' rows were written again with no derived figures: give them back
         # the ones they had (the tree did not change), so the counts below see their paths.
         fresh = self._select_in("tasks", ("task_id", *TASK_DERIVED), edited)
@@ -580,7 +586,7 @@ class Indexer:
     ) -> str | None:
         """A session's last_activity_at after edits to `edited`: the latest of what it was
         and of the edited tasks' timestamps, unless an edit moved the latest one back or
-        the session's own file changed (`read_all`): then every timestamp of the session
+        the session's own timestamps changed (`read_all`): then every timestamp of the session
         is read again."""
         columns = STAMPED["tasks"]
         if read_all:

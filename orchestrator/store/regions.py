@@ -31,7 +31,8 @@ def fenced(lines: list[str]) -> list[bool]:
     inside: list[bool] = []
     opened = ""
     for line in lines:
-        m = _FENCE.match(line.rstrip("\r\n"))
+        # A fence holds ``` or ~~~: the other lines (nearly all) skip the pattern.
+        m = _FENCE.match(line.rstrip("\r\n")) if ("`" in line or "~" in line) else None
         if opened:
             inside.append(True)
             if (
@@ -52,7 +53,7 @@ def fenced(lines: list[str]) -> list[bool]:
 def markers(lines: list[str]) -> Iterator[tuple[int, str, str]]:
     """(line index, "begin" or "end", region name) of each marker outside code blocks."""
     for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True)):
-        if not code and (m := MARKER.match(line)):
+        if not code and "orch:" in line and (m := MARKER.match(line)):
             yield n, m[1], m[2]
 
 
