@@ -111,7 +111,9 @@ def measure(root: Path, runs: int) -> list[str]:
             new = f"title: edited by hand {i}"
             start = time.perf_counter()
             path.write_text(text.replace(title, new, 1), encoding="utf-8")
-            page.wait_for_selector(f'.card[data-task-id="{task_id}"] .title:text-is("edited by hand {i}")')
+            page.wait_for_selector(
+                f'.card[data-task-id="{task_id}"] .title:text-is("edited by hand {i}")'
+            )
             lives.append(time.perf_counter() - start)
         rows.append(("a hand edit shown in the open page", ms(lives), "≤ 1 s"))
         context.close()

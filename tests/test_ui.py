@@ -17,12 +17,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.conftest import copy_sample, edit, task_file
 
 from orchestrator.core import tasks
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidTransition
 from orchestrator.ui.server import running
+from tests.conftest import copy_sample, edit, task_file
 
 CHROMIUM = os.environ.get("ORCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = os.environ.get("ORCH_UI_SHOTS")  # a folder to keep the screenshots in
@@ -63,7 +63,9 @@ def served(board_project):
 def browser():
     if not browser_ready():
         if REQUIRED:
-            pytest.fail(f"ORCH_REQUIRE_BROWSER is set but Chromium ({CHROMIUM}) or Playwright is missing")
+            pytest.fail(
+                f"ORCH_REQUIRE_BROWSER is set but Chromium ({CHROMIUM}) or Playwright is missing"
+            )
         pytest.skip("no Chromium or Playwright here")
     from playwright.sync_api import sync_playwright
 
@@ -109,7 +111,9 @@ def commits(project: Project) -> int:
 
 def status_in_file(project: Project, task_id: str) -> str:
     text = task_file(project, task_id).read_text(encoding="utf-8")
-    return next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("status:"))
+    return next(
+        line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("status:")
+    )
 
 
 def card(page, task_id: str):
@@ -143,7 +147,9 @@ def test_dragging_a_card_to_completed_writes_the_file_and_commits(page, board_pr
     card(page, READY).drag_to(page.locator('.column[data-status="completed"] h2'))
     page.wait_for_selector(f'.column[data-status="completed"] .card[data-task-id="{READY}"][data-status=completed]',
                            timeout=WAIT)  # fmt: skip
-    page.wait_for_function(f"!document.querySelector('.card[data-task-id=\"{READY}\"] .card-error')")
+    page.wait_for_function(
+        f"!document.querySelector('.card[data-task-id=\"{READY}\"] .card-error')"
+    )
     assert status_in_file(board_project, READY) == "completed"
     assert commits(board_project) == before + 1  # one commit, as `orch task update` makes
     message = last_commit(board_project)
@@ -257,8 +263,13 @@ def test_the_sessions_page_offers_the_allowed_transitions(page, board_project):
     assert sorted(paused.locator(".transitions button").evaluate_all(
         "bs => bs.map(b => b.dataset.status)")) == ["active", "archived", "cancelled"]  # fmt: skip
     paused.locator('button[data-status="active"]').click()
-    page.wait_for_selector('.session[data-session-id="s-f626d0c8"] .pill.status-active', timeout=WAIT)
-    assert "status: active" in (board_project.layout.sessions_dir / "s-f626d0c8" / "session.md").read_text()
+    page.wait_for_selector(
+        '.session[data-session-id="s-f626d0c8"] .pill.status-active', timeout=WAIT
+    )
+    assert (
+        "status: active"
+        in (board_project.layout.sessions_dir / "s-f626d0c8" / "session.md").read_text()
+    )
 
 
 def request(url: str, method: str = "GET", headers: dict | None = None, body: dict | None = None):
@@ -282,7 +293,9 @@ def test_a_foreign_host_is_refused(served):
 def test_a_write_from_another_origin_is_refused_and_changes_nothing(served, board_project):
     url = f"{served.url}api/task/{READY}/status"
     json_body = {"Content-Type": "application/json"}
-    status, answer = request(url, "POST", json_body | {"Origin": "http://evil.example"}, {"status": "completed"})
+    status, answer = request(
+        url, "POST", json_body | {"Origin": "http://evil.example"}, {"status": "completed"}
+    )
     assert status == 403 and "another site" in answer["error"]
     status, _ = request(url, "POST", {"Content-Type": "text/plain"}, {"status": "completed"})
     assert status == 415  # what a plain HTML form could send
@@ -322,7 +335,7 @@ def test_the_cli_prints_the_url_first_and_warns_beyond_loopback(board_project):
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         start = time.monotonic()
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "warning: serving beyond loopback" in err
     assert time.monotonic() - start < 30

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from orchestrator.cli.output import echo, warn
@@ -47,7 +49,5 @@ def ui(ctx, port: int, host: str, no_open: bool) -> None:
 
             webbrowser.open(served.url)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the server has stopped
         serve(root, host, port, say=lambda line: echo(line), on_start=started)
-    except KeyboardInterrupt:
-        pass

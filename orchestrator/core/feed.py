@@ -1,15 +1,18 @@
 """One change feed for processes that stay up: a watcher of .task_orchestrator/ that tells
 its listeners which record files changed (a hand edit in an editor, a CLI command, an
-agent's MCP write, a `git pull`). The board's live pages listen to it; each listener is
-told the changed paths, relative to the project root, once per burst of events.
+agent's MCP write, a `git pull`). The board's live pages and the MCP server's resource
+subscriptions listen to it; each listener is told the changed paths, relative to the
+orchestrator folder (`sessions/s-1/tasks/t-1.md`), once per burst of events.
 
 watchfiles (Rust notify) does the watching and the debounce; the index, git's own folder
 and editor droppings are left out. A listener that raises is dropped from nothing: its
-error is swallowed, so one bad listener cannot stop the others being told.
+error is swallowed, so one bad listener cannot stop the others being told. Issue 20's
+change journal is to become this feed's source (DESIGN.md §8, "one change feed").
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -65,10 +68,8 @@ class ChangeFeed:
         with self._lock:
             listeners = list(self._listeners.values())
         for listener in listeners:
-            try:
+            with contextlib.suppress(Exception):  # one failing must not silence the feed
                 listener(paths)
-            except Exception:  # one listener's failure must not silence the feed
-                pass
 
     def _watch(self, stop: threading.Event) -> None:
         from watchfiles import watch
@@ -90,6 +91,4 @@ class ChangeFeed:
         ):
             self.ready.set()
             if changes:
-                folder = Path(base.name)  # where the paths are said from: the project root
-                paths = {(folder / Path(p).relative_to(base)).as_posix() for _, p in changes}
-                self.tell(sorted(paths))
+                self.tell(sorted({Path(p).relative_to(base).as_posix() for _, p in changes}))

@@ -105,7 +105,9 @@ def column_page(
 ) -> dict[str, Any]:
     """More cards of one column: `limit` cards from `offset` ("show more")."""
     if status not in COLUMNS:
-        raise InvalidInput(f"unknown status {status!r}; the board's columns are {', '.join(COLUMNS)}")
+        raise InvalidInput(
+            f"unknown status {status!r}; the board's columns are {', '.join(COLUMNS)}"
+        )
     with project.reading() as db:
         row = lookup.session(db, session)
         groups = db.records(
@@ -113,7 +115,9 @@ def column_page(
             [row["session_id"]],
         )
         within = _within(db, row["session_id"], group, groups)
-        return _column(db, row["session_id"], status, within, max(offset, 0), min(max(limit, 0), MOST))
+        return _column(
+            db, row["session_id"], status, within, max(offset, 0), min(max(limit, 0), MOST)
+        )
 
 
 def _session(db: IndexDB, ref: str | None, sessions: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -125,7 +129,9 @@ def _session(db: IndexDB, ref: str | None, sessions: list[dict[str, Any]]) -> di
     return dict(sessions[0]) if sessions else None
 
 
-def _within(db: IndexDB, session_id: str, group: str | None, groups: list[dict[str, Any]]) -> list[str] | None:
+def _within(
+    db: IndexDB, session_id: str, group: str | None, groups: list[dict[str, Any]]
+) -> list[str] | None:
     """The ids of `group` and of every group nested in it (None: no group asked for)."""
     if not group:
         return None
@@ -142,7 +148,9 @@ def _within(db: IndexDB, session_id: str, group: str | None, groups: list[dict[s
     return found
 
 
-def _column(db: IndexDB, session_id: str, status: str, within: list[str] | None, offset: int, limit: int) -> dict[str, Any]:
+def _column(
+    db: IndexDB, session_id: str, status: str, within: list[str] | None, offset: int, limit: int
+) -> dict[str, Any]:
     where, params = "t.session_id = ? AND t.status = ?", [session_id, status]
     if within is not None:
         where += f" AND t.group_id IN ({', '.join('?' * len(within))})"

@@ -250,9 +250,7 @@ class Indexer:
                 # they were, so its last activity is found from the edited tasks alone
                 # (a scan of every task's timestamps costs 80 ms at 10,000 tasks).
                 was = sessions_before[session_id]
-                stamps_moved = any(
-                    row[c] != was[c] for row in current for c in STAMPED["sessions"]
-                )
+                stamps_moved = any(row[c] != was[c] for row in current for c in STAMPED["sessions"])
             self._derive_edited(session_id, edited, before, session_edited=stamps_moved)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()

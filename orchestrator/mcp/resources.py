@@ -18,11 +18,11 @@ import base64
 import json
 import re
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup, queries, sessions, workflow
 from orchestrator.core.artifacts import artifact_files, artifact_path, file_text, mime_of
+from orchestrator.core.feed import ChangeFeed
 from orchestrator.core.project import Project
 from orchestrator.core.subtasks import session_brief
 from orchestrator.errors import OrchError
@@ -212,67 +212,65 @@ def uris_of(rel: str) -> set[str]:
 
 
 class Subscriptions:
-    """The resources a client follows, and the watcher that tells it of their changes
-    (started at the first subscription, stopped when the server stops)."""
+    """The resources a client follows, told of their changes by the project's change
+    feed (core/feed.py: the one the board listens to too), from the first subscription
+    until the server stops."""
 
     def __init__(self, served: Served):
         self.served = served
         self.session: Session | None = None
         self.uris: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._feed: ChangeFeed | None = None
+        self._waiting: threading.Event | None = None  # set: stop waiting for a project
 
     def add(self, uri: str, session: Session) -> None:
         """Follow `uri`, its changes told to `session` (the subscriber's)."""
         with self._lock:
             self.session = session
             self.uris.add(uri)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, args=(self._stop,),
-                                                daemon=True, name="orch-mcp-subscriptions")  # fmt: skip
-                self._thread.start()
+            if self._feed is not None or self._waiting is not None:
+                return
+            project = self.served.project
+            if project is not None:
+                self._follow(project)
+                return
+            # A project not set up yet: followed from when it is, everything told changed.
+            self._waiting = threading.Event()
+            threading.Thread(target=self._wait_for_project, args=(self._waiting,),
+                             daemon=True, name="orch-mcp-subscriptions").start()  # fmt: skip
+
+    def _follow(self, project: Project) -> None:
+        self._feed = ChangeFeed(project.layout.base)
+        self._feed.listen(lambda paths: self.notify(set().union(*map(uris_of, paths))))
+
+    def _wait_for_project(self, stop: threading.Event) -> None:
+        while not stop.wait(0.2):
+            project = self.served.project
+            if project is None:
+                continue
+            with self._lock:
+                if stop.is_set():
+                    return
+                self._follow(project)
+                followed = set(self.uris)
+            self.notify(followed)
+            return
 
     def remove(self, uri: str) -> None:
         with self._lock:
             self.uris.discard(uri)
 
     def close(self) -> None:
-        """Stop the watcher (a client connecting again starts another)."""
+        """Stop following (a client connecting again starts anew)."""
         with self._lock:
-            self._stop.set()
-            self._stop, self._thread = threading.Event(), None
+            feed, self._feed = self._feed, None
+            if self._waiting is not None:
+                self._waiting.set()
+            self._waiting = None
             self.uris.clear()
-
-    def _watch(self, stop: threading.Event) -> None:
-        from watchfiles import watch
-
-        project = self.served.project
-        folder = project.layout.base if project is not None else None
-        late = folder is None
-        while folder is None and not stop.wait(0.2):  # a project not set up yet
-            project = self.served.project
-            folder = project.layout.base if project is not None else None
-        if folder is None:
-            return
-        if late:  # set up since the subscription: everything followed has changed
-            with self._lock:
-                followed = set(self.uris)
-            self.notify(followed)
-        for changes in watch(
-            folder, stop_event=stop, debounce=100, step=20,
-            watch_filter=lambda _change, path: "/.index/" not in path
-            and not path.endswith((".lock", ".tmp")) and "/.git/" not in path,
-        ):  # fmt: skip
-            changed: set[str] = set()
-            for _kind, path in changes:
-                rel = (
-                    Path(path).relative_to(folder).as_posix()
-                    if path.startswith(str(folder))
-                    else ""
-                )
-                changed |= uris_of(rel)
-            self.notify(changed)
+        if feed is not None:
+            feed.close()  # outside the lock: a change being told takes it
 
     def notify(self, changed: set[str]) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from orchestrator.core import kanban, search, sessions, tasks
@@ -138,7 +138,7 @@ def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None)
     async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
         return await board.run(lambda: board.call(fn, *args, **kwargs))
 
-    async def written(request: Request, fn: Callable[[dict[str, Any]], Any]) -> Response:
+    async def written(request: Request, fn: Callable[[Project, dict[str, Any]], Any]) -> Response:
         try:
             data = await body_of(request)
         except OrchError as e:
@@ -273,7 +273,10 @@ async def stream(board: Board, request: Request) -> Any:
     """Server-sent events: `change` with the changed paths, whenever the feed tells."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[list[str]] = asyncio.Queue()
-    stop = board.feed.listen(lambda paths: loop.call_soon_threadsafe(queue.put_nowait, paths))
+    def told(paths: list[str]) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, paths)
+
+    stop = board.feed.listen(told)
     try:
         # Told once the watcher is receiving events: a change made after this is seen.
         await run_in_threadpool(board.feed.ready.wait, 5.0)

@@ -60,7 +60,9 @@ class Guard:
             return await self.app(scope, receive, with_cookie)
         return await self.app(scope, receive, send)
 
-    def refusal(self, scope: dict[str, Any], headers: dict[str, str], host: str) -> tuple[int, str] | None:
+    def refusal(
+        self, scope: dict[str, Any], headers: dict[str, str], host: str
+    ) -> tuple[int, str] | None:
         """Why a request is refused (status and message), or None."""
         if self.hosts is not None and host not in self.hosts:
             return 403, (
