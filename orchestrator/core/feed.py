@@ -5,9 +5,9 @@ subscriptions listen to it; each listener is told the changed paths, relative to
 orchestrator folder (`sessions/s-1/tasks/t-1.md`), once per burst of events.
 
 watchfiles (Rust notify) does the watching and the debounce; the index, git's own folder
-and editor droppings are left out. A listener that raises is dropped from nothing: its
-error is swallowed, so one bad listener cannot stop the others being told. Issue 20's
-change journal is to become this feed's source (DESIGN.md §8, "one change feed").
+and editor droppings are left out. A listener that raises stays a listener; its
+error is swallowed, so one bad listener cannot stop the others being told. The change
+journal of issue 20 is to become this feed's source (ARCHITECTURE.md, "Decisions").
 """
 
 from __future__ import annotations

@@ -115,6 +115,8 @@ function renderBoard() {
       h("p", {}, "Create one with `orch session create NAME`, or let an agent plan one.")));
   }
   const s = data.session;
+  // The graph shows the session the board shows.
+  document.querySelector("[data-nav=graph]").setAttribute("href", `#/graph?session=${s.session_id}`);
   const picker = h("select", { id: "session-picker", "aria-label": "Session",
                                onchange: (e) => { state.limits = {}; go("/", { session: e.target.value }); } },
     data.sessions.map((x) => h("option", { value: x.session_id, selected: x.session_id === s.session_id },
@@ -392,8 +394,9 @@ async function route() {
   state.route = parseRoute();
   state.editing = false;
   const { path } = state.route;
+  const here = path === "/" ? "board" : path.slice(1).split("/")[0];
   for (const link of document.querySelectorAll("[data-nav]")) {
-    link.classList.toggle("current", link.getAttribute("href") === `#${path}`);
+    link.classList.toggle("current", link.dataset.nav === here);
   }
   await refresh();
 }
