@@ -273,6 +273,7 @@ async def stream(board: Board, request: Request) -> Any:
     """Server-sent events: `change` with the changed paths, whenever the feed tells."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[list[str]] = asyncio.Queue()
+
     def told(paths: list[str]) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, paths)
 
