@@ -61,10 +61,10 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
         " ORDER BY position_in_group, created_at NULLS FIRST, task_id",
         [session_id],
     )
-    latest = db.scalar("SELECT max(last_updated_at) FROM tasks WHERE session_id = ?", [session_id])
+    # last_activity_at is derived from every timestamp of the session and its tasks
+    # (index/refresh.py): no scan of the tasks here.
     session["last_activity_at"] = max(
-        filter(None, [session.get("last_activity_at"), session.get("created_at"), latest]),
-        default=None,
+        filter(None, [session.get("last_activity_at"), session.get("created_at")]), default=None
     )
     conflicts = db.scalar(
         "SELECT count(DISTINCT p.path) FROM problems p JOIN file_signatures f ON f.path = p.path"
