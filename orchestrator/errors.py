@@ -117,6 +117,12 @@ class InvalidTransition(OrchError):
     machine forbids, a task completed or started while what it needs is still open."""
 
 
+class ChangedMeanwhile(OrchError):
+    """A change made against a version of a record that is no longer the file's: someone
+    (an editor, an agent) wrote it since. Nothing is written; the caller still holds its
+    text."""
+
+
 class ActiveSessionExists(OrchError):
     """Creating or activating a session while another is active, without asking to switch."""
 

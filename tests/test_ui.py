@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -158,13 +161,29 @@ def test_dragging_a_card_to_completed_writes_the_file_and_commits(page, board_pr
 
 @needs_browser
 def test_the_status_control_moves_a_card_for_keyboard_users(page, board_project):
-    select = card(page, READY).locator(".status-control select")
-    select.focus()
-    select.select_option("in_progress")
-    page.wait_for_selector(f'.column[data-status="in_progress"] .card[data-task-id="{READY}"][data-status=in_progress]',
-                           timeout=WAIT)  # fmt: skip
+    before = commits(board_project)
+    control = card(page, READY).locator(".status-button")
+    control.focus()
+    page.keyboard.press("Enter")  # opens the menu, focus on its first status
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    assert commits(board_project) == before  # looking through the statuses moves nothing
+    assert page.evaluate("document.activeElement.dataset.status") == "in_progress"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(
+        f'.column[data-status="in_progress"] .card[data-task-id="{READY}"][data-status=in_progress]',
+        timeout=WAIT,
+    )
     assert status_in_file(board_project, READY) == "in_progress"
+    assert commits(board_project) == before + 1
     assert f"Orch-Task: {READY}" in last_commit(board_project)
+    # Focus is back on the card's control, for the next move.
+    page.wait_for_function(
+        f"document.activeElement.closest('.card')?.dataset.taskId === '{READY}'", timeout=WAIT
+    )
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert page.locator(".status-menu").count() == 0
 
 
 @needs_browser
@@ -194,6 +213,27 @@ def test_a_hand_edit_shows_in_the_open_page_without_a_reload(page, board_project
          "title: Card provider adapter, edited by hand")  # fmt: skip
     card(page, READY).get_by_text("edited by hand").wait_for(timeout=WAIT)
     assert page.evaluate("window.__kept") == 1
+
+
+@needs_browser
+def test_seven_tabs_share_one_event_stream_and_all_stay_live(browser, served, board_project):
+    """A browser keeps six connections to one server: a stream per tab would hang the
+    seventh tab and every request after it."""
+    context = browser.new_context()
+    tabs = []
+    for _ in range(7):
+        tab = context.new_page()
+        tab.goto(served.url)
+        tab.wait_for_selector("body[data-live=on]", timeout=WAIT)
+        tabs.append(tab)
+    last = tabs[-1]
+    last.locator(f'.card[data-task-id="{READY}"] .status-button').click()
+    last.locator('.status-menu button[data-status="blocked"]').click()
+    for tab in tabs:
+        tab.wait_for_selector(f'.column[data-status=blocked] .card[data-task-id="{READY}"]'
+                              "[data-status=blocked]", timeout=WAIT)  # fmt: skip
+    assert status_in_file(board_project, READY) == "blocked"
+    context.close()
 
 
 @needs_browser
@@ -272,8 +312,8 @@ def test_the_sessions_page_offers_the_allowed_transitions(page, board_project):
     )
 
 
-def request(url: str, method: str = "GET", headers: dict | None = None, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
+def request(url: str, method: str = "GET", headers: dict | None = None, body=None, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
@@ -282,22 +322,42 @@ def request(url: str, method: str = "GET", headers: dict | None = None, body: di
         return e.code, json.loads(e.read() or b"null")
 
 
+def with_token(served) -> dict:
+    return {"Cookie": f"orch_ui_token_{served.port}={served.token}"}
+
+
 def test_a_foreign_host_is_refused(served):
-    api = f"{served.url}api/board"
-    assert request(api)[0] == 200
-    status, answer = request(api, headers={"Host": f"evil.example:{served.port}"})
+    api = f"{served.base}api/board"
+    assert request(api, headers=with_token(served))[0] == 200
+    status, answer = request(
+        api, headers=with_token(served) | {"Host": f"evil.example:{served.port}"}
+    )
     assert status == 403 and "DNS rebinding" in answer["error"]
-    assert request(api, headers={"Host": f"localhost:{served.port}"})[0] == 200
+    assert request(api, headers=with_token(served) | {"Host": f"localhost:{served.port}"})[0] == 200
+
+
+def test_every_request_needs_the_token_even_on_loopback(served):
+    """Another user of the machine, or any process, reaches loopback too."""
+    api = f"{served.base}api/board"
+    status, answer = request(api)
+    assert status == 401 and "token" in answer["error"]
+    assert request(f"{api}?token=wrong")[0] == 401
+    assert request(f"{api}?token={served.token}")[0] == 200
+    assert request(api, headers=with_token(served))[0] == 200
+    # The cookie is the board's own: another board's (another port) is no token here.
+    other = {"Cookie": f"orch_ui_token_{served.port + 1}={served.token}"}
+    assert request(api, headers=other)[0] == 401
 
 
 def test_a_write_from_another_origin_is_refused_and_changes_nothing(served, board_project):
-    url = f"{served.url}api/task/{READY}/status"
-    json_body = {"Content-Type": "application/json"}
+    url = f"{served.base}api/task/{READY}/status"
+    json_body = with_token(served) | {"Content-Type": "application/json"}
     status, answer = request(
         url, "POST", json_body | {"Origin": "http://evil.example"}, {"status": "completed"}
     )
     assert status == 403 and "another site" in answer["error"]
-    status, _ = request(url, "POST", {"Content-Type": "text/plain"}, {"status": "completed"})
+    status, _ = request(url, "POST", with_token(served) | {"Content-Type": "text/plain"},
+                        {"status": "completed"})  # fmt: skip
     assert status == 415  # what a plain HTML form could send
     assert status_in_file(board_project, READY) == "pending"
     own = {"Origin": f"http://127.0.0.1:{served.port}"}
@@ -305,37 +365,108 @@ def test_a_write_from_another_origin_is_refused_and_changes_nothing(served, boar
     assert status == 200 and answer["data"]["status"] == "completed"
 
 
-def test_beyond_loopback_every_request_needs_the_token(board_project):
+@pytest.mark.parametrize(
+    ("path", "method", "body", "says"),
+    [
+        (f"task/{WAITING}/status", "POST", {"status": "in_progress", "force": "false"}, "force must be true or false"),
+        (f"task/{WAITING}/status", "POST", {"status": None}, "status is required"),
+        ("tasks", "POST", {"title": ["x"]}, "title must be text"),
+        ("tasks", "POST", {"title": "x", "group": 5}, "group must be text"),
+        ("tasks", "POST", {"title": "x", "priority_level": "1"}, "priority_level must be a whole number"),
+        (f"task/{READY}", "PATCH", {"title": 5}, "title must be text"),
+        (f"task/{READY}", "PATCH", {"description": ["x"]}, "description must be text"),
+    ],
+)  # fmt: skip
+def test_a_write_of_the_wrong_type_is_refused_with_what_to_send(
+    served, board_project, path, method, body, says
+):
+    before = commits(board_project)
+    headers = with_token(served) | {"Content-Type": "application/json"}
+    status, answer = request(f"{served.base}api/{path}", method, headers, body)
+    assert status == 422 and says in answer["error"]
+    assert commits(board_project) == before
+
+
+def test_a_huge_or_deep_body_is_refused_unread(served):
+    headers = with_token(served) | {"Content-Type": "application/json"}
+    url = f"{served.base}api/tasks"
+    status, answer = request(url, "POST", headers, raw=b'{"title": "' + b"x" * 2_000_000 + b'"}')
+    assert status == 422 and "over 1,000,000 bytes" in answer["error"]
+    status, answer = request(url, "POST", headers, raw=b"[" * 100_000)
+    assert status == 422 and "not JSON" in answer["error"]
+
+
+def test_an_edit_made_from_an_old_text_is_refused_and_loses_nothing(served, board_project):
+    """An agent's report lands while a person's editor form is open: the form's save must
+    not erase it."""
+    shown = tasks.show_task(board_project, READY)["description"]
+    path = task_file(board_project, READY)
+    path.write_text(path.read_text() + "\n## Results\n\n- AGENT RESULT\n")
+    headers = with_token(served) | {"Content-Type": "application/json"}
+    body = {"description": "my rewrite", "description_was": shown}
+    status, answer = request(f"{served.base}api/task/{READY}", "PATCH", headers, body)
+    assert status == 409 and "changed since it was opened" in answer["error"]
+    assert "AGENT RESULT" in path.read_text()
+    # Only the title changed in the form: the text is not sent, the agent's result stays.
+    status, answer = request(
+        f"{served.base}api/task/{READY}", "PATCH", headers, {"title": "Renamed"}
+    )
+    assert status == 200
+    assert "AGENT RESULT" in path.read_text() and "title: Renamed" in path.read_text()
+
+
+def test_a_board_on_another_loopback_address_answers_its_own_host(board_project):
+    with running(board_project.root, host="127.0.0.2") as served:
+        assert served.base == f"http://127.0.0.2:{served.port}/"
+        assert request(f"{served.base}api/sessions", headers=with_token(served))[0] == 200
+
+
+def test_beyond_loopback_the_host_may_be_any_but_the_token_is_needed(board_project):
     with running(board_project.root, host="0.0.0.0") as served:
-        assert served.token and served.url.endswith(f"?token={served.token}")
         bare = f"http://127.0.0.1:{served.port}/api/board"
-        status, answer = request(bare)
-        assert status == 401 and "token" in answer["error"]
-        assert request(f"{bare}?token=wrong")[0] == 401
-        assert request(f"{bare}?token={served.token}")[0] == 200
-        cookie = {"Cookie": f"orch_ui_token={served.token}"}
-        assert request(bare, headers=cookie)[0] == 200
+        assert request(bare)[0] == 401
+        named = with_token(served) | {"Host": f"my-laptop.local:{served.port}"}
+        assert request(bare, headers=named)[0] == 200
 
 
-def test_the_cli_prints_the_url_first_and_warns_beyond_loopback(board_project):
-    import signal
-    import sys
-    import time
-
+def start_orch_ui(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "ui", "--no-open", "--port", "0", "--host", "0.0.0.0"],
-        cwd=board_project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "orchestrator", "ui", "--no-open", "--port", "0", *args],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    return process, process.stdout.readline().strip()
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return err
+
+
+@needs_browser
+def test_orch_ui_prints_its_url_first_and_ctrl_c_stops_it_cleanly_with_a_page_open(
+    board_project, browser
+):
+    process, first = start_orch_ui(board_project.root)
     try:
-        first = process.stdout.readline().strip()
-        assert first.startswith("http://0.0.0.0:") and "?token=" in first
-        port = int(first.split(":")[2].split("/")[0])
-        token = first.split("token=")[1]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", first), first
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(first)
+        page.wait_for_selector("body[data-live=on]", timeout=WAIT)  # an event stream open
+    finally:
+        err = stop(process)
+    context.close()
+    assert "Traceback" not in err and "ERROR" not in err, err  # the stream ended, not cancelled
+
+
+def test_orch_ui_beyond_loopback_warns_and_says_the_other_addresses(board_project):
+    process, first = start_orch_ui(board_project.root, "--host", "0.0.0.0")
+    try:
+        assert first.startswith("http://127.0.0.1:") and "?token=" in first
+        port, token = int(first.split(":")[2].split("/")[0]), first.split("token=")[1]
         assert request(f"http://127.0.0.1:{port}/api/sessions?token={token}")[0] == 200
     finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C
-        start = time.monotonic()
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+        err = stop(process)
     assert "warning: serving beyond loopback" in err
-    assert time.monotonic() - start < 30

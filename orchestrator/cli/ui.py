@@ -17,8 +17,8 @@ from orchestrator.cli.output import echo, warn
     default="127.0.0.1",
     show_default=True,
     help="Address to serve on. Loopback by default: only this machine reaches the board."
-    " Any other address (0.0.0.0: every interface) lets other machines in, and then every"
-    " request needs the token printed in the URL.",
+    " Any other address (0.0.0.0: every interface) lets other machines in. Either way"
+    " every request needs the token in the URL printed.",
 )
 @click.option("--no-open", is_flag=True, help="Do not open the board in a browser.")
 @click.pass_obj
@@ -32,7 +32,7 @@ def ui(ctx, port: int, host: str, no_open: bool) -> None:
     `orch task update`. Edits made anywhere (an editor, the CLI, an agent) show within a
     second. Ctrl-C stops it.
     """
-    from orchestrator.ui.server import is_loopback, serve
+    from orchestrator.ui.server import is_loopback, opener, serve
 
     root = ctx.project.root  # the board opens its own (on its own thread)
 
@@ -47,7 +47,7 @@ def ui(ctx, port: int, host: str, no_open: bool) -> None:
         if not no_open:
             import webbrowser
 
-            webbrowser.open(served.url)
+            webbrowser.open(opener(served).as_uri())
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the server has stopped
         serve(root, host, port, say=lambda line: echo(line), on_start=started)

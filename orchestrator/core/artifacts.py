@@ -71,10 +71,11 @@ def _folder(project: Project, session_id: str, task_id: str) -> Path:
     return layout.inside(layout.artifacts_dir(session_id, task_id), layout.base, what="artifacts")
 
 
-def file_text(project: Project, path: Path) -> str | bytes:
-    """A file's text (its bytes when it is not UTF-8 text), at most TEXT_LIMIT bytes of
-    it, with a line saying how much more there is. Only a regular file is read: a
-    folder, a FIFO or a device is refused (InvalidInput), a missing file is NotFound."""
+def file_text(project: Project, path: Path, limit: int | None = TEXT_LIMIT) -> str | bytes:
+    """A file's text (its bytes when it is not UTF-8 text), at most `limit` bytes of it
+    (None: all), with a line saying how much more there is. Only a regular file is
+    read: a folder, a FIFO or a device is refused (InvalidInput), a missing file is
+    NotFound."""
     rel = project.layout.rel(path) if path.is_relative_to(project.root) else str(path)
     try:
         info = path.stat()
@@ -82,18 +83,20 @@ def file_text(project: Project, path: Path) -> str | bytes:
         raise NotFound(f"{rel} does not exist") from None
     if not stat.S_ISREG(info.st_mode):
         raise InvalidInput(f"{rel} is not a regular file")
+    if limit is None:
+        limit = max(info.st_size, 1)
     with path.open("rb") as f:
-        data = f.read(TEXT_LIMIT + 1)
+        data = f.read(limit + 1)
     if mime_of(path) == "application/zip":
-        return data[:TEXT_LIMIT]
+        return data[:limit]
     try:
-        text = data[:TEXT_LIMIT].decode("utf-8")
+        text = data[:limit].decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < TEXT_LIMIT - 4:  # not a character cut at the limit: not text
-            return data[:TEXT_LIMIT]
+        if e.start < limit - 4:  # not a character cut at the limit: not text
+            return data[:limit]
         text = data[: e.start].decode("utf-8")
-    if len(data) > TEXT_LIMIT:
-        text += f"\n… [more in {rel}: {info.st_size - TEXT_LIMIT} bytes]"
+    if len(data) > limit:
+        text += f"\n… [more in {rel}: {info.st_size - limit} bytes]"
     return text
 
 

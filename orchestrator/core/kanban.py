@@ -12,9 +12,11 @@ from orchestrator.core.groups import in_tree_order
 from orchestrator.core.project import Project
 from orchestrator.core.rules import OPEN_SQL, UNMET_SQL
 from orchestrator.core.sessions import SESSION_VERB, with_problems
-from orchestrator.errors import InvalidInput
+from orchestrator.core.tasks import READY_CLAUSE
+from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.index.engine import IndexDB
 from orchestrator.model import (
+    ACTIVE,
     ARCHIVED,
     BLOCKED,
     CANCELLED,
@@ -36,7 +38,7 @@ CARD = (
     " t.estimated_effort, t.actual_effort, t.group_id, g.group_name, t.parent_task_id,"
     " p.title AS parent_title, t.level, t.progress_percentage,"
     f" (SELECT count(*) FROM tasks c WHERE c.parent_task_id = t.task_id AND c.{OPEN_SQL})"
-    " AS open_subtasks"
+    f" AS open_subtasks, CASE WHEN {READY_CLAUSE} THEN 1 ELSE 0 END AS ready"
 )
 CARD_FROM = (
     "FROM tasks t LEFT JOIN task_groups g ON g.group_id = t.group_id"
@@ -61,14 +63,7 @@ def board_columns(
     (`limits` per status, for a page that has shown more). `group`: that group's tasks
     and those of the groups nested in it."""
     with project.reading() as db:
-        sessions = with_problems(
-            db,
-            db.records(
-                "SELECT session_id, name, status, progress_percentage, total_tasks,"
-                " completed_tasks FROM sessions ORDER BY status = 'active' DESC,"
-                f" status = '{ARCHIVED}', created_at DESC NULLS LAST, session_id"
-            ),
-        )
+        sessions = with_problems(db, _newest_first(db))
         row = _session(db, session, sessions)
         if row is None:
             return {"session": None, "sessions": sessions, "groups": [], "columns": []}
@@ -120,6 +115,16 @@ def column_page(
         )
 
 
+def _newest_first(db: IndexDB) -> list[dict[str, Any]]:
+    """Every session for a picker: the active one, then the others newest first, the
+    archived last."""
+    return db.records(
+        "SELECT session_id, name, status, progress_percentage, total_tasks, completed_tasks"
+        f" FROM sessions ORDER BY status = '{ACTIVE}' DESC, status = '{ARCHIVED}',"
+        " created_at DESC NULLS LAST, session_id"
+    )
+
+
 def _session(db: IndexDB, ref: str | None, sessions: list[dict[str, Any]]) -> dict[str, Any] | None:
     if ref:
         return dict(lookup.session(db, ref))
@@ -165,7 +170,7 @@ def _column(
 
 def with_blockers(db: IndexDB, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each card with the dependencies it still waits on (`blocked_by`: id, title, status;
-    a missing task counts, as core/rules.py says) and whether it is ready to start."""
+    a missing task counts, as core/rules.py says)."""
     ids = [c["task_id"] for c in cards]
     waits: dict[str, list[dict[str, Any]]] = {}
     if ids:
@@ -181,9 +186,7 @@ def with_blockers(db: IndexDB, cards: list[dict[str, Any]]) -> list[dict[str, An
             )
     for card in cards:
         card["blocked_by"] = waits.get(card["task_id"], [])
-        card["ready"] = (
-            card["status"] == PENDING and not card["blocked_by"] and not card["open_subtasks"]
-        )
+        card["ready"] = bool(card["ready"])  # READY_CLAUSE: what `task list --ready` lists
     return cards
 
 
@@ -204,7 +207,7 @@ def sessions_page(project: Project) -> list[dict[str, Any]]:
             db.records(
                 "SELECT session_id, name, status, description, progress_percentage,"
                 " total_tasks, completed_tasks, created_at, activated_at, completed_at"
-                " FROM sessions ORDER BY status = 'active' DESC, created_at DESC NULLS LAST,"
+                f" FROM sessions ORDER BY status = '{ACTIVE}' DESC, created_at DESC NULLS LAST,"
                 " session_id"
             ),
         )
@@ -215,7 +218,9 @@ def dependency_graph(project: Project, session: str | None = None) -> dict[str, 
     """A session's tasks (the active one's by default) and the dependencies between them:
     `nodes` with their status and whether each is ready, `edges` as (task, depends on)."""
     with project.reading() as db:
-        row = lookup.session_or_active(db, session)
+        row = _session(db, session, _newest_first(db))
+        if row is None:
+            raise NotFound("no session yet: create one with `orch session create NAME`")
         sid = row["session_id"]
         nodes = with_blockers(
             db,

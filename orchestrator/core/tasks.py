@@ -18,7 +18,7 @@ from orchestrator.core.rules import (
     describe,
     set_status,
 )
-from orchestrator.errors import DependencyCycle, Hint, InvalidInput
+from orchestrator.errors import ChangedMeanwhile, DependencyCycle, Hint, InvalidInput
 from orchestrator.graph import find_path, show_cycle
 from orchestrator.model import ARCHIVED, CANCELLED, DONE, IN_PROGRESS, PENDING, now
 from orchestrator.store.files import real_folder, remove_tree
@@ -325,8 +325,12 @@ def update_task(
     add_dependencies: Iterable[str] = (),
     remove_dependencies: Iterable[str] = (),
     force: bool = False,
+    description_was: str | None = None,
 ) -> dict[str, Any]:
     """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it.
+    `description_was`: the text the caller's new description was written from (an
+    editor's form); if the file's text is no longer that, nothing is written
+    (ChangedMeanwhile), so an agent's report written meanwhile is never overwritten.
     A new `status` follows the rules of core/rules.py (completing or starting a task whose
     subtasks or dependencies are open is refused unless `force`); efforts are hours as
     inputs.effort reads them. The row has `changed`: False when every value given is
@@ -352,6 +356,12 @@ def update_task(
         if status is not None:
             set_status(meta, status)
         if description is not None:
+            if description_was is not None and description_was.strip() != record.body.strip():
+                raise ChangedMeanwhile(
+                    f"the text of {describe(row)} changed since it was opened for editing"
+                    " (an editor or an agent wrote it): nothing is saved; copy your text,"
+                    " reopen the task and make your change again"
+                )
             record.body = body_text(description)
         if specialist_type is not None:
             warn_unknown_specialist(project, w.db, row["session_id"], specialist_type)

@@ -29,6 +29,7 @@ from orchestrator.core.project import Project
 from orchestrator.errors import (
     OPERATIONS,
     AmbiguousId,
+    ChangedMeanwhile,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -39,7 +40,8 @@ from orchestrator.ui.markdown import to_html
 
 STATIC = Path(__file__).parent / "static"
 # The HTTP status of each kind of refusal; any other error of the core is a 400.
-STATUS = {NotFound: 404, AmbiguousId: 409, InvalidTransition: 409, InvalidInput: 422}
+STATUS = {NotFound: 404, AmbiguousId: 409, InvalidTransition: 409, ChangedMeanwhile: 409,
+          InvalidInput: 422}  # fmt: skip
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'"
     " 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none';"
@@ -49,6 +51,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PING_S = 15.0  # a comment on an idle event stream, so proxies and browsers keep it open
+LOOK_S = 0.25  # how often an idle stream looks whether the server is stopping
 
 
 class Board:
@@ -63,6 +66,8 @@ class Board:
         # A server asks the kernel what changed, not every file (index/journal.py).
         self.worker.submit(self.project.watch_changes).result()
         self.feed = ChangeFeed(self.project.layout.base)
+        # Whether the server is stopping (set by server.py): open event streams then end.
+        self.stopping: Callable[[], bool] = lambda: False
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` on the board's thread, awaited."""
@@ -102,14 +107,60 @@ def reply(data: Any, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json", headers=HEADERS)
 
 
-async def body_of(request: Request) -> dict[str, Any]:
+MAX_BODY = 1_000_000  # bytes: a task's text is far less; a bigger body is refused unread
+
+
+async def body_of(request: Request) -> Body:
+    """A write's JSON object, read up to MAX_BODY bytes."""
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > MAX_BODY:
+        raise InvalidInput(f"the request's body is over {MAX_BODY:,} bytes")
+    chunks, read = [], 0
+    async for chunk in request.stream():
+        read += len(chunk)
+        if read > MAX_BODY:
+            raise InvalidInput(f"the request's body is over {MAX_BODY:,} bytes")
+        chunks.append(chunk)
     try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError:
+        data = json.loads(b"".join(chunks) or b"{}")
+    except (ValueError, RecursionError):
         raise InvalidInput("the request's body is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidInput("the request's body is not a JSON object")
-    return data
+    return Body(data)
+
+
+class Body:
+    """A write's fields, each checked for the type the core takes (a title is text, a
+    force is true or false): JSON's other types are refused, never coerced."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+
+    def text(self, name: str, required: bool = False, empty: bool = False) -> str | None:
+        """Text, or None if not given (nor given empty, unless `empty`: a text cleared)."""
+        value = self.data.get(name)
+        if value is None or (value == "" and not empty):
+            if required:
+                raise InvalidInput(f"{name} is required")
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text, not {type(value).__name__}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name, False)
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be true or false, not {value!r}")
+        return value
+
+    def whole(self, name: str) -> int | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{name} must be a whole number, not {value!r}")
+        return value
 
 
 def number(request: Request, name: str, default: int) -> int:
@@ -126,19 +177,21 @@ async def page(request: Request) -> Response:
 
 async def static(request: Request) -> Response:
     name = request.path_params["name"]
-    if name not in ("board.js", "board.css", "favicon.svg"):
+    if name not in ("board.js", "live.js", "board.css", "favicon.svg"):
         return reply({"error": f"no file {name!r}"}, 404)
     return FileResponse(STATIC / name, headers=HEADERS)
 
 
-def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None) -> Any:
+def build_app(board: Board, *, hosts: set[str] | None, token: str | None, port: int) -> Any:
     """The web application over `board`, behind the guard (ui/guard.py)."""
     from orchestrator.ui.guard import Guard
 
     async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
+        """`fn(project, ...)` on the board's thread; its arguments may be parsed there too
+        (a bad one is then refused like any other input)."""
         return await board.run(lambda: board.call(fn, *args, **kwargs))
 
-    async def written(request: Request, fn: Callable[[Project, dict[str, Any]], Any]) -> Response:
+    async def written(request: Request, fn: Callable[[Project, Body], Any]) -> Response:
         try:
             data = await body_of(request)
         except OrchError as e:
@@ -157,47 +210,50 @@ def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None)
 
     async def column(request: Request) -> Response:
         q = request.query_params
-        return await run(kanban.column_page, q.get("session", ""), q.get("status", ""),
-                         group=q.get("group") or None, offset=number(request, "offset", 0),
-                         limit=number(request, "limit", kanban.PAGE))  # fmt: skip
+        return await run(lambda project: kanban.column_page(
+            project, q.get("session", ""), q.get("status", ""), group=q.get("group") or None,
+            offset=number(request, "offset", 0), limit=number(request, "limit", kanban.PAGE)))  # fmt: skip
 
     async def task(request: Request) -> Response:
         return await run(task_page, request.path_params["task_id"])
 
     async def move(request: Request) -> Response:
         task_id = request.path_params["task_id"]
-        return await written(request, lambda project, data: tasks.update_task(
-            project, task_id, status=data.get("status"), force=bool(data.get("force"))))  # fmt: skip
+        return await written(request, lambda project, body: tasks.update_task(
+            project, task_id, status=body.text("status", required=True),
+            force=body.flag("force")))  # fmt: skip
 
     async def edit(request: Request) -> Response:
         task_id = request.path_params["task_id"]
-        return await written(request, lambda project, data: tasks.update_task(
-            project, task_id, title=data.get("title"), description=data.get("description")))  # fmt: skip
+        return await written(request, lambda project, body: tasks.update_task(
+            project, task_id, title=body.text("title"),
+            description=body.text("description", empty=True),
+            description_was=body.text("description_was", empty=True)))  # fmt: skip
 
     async def add(request: Request) -> Response:
-        return await written(request, lambda project, data: tasks.add_task(
-            project, str(data.get("title") or ""), session=data.get("session") or None,
-            group=data.get("group") or None, description=data.get("description") or None,
-            specialist_type=data.get("specialist_type") or None,
-            priority_level=data.get("priority_level") or None,
-            estimated_effort=data.get("estimated_effort") or None))  # fmt: skip
+        return await written(request, lambda project, body: tasks.add_task(
+            project, body.text("title", required=True) or "", session=body.text("session"),
+            group=body.text("group"), description=body.text("description"),
+            specialist_type=body.text("specialist_type"),
+            priority_level=body.whole("priority_level"),
+            estimated_effort=body.text("estimated_effort")))  # fmt: skip
 
     async def graph(request: Request) -> Response:
         return await run(graph_page, request.query_params.get("session") or None)
 
     async def find(request: Request) -> Response:
         q = request.query_params
-        return await run(search.search, q.get("q", ""), scope=q.get("scope") or "active",
-                         limit=number(request, "limit", 50),
-                         offset=number(request, "offset", 0))  # fmt: skip
+        return await run(lambda project: search.search(
+            project, q.get("q", ""), scope=q.get("scope") or "active",
+            limit=number(request, "limit", 50), offset=number(request, "offset", 0)))  # fmt: skip
 
     async def session_list(request: Request) -> Response:
         return await run(kanban.sessions_page)
 
     async def session_move(request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        return await written(request, lambda project, data: sessions.change_status(
-            project, session_id, str(data.get("status") or "")))  # fmt: skip
+        return await written(request, lambda project, body: sessions.change_status(
+            project, session_id, body.text("status", required=True) or ""))  # fmt: skip
 
     async def artifact(request: Request) -> Response:
         return await board.run(board_artifact, board, request.path_params["task_id"],
@@ -223,7 +279,7 @@ def build_app(board: Board, *, hosts: set[str] | None, token: str | None = None)
         Route("/api/artifact/{task_id}/{name:path}", artifact),
         Route("/api/events", events),
     ]
-    return Guard(Starlette(routes=routes), hosts, token)
+    return Guard(Starlette(routes=routes), hosts, token, port)
 
 
 def task_page(project: Project, ref: str) -> dict[str, Any]:
@@ -236,7 +292,7 @@ def task_page(project: Project, ref: str) -> dict[str, Any]:
     row["html"] = to_html(row.get("description"))
     row["artifacts"] = artifacts_of(project, row["task_id"])
     row["history"] = history(project, row["task_id"])
-    row["transitions"] = list(kanban.COLUMNS)
+    row["statuses"] = list(kanban.COLUMNS)
     return row
 
 
@@ -258,7 +314,8 @@ def board_artifact(board: Board, task_id: str, name: str) -> Response:
 
     with board.lock:
         try:
-            content = file_text(board.project, artifact_path(board.project, task_id, name))
+            path = artifact_path(board.project, task_id, name)
+            content = file_text(board.project, path, limit=None)  # whole: an image, a zip
         except OrchError as e:
             return reply(refusal(e), STATUS.get(type(e), 400))
         finally:
@@ -282,12 +339,17 @@ async def stream(board: Board, request: Request) -> Any:
         # Told once the watcher is receiving events: a change made after this is seen.
         await run_in_threadpool(board.feed.ready.wait, 5.0)
         yield "retry: 1000\nevent: ready\ndata: {}\n\n"
-        while True:
+        idle = 0.0
+        while not board.stopping():  # the server stopping: the stream ends, not cancelled
             try:
-                paths = await asyncio.wait_for(queue.get(), PING_S)
+                paths = await asyncio.wait_for(queue.get(), LOOK_S)
             except TimeoutError:
-                yield ": ping\n\n"
+                idle += LOOK_S
+                if idle >= PING_S:
+                    idle = 0.0
+                    yield ": ping\n\n"
                 continue
+            idle = 0.0
             while not queue.empty():  # a burst told twice is fetched once
                 paths = sorted({*paths, *queue.get_nowait()})
             yield f"event: change\ndata: {json.dumps({'paths': paths})}\n\n"

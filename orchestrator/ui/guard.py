@@ -8,9 +8,12 @@ reaches a page.
 - **CSRF**: another site's page may post to the board. A browser names the page's origin
   in `Origin` on every write, so a write whose `Origin` is not the board's own is refused;
   a write must also be JSON, which a plain HTML form cannot send.
-- **Other machines**: served beyond loopback (`--host 0.0.0.0`), every request needs the
-  token printed in the URL; the first page sets it as a cookie (HttpOnly, SameSite=Strict)
-  for the page's own requests.
+- **Other people**: every request needs the token of the URL `orch ui` prints (and
+  opens): another user of the same machine, or another process, can reach loopback too.
+  The first page sets it as a cookie (HttpOnly, SameSite=Strict, named with the port, so
+  two boards on one machine keep theirs) for the page's own requests. Served beyond
+  loopback (`--host 0.0.0.0`), the Host check is off (other machines name it by any
+  address) and the token alone keeps others out.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
-COOKIE = "orch_ui_token"
+COOKIE = "orch_ui_token_{port}"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 READS = ("GET", "HEAD")
 
 
-def loopback_hosts(port: int) -> set[str]:
-    """The `Host` values a browser sends to a board on loopback at `port`."""
-    return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+def loopback_hosts(host: str, port: int) -> set[str]:
+    """The `Host` values a browser sends to a board on loopback at `host`:`port`."""
+    named = f"[{host}]" if ":" in host else host
+    return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"{named}:{port}"}
 
 
 class Guard:
@@ -36,10 +40,13 @@ class Guard:
     on a write, a write that is not JSON, and (when `token` is given) any request
     without the token, in its query or its cookie."""
 
-    def __init__(self, app: Any, hosts: set[str] | None, token: str | None = None):
+    def __init__(self, app: Any, hosts: set[str] | None, token: str | None, port: int):
         self.app, self.hosts, self.token = app, hosts, token
+        self.cookie = COOKIE.format(port=port)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":  # the board has none: refused, not passed on
+            return await send({"type": "websocket.close", "code": 1008})
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -52,7 +59,7 @@ class Guard:
             # The URL's token becomes the page's cookie: its own requests carry it.
             async def with_cookie(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
-                    cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+                    cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
                     message["headers"] = [*message.get("headers", []),
                                           (b"set-cookie", cookie.encode())]  # fmt: skip
                 await send(message)
@@ -72,8 +79,8 @@ class Guard:
             )
         if self.token and not self._token_given(scope, headers):
             return 401, (
-                "refused: this board is served beyond loopback and needs its token; open"
-                " the URL `orch ui` printed (it ends in ?token=…)"
+                "refused: this board needs its token; open the URL `orch ui` printed (it"
+                " ends in ?token=…)"
             )
         if scope["method"] not in READS:
             origin = headers.get("origin")
@@ -97,7 +104,7 @@ class Guard:
                 jar.load(headers.get("cookie", ""))
             except Exception:  # a malformed cookie header is no token
                 return False
-            given = jar[COOKIE].value if COOKIE in jar else ""
+            given = jar[self.cookie].value if self.cookie in jar else ""
         return bool(given) and secrets.compare_digest(given, self.token)
 
 

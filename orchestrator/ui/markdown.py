@@ -37,7 +37,13 @@ def _renderer() -> Any:
             token.attrSet("target", "_blank")
         return renderer.renderToken(tokens, idx, options, env)
 
+    def image(renderer, tokens, idx, options, env):
+        token = tokens[idx]  # an artifact's picture shown from the board
+        token.attrSet("src", board_href(token.attrGet("src") or ""))
+        return renderer.image(tokens, idx, options, env)
+
     md.add_render_rule("link_open", link_open)
+    md.add_render_rule("image", image)
     return md
 
 

@@ -1,10 +1,12 @@
-"""Serving the board: uvicorn on a socket bound to loopback (or, asked for, beyond it with
-a token), in this process. `serve` is `orch ui`; `running` serves on a free port in a
-thread, for tests and benches, and stops when its block ends."""
+"""Serving the board: uvicorn on a socket bound to loopback (or, asked for, beyond it), in
+this process, every request needing the token of the URL it prints. `serve` is `orch ui`;
+`running` serves on a free port in a thread, for tests and benches, and stops when its
+block ends."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
 import threading
@@ -26,11 +28,16 @@ DEFAULT_PORT = 8642
 
 @dataclass
 class Served:
-    url: str  # what to open, with the token when one is needed
+    base: str  # http://127.0.0.1:PORT/
+    token: str
     host: str
     port: int
-    token: str | None
     board: Board
+
+    @property
+    def url(self) -> str:
+        """What to open: the board with its token."""
+        return f"{self.base}?token={self.token}"
 
 
 def is_loopback(host: str) -> bool:
@@ -60,23 +67,50 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def other_addresses(port: int) -> list[str]:
+    """How other machines may name a board served on every interface (0.0.0.0)."""
+    found: set[str] = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), port, socket.AF_INET):
+            address = str(info[4][0])
+            if not ipaddress.ip_address(address).is_loopback:
+                found.add(address)
+    except OSError:
+        pass
+    return sorted(found)
+
+
 def prepare(root: Path, host: str, port: int) -> tuple[Served, uvicorn.Server, socket.socket]:
     """The board, its uvicorn server and its socket, not yet serving."""
     import uvicorn
 
     sock = bind(host, port)
     port = sock.getsockname()[1]
+    token = secrets.token_urlsafe(18)
     loopback = is_loopback(host)
-    token = None if loopback else secrets.token_urlsafe(18)
-    hosts = loopback_hosts(port) if loopback else None
+    # Beyond loopback other machines name the board by any of its addresses: the token
+    # alone keeps others out there.
+    hosts = loopback_hosts(host, port) if loopback else None
     board = Board(root)
-    app = build_app(board, hosts=hosts, token=token)
-    shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
-    if ":" in shown:
-        shown = f"[{shown}]"
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="off")
-    return Served(url, host, port, token, board), uvicorn.Server(config), sock
+    app = build_app(board, hosts=hosts, token=token, port=port)
+    shown = "127.0.0.1" if host in ("localhost", "0.0.0.0", "::") else host
+    base = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="off")
+    server = uvicorn.Server(config)
+    board.stopping = lambda: server.should_exit
+    return Served(base, token, host, port, board), server, sock
+
+
+def opener(served: Served) -> Path:
+    """A page only this user can read that leads the browser to the board: the token
+    never appears in the browser's command line, which every user of the machine sees."""
+    folder = served.board.project.layout.index_dir
+    path = folder / f"ui-{served.port}.html"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f'<!doctype html><meta http-equiv="refresh" content="0; url={served.url}">'
+                f'<a href="{served.url}">orch board</a>\n')  # fmt: skip
+    return path
 
 
 def serve(root: Path, host: str, port: int, say: Callable[[str], None],
@@ -84,6 +118,9 @@ def serve(root: Path, host: str, port: int, say: Callable[[str], None],
     """Serve the board until Ctrl-C."""
     served, server, sock = prepare(root, host, port)
     say(served.url)
+    if not is_loopback(host):
+        for address in other_addresses(served.port):
+            say(f"from other machines: http://{address}:{served.port}/?token={served.token}")
     if on_start is not None:
         on_start(served)
     try:
@@ -91,6 +128,7 @@ def serve(root: Path, host: str, port: int, say: Callable[[str], None],
     finally:
         served.board.close()
         sock.close()
+        (served.board.project.layout.index_dir / f"ui-{served.port}.html").unlink(missing_ok=True)
 
 
 @contextmanager

@@ -5,13 +5,12 @@
 // escaped there.
 "use strict";
 
-const STATUS_NAMES = {
-  pending: "Pending", in_progress: "In progress", blocked: "Blocked",
-  needs_revision: "Needs revision", failed: "Failed", completed: "Completed",
-  cancelled: "Cancelled",
-};
+// How a status is shown; which statuses there are comes from the server (the columns).
+const STATUS_NAMES = { in_progress: "In progress", needs_revision: "Needs revision" };
+const statusName = (status) => STATUS_NAMES[status] || status.charAt(0).toUpperCase() + status.slice(1).replace(/_/g, " ");
 const PAGE = 50;
-const state = { route: null, board: null, limits: {}, errors: {}, editing: false, refreshing: null };
+const state = { route: null, board: null, limits: {}, errors: {}, editing: false, refreshing: null,
+                statuses: [], moving: 0, focus: null };
 
 // ---------------------------------------------------------------- helpers
 function h(tag, attrs, ...children) {
@@ -36,13 +35,19 @@ async function api(path, method = "GET", body = undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  let answer;
+  let answer, response;
   try {
-    const response = await fetch(path, options);
-    answer = await response.json();
-    answer.ok = response.ok;
+    response = await fetch(path, options);
   } catch (e) {
     answer = { ok: false, error: `the board's server did not answer (${e.message}): is orch ui still running?` };
+  }
+  if (response) {
+    try {
+      answer = await response.json();
+      answer.ok = response.ok;
+    } catch (e) {
+      answer = { ok: false, error: `the board's server answered ${response.status} ${response.statusText}; its terminal says why` };
+    }
   }
   for (const warning of answer.warnings || []) toast(warning, "warning");
   return answer;
@@ -62,7 +67,7 @@ function progressBar(percent, label) {
 }
 
 function pill(status) {
-  return h("span", { class: `pill status-${status}` }, STATUS_NAMES[status] || status);
+  return h("span", { class: `pill status-${status}` }, statusName(status));
 }
 
 function taskLink(task) {
@@ -112,11 +117,13 @@ function renderBoard() {
   const data = state.board;
   if (!data.session) {
     return show(h("section", { class: "empty" }, h("h1", {}, "No session yet"),
-      h("p", {}, "Create one with `orch session create NAME`, or let an agent plan one.")));
+      h("p", {}, "Create one with ", h("code", {}, "orch session create NAME"), ", or let an agent plan one.")));
   }
   const s = data.session;
-  // The graph shows the session the board shows.
+  state.statuses = data.columns.map((c) => c.status);
+  // The graph, and the board when it is left, show the session the board shows.
   document.querySelector("[data-nav=graph]").setAttribute("href", `#/graph?session=${s.session_id}`);
+  document.querySelector("[data-nav=board]").setAttribute("href", `#/?session=${s.session_id}`);
   const picker = h("select", { id: "session-picker", "aria-label": "Session",
                                onchange: (e) => { state.limits = {}; go("/", { session: e.target.value }); } },
     data.sessions.map((x) => h("option", { value: x.session_id, selected: x.session_id === s.session_id },
@@ -184,7 +191,7 @@ async function addTask(event) {
 
 function column(col) {
   const shown = col.cards.length;
-  const section = h("section", { class: "column", "data-status": col.status, "aria-label": STATUS_NAMES[col.status],
+  const section = h("section", { class: "column", "data-status": col.status, "aria-label": statusName(col.status),
       ondragover: (e) => { e.preventDefault(); section.classList.add("over"); },
       ondragleave: () => section.classList.remove("over"),
       ondrop: (e) => {
@@ -193,7 +200,7 @@ function column(col) {
         const id = e.dataTransfer.getData("text/plain");
         if (id) move(id, col.status);
       } },
-    h("h2", {}, STATUS_NAMES[col.status], h("span", { class: "count" }, col.count)),
+    h("h2", {}, statusName(col.status), h("span", { class: "count" }, col.count)),
     h("div", { class: "cards" }, col.cards.map(card)),
     shown < col.count
       ? h("button", { type: "button", class: "more", onclick: () => showMore(col) },
@@ -215,7 +222,11 @@ async function showMore(col) {
 }
 
 function card(task) {
-  const error = state.errors[task.task_id];
+  let error = state.errors[task.task_id];
+  if (error && error.from !== task.status) {  // moved since, by someone: the note is stale
+    delete state.errors[task.task_id];
+    error = null;
+  }
   const el = h("article", { class: `card prio-${task.priority_level}${task.ready ? " ready" : ""}${task.blocked_by.length ? " waiting" : ""}${task.parent_task_id ? " subtask" : ""}`,
       "data-task-id": task.task_id, "data-status": task.status, draggable: "true", tabindex: "0",
       ondragstart: (e) => { e.dataTransfer.setData("text/plain", task.task_id); e.dataTransfer.effectAllowed = "move"; },
@@ -240,9 +251,37 @@ function card(task) {
 }
 
 function statusControl(taskId, status) {
-  return h("label", { class: "status-control" }, h("span", { class: "sr" }, "Status "),
-    h("select", { "aria-label": `Status of ${taskId}`, onchange: (e) => move(taskId, e.target.value) },
-      Object.entries(STATUS_NAMES).map(([value, name]) => h("option", { value, selected: value === status }, name))));
+  return h("div", { class: "status-control" },
+    h("button", { type: "button", class: "status-button", "data-status": status, "aria-haspopup": "menu",
+                  "aria-label": `Status of ${taskId}: ${statusName(status)}. Change`,
+                  onclick: (e) => openMenu(e.currentTarget, taskId, status) },
+      statusName(status), h("span", { "aria-hidden": "true" }, " ▾")));
+}
+
+// The statuses to move to, as buttons: arrows move between them, Enter moves the task,
+// Escape closes the menu; focus comes back to the card's control after the move.
+function openMenu(button, taskId, status) {
+  closeMenu();
+  const items = state.statuses.filter((v) => v !== status).map((value) =>
+    h("button", { type: "button", role: "menuitem", "data-status": value,
+                  onclick: () => { closeMenu(); state.focus = taskId; move(taskId, value); } }, statusName(value)));
+  const menu = h("div", { class: "status-menu", role: "menu", "aria-label": `Move ${taskId} to`,
+    onkeydown: (e) => {
+      const at = items.indexOf(document.activeElement);
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        items[(at + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length].focus();
+      } else if (e.key === "Escape") {
+        closeMenu();
+        button.focus();
+      }
+    } }, items);
+  button.after(menu);
+  items[0].focus();
+}
+
+function closeMenu() {
+  for (const menu of document.querySelectorAll(".status-menu")) menu.remove();
 }
 
 function refusalNote(taskId, error) {
@@ -258,13 +297,23 @@ function refusalNote(taskId, error) {
 
 async function move(taskId, status, force = false) {
   const el = document.querySelector(`.card[data-task-id="${taskId}"]`);
+  const from = el ? el.dataset.status : (state.task && state.task.status);
   const target = document.querySelector(`.column[data-status="${status}"] .cards`);
   if (el && target && state.route.path === "/") target.prepend(el);  // shown at once; the answer confirms
-  const answer = await api(`/api/task/${taskId}/status`, "POST", { status, force });
+  state.moving += 1;  // the files it writes are told as changes too: fetched once, below
+  let answer;
+  try {
+    answer = await api(`/api/task/${taskId}/status`, "POST", { status, force });
+  } finally {
+    state.moving -= 1;
+  }
   if (answer.ok) delete state.errors[taskId];
-  else state.errors[taskId] = { ...answer, status };
+  else state.errors[taskId] = { ...answer, status, from };
   await refresh();
   if (!answer.ok && state.route.path !== "/") toast(answer.error, "error");
+  const control = document.querySelector(`[data-task-id="${state.focus}"] .status-button`);
+  if (control) control.focus();
+  state.focus = null;
 }
 
 // ---------------------------------------------------------------- a task
@@ -273,6 +322,8 @@ async function loadTask(taskId) {
   if (!answer.ok) return show(h("p", { class: "error", role: "alert" }, answer.error));
   if (state.editing) return;  // a form open: what changed shows once it is closed
   const t = answer.data;
+  state.task = t;
+  state.statuses = t.statuses;
   const related = (title, rows) => rows.length ? h("section", { class: "related" }, h("h2", {}, title),
     h("ul", {}, rows.map((r) => h("li", {}, taskLink(r), " ", pill(r.status))))) : null;
   const facts = [
@@ -287,6 +338,9 @@ async function loadTask(taskId) {
       h("button", { type: "button", id: "edit-task", onclick: () => editTask(t) }, "Edit")),
     h("div", { class: "task-controls" }, statusControl(t.task_id, t.status), error ? refusalNote(t.task_id, error) : null),
     h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    t.problems.length ? h("section", { class: "problems" }, h("h2", {}, "Problems in its file"),
+      h("ul", {}, t.problems.map((p) => h("li", { class: p.severity },
+        `${p.path}${p.line ? ":" + p.line : ""}: ${p.message}`, p.fix ? ` (${p.fix})` : "")))) : null,
     htmlSection(t.html),
     related("Subtasks", t.subtasks), related("Depends on", t.dependencies), related("Blocks", t.blocked_tasks),
     t.artifacts.length ? h("section", { class: "artifacts" }, h("h2", {}, "Artifacts"),
@@ -316,7 +370,13 @@ function editTask(t) {
   const form = h("form", { class: "edit-form", onsubmit: async (e) => {
       e.preventDefault();
       const values = Object.fromEntries(new FormData(form).entries());
-      const answer = await api(`/api/task/${t.task_id}`, "PATCH", values);
+      const changes = {};
+      if (values.title !== t.title) changes.title = values.title;
+      if (values.description !== (t.description || "")) {
+        changes.description = values.description;
+        changes.description_was = t.description || "";  // refused if the file's text moved on
+      }
+      const answer = await api(`/api/task/${t.task_id}`, "PATCH", changes);
       if (!answer.ok) { form.querySelector(".form-error").textContent = answer.error; return; }
       state.editing = false;
       toast(answer.data.changed ? `saved ${t.task_id}` : "nothing changed");
@@ -369,6 +429,10 @@ async function loadSearch() {
 async function loadSessions() {
   const answer = await api("/api/sessions");
   if (!answer.ok) return show(h("p", { class: "error", role: "alert" }, answer.error));
+  if (!answer.data.length) {
+    return show(h("section", { class: "sessions-page" }, h("h1", {}, "Sessions"),
+      h("p", { class: "muted" }, "No session yet: ", h("code", {}, "orch session create NAME"), ".")));
+  }
   show(h("section", { class: "sessions-page" }, h("h1", {}, "Sessions"),
     h("ul", { class: "sessions" }, answer.data.map((s) => h("li", { class: "session", "data-session-id": s.session_id },
       h("div", { class: "session-head" }, h("a", { href: `#/?session=${s.session_id}` }, s.name), " ", pill(s.status),
@@ -381,6 +445,7 @@ async function loadSessions() {
 }
 
 async function sessionMove(sessionId, status) {
+  if ((status === "cancelled" || status === "archived") && !window.confirm(`${status === "cancelled" ? "Cancel" : "Archive"} this session?`)) return;
   const answer = await api(`/api/session/${sessionId}/status`, "POST", { status });
   await loadSessions();
   if (!answer.ok) {
@@ -410,9 +475,10 @@ async function refresh() {
   return loadBoard();
 }
 
-// A change told while a fetch runs is fetched once more after it, never in parallel.
+// A change told while a fetch runs is fetched once more after it, never in parallel; one
+// told while this page's own move is answered is fetched by the move itself.
 function changed() {
-  if (state.editing) return;
+  if (state.editing || state.moving) return;
   if (state.refreshing) { state.refreshing.again = true; return; }
   const run = { again: false };
   state.refreshing = run;
@@ -423,12 +489,35 @@ function changed() {
   });
 }
 
+// Every tab of the board shares one event stream through a shared worker (static/live.js):
+// a browser keeps at most six connections to one server, and each stream holds one.
 function listen() {
-  const events = new EventSource("/api/events");
   const live = document.getElementById("live");
-  events.addEventListener("ready", () => { document.body.dataset.live = "on"; live.classList.add("on"); });
-  events.addEventListener("change", changed);
-  events.onerror = () => { document.body.dataset.live = "off"; live.classList.remove("on"); };
+  let seen = false;
+  const told = (kind) => {
+    if (kind === "ready") {
+      document.body.dataset.live = "on";
+      live.classList.add("on");
+      if (seen) changed();  // back after a break: what changed meanwhile was not told
+      seen = true;
+    } else if (kind === "change") {
+      changed();
+    } else {
+      document.body.dataset.live = "off";
+      live.classList.remove("on");
+    }
+  };
+  if (window.SharedWorker) {
+    const worker = new SharedWorker("/static/live.js");
+    worker.port.onmessage = (e) => told(e.data);
+    worker.port.start();
+    window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
+  } else {
+    const events = new EventSource("/api/events");
+    events.addEventListener("ready", () => told("ready"));
+    events.addEventListener("change", () => told("change"));
+    events.onerror = () => told("down");
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -438,6 +527,9 @@ document.addEventListener("DOMContentLoaded", () => {
                     scope: document.getElementById("search-scope").value });
   });
   window.addEventListener("hashchange", route);
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest(".status-menu, .status-button")) closeMenu();
+  });
   listen();
   route();
 });
