@@ -394,6 +394,7 @@ def test_edits_that_keep_the_task_tree_give_every_answer_of_a_rebuild_on_duckdb(
     check_edits_against_rebuilds(sample, sample_orch, monkeypatch, show_every_task=True)
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_a_session_files_own_edit_keeps_the_figures_a_rebuild_gives(sample):
     """A regenerated view or a note added to session.md keeps the session's derived
     figures without a scan of its tasks; an edit of its own timestamps reads them all

@@ -215,6 +215,7 @@ def test_a_hand_edit_shows_in_the_open_page_without_a_reload(page, board_project
     assert page.evaluate("window.__kept") == 1
 
 
+@pytest.mark.slow  # seven pages: in .ci/run's slow step
 @needs_browser
 def test_seven_tabs_share_one_event_stream_and_all_stay_live(browser, served, board_project):
     """A browser keeps six connections to one server: a stream per tab would hang the

@@ -13,7 +13,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.rules import OPEN_SQL, UNMET_SQL
 from orchestrator.core.sessions import SESSION_VERB, with_problems
 from orchestrator.core.tasks import READY_CLAUSE
-from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.errors import Hint, InvalidInput, NotFound
 from orchestrator.index.engine import IndexDB
 from orchestrator.model import (
     ACTIVE,
@@ -220,7 +220,7 @@ def dependency_graph(project: Project, session: str | None = None) -> dict[str, 
     with project.reading() as db:
         row = _session(db, session, _newest_first(db))
         if row is None:
-            raise NotFound("no session yet: create one with `orch session create NAME`")
+            raise NotFound("no session yet: create one first", hint=Hint("session_create"))
         sid = row["session_id"]
         nodes = with_blockers(
             db,
