@@ -18,7 +18,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.setup import init_project
 from orchestrator.mcp.replies import REPLY_BUDGET
 from orchestrator.mcp.server import build_server
-from tests.conftest import copy_sample, git_init, set_engine
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, copy_sample, git_init, set_engine
 from tests.mcp_agent import (
     PLAN,
     Agent,
@@ -217,6 +217,7 @@ def test_a_server_started_for_one_project_stays_in_it(sample, tmp_path):
     connected(build_server(root), body)
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
     root = sample.root
 
@@ -274,6 +275,7 @@ def test_session_tools_follow_the_state_machine_and_archive_exports(sample):
     assert any(s.startswith("orch: archive ") for s in git_log(root))
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_group_mode_and_task_record_tools(sample):
     root = sample.root
 

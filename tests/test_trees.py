@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Orch, git_init, set_engine
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, Orch, git_init, set_engine
 
 GROUPS_REGION = re.compile(r"<!-- orch:begin groups -->\n(.*?)<!-- orch:end groups -->", re.S)
 
@@ -109,6 +109,7 @@ def names(lines: list[str]) -> list[str]:
 # -- session.md -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_session_md_shows_each_group_under_its_parent_and_each_subtask_under_its_own(tree):
     orch, ids = tree
     assert outline(groups_region(orch), ids) == [
@@ -169,6 +170,7 @@ def test_status_shows_a_nested_group_under_its_parent(tree):
     assert names(section(orch("status").stdout, "Groups")) == ["A", "└─ B", "C"]
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_group_list_shows_a_nested_group_under_its_parent(tree):
     orch, ids = tree
     rows = orch("group", "list").stdout.splitlines()[1:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -21,7 +22,7 @@ from orchestrator.store.session_view import (
     task_line,
 )
 from orchestrator.store.view_edits import read_edits
-from tests.conftest import Orch, task_file
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, Orch, task_file
 
 STATUSES = ["pending", "in_progress", "blocked", "completed", "needs_revision"]
 
@@ -177,6 +178,7 @@ def make_session(orch: Orch) -> dict[str, str]:
             "started": started["task_id"], "loose": loose["task_id"]}  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_the_view_follows_every_change_and_is_committed_with_it(project):
     orch = Orch(project.root)
     ids = make_session(orch)
