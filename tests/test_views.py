@@ -137,6 +137,26 @@ def test_round_trip_keeps_peoples_text_and_applies_boxes_and_titles(view, before
     assert " ".join(tasks[renamed]["title"].split()) == " ".join(new_title.split())
 
 
+@settings(max_examples=60, deadline=None)
+@given(view=views(), changes=st.data())
+def test_a_remembered_checklist_is_the_checklist_rendered_afresh(view, changes):
+    """A process that stays up keeps each group's checklist text (session_view's
+    _checklist_of): after any change of a task, what it renders is what a fresh process
+    renders."""
+    from orchestrator.store import session_view
+
+    render(view)  # remembered
+    task = changes.draw(st.sampled_from(view.tasks))
+    field = changes.draw(
+        st.sampled_from(["title", "status", "specialist_type", "estimated_effort"])
+    )
+    task[field] = {"title": changes.draw(titles), "status": changes.draw(st.sampled_from(STATUSES)),
+                   "specialist_type": "reviewer", "estimated_effort": 5}[field]  # fmt: skip
+    remembered = render(view)
+    session_view._checklist_of.cache_clear()
+    assert render(view) == remembered
+
+
 def test_an_edited_line_of_a_task_whose_file_is_broken_is_said_broken_not_missing():
     """The task is left out of the list while its file is broken; the caller's rule says
     why (file:line: problem), and the edit is said to wait for the fix."""
