@@ -3,7 +3,9 @@ served by uvicorn in this process, on a copy of the sample project in a real git
 repository. Every edit is checked where it must land: in the file and in a commit.
 
 The browser tests are skipped where Chromium or Playwright is missing (.ci/run installs
-both); the HTTP tests of the guard run everywhere.
+both, and fails rather than skips them); the HTTP tests of the guard run everywhere. The
+default run keeps the board's core (open, drag, a refused move, a hand edit live, the
+graph and search pages); the rest run in .ci/run's slow step (`pytest -m slow`).
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ def test_dragging_a_card_to_completed_writes_the_file_and_commits(page, board_pr
     assert f"Orch-Task: {READY}" in message and "Orch-Op: update" in message
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_the_status_control_moves_a_card_for_keyboard_users(page, board_project):
     before = commits(board_project)
@@ -237,6 +240,7 @@ def test_seven_tabs_share_one_event_stream_and_all_stay_live(browser, served, bo
     context.close()
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_a_cli_write_shows_live_too(page, board_project):
     other = Project(board_project.root)  # another process's view of the project
@@ -245,6 +249,7 @@ def test_a_cli_write_shows_live_too(page, board_project):
                            timeout=WAIT)  # fmt: skip
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_the_task_page_renders_its_text_links_and_history(page, board_project):
     card(page, WAITING).locator("a.title").click()
@@ -262,6 +267,7 @@ def test_the_task_page_renders_its_text_links_and_history(page, board_project):
     assert f"Orch-Task: {WAITING}" in last_commit(board_project)
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_a_task_added_from_the_board_lands_in_a_file_and_a_commit(page, board_project):
     page.locator("#add-task").click()
@@ -296,6 +302,7 @@ def test_the_search_box_finds_tasks_with_snippets(page):
     assert page.locator(".search-page mark").first.inner_text().lower().startswith("refund")
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_the_sessions_page_offers_the_allowed_transitions(page, board_project):
     page.locator("[data-nav=sessions]").click()
@@ -445,6 +452,7 @@ def stop(process: subprocess.Popen) -> str:
     return err
 
 
+@pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes
 @needs_browser
 def test_orch_ui_prints_its_url_first_and_ctrl_c_stops_it_cleanly_with_a_page_open(
     board_project, browser
