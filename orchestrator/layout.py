@@ -117,8 +117,16 @@ class Layout:
         given = Path(path).expanduser()
         resolved = (given if given.is_absolute() else base / given).resolve()
         if not resolved.is_relative_to(base):
+            # Named from the project root: the message may reach a client on another
+            # machine (the board), which has no business knowing where the project lies.
+            root = self.root.resolve()
+            shown: object = base
+            if base == root:
+                shown = "the project"
+            elif base.is_relative_to(root):
+                shown = base.relative_to(root).as_posix()
             raise PathOutsideProject(
-                f"{what} {str(path)!r} points outside {base}; give a path inside it"
+                f"{what} {str(path)!r} points outside {shown}; give a path inside it"
             )
         return resolved
 
