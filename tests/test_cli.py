@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
-from tests.conftest import task_file
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, task_file
 
 SESSION_COLUMNS = {
     "session_id",
@@ -68,6 +68,7 @@ GROUP_COLUMNS = {
 }
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_a_session_group_and_tasks_from_creation_to_done(orch, project):
     session = orch.json("session", "create", "Payments API", "-d", "Build v2")
     assert set(session) >= SESSION_COLUMNS
@@ -127,6 +128,7 @@ def test_text_output_lists_tasks_as_a_tree_under_headers(orch):
     assert "  Child task" in lines[2] and "Parent task" in lines[1]
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_session_lifecycle_commands(orch):
     first = orch.json("session", "create", "First")
     second = orch.json("session", "create", "Second", "--switch")

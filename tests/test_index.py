@@ -216,6 +216,7 @@ def test_derived_figures_are_never_written_to_files(sample, sample_orch):
             assert keys.isdisjoint(derived_fields(kind)), (path, keys & set(derived_fields(kind)))
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_progress_aggregates_recursively(project, orch):
     orch("session", "create", "S")
     orch("group", "create", "G")

@@ -369,7 +369,7 @@ def test_task_list_pages_stay_small_and_cover_everything(sqlite_project):
     connected(build_server(root, tools="all"), body)  # with the legacy name
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_search_scopes_and_content_types(tmp_path, engine):
     root = copy_sample(tmp_path / "sample", engine).root
 
@@ -447,6 +447,7 @@ def test_cleanup_dry_run_changes_nothing_and_apply_fixes_in_one_commit(sample):
     connected(build_server(root), body)
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_maintenance_sync_conflicts_and_resources(sample):
     root = sample.root
 
@@ -491,6 +492,7 @@ def test_maintenance_sync_conflicts_and_resources(sample):
     connected(build_server(root), body)
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_edits_between_calls_are_seen_at_the_next_call(sample):
     """The server finds changes from its change journal, not a stat of every file: an
     edit saved just before a call, a new session folder, a deleted file."""

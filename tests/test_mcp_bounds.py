@@ -12,7 +12,7 @@ import pytest
 from orchestrator.core.project import Project
 from orchestrator.mcp.replies import REPLY_BUDGET
 from orchestrator.mcp.server import build_server
-from tests.conftest import copy_sample
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW, copy_sample
 from tests.mcp_agent import Agent, connected, meta, task_file
 
 
@@ -111,6 +111,7 @@ def test_artifact_numbers_never_reuse_a_deleted_ones_name(sqlite_project):
     connected(build_server(root), body)
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_cleanup_applies_every_kind_and_spares_files_it_cannot_read(sample):
     root = sample.root
 

@@ -18,6 +18,7 @@ from orchestrator.core.project import Project
 from orchestrator.core.tasks import add_task
 from orchestrator.core.views import add_note
 from orchestrator.resources import shipped
+from tests.conftest import SQLITE_NOW_DUCKDB_SLOW
 from tests.conftest import orch_in as orch
 
 
@@ -134,6 +135,7 @@ def test_cleanup_dry_run_changes_nothing_and_apply_is_one_commit(sample_root):
 # -- archive and export --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_archive_with_an_export_and_back(sample_root):
     root = sample_root
     orch(root, "session", "pause", "s-f626d0c8")

@@ -130,6 +130,7 @@ def test_session_md_shows_each_group_under_its_parent_and_each_subtask_under_its
     ]
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_ticking_a_box_deep_in_a_nested_group_completes_that_task(tree):
     orch, ids = tree
     (path,) = orch.root.glob(".task_orchestrator/sessions/*/session.md")
@@ -165,6 +166,7 @@ def test_groups_nested_deeper_than_markdown_headings_keep_distinct_headings(tree
 # -- the CLI --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_status_shows_a_nested_group_under_its_parent(tree):
     orch, _ = tree
     assert names(section(orch("status").stdout, "Groups")) == ["A", "└─ B", "C"]

@@ -213,6 +213,7 @@ def test_the_view_follows_every_change_and_is_committed_with_it(project):
     assert "session.md" in git(project.root, "show", "--name-only", "--format=", "HEAD")
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_a_change_the_view_does_not_show_leaves_it_alone(project):
     """A priority or a description is not on the task's line nor in any count: the view
     is not regenerated for it (at thousands of tasks that is most of the change's cost),
@@ -235,6 +236,7 @@ def test_a_change_the_view_does_not_show_leaves_it_alone(project):
     assert git(project.root, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_boxes_ticked_and_titles_edited_in_session_md_reach_the_tasks(project):
     orch = Orch(project.root)
     ids = make_session(orch)
