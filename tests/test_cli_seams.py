@@ -231,14 +231,16 @@ def test_with_json_a_usage_error_is_json_on_stderr(orch):
 
 
 def test_with_json_an_error_is_json_with_its_hint_as_a_command(orch):
+    # Asked before any task exists: with tasks, a random id close to t-00000000 would be
+    # suggested instead ("did you mean"), and the hint left out.
+    missing = json.loads(orch("task", "show", "t-00000000", "--json", code=1).stderr)
+    assert missing == {"error": missing["error"], "hint": "orch task list"}
     parent = added(orch, "Parent")
     added(orch, "Child", "--parent", parent)
     done = orch("task", "done", parent, "--json", code=1)
     error = json.loads(done.stderr)
     assert "subtask" in error["error"]
     assert error["hint"] == f"orch task done {parent} --force"
-    missing = json.loads(orch("task", "show", "t-00000000", "--json", code=1).stderr)
-    assert missing == {"error": missing["error"], "hint": "orch task list"}
 
 
 # -- doctor and cleanup agree ------------------------------------------------------------
