@@ -14,6 +14,7 @@ from orchestrator.core.rules import OPEN_SQL, UNMET_SQL
 from orchestrator.core.sessions import SESSION_VERB, with_problems
 from orchestrator.core.tasks import READY_CLAUSE
 from orchestrator.errors import Hint, InvalidInput, NotFound
+from orchestrator.index.derive import group_chains
 from orchestrator.index.engine import IndexDB
 from orchestrator.model import (
     ACTIVE,
@@ -141,16 +142,8 @@ def _within(
     if not group:
         return None
     top = lookup.group(db, group, session_id)["group_id"]
-    children: dict[str, list[str]] = {}
-    for g in groups:
-        children.setdefault(g["parent_group_id"], []).append(g["group_id"])
-    found, todo = [], [top]
-    while todo:
-        current = todo.pop()
-        if current not in found:
-            found.append(current)
-            todo += children.get(current, [])
-    return found
+    # The index's own rule for which groups a group holds (a loop made by hand included).
+    return [g for g, chain in group_chains(groups, []).items() if top in chain]
 
 
 def _column(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,7 +61,6 @@ class Board:
     def __init__(self, root: Path):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orch-ui-calls")
         self.project: Project = self.worker.submit(Project.find, root).result()
-        self.lock = threading.RLock()
         # A server asks the kernel what changed, not every file (index/journal.py).
         self.worker.submit(self.project.watch_changes).result()
         self.feed = ChangeFeed(self.project.layout.base)
@@ -80,15 +78,14 @@ class Board:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
         """`fn(project, *args, **kwargs)` as a JSON reply: `{"data", "warnings"}`, or
         `{"error", "hint", "warnings"}` with the status of the refusal."""
-        with self.lock:
-            try:
-                data, status = {"data": fn(self.project, *args, **kwargs)}, 200
-            except OrchError as e:
-                data, status = refusal(e), STATUS.get(type(e), 400)
-            except OSError as e:
-                data, status = {"error": os_error_message(e)}, 500
-            finally:
-                warnings = [str(w) for w in self.project.finish_command()]
+        try:
+            data, status = {"data": fn(self.project, *args, **kwargs)}, 200
+        except OrchError as e:
+            data, status = refusal(e), STATUS.get(type(e), 400)
+        except OSError as e:
+            data, status = {"error": os_error_message(e)}, 500
+        finally:
+            warnings = [str(w) for w in self.project.finish_command()]
         return reply(data | {"warnings": warnings}, status)
 
 
@@ -312,14 +309,13 @@ def board_artifact(board: Board, task_id: str, name: str) -> Response:
     """An artifact's bytes, as text or as an image; never as a page the browser runs."""
     from orchestrator.core.artifacts import artifact_path, file_text
 
-    with board.lock:
-        try:
-            path = artifact_path(board.project, task_id, name)
-            content = file_text(board.project, path, limit=None)  # whole: an image, a zip
-        except OrchError as e:
-            return reply(refusal(e), STATUS.get(type(e), 400))
-        finally:
-            board.project.finish_command()
+    try:  # on the board's one thread, as every call
+        path = artifact_path(board.project, task_id, name)
+        content = file_text(board.project, path, limit=None)  # whole: an image, a zip
+    except OrchError as e:
+        return reply(refusal(e), STATUS.get(type(e), 400))
+    finally:
+        board.project.finish_command()
     images = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
     kind = images.get(Path(name).suffix.lower(), "text/plain; charset=utf-8")
     data = content.encode() if isinstance(content, str) else content
