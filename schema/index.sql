@@ -148,7 +148,9 @@ CREATE INDEX IF NOT EXISTS idx_sessions_activity ON sessions (last_activity_at);
 
 CREATE INDEX IF NOT EXISTS idx_tasks_session ON tasks (session_id);
 CREATE INDEX IF NOT EXISTS idx_tasks_hierarchy ON tasks (session_id, hierarchy_path);
-CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (session_id, status);
+-- Covers the session's totals by status and effort (index/refresh.py, core/views.py):
+-- a count over 10,000 tasks reads the index alone, not every row.
+CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (session_id, status, estimated_effort, actual_effort);
 CREATE INDEX IF NOT EXISTS idx_tasks_group ON tasks (session_id, task_group);
 CREATE INDEX IF NOT EXISTS idx_tasks_parent ON tasks (parent_task_id);
 CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id);  -- orch
@@ -203,4 +205,15 @@ CREATE INDEX IF NOT EXISTS idx_problems_path ON problems (path);
 CREATE TABLE IF NOT EXISTS index_meta (
     key TEXT PRIMARY KEY,
     value TEXT
+);
+
+-- Each group's checklist as session.md's groups region shows it (store/session_view.py),
+-- kept so that regenerating a view renders again only the groups whose tasks changed:
+-- core/views.py fills it, index/refresh.py drops a group's text when one of its tasks'
+-- rows changes. group_key is the group's id, or '' for the tasks without a group.
+CREATE TABLE IF NOT EXISTS view_checklists (
+    session_id TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    checklist TEXT NOT NULL,
+    PRIMARY KEY (session_id, group_key)
 );

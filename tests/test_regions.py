@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from orchestrator.store.merge import merge_texts
-from orchestrator.store.regions import begin, end, fenced, markers
+from orchestrator.store.regions import MARKER, begin, end, fenced, markers
 from orchestrator.store.session_view import broken_markers, regions_of
 
 
@@ -73,6 +73,20 @@ def fence_lines(lines: list[str]) -> list[bool]:
 @given(st.lists(LINES, max_size=14))
 def test_fenced_agrees_with_markdown_it(lines):
     assert fenced(lines) == fence_lines(lines)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(LINES, max_size=14))
+def test_markers_found_by_one_search_are_those_of_a_line_by_line_walk(lines):
+    """markers() looks only at the lines one search of the text finds (fences and
+    markers): the same markers as a walk over every line with fenced()."""
+    walked = [
+        (n, m[1], m[2])
+        for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True))
+        if not code and (m := MARKER.match(line))
+    ]
+    assert list(markers(lines)) == walked
+    assert list(markers([f"{line}\n" for line in lines])) == walked  # lines with their ends
 
 
 def test_the_newest_results_entry_is_found_outside_code_fences():

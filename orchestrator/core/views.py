@@ -26,7 +26,9 @@ from orchestrator.store.session_view import (
     NOTE_SECTIONS,
     REGIONS,
     SessionView,
+    Totals,
     broken_markers,
+    checklist,
     place,
     region_insides,
     render,
@@ -43,9 +45,27 @@ if TYPE_CHECKING:
 CHANGE_LOG_LENGTH = 15
 
 
-def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | None:
+TASK_LINE_COLUMNS = (
+    "task_id, title, status, group_id, parent_task_id, level, specialist_type,"
+    " estimated_effort, actual_effort, started_at"
+)
+TASK_ORDER = "ORDER BY position_in_group, created_at NULLS FIRST, task_id"
+COMPARED = "actual_effort IS NOT NULL AND coalesce(estimated_effort, 0) <> 0"
+
+
+def view_of(
+    project: Project, db: IndexDB, session_id: str, whole: bool = False, keep: bool = False
+) -> SessionView | None:
     """What a session's view shows, from the index; its change log (`change_log`, a git
-    call) is left empty for the caller to fill when the view is rewritten."""
+    call) is left empty for the caller to fill when the view is rewritten.
+
+    Each group's checklist is kept in the index (`view_checklists`), and dropped there by
+    the refresh that changes one of its tasks (index/refresh.py): only the groups whose
+    tasks changed are read and rendered again, a few milliseconds where the whole of a
+    10,000-task session takes a hundred. `keep` stores what was rendered again: only
+    under the project lock, so that no refresh can change the rows between the read and
+    the store. `whole` reads every task instead (`view.tasks`), for a caller that maps
+    lines back to tasks."""
     session = db.record("SELECT * FROM sessions WHERE session_id = ?", [session_id])
     if session is None:
         return None
@@ -53,12 +73,6 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
         "SELECT group_id, group_name, parent_group_id, group_level, specialist_focus, priority_level,"
         " total_tasks, completed_tasks, progress_percentage FROM task_groups"
         " WHERE session_id = ? ORDER BY position_in_session, group_id",
-        [session_id],
-    )
-    tasks = db.records(
-        "SELECT task_id, title, status, group_id, parent_task_id, specialist_type,"
-        " estimated_effort, actual_effort, started_at FROM tasks WHERE session_id = ?"
-        " ORDER BY position_in_group, created_at NULLS FIRST, task_id",
         [session_id],
     )
     # last_activity_at is derived from every timestamp of the session and its tasks
@@ -76,10 +90,66 @@ def view_of(project: Project, db: IndexDB, session_id: str) -> SessionView | Non
         " LEFT JOIN session_modes m ON m.mode_id = b.mode_id WHERE b.session_id = ?",
         [session_id],
     )
-    view = SessionView(session, groups, tasks, conflicts=conflicts or 0)
+    if whole:
+        tasks = db.records(
+            f"SELECT {TASK_LINE_COLUMNS} FROM tasks WHERE session_id = ? {TASK_ORDER}",
+            [session_id],
+        )
+        view = SessionView(session, groups, tasks, conflicts=conflicts or 0)
+    else:
+        view = SessionView(session, groups, [], conflicts=conflicts or 0)
+        view.checklists = kept_checklists(db, session_id, [g["group_id"] for g in groups], keep)
+        view.totals = {
+            row[0]: Totals(*row[1:])
+            for row in db.rows(
+                "SELECT status, count(*), sum(coalesce(estimated_effort, 0)),"
+                f" sum(CASE WHEN {COMPARED} THEN 1 ELSE 0 END),"
+                f" sum(CASE WHEN {COMPARED} THEN actual_effort ELSE 0 END),"
+                f" sum(CASE WHEN {COMPARED} THEN estimated_effort ELSE 0 END)"
+                " FROM tasks WHERE session_id = ? GROUP BY status",
+                [session_id],
+            )
+        }
     if mode is not None:
         view.mode_file, view.mode_name = mode["mode_id"], mode["mode_name"]
     return view
+
+
+UNGROUPED = ""  # view_checklists' group_key of the tasks without a group
+
+
+def kept_checklists(
+    db: IndexDB, session_id: str, group_ids: list[str], keep: bool
+) -> dict[str | None, str]:
+    """Each group's checklist (None: the tasks without a group), as the index keeps it;
+    those it does not keep are rendered from their tasks, and kept if `keep`."""
+    kept = {
+        (None if key == UNGROUPED else key): text
+        for key, text in db.rows(
+            "SELECT group_key, checklist FROM view_checklists WHERE session_id = ?", [session_id]
+        )
+    }
+    missing = [g for g in [*group_ids, None] if g not in kept]
+    if not missing:
+        return kept
+    named = [g for g in missing if g is not None]
+    where = " OR ".join(
+        ([f"group_id IN ({', '.join('?' * len(named))})"] if named else [])
+        + (["group_id IS NULL"] if None in missing else [])
+    )
+    by_group: dict[str | None, list[dict[str, Any]]] = {g: [] for g in missing}
+    for task in db.records(
+        f"SELECT {TASK_LINE_COLUMNS} FROM tasks WHERE session_id = ? AND ({where}) {TASK_ORDER}",
+        [session_id, *named],
+    ):
+        by_group[task["group_id"]].append(task)
+    rendered = {g: checklist(rows) if rows else "" for g, rows in by_group.items()}
+    if keep:
+        db.executemany(
+            "INSERT INTO view_checklists (session_id, group_key, checklist) VALUES (?, ?, ?)",
+            [(session_id, UNGROUPED if g is None else g, text) for g, text in rendered.items()],
+        )
+    return kept | rendered
 
 
 def change_log(project: Project, session_id: str) -> list[str]:
@@ -120,7 +190,7 @@ def regenerate(w: Writer, session_ids: set[str]) -> None:
     from orchestrator.errors import RecordError
 
     for session_id in sorted(s for s in session_ids if s):
-        view = view_of(w.project, w.db, session_id)
+        view = view_of(w.project, w.db, session_id, keep=True)
         if view is None:
             continue
         try:
@@ -153,7 +223,7 @@ def apply_edits(w: Writer, session_id: str) -> None:
     from orchestrator.errors import RecordError
     from orchestrator.store.record_file import split_frontmatter
 
-    view = view_of(w.project, w.db, session_id)
+    view = view_of(w.project, w.db, session_id, whole=True)
     if view is None:
         return  # the session file cannot be read: doctor says why
     try:

@@ -46,6 +46,7 @@ from orchestrator.model import (
 from orchestrator.store.files import blob_id, read_unlinked
 from orchestrator.store.mode_file import Mode, parse_mode
 from orchestrator.store.record_file import parse_record
+from orchestrator.store.session_view import LINE_FIELDS
 
 SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "ctime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
@@ -84,6 +85,9 @@ class Report:
 
 # The facts of a task that decide the shape of the task tree, and with it every derived
 # figure but progress and totals: while they stay, an edit is derived by _derive_edited().
+# The columns a task's line in session.md shows (or is laid out by): a derived change of
+# one (its level) changes its group's checklist.
+SHOWN = frozenset(LINE_FIELDS)
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
 COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
 # The estimated effort completed and still open (derive.session_effort, in SQL).
@@ -312,6 +316,8 @@ class Indexer:
             r[0]
             for r in self.db.rows_in(f"SELECT session_id FROM {table} WHERE {key} IN ({{in}})", ids)
         }
+        if kind == "task":
+            self._drop_checklists(ids)  # of the groups the tasks leave
         self.db.execute_in(f"DELETE FROM {table} WHERE {key} IN ({{in}})", ids)
         if kind == "task":
             self.db.execute_in("DELETE FROM task_dependencies WHERE task_id IN ({in})", ids)
@@ -363,6 +369,8 @@ class Indexer:
             rows += errors
             sessions |= {r["session_id"] for r in errors}
         self.db.insert(table, rows)
+        if kind == "task":
+            self._drop_checklists(ids)  # of the groups they join
         self.db.insert_rows(
             "task_dependencies", ("task_id", "depends_on_task_id", "session_id"), deps
         )
@@ -618,12 +626,27 @@ class Indexer:
         values: dict[str, dict[str, Any]],
         columns: tuple[str, ...],
     ) -> None:
-        rows = []
+        rows, shown = [], []
         for row in current:
             new = values.get(row[key])
             if new is not None and any(row[c] != new[c] for c in columns):
                 rows.append([*(new[c] for c in columns), row[key]])
+                if table == "tasks" and any(row[c] != new[c] for c in SHOWN.intersection(columns)):
+                    shown.append(row[key])
         self.db.update_rows(table, key, columns, rows)
+        self._drop_checklists(shown)
+
+    def _drop_checklists(self, task_ids: list[str]) -> None:
+        """Forget the checklists session.md's view keeps for the groups of these tasks (as
+        the index has them now): a line of theirs changes (core/views.py)."""
+        if task_ids:
+            self.db.execute_in(
+                "DELETE FROM view_checklists WHERE EXISTS (SELECT 1 FROM tasks t"
+                " WHERE t.session_id = view_checklists.session_id"
+                " AND coalesce(t.group_id, '') = view_checklists.group_key"
+                " AND t.task_id IN ({in}))",
+                task_ids,
+            )
 
     def _derive_project(self) -> None:
         """What depends on all sessions (project_state.derive_project), and its problems."""

@@ -32,28 +32,57 @@ def fenced(lines: list[str]) -> list[bool]:
     opened = ""
     for line in lines:
         # A fence holds ``` or ~~~: the other lines (nearly all) skip the pattern.
-        m = _FENCE.match(line.rstrip("\r\n")) if ("`" in line or "~" in line) else None
-        if opened:
-            inside.append(True)
-            if (
-                m
-                and m.group(1)[0] == opened[0]
-                and len(m.group(1)) >= len(opened)
-                and not m.group(2).strip()
-            ):
-                opened = ""
-        elif m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-            opened = m.group(1)
-            inside.append(True)
-        else:
-            inside.append(False)
+        code, opened = _fence_step(line, opened) if ("`" in line or "~" in line) else (
+            bool(opened), opened)  # fmt: skip
+        inside.append(code)
     return inside
+
+
+def _fence_step(line: str, opened: str) -> tuple[bool, str]:
+    """Whether `line` is in a code block, and the fence open after it, given the fence
+    open before it ("" outside a block)."""
+    m = _FENCE.match(line.rstrip("\r\n"))
+    if opened:
+        closes = m is not None and m.group(1)[0] == opened[0] and len(m.group(1)) >= len(opened)
+        return True, "" if closes and m is not None and not m.group(2).strip() else opened
+    if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+        return True, m.group(1)
+    return False, ""
+
+
+# What a line that can be a fence or a marker holds: markers() looks only at the lines
+# that hold one, found by searching the whole text (a session.md of 10,000 tasks has
+# 10,000 lines, and a Python loop over them costs what the rest of a regeneration does).
+_NEEDLES = ("```", "~~~", "<!-- orch:")
+
+
+def _candidates(text: str) -> list[int]:
+    """The offsets in `text` of the starts of the lines holding one of _NEEDLES."""
+    starts = set()
+    for needle in _NEEDLES:
+        at = text.find(needle)
+        while at != -1:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            after = text.find("\n", at)
+            at = -1 if after == -1 else text.find(needle, after)
+    return sorted(starts)
 
 
 def markers(lines: list[str]) -> Iterator[tuple[int, str, str]]:
     """(line index, "begin" or "end", region name) of each marker outside code blocks."""
-    for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True)):
-        if not code and "orch:" in line and (m := MARKER.match(line)):
+    text = "\n".join(lines)
+    if text.count("\n") != max(len(lines) - 1, 0):  # lines with their ends: one by one
+        for n, (line, code) in enumerate(zip(lines, fenced(lines), strict=True)):
+            if not code and "orch:" in line and (m := MARKER.match(line)):
+                yield n, m[1], m[2]
+        return
+    opened, n, at = "", 0, 0
+    for start in _candidates(text):
+        n += text.count("\n", at, start)
+        at = start
+        line = lines[n]
+        code, opened = _fence_step(line, opened)
+        if not code and (m := MARKER.match(line)):
             yield n, m[1], m[2]
 
 

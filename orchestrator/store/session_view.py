@@ -23,7 +23,6 @@ This module is pure: data in, text out. Reading a person's edits back is view_ed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from orchestrator.graph import tree_rows
@@ -81,6 +80,37 @@ class SessionView:
     conflicts: int = 0
     mode_file: str | None = None  # the role file the session is bound to
     mode_name: str | None = None  # that mode's name
+    # Given instead of every task (a view read from the index's kept checklists, see
+    # core/views.py): each group's checklist text (None: the tasks without a group, left
+    # out when it has none) and the tasks' totals by status.
+    checklists: dict[str | None, str] | None = None
+    totals: dict[str, Totals] | None = None
+
+
+@dataclass
+class Totals:
+    """What the overview counts of the tasks of one status."""
+
+    count: int = 0
+    effort: float = 0.0  # estimated hours
+    compared: int = 0  # tasks with an actual effort and a non-zero estimate
+    actual: float = 0.0  # their actual hours
+    estimated: float = 0.0  # their estimated hours
+
+
+def totals_of(tasks: list[dict[str, Any]]) -> dict[str, Totals]:
+    """The tasks' totals by status (core/views.py asks the index the same in SQL)."""
+    totals: dict[str, Totals] = {}
+    for t in tasks:
+        bucket = totals.setdefault(t["status"], Totals())
+        bucket.count += 1
+        effort = t.get("estimated_effort") or 0
+        bucket.effort += effort
+        if t.get("actual_effort") is not None and effort:
+            bucket.compared += 1
+            bucket.actual += t["actual_effort"]
+            bucket.estimated += effort
+    return totals
 
 
 def status_label(status: str) -> str:
@@ -151,22 +181,13 @@ def _header(view: SessionView) -> str:
 
 def _overview(view: SessionView) -> str:
     """The counts, the estimated completion date and the key metrics."""
-    counts: dict[str, int] = {}
-    effort_total = effort_left = 0.0
-    actual = estimated = 0.0
-    compared = 0
-    for t in view.tasks:
-        counts[t["status"]] = counts.get(t["status"], 0) + 1
-        if t["status"] == CANCELLED:
-            continue
-        effort = t.get("estimated_effort") or 0
-        effort_total += effort
-        if t["status"] != DONE:
-            effort_left += effort
-        elif t.get("actual_effort") is not None and effort:
-            compared += 1
-            actual += t["actual_effort"]
-            estimated += effort
+    totals = view.totals if view.totals is not None else totals_of(view.tasks)
+    counts = {status: bucket.count for status, bucket in totals.items()}
+    live_totals = [b for status, b in totals.items() if status != CANCELLED]
+    effort_total = sum(b.effort for b in live_totals)
+    effort_left = sum(b.effort for status, b in totals.items() if status not in (DONE, CANCELLED))
+    done_totals = totals.get(DONE, Totals())
+    compared, actual, estimated = done_totals.compared, done_totals.actual, done_totals.estimated
     eta = view.session.get("estimated_completion_date")
     if not effort_total:
         eta = "no estimates yet"
@@ -176,7 +197,8 @@ def _overview(view: SessionView) -> str:
         eta = "no pace yet (no estimated work completed)"
     elif not eta:
         eta = "over 100 years at this pace"
-    live = len(view.tasks) - counts.get(CANCELLED, 0)
+    everything = sum(counts.values())
+    live = everything - counts.get(CANCELLED, 0)
     done = counts.get(DONE, 0)
     effort_done = effort_total - effort_left
     metrics = [
@@ -193,7 +215,7 @@ def _overview(view: SessionView) -> str:
         "## Session Overview\n\n"
         "| Total | Completed | In progress | Blocked | Estimated completion |\n"
         "|---:|---:|---:|---:|---|\n"
-        f"| {len(view.tasks)} | {done} | {counts.get('in_progress', 0)} |"
+        f"| {everything} | {done} | {counts.get('in_progress', 0)} |"
         f" {counts.get('blocked', 0)} | {eta} |\n\n"
         "### Key Metrics\n\n" + "".join(f"- {line}\n" for line in metrics)
     )
@@ -244,9 +266,7 @@ def _group_sections(view: SessionView) -> list[str]:
     """A section per group, as a tree: a nested group right after its parent (and its
     parent's earlier subgroups), one heading level deeper. Below the deepest heading
     Markdown has (######), a heading names the groups from the one at that level down."""
-    by_group: dict[str | None, list[dict[str, Any]]] = {}
-    for t in view.tasks:
-        by_group.setdefault(t.get("group_id"), []).append(t)
+    checklists = view.checklists if view.checklists is not None else checklists_of(view.tasks)
     parts = []
     path: list[str] = []  # the names from a top group down to the current one
     for depth, g in tree_rows(view.groups, "group_id", "parent_group_id", "group_level"):
@@ -259,11 +279,20 @@ def _group_sections(view: SessionView) -> list[str]:
             facts.append(f"focus {escaped(str(g['specialist_focus']))}")
         facts.append(f"priority {g.get('priority_level') or 3}")
         parts.append(f"\n{level} {name}\n\n{' · '.join(facts)}\n")
-        parts.append(_checklist(by_group.get(g["group_id"], [])))
-    if by_group.get(None):
+        parts.append(checklists.get(g["group_id"]) or NO_TASKS)
+    if checklists.get(None):
         parts.append(f"\n### {UNGROUPED_HEADING}\n")
-        parts.append(_checklist(by_group[None]))
+        parts.append(checklists[None])
     return parts
+
+
+def checklists_of(tasks: list[dict[str, Any]]) -> dict[str | None, str]:
+    """Each group's checklist (None: the tasks without a group), from tasks in group
+    order."""
+    by_group: dict[str | None, list[dict[str, Any]]] = {}
+    for t in tasks:
+        by_group.setdefault(t.get("group_id"), []).append(t)
+    return {group: checklist(rows) for group, rows in by_group.items()}
 
 
 # Group headings start at ### (the region's own heading is ##): three more levels, to ######.
@@ -276,20 +305,15 @@ LINE_FIELDS = ("task_id", "parent_task_id", "level", "title", "status", "special
                "estimated_effort", "actual_effort")  # fmt: skip
 
 
-def _checklist(tasks: list[dict[str, Any]]) -> str:
+NO_TASKS = "\n(no tasks)\n"
+
+
+def checklist(tasks: list[dict[str, Any]]) -> str:
     """Tasks as a nested checklist: each subtask right under its parent when its parent
-    is listed here too (a subtask of a task of another group is a top here)."""
+    is listed here too (a subtask of a task of another group is a top here). Its text is
+    a function of the tasks' LINE_FIELDS alone."""
     if not tasks:
-        return "\n(no tasks)\n"
-    return _checklist_of(tuple(tuple(t.get(f) for f in LINE_FIELDS) for t in tasks))
-
-
-@lru_cache(maxsize=64)
-def _checklist_of(rows: tuple[tuple[Any, ...], ...]) -> str:
-    """A group's checklist from its tasks' LINE_FIELDS, remembered: a process that stays
-    up (the board, the MCP server) renders again only the groups whose tasks changed since
-    its last render (100 ms for a session of 10,000 tasks, where one group changed)."""
-    tasks = [dict(zip(LINE_FIELDS, row, strict=True)) for row in rows]
+        return NO_TASKS
     tree = tree_rows(tasks, "task_id", "parent_task_id", "level")
     return "\n" + "\n".join(task_line(t, depth) for depth, t in tree) + "\n"
 
