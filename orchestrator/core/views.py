@@ -21,6 +21,7 @@ from orchestrator.core.rules import SESSION_VERB, checked_status, edit_warning, 
 from orchestrator.errors import Hint, Said
 from orchestrator.git.repo import GitError
 from orchestrator.git.stale import merge_stale_buffer, stale_note, started_from
+from orchestrator.index import checklists
 from orchestrator.model import DONE, now
 from orchestrator.store.session_view import (
     NOTE_SECTIONS,
@@ -28,7 +29,6 @@ from orchestrator.store.session_view import (
     SessionView,
     Totals,
     broken_markers,
-    checklist,
     place,
     region_insides,
     render,
@@ -45,11 +45,6 @@ if TYPE_CHECKING:
 CHANGE_LOG_LENGTH = 15
 
 
-TASK_LINE_COLUMNS = (
-    "task_id, title, status, group_id, parent_task_id, level, specialist_type,"
-    " estimated_effort, actual_effort, started_at"
-)
-TASK_ORDER = "ORDER BY position_in_group, created_at NULLS FIRST, task_id"
 COMPARED = "actual_effort IS NOT NULL AND coalesce(estimated_effort, 0) <> 0"
 
 
@@ -59,13 +54,11 @@ def view_of(
     """What a session's view shows, from the index; its change log (`change_log`, a git
     call) is left empty for the caller to fill when the view is rewritten.
 
-    Each group's checklist is kept in the index (`view_checklists`), and dropped there by
-    the refresh that changes one of its tasks (index/refresh.py): only the groups whose
-    tasks changed are read and rendered again, a few milliseconds where the whole of a
-    10,000-task session takes a hundred. `keep` stores what was rendered again: only
-    under the project lock, so that no refresh can change the rows between the read and
-    the store. `whole` reads every task instead (`view.tasks`), for a caller that maps
-    lines back to tasks."""
+    Each group's checklist is kept in the index and kept true by every refresh
+    (index/checklists.py): a view renders again only the groups a refresh could not
+    patch, where the whole of a 10,000-task session takes ~100 ms. `keep` stores what was
+    rendered again (under the project lock only). `whole` reads every task instead
+    (`view.tasks`), for a caller that maps lines back to tasks."""
     session = db.record("SELECT * FROM sessions WHERE session_id = ?", [session_id])
     if session is None:
         return None
@@ -92,13 +85,15 @@ def view_of(
     )
     if whole:
         tasks = db.records(
-            f"SELECT {TASK_LINE_COLUMNS} FROM tasks WHERE session_id = ? {TASK_ORDER}",
+            f"SELECT {', '.join(checklists.COLUMNS)}, started_at FROM tasks"
+            f" WHERE session_id = ? {checklists.TASK_ORDER}",
             [session_id],
         )
         view = SessionView(session, groups, tasks, conflicts=conflicts or 0)
     else:
         view = SessionView(session, groups, [], conflicts=conflicts or 0)
-        view.checklists = kept_checklists(db, session_id, [g["group_id"] for g in groups], keep)
+        group_ids = [g["group_id"] for g in groups]
+        view.checklists = checklists.kept(db, session_id, group_ids, keep)
         view.totals = {
             row[0]: Totals(*row[1:])
             for row in db.rows(
@@ -113,43 +108,6 @@ def view_of(
     if mode is not None:
         view.mode_file, view.mode_name = mode["mode_id"], mode["mode_name"]
     return view
-
-
-UNGROUPED = ""  # view_checklists' group_key of the tasks without a group
-
-
-def kept_checklists(
-    db: IndexDB, session_id: str, group_ids: list[str], keep: bool
-) -> dict[str | None, str]:
-    """Each group's checklist (None: the tasks without a group), as the index keeps it;
-    those it does not keep are rendered from their tasks, and kept if `keep`."""
-    kept = {
-        (None if key == UNGROUPED else key): text
-        for key, text in db.rows(
-            "SELECT group_key, checklist FROM view_checklists WHERE session_id = ?", [session_id]
-        )
-    }
-    missing = [g for g in [*group_ids, None] if g not in kept]
-    if not missing:
-        return kept
-    named = [g for g in missing if g is not None]
-    where = " OR ".join(
-        ([f"group_id IN ({', '.join('?' * len(named))})"] if named else [])
-        + (["group_id IS NULL"] if None in missing else [])
-    )
-    by_group: dict[str | None, list[dict[str, Any]]] = {g: [] for g in missing}
-    for task in db.records(
-        f"SELECT {TASK_LINE_COLUMNS} FROM tasks WHERE session_id = ? AND ({where}) {TASK_ORDER}",
-        [session_id, *named],
-    ):
-        by_group[task["group_id"]].append(task)
-    rendered = {g: checklist(rows) if rows else "" for g, rows in by_group.items()}
-    if keep:
-        db.executemany(
-            "INSERT INTO view_checklists (session_id, group_key, checklist) VALUES (?, ?, ?)",
-            [(session_id, UNGROUPED if g is None else g, text) for g, text in rendered.items()],
-        )
-    return kept | rendered
 
 
 def change_log(project: Project, session_id: str) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from orchestrator.index import signatures
+from orchestrator.index import checklists, signatures
 from orchestrator.index.derive import (
     GROUP_DERIVED,
     GROUP_FACTS,
@@ -46,7 +46,6 @@ from orchestrator.model import (
 from orchestrator.store.files import blob_id, read_unlinked
 from orchestrator.store.mode_file import Mode, parse_mode
 from orchestrator.store.record_file import parse_record
-from orchestrator.store.session_view import LINE_FIELDS
 
 SIGNATURE_COLUMNS = ("path", "kind", "record_id", "session_dir", "ctime_ns", "size", "inode",
                      "content_hash", "recorded_ns", "readable")  # fmt: skip
@@ -85,9 +84,9 @@ class Report:
 
 # The facts of a task that decide the shape of the task tree, and with it every derived
 # figure but progress and totals: while they stay, an edit is derived by _derive_edited().
-# The columns a task's line in session.md shows (or is laid out by): a derived change of
-# one (its level) changes its group's checklist.
-SHOWN = frozenset(LINE_FIELDS)
+# What a group's checklist in session.md is made of (index/checklists.py): a derived
+# change of one (a level, a position) changes the list.
+SHOWN = frozenset(checklists.SHOWN)
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
 COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
 # The estimated effort completed and still open (derive.session_effort, in SQL).
@@ -116,6 +115,7 @@ class Indexer:
 
     def __init__(self, layout: Layout, db: IndexDB):
         self.layout, self.db = layout, db
+        self._read_tasks: set[str] = set()  # the tasks whose files this refresh reads
 
     def stored(self, rels: list[str]) -> dict[str, Stored]:
         """What the index remembers of these files."""
@@ -170,10 +170,8 @@ class Indexer:
         sessions: set[str] = set()
         file_problems: dict[str, list[Problem]] = {}
         for n, rel in enumerate(to_read, start=1):
-            if progress:
-                progress(n, len(to_read))
-            role = self.layout.classify(rel)
-            if role is None:
+            _ = progress and progress(n, len(to_read))
+            if (role := self.layout.classify(rel)) is None:
                 continue
             try:
                 data: bytes | OSError = read_unlinked(self.layout.root / rel)
@@ -201,24 +199,25 @@ class Indexer:
             recorded.append((rel, role.kind, role.record_id, role.session_dir, *signature, digest,
                              plan.clock_ns, readable))  # fmt: skip
         for rel in gone:
-            old = stored.get(rel)
-            if old is None:
-                continue
-            touched[old.kind].add(old.record_id)
-            if old.session_dir:
-                sessions.add(old.session_dir)
-            file_problems[rel] = []
-            report.removed.append(rel)
+            if (old := stored.get(rel)) is not None:  # a file the index knew: its record goes
+                touched[old.kind].add(old.record_id)
+                sessions |= {old.session_dir} if old.session_dir else set()
+                file_problems[rel] = []
+                report.removed.append(rel)
 
-        changed_paths = [row[0] for row in recorded] + report.removed
-        self.db.execute_in("DELETE FROM file_signatures WHERE path IN ({in})", changed_paths)
+        changed = [row[0] for row in recorded] + report.removed
+        self.db.execute_in("DELETE FROM file_signatures WHERE path IN ({in})", changed)
         self.db.insert_rows("file_signatures", SIGNATURE_COLUMNS, recorded)
         self._delete_problems("parse", "path", list(file_problems))
         self._insert_problems("parse", file_problems)
 
         report.titles = self._titles(report.removed, stored)
         changed_tasks = sorted(touched.get("task", ()))
-        before = self._task_shapes(changed_tasks)
+        before, lines_before = (
+            self._task_shapes(changed_tasks),
+            checklists.shown(self.db, changed_tasks),
+        )
+        self._read_tasks = set(changed_tasks)
         # A session file edited in place (its view regenerated, a note added) keeps the
         # figures derived from its tasks: they are put back rather than derived again.
         edited_sessions = sorted(touched.get("session", ()))
@@ -256,6 +255,7 @@ class Indexer:
                 was = sessions_before[session_id]
                 stamps_moved = any(row[c] != was[c] for row in current for c in STAMPED["sessions"])
             self._derive_edited(session_id, edited, before, session_edited=stamps_moved)
+        checklists.settle(self.db, lines_before, changed_tasks)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
@@ -316,8 +316,6 @@ class Indexer:
             r[0]
             for r in self.db.rows_in(f"SELECT session_id FROM {table} WHERE {key} IN ({{in}})", ids)
         }
-        if kind == "task":
-            self._drop_checklists(ids)  # of the groups the tasks leave
         self.db.execute_in(f"DELETE FROM {table} WHERE {key} IN ({{in}})", ids)
         if kind == "task":
             self.db.execute_in("DELETE FROM task_dependencies WHERE task_id IN ({in})", ids)
@@ -369,8 +367,6 @@ class Indexer:
             rows += errors
             sessions |= {r["session_id"] for r in errors}
         self.db.insert(table, rows)
-        if kind == "task":
-            self._drop_checklists(ids)  # of the groups they join
         self.db.insert_rows(
             "task_dependencies", ("task_id", "depends_on_task_id", "session_id"), deps
         )
@@ -631,22 +627,15 @@ class Indexer:
             new = values.get(row[key])
             if new is not None and any(row[c] != new[c] for c in columns):
                 rows.append([*(new[c] for c in columns), row[key]])
-                if table == "tasks" and any(row[c] != new[c] for c in SHOWN.intersection(columns)):
+                # A task whose file was read is settled at the end of the refresh.
+                if (
+                    table == "tasks"
+                    and row[key] not in self._read_tasks
+                    and any(row[c] != new[c] for c in SHOWN.intersection(columns))
+                ):
                     shown.append(row[key])
         self.db.update_rows(table, key, columns, rows)
-        self._drop_checklists(shown)
-
-    def _drop_checklists(self, task_ids: list[str]) -> None:
-        """Forget the checklists session.md's view keeps for the groups of these tasks (as
-        the index has them now): a line of theirs changes (core/views.py)."""
-        if task_ids:
-            self.db.execute_in(
-                "DELETE FROM view_checklists WHERE EXISTS (SELECT 1 FROM tasks t"
-                " WHERE t.session_id = view_checklists.session_id"
-                " AND coalesce(t.group_id, '') = view_checklists.group_key"
-                " AND t.task_id IN ({in}))",
-                task_ids,
-            )
+        checklists.drop_for(self.db, shown)
 
     def _derive_project(self) -> None:
         """What depends on all sessions (project_state.derive_project), and its problems."""

@@ -299,19 +299,13 @@ def checklists_of(tasks: list[dict[str, Any]]) -> dict[str | None, str]:
 _DEEPEST = 3
 
 
-# What a checklist shows of a task, and what lays the list out as a tree: its text is a
-# function of these alone.
-LINE_FIELDS = ("task_id", "parent_task_id", "level", "title", "status", "specialist_type",
-               "estimated_effort", "actual_effort")  # fmt: skip
-
-
 NO_TASKS = "\n(no tasks)\n"
 
 
 def checklist(tasks: list[dict[str, Any]]) -> str:
     """Tasks as a nested checklist: each subtask right under its parent when its parent
     is listed here too (a subtask of a task of another group is a top here). Its text is
-    a function of the tasks' LINE_FIELDS alone."""
+    a function of the tasks' columns index/checklists.py names (SHOWN) alone."""
     if not tasks:
         return NO_TASKS
     tree = tree_rows(tasks, "task_id", "parent_task_id", "level")
