@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 MARKER = re.compile(r"^<!-- orch:(begin|end) ([a-z]+) -->\s*$")
 # A fence opens with three or more backticks or tildes, indented at most three spaces
@@ -86,12 +87,19 @@ def markers(lines: list[str]) -> Iterator[tuple[int, str, str]]:
             yield n, m[1], m[2]
 
 
+@lru_cache(maxsize=4)
+def markers_of(body: str) -> tuple[tuple[int, str, str], ...]:
+    """markers() of a body's lines, remembered for the few bodies last asked about: one
+    write of session.md asks about its body four times (checked, read, placed)."""
+    return tuple(markers(body.splitlines()))
+
+
 def regions_of(body: str) -> dict[str, tuple[int, int]]:
     """name -> (line of its begin marker, line of its end marker), 0-based, for every
     well-formed region of the body."""
     found: dict[str, tuple[int, int]] = {}
     open_at: dict[str, int] = {}
-    for n, kind, name in markers(body.splitlines()):
+    for n, kind, name in markers_of(body):
         if name in found:
             continue  # a second copy of a region: the first is the one kept current
         if kind == "begin":

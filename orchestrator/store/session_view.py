@@ -27,7 +27,14 @@ from typing import Any
 
 from orchestrator.graph import tree_rows
 from orchestrator.model import CANCELLED, DONE
-from orchestrator.store.regions import begin, end, fenced, markers, outside_regions, regions_of
+from orchestrator.store.regions import (
+    begin,
+    end,
+    fenced,
+    markers_of,
+    outside_regions,
+    regions_of,
+)
 from orchestrator.store.validation import escaped
 
 REGIONS = ("header", "overview", "groups", "changelog", "footer")
@@ -322,7 +329,7 @@ def broken_markers(body: str) -> list[tuple[int, str]]:
     broken: list[tuple[int, str]] = []
     open_at: dict[str, int] = {}
     closed: set[str] = set()
-    for n, kind, name in markers(body.splitlines()):
+    for n, kind, name in markers_of(body):
         if name not in REGIONS:
             broken.append((n, f"unknown region {name!r} (orch writes {', '.join(REGIONS)})"))
         elif name in closed:
@@ -345,7 +352,7 @@ def without_broken_regions(body: str) -> str:
     """The body without any marker of a region broken_markers() finds fault with: what
     stood between them stays, as people's text (nothing is lost), and the next
     regeneration puts the region back whole."""
-    found = list(markers(body.splitlines()))
+    found = list(markers_of(body))
     broken = {n for n, _ in broken_markers(body)}
     names = {name for n, _, name in found if n in broken}
     drop = {n for n, _, name in found if name in names}
