@@ -307,13 +307,26 @@ async function move(taskId, status, force = false) {
   } finally {
     state.moving -= 1;
   }
-  if (answer.ok) delete state.errors[taskId];
-  else state.errors[taskId] = { ...answer, status, from };
+  if (answer.ok) {
+    delete state.errors[taskId];
+    committed(taskId, answer.data.status);
+  } else state.errors[taskId] = { ...answer, status, from };
   await refresh();
   if (!answer.ok && state.route.path !== "/") toast(answer.error, "error");
   const control = document.querySelector(`[data-task-id="${state.focus}"] .status-button`);
   if (control) control.focus();
   state.focus = null;
+}
+
+// The card shown with the status its move committed (the POST answers after the commit),
+// in that column, before the board is fetched again for the counts and the rest.
+function committed(taskId, status) {
+  const el = document.querySelector(`.card[data-task-id="${taskId}"]`);
+  const target = document.querySelector(`.column[data-status="${status}"] .cards`);
+  if (!el || !target || state.route.path !== "/") return;
+  if (el.parentNode !== target) target.prepend(el);
+  el.dataset.status = status;
+  el.querySelector(".status-control").replaceWith(statusControl(taskId, status));
 }
 
 // ---------------------------------------------------------------- a task
