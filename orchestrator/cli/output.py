@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -76,10 +77,56 @@ def emit_json_text(text: str) -> None:
         _print_json(text)
 
 
-def _print_json(text: str) -> None:
+def emit_json_stream(objects: Iterator[str], lines: bool = False) -> None:
+    """JSON objects already encoded, written as they come: a JSON array, or JSON Lines
+    (one object a line) with `lines`. Written a few hundred at a time, so that a program
+    reading the pipe starts on the first while the last is still being found."""
+    out, sep = _Out(sys.stdout), "\n" if lines else ","
+    out.write("" if lines else "[")
+    batch: list[str] = []
+    written = False
+    for text in objects:
+        batch.append(text)
+        if len(batch) == 500:
+            out.write((sep if written else "") + _showable(sep.join(batch)))
+            out.flush()
+            written, batch = True, []
+    if batch:
+        out.write((sep if written else "") + _showable(sep.join(batch)))
+        written = True
+    out.write(("\n" if written else "") if lines else "]\n")
+    out.flush()
+
+
+class _Out:
+    """Standard output for megabytes of text: UTF-8 bytes to its buffer where it has one
+    (a third of the time of the text layer for 8 MB of JSON)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.buffer = getattr(stream, "buffer", None)
+
+    def write(self, text: str) -> None:
+        if self.buffer is None:
+            self.stream.write(text)
+        else:
+            self.stream.flush()  # what went through the text layer first stays first
+            self.buffer.write(text.encode("utf-8", "surrogateescape"))
+
+    def flush(self) -> None:
+        (self.buffer or self.stream).flush()
+
+
+def _showable(text: str) -> str:
+    if text.isascii() and "\x7f" not in text:  # nearly always: two scans in C, no pattern
+        return text
     if JSON_UNSHOWABLE.search(text):
-        text = JSON_UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    click.echo(text)
+        return JSON_UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
+def _print_json(text: str) -> None:
+    click.echo(_showable(text))
 
 
 def echo(message: str = "", err: bool = False) -> None:
@@ -138,9 +185,13 @@ def hours(value: int | None) -> str:
 
 
 def table(
-    rows: Iterable[Sequence[str]], headers: Sequence[str] | None = None, indent: int = 0
+    rows: Iterable[Sequence[str]],
+    headers: Sequence[str] | None = None,
+    indent: int = 0,
+    page: bool = False,
 ) -> None:
-    """Print aligned columns (the last column is not padded), in one write."""
+    """Print aligned columns (the last column is not padded), in one write; with `page`,
+    through a pager (`$PAGER`, else less) when they are more than a terminal shows."""
     rows = [list(r) for r in rows]
     if headers:
         rows.insert(0, [Styled(h, bold=True) for h in headers])
@@ -154,6 +205,9 @@ def table(
     for row, row_lengths in zip(rows, lengths, strict=True):
         cells = [c + " " * (w - n) for c, n, w in zip(row, row_lengths, widths, strict=False)]
         lines.append((margin + "  ".join([*cells, row[-1]])).rstrip())
+    if page and sys.stdout.isatty() and len(lines) > shutil.get_terminal_size().lines - 1:
+        click.echo_via_pager("\n".join(lines) + "\n", color=COLOR)
+        return
     click.echo("\n".join(lines))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from orchestrator.cli import params
@@ -9,6 +11,7 @@ from orchestrator.cli.output import (
     Styled,
     echo,
     emit_json,
+    emit_json_stream,
     emit_json_text,
     hours,
     json_option,
@@ -119,14 +122,21 @@ def add(
 )
 @click.option("--limit", type=click.IntRange(1), help="At most this many tasks.")
 @json_option
+@click.option("--jsonl", "as_lines", is_flag=True,
+              help="Print one JSON object a line (JSON Lines), as the tasks are found.")  # fmt: skip
 @click.pass_obj
 def list_(
-    ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, limit, as_json
-) -> None:
-    """List tasks (of the active session unless told otherwise)."""
+    ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, limit,
+    as_json, as_lines,
+) -> None:  # fmt: skip
+    """List tasks (of the active session unless told otherwise). Piped, --json and
+    --jsonl write each task as it is found; on a terminal, a long list opens in a pager."""
     filters = dict(session=session, all_sessions=all_sessions, group=group,
                    status=split_ids(status), specialist_type=specialist, complexity_level=complexity,
                    parent=parent, ready=ready, limit=limit)  # fmt: skip
+    if as_lines or (as_json and not sys.stdout.isatty()):
+        emit_json_stream(core.list_tasks_streamed(ctx.project, **filters), lines=as_lines)
+        return
     if as_json:
         emit_json_text(core.list_tasks_json(ctx.project, **filters))
         return
@@ -160,6 +170,7 @@ def list_(
             for depth, r in ordered
         ),
         headers=["ID", "STATUS", "PRIO", "TITLE", "GROUP", "SPECIALIST", "EST"],
+        page=True,
     )
 
 

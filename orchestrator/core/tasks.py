@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
@@ -28,6 +28,7 @@ from orchestrator.store.validation import checked_texts
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+    from orchestrator.index.engine import IndexDB
 
 # An effort as a caller may give it: hours as a number, or text ("2.5", "3h", "90m").
 Effort = int | float | str | None
@@ -211,14 +212,32 @@ def list_tasks_json(project: Project, **filters: Any) -> str:
     )
 
 
-def _listing(
-    project: Project, fetch, *, limit: int | None = None, ready: bool = False, **filters: Any
-):
+def list_tasks_streamed(project: Project, **filters: Any) -> Iterator[str]:
+    """list_tasks() as JSON objects, one by one as the index finds them (the project
+    is read until the last is taken, or the iterator closed)."""
     with project.reading() as db:
-        where, params = task_filter(project, db, ready=ready, **filters)
-        order = READY_ORDER if ready else LIST_ORDER
-        tail = f" LIMIT {int(limit)}" if limit else ""
-        return fetch(db, f"{TASK_FROM} {where} ORDER BY {order}{tail}", params)
+        yield from _listing(
+            project, lambda db, rest, params: db.json_rows("tasks", "t", rest, params),
+            db=db, **filters,
+        )  # fmt: skip
+
+
+def _listing(
+    project: Project,
+    fetch,
+    *,
+    limit: int | None = None,
+    ready: bool = False,
+    db: IndexDB | None = None,
+    **filters: Any,
+):
+    if db is None:
+        with project.reading() as db:
+            return _listing(project, fetch, limit=limit, ready=ready, db=db, **filters)
+    where, params = task_filter(project, db, ready=ready, **filters)
+    order = READY_ORDER if ready else LIST_ORDER
+    tail = f" LIMIT {int(limit)}" if limit else ""
+    return fetch(db, f"{TASK_FROM} {where} ORDER BY {order}{tail}", params)
 
 
 TASK_FROM = (
