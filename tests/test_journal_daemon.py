@@ -596,3 +596,19 @@ def test_tokens_before_a_forget_are_unknown(journal):
     assert journal.since(journal.token()) == []
     assert journal.since("another:1") is None
     assert journal.since(f"{journal.instance}:{journal.seq + 1}") is None
+
+
+def test_autostart_tries_no_start_again_soon_after_one(sample, monkeypatch):
+    """A daemon still starting, or one that failed, is not started again by every
+    command of a burst."""
+    spawned: list[Layout] = []
+    monkeypatch.setattr(daemon, "spawn", spawned.append)
+    sample.layout.index_dir.mkdir(exist_ok=True)
+    log = sample.layout.index_dir / journal_client.LOG_NAME
+    log.write_text("just started\n", encoding="utf-8")
+    daemon.autostart(sample.layout)
+    assert spawned == []
+    long_ago = time.time() - daemon.AUTOSTART_QUIET - 1
+    os.utime(log, (long_ago, long_ago))
+    daemon.autostart(sample.layout)
+    assert spawned == [sample.layout]

@@ -26,6 +26,10 @@ from orchestrator.layout import Layout
 # it to end: generous, for a loaded machine.
 START_WAIT = 15.0
 STOP_WAIT = 15.0
+# Seconds after a start (the log written) in which autostart tries none again: a daemon
+# still starting, or one that failed (out of inotify watches), is not started by every
+# command in a burst.
+AUTOSTART_QUIET = 10.0
 
 
 @dataclass
@@ -115,6 +119,7 @@ def spawn(layout: Layout) -> subprocess.Popen:
     args = [sys.executable, "-m", "orchestrator", "--root", root, "daemon", "run"]
     env = {k: v for k, v in os.environ.items() if k != "ORCH_LOCK_HELD"}
     with open(index_dir / client.LOG_NAME, "ab") as log:
+        os.utime(log.fileno())  # when it was last started (autostart waits after it)
         return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, close_fds=True, env=env, cwd=root)  # fmt: skip
 
@@ -123,8 +128,12 @@ def autostart(layout: Layout) -> None:
     """For a command that found no daemon under `journal: auto`: start one in the
     background, without waiting (this command scans). Not where it was refused before
     (`orch daemon start` tries again)."""
-    if (_index_dir(layout) / client.REFUSED_NAME).exists():
+    index_dir = _index_dir(layout)
+    if (index_dir / client.REFUSED_NAME).exists():
         return
+    with contextlib.suppress(OSError):
+        if time.time() - (index_dir / client.LOG_NAME).stat().st_mtime < AUTOSTART_QUIET:
+            return
     from orchestrator.index.journal_daemon import refusal
 
     why = refusal(layout)
