@@ -24,11 +24,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
 
 from orchestrator.layout import Layout
 
@@ -87,6 +89,11 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
     """Ask the project's daemon what changed since token `since`. Never raises: no
     answer is an Answer without a token."""
     path = socket_path(layout)
+    if not os.path.lexists(path):
+        return Answer(absent=True)
+    # Only now: `socket` costs a command without a daemon a few ms to import.
+    import socket
+
     deadline = time.monotonic() + timeout
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -109,6 +116,9 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
 def _same_user(sock: socket.socket) -> bool:
     """Whether the socket's other end runs as this user: a socket in /tmp could be
     anyone's, and an answer that leaves a change out would hide it."""
+    import socket
+    import struct
+
     try:
         _pid, uid, _gid = struct.unpack(
             "3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
