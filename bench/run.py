@@ -8,6 +8,7 @@ bench/RESULTS.md); see bench/README.md for what each measures:
 
 - cli_reads.py: CLI reads (list, show, status, ready, search) against the interpreter's
   floor, cold reindex rate, refresh after 1 and 100 edited files;
+- journal.py: the same reads with and without the journal daemon (`orch daemon`);
 - sync.py: a mutation with its commit, an outside edit, a two-clone merge;
 - views.py: session.md regeneration and the watcher;
 - hooks.py: what the git hooks add to a commit and a checkout;
@@ -33,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "cli_reads": ["--runs", "{runs}"],
+    "journal": ["--runs", "{runs}"],
     "sync": ["--runs", "{runs}"],
     "views": ["--runs", "{runs}"],
     "hooks": ["--runs", "{runs}"],

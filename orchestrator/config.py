@@ -13,6 +13,7 @@ from orchestrator.store.record_file import load_yaml
 
 ENGINES = ("sqlite", "duckdb")
 COMMIT_MODES = ("every-sync", "batch", "off")
+JOURNAL_MODES = ("off", "auto")
 # A config.yaml changed this recently is not cached (two writes in one clock tick).
 FRESH_NS = 2_000_000_000
 
@@ -35,6 +36,12 @@ commit_window: 60
 # watch_debounce: seconds of quiet that end a burst of changes for `orch watch` (an
 #   editor's save, a checkout of 500 files: one sync each).
 watch_debounce: 0.3
+#
+# journal: the journal daemon, which tells each command what changed instead of a stat
+#   of every record file (README: "The journal daemon"). One process per project.
+#   off (default): none unless you start it (`orch daemon start`).
+#   auto: the first command that finds none starts it in the background.
+journal: off
 """
 
 
@@ -46,6 +53,7 @@ class Config:
     commit: str = "every-sync"
     commit_window: float = 60.0
     watch_debounce: float = 0.3
+    journal: str = "off"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -110,6 +118,15 @@ def parse_config(path: Path) -> Config:
                 f"{path}: {key}: {value!r} is not a number of seconds;"
                 f" using {getattr(config, key):g}"
             )
+    journal = data.get("journal", config.journal)
+    if journal is False:  # YAML reads a bare `off` as false
+        journal = "off"
+    if journal in JOURNAL_MODES:
+        config.journal = journal
+    else:
+        config.warnings.append(
+            f"{path}: journal: {journal!r} is not one of {', '.join(JOURNAL_MODES)}; using off"
+        )
     engine = data.get("index", config.index)
     if engine in ENGINES:
         config.index = engine

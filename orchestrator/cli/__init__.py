@@ -63,6 +63,7 @@ COMMANDS = {
     "git": "sync",
     "note": "note",
     "watch": "watch",
+    "daemon": "daemon",
     "mcp": "mcp",
     "ui": "ui",
     "hooks": "hooks",

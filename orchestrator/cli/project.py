@@ -291,5 +291,11 @@ def doctor(ctx, repair: bool, as_json: bool) -> None:
     else:
         for p in found:
             echo(Styled(str(p), fg="yellow" if p.severity == "warning" else "red"))
+    if not as_json:
+        # On stderr: standard output stays the list of problems, for scripts.
+        from orchestrator.cli.daemon import describe
+        from orchestrator.core.daemon import status
+
+        echo(describe(status(ctx.project.layout)), err=True)
     if any(p.severity != "warning" for p in found):
         raise SystemExit(1)

@@ -22,7 +22,7 @@ from orchestrator.core.progress import QUIET, Cancelled, Progress
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
-from orchestrator.index import signatures
+from orchestrator.index import journal_client, signatures
 from orchestrator.index.engine import (
     IndexDB,
     index_path,
@@ -72,6 +72,9 @@ class Project:
         self.monitor: Monitor | None = (
             None  # a change journal (watch_changes), for processes that stay up
         )
+        # The journal daemon's answer for the index being opened, with the token the
+        # index held when it was asked (none: no daemon answered, or a monitor runs).
+        self._journal: tuple[str | None, journal_client.Answer] | None = None
         # Told how far a long operation is, and whether its caller gave up
         # (core/progress.py); an adapter that can show or cancel sets it for a call.
         self.progress: Progress = QUIET
@@ -272,6 +275,7 @@ class Project:
         plan = None
         # The files changed since the last check, if a journal can tell (a server's).
         paths = None
+        self._journal = None
         if self.monitor is not None:
             try:
                 paths = self.monitor.changes()
@@ -284,9 +288,11 @@ class Project:
                 with shared:
                     db = self._try_open(engine, path, writable=engine == "sqlite")
                     if db is not None:
+                        if self.monitor is None:
+                            paths = self._ask_journal(db)
                         plan = self._plan(db, paths)
                         idle = not waiting(self.layout.index_dir) or not self.syncer.behind()
-                        if plan is not None and plan.empty and idle:
+                        if plan is not None and plan.empty and idle and not self._token_due():
                             with self._using(db):
                                 ready = True
                                 yield db
@@ -302,6 +308,8 @@ class Project:
             with self.lock():
                 db, rebuilt = self._writable_index()
                 with self._using(db):
+                    if self.monitor is None and self._journal is None:
+                        paths = self._ask_journal(db)  # before the refresh looks at a file
                     # A plan made against an index that had to be rebuilt does not apply.
                     if rebuilt:
                         plan = paths = None
@@ -318,6 +326,51 @@ class Project:
             if failure is not None and failure is not e:
                 raise failure from e
             raise
+
+    # -- the journal daemon (index/journal_client.py) ---------------------------------
+
+    def _ask_journal(self, db: IndexDB) -> list[str] | None:
+        """The files changed since the index was last made equal to the files, if the
+        project's journal daemon can tell; None: look at every file. Asked before any
+        file is looked at, so that a change made meanwhile is in the next answer. Under
+        `journal: auto`, a command that finds no daemon starts one for the next."""
+        try:
+            since = db.meta(journal_client.TOKEN_KEY)
+        except Exception:  # an index from before the journal, or damaged: scan
+            since = None
+        answer = journal_client.ask(self.layout, since)
+        if answer.token is None:
+            if answer.absent and self.config.journal == "auto":
+                from orchestrator.core.daemon import autostart
+
+                autostart(self.layout)
+            return None
+        self._journal = (since, answer)
+        return answer.paths
+
+    def _token_due(self) -> bool:
+        """Whether the index should take the daemon's new token although nothing changed:
+        after a full scan (else every command would scan again), or when the files to
+        look at again have grown many (a command's own writes are indexed as written,
+        and are in every answer until the token moves on)."""
+        if self._journal is None:
+            return False
+        since, answer = self._journal
+        if answer.token == since:
+            return False
+        return answer.paths is None or len(answer.paths) > journal_client.ADVANCE_AFTER
+
+    def _keep_token(self, db: IndexDB) -> None:
+        """The index now equals the files as of the daemon's token (taken before they
+        were looked at): keep it for the next command. An older token kept in place of
+        a newer one only costs the next command more files to look at."""
+        if self._journal is None:
+            return
+        since, answer = self._journal
+        self._journal = None
+        if answer.token is not None and answer.token != since:
+            with suppress(Exception):  # best effort: without it the next command scans
+                db.set_meta(journal_client.TOKEN_KEY, answer.token)
 
     def finish_command(self) -> list[str]:
         """For a process that runs command after command on this one object (the MCP
@@ -344,6 +397,7 @@ class Project:
         """Bring the index up to date (checking `paths` only, if given), then sync what
         changed outside orch."""
         report = Indexer(self.layout, db).refresh(paths=paths, plan=plan)
+        self._keep_token(db)
         self.refreshed += len(report.read) + len(report.removed)
         syncer = self.syncer
         if syncer.hold:  # inside a git hook: the next command syncs what changed
@@ -498,7 +552,11 @@ class Project:
             try:
                 db = IndexDB(engine, building, writable=True)
                 db.create_schema()
+                # The daemon's token before a file is read: the new index equals the
+                # files as of it (none if no daemon answers: the next command scans).
+                self._journal = (None, journal_client.ask(self.layout, None))
                 report = Indexer(self.layout, db).refresh(progress=progress)
+                self._keep_token(db)
                 self.syncer.outside(db, [*report.read, *report.removed])
             except BaseException:
                 if db is not None:

@@ -286,6 +286,15 @@ class IndexDB:
         self.execute("INSERT INTO index_meta (key, value) VALUES ('generation', ?)", [token])
         return token
 
+    def meta(self, key: str) -> str | None:
+        """A value kept in index_meta (the journal's token: index/journal_client.py)."""
+        return self.scalar("SELECT value FROM index_meta WHERE key = ?", [key])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.execute("DELETE FROM index_meta WHERE key = ?", [key])
+            self.execute("INSERT INTO index_meta (key, value) VALUES (?, ?)", [key, value])
+
     # -- schema ------------------------------------------------------------------
 
     def stored_version(self) -> str | None:

@@ -1,0 +1,153 @@
+"""Measure read commands with and without the journal daemon (`orch daemon`).
+
+    python bench/journal.py --tasks 10000 [100000] --runs 15 [--engine sqlite|duckdb]
+
+For each size it generates a project of one session under bench/projects/ (git-ignored;
+replaced on each run) and measures, in one run, whole processes of `orch status`, `orch
+task show ID` and `orch task list --ready --json` with nothing changed since the last
+command: first without a daemon (every command stats every record file and lists every
+folder), then with one (`orch daemon start`: each command asks it what changed), and the
+floor, `python -c "import click, sqlite3"`, between the two. It prints medians and
+medians minus the floor, and appends the table, with the machine and the command line,
+to bench/RESULTS.md. Targets at 10,000 tasks: floor + 30 ms with the daemon, floor +
+60 ms without.
+
+Also measured, with the daemon: the same `orch task show ID` right after editing one task
+file by hand (the daemon names that file; it is read again and committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cli_reads import (
+    FLOOR,
+    HERE,
+    ORCH,
+    RACY_WAIT_S,
+    TitleEditor,
+    append_results,
+    command,
+    ms,
+    p95,
+    section_header,
+    timings_ms,
+)
+from generate import generate
+
+WITH_TARGET_MS = 30
+WITHOUT_TARGET_MS = 60
+
+Row = tuple[str, str, str, str, str]  # command, without, with, without − floor, with − floor
+
+
+def reads(task_id: str) -> dict[str, list[str]]:
+    return {
+        "`orch status`": [str(ORCH), "status"],
+        f"`orch task show {task_id}`": [str(ORCH), "task", "show", task_id],
+        "`orch task list --ready --json`": [str(ORCH), "task", "list", "--ready", "--json"],
+    }
+
+
+def measure_reads(root: Path, task_id: str, runs: int) -> dict[str, list[float]]:
+    """Each read command's times in `root` as things are (daemon or not)."""
+    found = {}
+    for label, args in reads(task_id).items():
+        run = command(args, root)
+        run()  # warm-up, and the index's token moved on
+        run()
+        found[label] = timings_ms(run, runs)
+    return found
+
+
+def daemon(root: Path, action: str) -> None:
+    done = subprocess.run([str(ORCH), "daemon", action], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"`orch daemon {action}` failed in {root}:\n{done.stderr}")
+    print(f"  {done.stdout.strip()}", file=sys.stderr)
+
+
+def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
+    task_id = shape["task_id"]
+    time.sleep(RACY_WAIT_S)  # files just generated are "racy" and would be re-read
+    command([str(ORCH), "reindex"], root)()
+    without = measure_reads(root, task_id, runs)
+    floor_times = timings_ms(command(FLOOR, root), runs)
+    floor = statistics.median(floor_times)
+    daemon(root, "start")
+    try:
+        with_daemon = measure_reads(root, task_id, runs)
+        edit = TitleEditor(root / shape["task_file"])
+        show = command(reads(task_id)[f"`orch task show {task_id}`"], root)
+        after_edit = timings_ms(show, runs, before=edit)
+        daemon(root, "status")
+    finally:
+        daemon(root, "stop")
+    rows: list[Row] = []
+    for label in reads(task_id):
+        off, on = without[label], with_daemon[label]
+        off_m, on_m = statistics.median(off), statistics.median(on)
+        rows.append((label, f"{ms(off_m)} (p95 {ms(p95(off))})", f"{ms(on_m)} (p95 {ms(p95(on))})",
+                     _judged(off_m - floor, WITHOUT_TARGET_MS), _judged(on_m - floor, WITH_TARGET_MS)))  # fmt: skip
+    notes = [
+        f'floor (`python -c "import click, sqlite3"`): {ms(floor)} (p95 {ms(p95(floor_times))})',
+        f"with the daemon, `orch task show {task_id}` right after a hand edit of one task"
+        f" file (re-read and committed): {ms(statistics.median(after_edit))}"
+        f" (p95 {ms(p95(after_edit))})",
+    ]
+    return rows, notes
+
+
+def _judged(over: float, target: float) -> str:
+    return f"{ms(over)} ({'meets' if over <= target else 'misses'} ≤ {target} ms)"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| command | without daemon | with daemon | without − floor | with − floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--runs", type=int, default=15, help="runs per median")
+    parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
+    parser.add_argument("--no-append", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+
+    section = section_header(args.engine, " — the journal daemon")
+    for size in args.tasks:
+        root = HERE / "projects" / f"journal-{size}-{args.engine}"
+        subprocess.run(["rm", "-rf", str(root)], check=True)
+        print(f"{size:,} tasks: generating {root} ...", file=sys.stderr)
+        shape = generate(root, size, sessions=1)
+        config = root / ".task_orchestrator" / "config.yaml"
+        config.write_text(f"index: {args.engine}\n", encoding="utf-8")
+        shape["task_file"] = (
+            f".task_orchestrator/sessions/{shape['active_session']}/tasks/{shape['task_id']}.md"
+        )
+        print(f"{size:,} tasks: measuring ...", file=sys.stderr)
+        rows, notes = measure(root, shape, args.runs)
+        text = (
+            f"### {size:,} tasks\n\n"
+            f"1 session, {shape['groups']} groups, {shape['tasks']:,} tasks; whole processes,"
+            f" nothing changed since the last command; medians and p95 of {args.runs} runs.\n\n"
+            f"{table(rows)}\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+        )
+        print(text)
+        section += ["", text.rstrip()]
+    if not args.no_append:
+        append_results(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""The journal daemon: one process per project that keeps an inotify journal of
+.task_orchestrator/ and tells any command what changed since a token (as git asks its
+fsmonitor daemon). The client, and the protocol, are in journal_client.py.
+
+The journal is a list of (sequence number, path). Each drain of the kernel's queue that
+finds changes takes the next number; a token is (this instance's id, a number), and
+"since T" is every path journaled after T's number. The kernel queues an event when the
+write happens, so a drain at the moment a question arrives sees every change made
+before the question. Between questions the queue is drained as it fills, so a burst (a
+checkout of thousands of files) does not overflow it.
+
+What the journal cannot vouch for makes every older token unknown (the caller scans):
+a queue overflow, a watched folder moved away with its files, an event from a folder it
+does not know, an unmount, a journal grown past its bound. A record folder made (a new
+session) is watched before it is listed, and its files are journaled as changed, so it
+costs nobody a scan. The daemon exits when its project folder is moved or deleted, or
+when its socket or lock file is taken away.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchError
+from orchestrator.index import journal_client as client
+from orchestrator.index.journal import BLIND_FILESYSTEMS, INotify, Monitor, filesystem_type
+from orchestrator.index.journal import F as _F
+from orchestrator.layout import Layout
+
+F: Any = _F
+# Paths kept at most; past it the oldest are forgotten (their tokens become unknown).
+MAX_ENTRIES = 200_000
+# Seconds between checks that the project folder, the socket and the lock are still there.
+CHECK_EVERY = 2.0
+# Seconds a connected client has to ask its question.
+QUESTION_TIMEOUT = 1.0
+# Tries, 10 ms apart, at the lock a status check may hold for an instant (shared).
+LOCK_TRIES = 50
+
+
+class Gone(Exception):
+    """The project folder this daemon watches was moved or deleted: it stops."""
+
+
+class Journal(Monitor):
+    """The inotify watches of Monitor, kept as a journal of numbered changes."""
+
+    def __init__(self, layout: Layout):
+        super().__init__(layout)
+        self.instance = os.urandom(6).hex()
+        self.seq = 0
+        self.trusted_from = 0  # tokens with a lower number are unknown
+        self.entries: list[tuple[int, str]] = []
+        self._watch_tree()  # before any token is given out
+
+    def token(self) -> str:
+        return f"{self.instance}:{self.seq}"
+
+    def drain(self) -> None:
+        """Journal what the kernel has queued."""
+        try:
+            events = self.inotify.read(timeout=0)
+        except BlockingIOError:
+            return
+        if not events:
+            return
+        self.seq += 1
+        changed = self.take(events)
+        if changed is None:
+            self.forget()
+            return
+        self.entries += [(self.seq, rel) for rel in changed]
+        if len(self.entries) > MAX_ENTRIES:
+            self.forget()
+
+    def take(self, events: Iterable[Any]) -> list[str] | None:
+        """The record files these events say changed, or None if they say something the
+        journal cannot vouch for. Raises Gone if the project folder went."""
+        changed: list[str] = []
+        for event in events:
+            if event.mask & (F.Q_OVERFLOW | F.UNMOUNT):
+                return None
+            folder = self.folders.get(event.wd)
+            if folder is None:
+                return None
+            if event.mask & F.IGNORED:  # its folder was deleted (empty: its files said so)
+                del self.folders[event.wd]
+                continue
+            if event.mask & (F.DELETE_SELF | F.MOVE_SELF):
+                if folder == self.layout.rel(self.layout.base):
+                    raise Gone(f"{self.layout.base} was moved or deleted")
+                if event.mask & F.MOVE_SELF:  # moved with its files: none of them said
+                    return None
+                continue  # deleted, hence empty: the deletion of each file was an event
+            rel = f"{folder}/{event.name}"
+            if event.mask & F.ISDIR:
+                if not self._holds_records(rel):
+                    continue  # .index/, artifacts/, archives/: nothing orch indexes
+                if event.mask & F.MOVED_FROM:  # moved away with its files
+                    return None
+                if event.mask & (F.CREATE | F.MOVED_TO):
+                    try:
+                        changed += self.adopt(rel)
+                    except OSError:  # out of watches: nothing can be vouched for
+                        return None
+                continue  # an empty record folder deleted
+            if self.layout.classify(rel) is not None:
+                changed.append(rel)
+        return changed
+
+    def adopt(self, rel: str) -> list[str]:
+        """Watch a record folder just made (and the record folders inside it), then list
+        the files it holds: watched first, so that a file made meanwhile is an event."""
+        path = self.layout.root / rel
+        self._watch(path)
+        found = []
+        try:
+            with os.scandir(path) as entries:
+                names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        for name, is_dir in names:
+            child = f"{rel}/{name}"
+            if is_dir and self._holds_records(child):
+                found += self.adopt(child)
+            elif not is_dir and self.layout.classify(child) is not None:
+                found.append(child)
+        return found
+
+    def forget(self) -> None:
+        """Every token given out so far is unknown: watch the tree as it is now."""
+        self._reset()  # drops what is queued, watches every folder again
+        if self.broken:
+            raise OSError(self.broken)
+        self.seq += 1
+        self.trusted_from = self.seq
+        self.entries = []
+
+    def since(self, token: object) -> list[str] | None:
+        """The files changed since `token`, or None if that cannot be told."""
+        if not client.is_token(token):
+            return None
+        assert isinstance(token, str)
+        instance, _, number = token.partition(":")
+        seq = int(number)
+        if instance != self.instance or seq < self.trusted_from or seq > self.seq:
+            return None
+        start = bisect.bisect_right(self.entries, (seq, "\U0010ffff"))
+        return sorted({rel for _, rel in self.entries[start:]})
+
+
+def refusal(layout: Layout) -> str | None:
+    """Why no daemon can keep a journal of this project, or None."""
+    if INotify is None:
+        return "inotify is not available here (Linux only)"
+    kind = filesystem_type(layout.base)
+    if kind in BLIND_FILESYSTEMS:
+        return (
+            f"{layout.base} is on a {kind} file system, whose changes made elsewhere"
+            " inotify does not see"
+        )
+    return None
+
+
+class Daemon:
+    """The journal served over the project's socket until stopped or gone."""
+
+    def __init__(self, layout: Layout, say: Callable[[str], None]):
+        self.layout, self.say = layout, say
+        self.base = client.real_base(layout)
+        self.index_dir = Path(self.base) / layout.index_dir.name
+        self.socket_path = client.socket_path(layout)
+        self.stopping = False
+        self.pretend_overflow = False
+
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT, or until the project folder, the socket or the
+        lock file goes. Raises OrchError if it cannot start (say why)."""
+        why = refusal(self.layout)
+        if why:
+            raise OrchError(f"no journal daemon for this project: {why}; commands scan instead")
+        lock = self._lock()
+        try:
+            signal.signal(signal.SIGTERM, self._stop)
+            signal.signal(signal.SIGINT, self._stop)
+            base_id = _identity(self.base)
+            journal = Journal(self.layout)
+            server = self._listen()
+            with contextlib.ExitStack() as cleanup:
+                cleanup.callback(journal.close)
+                cleanup.callback(self._unlink_socket, _identity(self.socket_path))
+                cleanup.callback(server.close)
+                self._write_info(lock)
+                self.say(f"journal daemon {journal.instance} serving {self.socket_path}")
+                self._serve(journal, server, lambda: self._still_there(base_id, lock))
+        finally:
+            os.close(lock)
+
+    def _lock(self) -> int:
+        """Hold the daemon lock for this process's life: the one daemon of the project."""
+        self.index_dir.mkdir(exist_ok=True)
+        fd = os.open(
+            self.index_dir / client.LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600
+        )
+        for _ in range(LOCK_TRIES):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                time.sleep(0.01)  # a status check holds it shared for an instant
+        os.close(fd)
+        running = client.running(self.layout)
+        who = f" (pid {running.pid})" if running else ""
+        raise OrchError(f"a journal daemon already runs for this project{who}")
+
+    def _write_info(self, fd: int) -> None:
+        info = {"pid": os.getpid(), "started": time.time(), "socket": str(self.socket_path)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+
+    def _listen(self) -> socket.socket:
+        """Bind the socket, in place of one a killed daemon left (ours: we hold the lock;
+        one of another user's in /tmp is refused)."""
+        path = self.socket_path
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(path).st_uid != os.getuid():
+                raise OrchError(
+                    f"{path} belongs to another user: remove it, or shorten the project's path"
+                )
+            os.unlink(path)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # only this user may connect
+        try:
+            server.bind(os.fsdecode(path))
+        finally:
+            os.umask(old)
+        server.listen(64)
+        server.setblocking(False)
+        return server
+
+    def _serve(
+        self, journal: Journal, server: socket.socket, still_there: Callable[[], bool]
+    ) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(server, selectors.EVENT_READ, "question")
+        selector.register(journal.inotify.fileno(), selectors.EVENT_READ, "events")
+        # A signal wakes the loop through this pair (its handler only sets `stopping`).
+        woken, waker = socket.socketpair()
+        waker.setblocking(False)
+        selector.register(woken, selectors.EVENT_READ, "signal")
+        previous = signal.set_wakeup_fd(waker.fileno())
+        checked = time.monotonic()
+        try:
+            while not self.stopping:
+                for key, _ in selector.select(timeout=CHECK_EVERY):
+                    if key.data == "signal":
+                        woken.recv(64)
+                        continue
+                    journal.drain()  # on a question too: every change made before it
+                    if key.data == "question":
+                        self._answer(journal, server)
+                if time.monotonic() - checked >= CHECK_EVERY:
+                    checked = time.monotonic()
+                    if not still_there():
+                        self.say("the project folder, the socket or the lock went: stopping")
+                        return
+        except Gone as gone:
+            self.say(f"{gone}: stopping")
+        except OSError as error:  # out of inotify watches: nothing can be vouched for
+            self.say(f"cannot keep the journal ({error}): stopping")
+        finally:
+            signal.set_wakeup_fd(previous)
+            selector.close()
+            woken.close()
+            waker.close()
+
+    def _answer(self, journal: Journal, server: socket.socket) -> None:
+        try:
+            conn, _ = server.accept()
+        except BlockingIOError:
+            return
+        with conn:
+            try:
+                conn.settimeout(QUESTION_TIMEOUT)
+                question = json.loads(_read_line(conn))
+                if not isinstance(question, dict):
+                    return
+                if question.get("pretend") == "overflow":  # tests: what an overflow does
+                    journal.forget()
+                journal.drain()
+                paths = journal.since(question.get("since"))
+                answer = {"root": self.base, "token": journal.token(), "paths": paths}
+                conn.sendall(json.dumps(answer).encode())
+            except (OSError, ValueError):
+                return  # a client gone or garbled: its own fallback is the scan
+
+    def _still_there(self, base_id: tuple[int, int] | None, lock: int) -> bool:
+        lock_there = _identity(self.index_dir / client.LOCK_NAME) == _fd_identity(lock)
+        socket_there = _identity(self.socket_path) is not None
+        base_there = _identity(self.base) == base_id and base_id is not None
+        return lock_there and socket_there and base_there
+
+    def _unlink_socket(self, identity: tuple[int, int] | None) -> None:
+        """Remove the socket if it is still the one this daemon made."""
+        if identity is not None and _identity(self.socket_path) == identity:
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(4096)
+        if not chunk or len(data) > 4096:
+            break
+        data += chunk
+    return data
+
+
+def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _fd_identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
