@@ -588,6 +588,8 @@ def test_four_processes_updating_at_once_lose_nothing(started, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("round", range(2))
 def test_four_processes_times_fifty_updates_lose_nothing(started, tmp_path, round):
+    if round and started[0].config.index == "duckdb":
+        pytest.skip("one round on DuckDB: a round costs it ~70 s, and the slow step's 15 minutes")
     four_processes_update_at_once(started, tmp_path, updates=50)
 
 
