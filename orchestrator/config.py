@@ -100,15 +100,7 @@ def parse_config(path: Path) -> Config:
     if not isinstance(data, dict):
         config.warnings.append(f"{path}: expected key: value settings; using defaults")
         return config
-    commit = data.get("commit", config.commit)
-    if commit is False:  # YAML reads a bare `off` as false
-        commit = "off"
-    if commit in COMMIT_MODES:
-        config.commit = commit
-    else:
-        config.warnings.append(
-            f"{path}: commit: {commit!r} is not one of {', '.join(COMMIT_MODES)}; using every-sync"
-        )
+    _mode(config, data, path, "commit", COMMIT_MODES)
     for key in ("commit_window", "watch_debounce"):
         value = data.get(key, getattr(config, key))
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
@@ -118,20 +110,21 @@ def parse_config(path: Path) -> Config:
                 f"{path}: {key}: {value!r} is not a number of seconds;"
                 f" using {getattr(config, key):g}"
             )
-    journal = data.get("journal", config.journal)
-    if journal is False:  # YAML reads a bare `off` as false
-        journal = "off"
-    if journal in JOURNAL_MODES:
-        config.journal = journal
-    else:
-        config.warnings.append(
-            f"{path}: journal: {journal!r} is not one of {', '.join(JOURNAL_MODES)}; using off"
-        )
-    engine = data.get("index", config.index)
-    if engine in ENGINES:
-        config.index = engine
-    else:
-        config.warnings.append(
-            f"{path}: index: {engine!r} is not one of {', '.join(ENGINES)}; using sqlite"
-        )
+    _mode(config, data, path, "journal", JOURNAL_MODES)
+    _mode(config, data, path, "index", tuple(ENGINES))
     return config
+
+
+def _mode(config: Config, data: dict, path: Path, key: str, modes: tuple[str, ...]) -> None:
+    """Set the setting `key` to the file's value when it is one of `modes`; else keep the
+    default and say so, naming the file and the field."""
+    value = data.get(key, getattr(config, key))
+    if value is False:  # YAML reads a bare `off` as false
+        value = "off"
+    if value in modes:
+        setattr(config, key, value)
+    else:
+        config.warnings.append(
+            f"{path}: {key}: {value!r} is not one of {', '.join(modes)};"
+            f" using {getattr(config, key)}"
+        )
