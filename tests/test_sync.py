@@ -86,8 +86,16 @@ def race_on_title(project: Project, task_id: str, ours: str, theirs: str) -> Non
 
 
 @pytest.fixture
+def engine() -> str:
+    """Commits, merges and conflicts are git's and the files': SQLite here. The tests
+    where the index takes part (an outside edit found, a checkout indexed, writers at
+    once) name both engines themselves."""
+    return "sqlite"
+
+
+@pytest.fixture
 def started(project) -> tuple[Project, Orch]:
-    """A project with an active session, on each index engine."""
+    """A project with an active session (on SQLite, or the engines a test names)."""
     orch = Orch(project.root)
     orch("session", "create", "Payments")
     return project, orch
@@ -255,6 +263,7 @@ def test_commit_off_writes_files_only(started):
 # -- outside edits -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_an_outside_edit_is_committed_by_the_next_command(started):
     project, orch = started
     root = project.root
@@ -285,6 +294,7 @@ def test_sync_commits_files_orch_does_not_index(started):
     assert orch.json("sync")["commits"] == []
 
 
+@pytest.mark.parametrize("engine", SQLITE_NOW_DUCKDB_SLOW)
 def test_checking_out_old_versions_is_indexed_and_committed_as_an_edit(started):
     project, orch = started
     root = project.root
@@ -586,6 +596,7 @@ def test_four_processes_updating_at_once_lose_nothing(started, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
 @pytest.mark.parametrize("round", range(2))
 def test_four_processes_times_fifty_updates_lose_nothing(started, tmp_path, round):
     if round and started[0].config.index == "duckdb":
