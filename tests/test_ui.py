@@ -153,9 +153,11 @@ def test_dragging_a_card_to_completed_writes_the_file_and_commits(page, board_pr
     card(page, READY).drag_to(page.locator('.column[data-status="completed"] h2'))
     page.wait_for_selector(f'.column[data-status="completed"] .card[data-task-id="{READY}"][data-status=completed]',
                            timeout=WAIT)  # fmt: skip
-    page.wait_for_function(
-        f"!document.querySelector('.card[data-task-id=\"{READY}\"] .card-error')"
-    )
+    from playwright.sync_api import (
+        expect,
+    )  # polls in Playwright's own world: no eval in the page's CSP
+
+    expect(page.locator(f'.card[data-task-id="{READY}"] .card-error')).to_have_count(0)
     assert status_in_file(board_project, READY) == "completed"
     assert commits(board_project) == before + 1  # one commit, as `orch task update` makes
     message = last_commit(board_project)
@@ -182,9 +184,11 @@ def test_the_status_control_moves_a_card_for_keyboard_users(page, board_project)
     assert commits(board_project) == before + 1
     assert f"Orch-Task: {READY}" in last_commit(board_project)
     # Focus is back on the card's control, for the next move.
-    page.wait_for_function(
-        f"document.activeElement.closest('.card')?.dataset.taskId === '{READY}'", timeout=WAIT
-    )
+    from playwright.sync_api import (
+        expect,
+    )  # polls in Playwright's own world: no eval in the page's CSP
+
+    expect(card(page, READY).locator(".status-button")).to_be_focused(timeout=WAIT)
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     assert page.locator(".status-menu").count() == 0
