@@ -135,7 +135,14 @@ function renderBoard() {
       h("span", { class: "figures" }, `${s.completed_tasks} of ${s.total_tasks} done · ${Math.round(s.progress_percentage || 0)}%`)),
     pill(s.status),
     h("button", { id: "add-task", type: "button", onclick: () => toggleAddForm(true) }, "+ Add task"));
+  // Drawn again (a live change, a move): the card or status control that had the focus
+  // keeps it, so a keyboard user is not thrown back to the top of the page.
+  const active = document.activeElement;
+  const had = active && active.closest ? active.closest(".card") : null;
+  const control = had && active.classList.contains("status-button");
   show(head, groupStrip(data), addForm(data), h("div", { class: "columns" }, data.columns.map(column)));
+  const again = had && document.querySelector(`.card[data-task-id="${had.dataset.taskId}"]`);
+  if (again) (control ? again.querySelector(".status-button") : again).focus();
 }
 
 function groupStrip(data) {
