@@ -43,9 +43,14 @@ def _fence_step(line: str, opened: str) -> tuple[bool, str]:
     """Whether `line` is in a code block, and the fence open after it, given the fence
     open before it ("" outside a block)."""
     m = _FENCE.match(line.rstrip("\r\n"))
-    if opened:
-        closes = m is not None and m.group(1)[0] == opened[0] and len(m.group(1)) >= len(opened)
-        return True, "" if closes and m is not None and not m.group(2).strip() else opened
+    if opened:  # closed by a run of its character at least as long, with nothing after
+        closes = (
+            m is not None
+            and m.group(1)[0] == opened[0]
+            and len(m.group(1)) >= len(opened)
+            and not m.group(2).strip()
+        )
+        return True, "" if closes else opened
     if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
         return True, m.group(1)
     return False, ""
