@@ -357,3 +357,49 @@ def delete(ctx, task_ref, cascade, as_json) -> None:
         emit_json(out)
         return
     echo(f"Deleted {', '.join(out['deleted'])}.")
+
+
+@task.command("edit")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
+@click.pass_obj
+def edit(ctx, task_ref) -> None:
+    """Open a task's file in your editor ($VISUAL, else $EDITOR, else vi or another
+    editor found). When it closes the file is checked as the index checks it: a problem
+    is shown as `path:line: problem` and you are asked to edit again; answering no leaves
+    the file as you saved it (not committed until fixed) and exits 1. A good file is
+    indexed and committed as one commit; an unchanged one makes none."""
+    from orchestrator.core import editing
+
+    project = ctx.project
+    target = editing.start_edit(project, task_ref)
+    while True:
+        try:
+            click.edit(filename=str(target.path))
+        except click.ClickException as e:
+            raise click.ClickException(
+                f"{e.message}; {target.file_path} is left as the editor left it"
+                " (the next orch command indexes and commits it, or reports its problems)"
+            ) from None
+        problems = editing.problems(project, target)
+        if not problems:
+            break
+        for problem in problems:
+            echo(Styled(str(problem), fg="red"), err=True)
+        try:
+            again = click.confirm("Edit again?", default=True, err=True)
+        except click.Abort:  # no answer (end of input): as a no, the file is kept
+            again = False
+        if not again:
+            raise click.ClickException(
+                f"{target.file_path} is left as you saved it, with the problem(s) above: it is"
+                f" not committed until fixed (`orch task edit {target.task_id}` again, or any"
+                " editor; `orch doctor` lists it meanwhile)"
+            )
+    out = editing.finish_edit(project, target)
+    if not out["changed"]:
+        echo(f"{out['task_id']}: no change")
+    elif out["commits"]:
+        commits = ", ".join(c[:9] for c in out["commits"])
+        echo(f'Edited {out["task_id"]} "{out["title"]}": committed {commits}')
+    else:
+        echo(f'Edited {out["task_id"]} "{out["title"]}": indexed (commit: {out["commit_mode"]})')
