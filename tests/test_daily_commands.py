@@ -159,3 +159,129 @@ def test_task_edit_of_an_editor_that_fails_says_the_file_is_kept(orch, tmp_path,
     monkeypatch.setenv("EDITOR", "false")
     result = orch("task", "edit", task_id, code=1)
     assert "Editing failed" in result.stderr and "left as the editor left it" in result.stderr
+
+
+# -- orch next -----------------------------------------------------------------------------
+
+
+def test_next_shows_the_most_urgent_ready_task_with_its_role(orch):
+    added(orch, "Later", "--priority", "4")
+    urgent = added(orch, "Urgent", "--priority", "1", "--specialist", "implementer")
+    blocker = added(orch, "Blocker", "--priority", "2")
+    added(orch, "Waits", "--priority", "1", "--depends-on", blocker)
+    first_ready = orch.json("task", "list", "--ready")[0]["task_id"]
+    result = orch("next")
+    assert first_ready == urgent
+    assert result.stdout.startswith(f"Urgent  {urgent}\n")
+    assert "specialist  implementer" in result.stdout
+    assert "You are a Senior Software Developer" in result.stdout  # the role's text
+    assert f"Start it: orch next --start (or orch task start {urgent})" in result.stdout
+    assert orch.json("task", "show", urgent)["status"] == "pending"  # only shown
+
+
+def test_next_json_is_the_context_execute_subtask_gives_an_agent(orch, sqlite_project):
+    from orchestrator.core.subtasks import specialist_context
+
+    task_id = added(orch, "Parse", "--specialist", "tester", "-d", "Read the grammar.")
+    out = orch.json("next")
+    context = specialist_context(sqlite_project, task_id)
+    assert out["task"] == context["task"] and out["specialist"] == context["specialist"]
+    assert out["specialist"]["role"] == "tester" and out["specialist"]["role_definition"]
+    assert out["task"]["description"] == "Read the grammar."
+    assert (out["started"], out["ready_count"], out["why"]) == (False, 1, None)
+
+
+def test_next_start_marks_it_in_progress_with_one_commit(orch):
+    task_id = added(orch, "Go")
+    before = commit_count(orch.root)
+    result = orch("next", "--start")
+    assert "started: in_progress" in result.stdout
+    assert orch.json("task", "show", task_id)["status"] == "in_progress"
+    assert commit_count(orch.root) == before + 1
+    assert git(orch.root, "log", "-1", "--format=%s") == f'orch: start {task_id} "Go"'
+
+
+def test_next_with_nothing_ready_says_what_waits_on_what_and_exits_1(orch):
+    working = added(orch, "Working", "--status", "in_progress")
+    waiting = added(orch, "Waiting", "--depends-on", working)
+    stuck = added(orch, "Stuck", "--status", "blocked")
+    result = orch("next", code=1)
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0].startswith("Nothing is ready in session") and "3 of 3 tasks are open" in lines[0]
+    )
+    assert (
+        f'  {working} "Working" is in_progress: when it is done, orch task done {working}' in lines
+    )
+    assert f'  {waiting} "Waiting" (pending) waits for {working} "Working" (in_progress)' in lines
+    assert f'  {stuck} "Stuck" is blocked: take it up again with orch task start {stuck}' in lines
+    out = json.loads(orch("next", "--json", code=1).stdout)
+    assert out["task"] is None
+    assert [r["task_id"] for r in out["why"]["in_progress"]] == [working]
+    waits = {r["task_id"]: [d["task_id"] for d in r["waits_for"]] for r in out["why"]["waiting"]}
+    assert waits == {waiting: [working], stuck: []}
+
+
+def test_next_when_everything_is_finished_says_so_and_exits_1(orch):
+    task_id = added(orch, "Only one")
+    orch("task", "done", task_id)
+    result = orch("next", code=1)
+    assert "all 1 tasks of session" in result.stdout and "orch session complete" in result.stdout
+
+
+def test_next_with_a_parent_waiting_for_its_subtasks_names_them(orch):
+    parent = added(orch, "Parent")
+    child = added(orch, "Child", "--parent", parent, "--status", "blocked")
+    result = orch("next", code=1)
+    assert f'{parent} "Parent" (pending) waits for its subtasks {child} (blocked)' in result.stdout
+
+
+# -- orch log ------------------------------------------------------------------------------
+
+
+def test_log_of_a_task_lists_its_commits_newest_first_with_short_ids(orch):
+    task_id = added(orch, "Trace me")
+    orch("task", "start", task_id)
+    orch("task", "done", task_id)
+    result = orch("log", task_id[:5])
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f'task {task_id} "Trace me"  .task_orchestrator/')
+    head = git(orch.root, "rev-parse", "HEAD")
+    assert lines[1].split()[0] == head[:9]
+    subjects = [line.split("  ")[-1] for line in lines[1:]]
+    assert subjects == [f'orch: {op} {task_id} "Trace me"' for op in ("done", "start", "add")]
+    assert "orch tests" in lines[1]
+
+
+def test_log_json_and_limit_say_what_was_left_out(orch):
+    task_id = added(orch, "Busy")
+    orch("task", "start", task_id)
+    orch("task", "done", task_id)
+    out = orch.json("log", task_id, "--limit", "2")
+    assert [c["ops"] for c in out["commits"]] == [["done"], ["start"]] and out["more"] is True
+    assert f"orch log {task_id} --limit 4" in orch("log", task_id, "-n", "2").stdout
+
+
+def test_log_of_a_session_by_name_and_of_a_group(orch):
+    group = orch.json("group", "create", "Backend")["group_id"]
+    added(orch, "In backend", "--group", "Backend")
+    session_log = orch.json("log", "Daily")
+    assert session_log["kind"] == "session" and session_log["commits"]
+    assert orch.json("log", group)["kind"] == "group"
+
+
+def test_log_without_id_lists_the_projects_latest_commits_with_their_records(orch):
+    first = added(orch, "One")
+    second = added(orch, "Two")
+    (orch.root / "README.txt").write_text("not a record\n")
+    git(orch.root, "add", "README.txt")
+    git(orch.root, "commit", "-qm", "A commit outside orch's folder")
+    out = orch.json("log", "--limit", "2")
+    assert out["kind"] == "project"
+    assert [c["records"][-1] for c in out["commits"]] == [second, first]
+    assert "Latest commits of .task_orchestrator/ (every session)" in orch("log").stdout
+
+
+def test_log_of_an_unknown_id_is_an_error_naming_it(orch):
+    result = orch("log", "t-00000000", code=1)
+    assert "t-00000000" in result.stderr

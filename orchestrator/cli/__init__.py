@@ -72,6 +72,8 @@ COMMANDS = {
     "export": "moving",
     "import": "moving",
     "agents": "agents",
+    "next": "daily",
+    "log": "daily",
 }
 
 
@@ -98,7 +100,8 @@ class OrchGroup(click.Group):
         import importlib
 
         module = importlib.import_module(f"orchestrator.cli.{COMMANDS[name]}")
-        return getattr(module, name if name != "import" else "import_")
+        # A command named as a Python builtin or keyword is defined with a trailing _.
+        return getattr(module, name, None) or getattr(module, f"{name}_")
 
     def invoke(self, ctx: click.Context):
         try:
