@@ -285,3 +285,123 @@ def test_log_without_id_lists_the_projects_latest_commits_with_their_records(orc
 def test_log_of_an_unknown_id_is_an_error_naming_it(orch):
     result = orch("log", "t-00000000", code=1)
     assert "t-00000000" in result.stderr
+
+
+# -- orch completion -----------------------------------------------------------------------
+
+
+def complete(words: str, env: dict[str, str] | None = None, shell: str = "bash") -> list[str]:
+    """What `orch` answers the shell for the line `words` (the cursor after its last
+    word), through click's own protocol: the script's call, made here in process."""
+    from click.testing import CliRunner
+
+    from orchestrator.cli import cli
+
+    parts = words.split(" ")
+    result = CliRunner().invoke(
+        cli,
+        [],
+        prog_name="orch",
+        env={
+            "_ORCH_COMPLETE": f"{shell}_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(parts) - 1),
+            **(env or {}),
+        },
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_the_script_of_each_shell(orch, shell):
+    script = orch("completion", shell).stdout
+    assert "_ORCH_COMPLETE" in script and f"{shell}_complete" in script
+
+
+def test_completion_help_gives_the_install_line_of_each_shell(orch):
+    text = orch("completion", "--help").stdout
+    assert """echo 'eval "$(orch completion bash)"' >> ~/.bashrc""" in text
+    assert """echo 'eval "$(orch completion zsh)"' >> ~/.zshrc""" in text
+    assert "orch completion fish > ~/.config/fish/completions/orch.fish" in text
+
+
+def test_a_task_id_completes_from_the_index(orch):
+    task_id = added(orch, "Complete me")
+    other = added(orch, "And me")
+    root = str(orch.root)
+    assert sorted(complete(f"orch --root {root} task show t-")) == sorted(
+        [f"plain,{task_id}", f"plain,{other}"]
+    )
+    assert complete(f"orch --root {root} task done {task_id[:5]}") == [f"plain,{task_id}"]
+    # zsh and fish show each id with its title.
+    assert complete(f"orch --root {root} task show {task_id}", shell="zsh") == [
+        "plain", task_id, "Complete me"
+    ]  # fmt: skip
+    assert complete(f"orch --root {root} task update {task_id[:4]}", env={"ORCH_ROOT": root})
+
+
+def test_group_and_session_names_and_ids_complete(orch):
+    session = orch.json("session", "list")[0]
+    group = orch.json("group", "create", "Backend")["group_id"]
+    root = str(orch.root)
+    assert complete(f"orch --root {root} task list --group B") == ["plain,Backend"]
+    assert complete(f"orch --root {root} task list --group g-") == [f"plain,{group}"]
+    assert complete(f"orch --root {root} next --session D") == ["plain,Daily"]
+    assert complete(f"orch --root {root} session show s-") == [f"plain,{session['session_id']}"]
+    assert f"plain,{group}" in complete(f"orch --root {root} log g")
+
+
+def test_completion_outside_a_project_offers_nothing_and_says_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from orchestrator.cli import cli
+
+    result = CliRunner().invoke(
+        cli, [], prog_name="orch", catch_exceptions=False,
+        env={"_ORCH_COMPLETE": "bash_complete", "COMP_WORDS": f"orch --root {tmp_path} task show t-",
+             "COMP_CWORD": "5"},
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout.strip(), result.stderr) == (0, "", "")
+
+
+def test_a_tab_press_commits_nothing_and_writes_no_index(orch, sqlite_project):
+    task_id = added(orch, "Untouched")
+    path = task_file(sqlite_project, task_id)
+    path.write_text(path.read_text().replace("title: Untouched", "title: Edited outside"))
+    before = commit_count(orch.root)
+    assert complete(f"orch --root {orch.root} task show {task_id}") == [f"plain,{task_id}"]
+    assert commit_count(orch.root) == before  # the edit waits for the next command
+
+
+# -- orch --help -----------------------------------------------------------------------------
+
+
+def test_help_lists_every_command_once_under_its_section(orch):
+    from orchestrator.cli import COMMANDS, SECTIONS
+
+    text = orch("--help").stdout
+    titles = [*SECTIONS, "Other"]
+    found = {}
+    section = None
+    for line in text.splitlines():
+        if line.rstrip(":") in titles and line.endswith(":"):
+            section = line[:-1]
+        elif section and line.startswith("  ") and line.split():
+            found.setdefault(line.split()[0], []).append(section)
+    assert sorted(found) == sorted(COMMANDS), "every command, and nothing else"
+    assert all(len(where) == 1 for where in found.values()), found
+    assert found["next"] == ["Work"] and found["sync"] == ["Files and git"]
+    assert found["ui"] == ["Servers"] and found["completion"] == ["Setup"]
+    assert "Other" not in text.splitlines(), "every command has its section"
+
+
+def test_a_command_in_no_section_is_listed_under_other(orch, monkeypatch):
+    from orchestrator import cli as cli_module
+    from orchestrator.cli import daily
+
+    monkeypatch.setitem(cli_module.COMMANDS, "newcomer", "daily")
+    monkeypatch.setattr(daily, "newcomer", daily.log, raising=False)
+    text = orch("--help").stdout
+    assert text.index("Other:") < text.index("  newcomer")

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from orchestrator.cli.completion import any_refs, session_refs
 from orchestrator.cli.output import (
     Styled,
     echo,
@@ -23,6 +24,7 @@ from orchestrator.cli.output import (
 @click.option(
     "--session",
     metavar="ID",
+    shell_complete=session_refs,
     help="Session (id, unique start of one, or name; default: the active one).",
 )
 @json_option
@@ -143,7 +145,7 @@ def waiting_line(row: dict[str, Any]) -> str:
 
 
 @click.command("log")
-@click.argument("record_ref", metavar="[ID]", required=False)
+@click.argument("record_ref", metavar="[ID]", required=False, shell_complete=any_refs)
 @click.option(
     "-n",
     "--limit",

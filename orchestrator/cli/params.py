@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
+from orchestrator.cli import completion
 from orchestrator.core.inputs import checked_choice, effort, record_ref, split_ids
 from orchestrator.errors import InvalidInput
 
@@ -48,12 +50,20 @@ class RecordRef(Checked):
 
     def __init__(self, kind: str):
         super().__init__("id", lambda value: record_ref(kind, value))
+        self.kind = kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
             return self.check(value)
         except InvalidInput as e:
             self.fail(str(e), param, ctx)
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        """Every TASK, GROUP and SESSION argument completes from the index
+        (cli/completion.py), whichever command it belongs to."""
+        return completion.COMPLETERS[self.kind](ctx, param, incomplete)
 
 
 TASK_REF = RecordRef("task")
