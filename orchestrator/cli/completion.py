@@ -9,9 +9,12 @@ under the cursor (the `shell_complete=` callbacks below) for its values.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:  # imported when a shell asks (start-up speed of every other command)
+    from click.shell_completion import CompletionItem
 
 COMPLETE_VAR = "_ORCH_COMPLETE"
 # How each shell loads the script: the lines of `orch completion --help` and the README.
@@ -28,15 +31,16 @@ def _root(ctx: click.Context) -> str | None:
     return ctx.find_root().params.get("root")
 
 
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
-
-
-def _completer(*kinds: str) -> Completer:
+def _completer(
+    *kinds: str,
+) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
     """A `shell_complete=` callback offering values of `kinds` (core/completions.py)."""
 
     def complete(
         ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
         from orchestrator.core.completions import completions
 
         found = completions(_root(ctx), kinds, incomplete)

@@ -6,14 +6,16 @@ passed on as typed; the core reads it again with the same rule."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from orchestrator.cli import completion
 from orchestrator.core.inputs import checked_choice, effort, record_ref, split_ids
 from orchestrator.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class Checked(click.ParamType):
