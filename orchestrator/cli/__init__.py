@@ -72,6 +72,20 @@ COMMANDS = {
     "export": "moving",
     "import": "moving",
     "agents": "agents",
+    "next": "daily",
+    "log": "daily",
+    "completion": "completion",
+}
+
+# The sections of `orch --help`, in order; a command in none is listed under "Other".
+SECTIONS = {
+    "Work": ("task", "group", "session", "next", "status", "log", "note", "search"),
+    "Files and git": (
+        *("sync", "resolve", "conflicts", "doctor", "reindex", "cleanup"),
+        *("hooks", "git", "export", "import"),
+    ),
+    "Servers": ("mcp", "ui", "watch", "daemon"),
+    "Setup": ("init", "demo", "agents", "mode", "completion"),
 }
 
 
@@ -98,7 +112,25 @@ class OrchGroup(click.Group):
         import importlib
 
         module = importlib.import_module(f"orchestrator.cli.{COMMANDS[name]}")
-        return getattr(module, name if name != "import" else "import_")
+        # A command named as a Python builtin or keyword is defined with a trailing _.
+        return getattr(module, name, None) or getattr(module, f"{name}_")
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands by section (SECTIONS), each with its first line of help."""
+        listed = set(self.list_commands(ctx))
+        sections = [(title, [n for n in names if n in listed]) for title, names in SECTIONS.items()]
+        placed = {n for _, names in sections for n in names}
+        sections.append(("Other", sorted(listed - placed)))
+        width = formatter.width - 6 - max(map(len, listed), default=0)
+        for title, names in sections:
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(width)))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -6,12 +6,16 @@ passed on as typed; the core reads it again with the same rule."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from orchestrator.cli import completion
 from orchestrator.core.inputs import checked_choice, effort, record_ref, split_ids
 from orchestrator.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class Checked(click.ParamType):
@@ -48,12 +52,20 @@ class RecordRef(Checked):
 
     def __init__(self, kind: str):
         super().__init__("id", lambda value: record_ref(kind, value))
+        self.kind = kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
             return self.check(value)
         except InvalidInput as e:
             self.fail(str(e), param, ctx)
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        """Every TASK, GROUP and SESSION argument completes from the index
+        (cli/completion.py), whichever command it belongs to."""
+        return completion.COMPLETERS[self.kind](ctx, param, incomplete)
 
 
 TASK_REF = RecordRef("task")

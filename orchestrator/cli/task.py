@@ -7,6 +7,7 @@ import sys
 import click
 
 from orchestrator.cli import params
+from orchestrator.cli.completion import group_refs, session_refs, task_refs
 from orchestrator.cli.output import (
     Styled,
     echo,
@@ -50,9 +51,21 @@ def task() -> None:
 
 @task.command("add")
 @click.argument("title")
-@click.option("--session", metavar="ID", help="Session (default: the parent's, or the active one).")
-@click.option("--group", metavar="GROUP", help="Group name or id (default: the parent's group).")
-@click.option("--parent", metavar="TASK", help="Make it a subtask of TASK.")
+@click.option(
+    "--session",
+    metavar="ID",
+    shell_complete=session_refs,
+    help="Session (default: the parent's, or the active one).",
+)
+@click.option(
+    "--group",
+    metavar="GROUP",
+    shell_complete=group_refs,
+    help="Group name or id (default: the parent's group).",
+)
+@click.option(
+    "--parent", metavar="TASK", shell_complete=task_refs, help="Make it a subtask of TASK."
+)
 @click.option("-d", "--description", help="Description in Markdown ('-' reads standard input).")
 @click.option("--specialist", metavar="ROLE", help="Specialist role: architect, implementer, ...")
 @click.option("--complexity", type=click.Choice(allowed_values("task", "complexity_level")))
@@ -64,6 +77,7 @@ def task() -> None:
     "--depends-on",
     "depends_on",
     metavar="TASK",
+    shell_complete=task_refs,
     multiple=True,
     help="A task this one waits for (repeat, or separate with commas).",
 )
@@ -106,15 +120,24 @@ def add(
 
 
 @task.command("list")
-@click.option("--session", metavar="ID", help="Session (default: the active one).")
+@click.option(
+    "--session",
+    metavar="ID",
+    shell_complete=session_refs,
+    help="Session (default: the active one).",
+)
 @click.option("--all-sessions", is_flag=True, help="Tasks of every session.")
-@click.option("--group", metavar="GROUP", help="Only tasks of this group.")
+@click.option(
+    "--group", metavar="GROUP", shell_complete=group_refs, help="Only tasks of this group."
+)
 @click.option("--status", type=params.choices("task", "status"), multiple=True,
               help="Only tasks in this status (repeat, or separate with commas).")  # fmt: skip
 @click.option("--specialist", metavar="ROLE", help="Only tasks for this specialist.")
 @click.option("--complexity", type=params.choice("task", "complexity_level"),
               help="Only tasks of this complexity.")  # fmt: skip
-@click.option("--parent", metavar="TASK", help="Only the subtasks of TASK.")
+@click.option(
+    "--parent", metavar="TASK", shell_complete=task_refs, help="Only the subtasks of TASK."
+)
 @click.option(
     "--ready",
     is_flag=True,
@@ -245,12 +268,21 @@ def show(ctx, task_ref, as_json) -> None:
     "--depends-on",
     "depends_on",
     metavar="TASK",
+    shell_complete=task_refs,
     multiple=True,
     help="Replace the dependencies with these (repeat or comma-separate).",
 )
 @click.option("--no-dependencies", is_flag=True, help="Remove every dependency.")
-@click.option("--add-dep", metavar="TASK", multiple=True, help="Add a dependency.")
-@click.option("--remove-dep", metavar="TASK", multiple=True, help="Remove a dependency.")
+@click.option(
+    "--add-dep", metavar="TASK", shell_complete=task_refs, multiple=True, help="Add a dependency."
+)
+@click.option(
+    "--remove-dep",
+    metavar="TASK",
+    shell_complete=task_refs,
+    multiple=True,
+    help="Remove a dependency.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -329,10 +361,15 @@ def done(ctx, task_ref, actual, force, as_json) -> None:
 @task.command("move")
 @click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option(
-    "--group", metavar="GROUP", help="Move it (and its subtasks in the same group) to GROUP."
+    "--group",
+    metavar="GROUP",
+    shell_complete=group_refs,
+    help="Move it (and its subtasks in the same group) to GROUP.",
 )
 @click.option("--no-group", "ungroup", is_flag=True, help="Take it out of its group.")
-@click.option("--parent", metavar="TASK", help="Make it a subtask of TASK.")
+@click.option(
+    "--parent", metavar="TASK", shell_complete=task_refs, help="Make it a subtask of TASK."
+)
 @click.option("--no-parent", is_flag=True, help="Make it a top-level task.")
 @json_option
 @click.pass_obj
@@ -357,3 +394,49 @@ def delete(ctx, task_ref, cascade, as_json) -> None:
         emit_json(out)
         return
     echo(f"Deleted {', '.join(out['deleted'])}.")
+
+
+@task.command("edit")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
+@click.pass_obj
+def edit(ctx, task_ref) -> None:
+    """Open a task's file in your editor ($VISUAL, else $EDITOR, else vi or another
+    editor found). When it closes the file is checked as the index checks it: a problem
+    is shown as `path:line: problem` and you are asked to edit again; answering no leaves
+    the file as you saved it (not committed until fixed) and exits 1. A good file is
+    indexed and committed as one commit; an unchanged one makes none."""
+    from orchestrator.core import editing
+
+    project = ctx.project
+    target = editing.start_edit(project, task_ref)
+    while True:
+        try:
+            click.edit(filename=str(target.path))
+        except click.ClickException as e:
+            raise click.ClickException(
+                f"{e.message}; {target.file_path} is left as the editor left it"
+                " (the next orch command indexes and commits it, or reports its problems)"
+            ) from None
+        problems = editing.problems(project, target)
+        if not problems:
+            break
+        for problem in problems:
+            echo(Styled(str(problem), fg="red"), err=True)
+        try:
+            again = click.confirm("Edit again?", default=True, err=True)
+        except click.Abort:  # no answer (end of input): as a no, the file is kept
+            again = False
+        if not again:
+            raise click.ClickException(
+                f"{target.file_path} is left as you saved it, with the problem(s) above: it is"
+                f" not committed until fixed (`orch task edit {target.task_id}` again, or any"
+                " editor; `orch doctor` lists it meanwhile)"
+            )
+    out = editing.finish_edit(project, target)
+    if not out["changed"]:
+        echo(f"{out['task_id']}: no change")
+    elif out["commits"]:
+        commits = ", ".join(c[:9] for c in out["commits"])
+        echo(f'Edited {out["task_id"]} "{out["title"]}": committed {commits}')
+    else:
+        echo(f'Edited {out["task_id"]} "{out["title"]}": indexed (commit: {out["commit_mode"]})')

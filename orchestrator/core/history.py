@@ -31,6 +31,18 @@ FORMAT = ("%H%x1f%P%x1f%ct%x1f%aI%x1f%an%x1f%(trailers:key=Orch-Op,valueonly,sep
           "%x1f%(trailers:key={trailer},valueonly,separator=%x2C)%x1f%s%x1e")  # fmt: skip
 FIELDS = ("commit", "parents", "time", "date", "author", "ops", "named", "subject")
 SHOWN = ("commit", "short", "date", "author", "subject", "ops")
+# The project's recent commits: every record each names, sessions, groups, then tasks.
+RECENT_FORMAT = (
+    FORMAT.split("%x1f%(trailers:key={trailer}")[0]
+    + "".join(
+        f"%x1f%(trailers:key={TRAILER[kind]},valueonly,separator=%x2C)"
+        for kind in ("session", "group", "task")
+    )
+    + "%x1f%s%x1e"
+)
+RECENT_FIELDS = ("commit", "parents", "time", "date", "author", "ops", "sessions", "groups",
+                 "tasks", "subject")  # fmt: skip
+LISTED = ("ops", "named", "sessions", "groups", "tasks")  # fields holding a list
 SHORT = 9  # characters of a short commit id
 
 
@@ -72,6 +84,34 @@ def history(project: Project, ref: str, limit: int = 50) -> dict[str, Any]:
     return out
 
 
+def recent(project: Project, limit: int = 20) -> dict[str, Any]:
+    """The project's latest commits that touched its records (`.task_orchestrator/`, every
+    session: orch's and a person's own), newest first, at most `limit`, each with the
+    records its trailers name (`records`). `more` says whether older ones were left out.
+    Without git, or before the first commit, none, and a warning says why."""
+    if limit < 0:
+        raise InvalidInput(f"limit {limit} is below 0: give how many commits to show")
+    folder = project.layout.rel(project.layout.base)
+    out: dict[str, Any] = {"kind": "project", "id": None, "title": None, "file_path": folder,
+                           "commits": [], "more": False}  # fmt: skip
+    repo = _repo(project, folder)
+    if repo is None:
+        return out
+    in_repo = os.path.relpath(project.layout.base, repo.top).replace(os.sep, "/")
+    fmt = f"--format={RECENT_FORMAT}"
+    found = _log(repo, "log", "--no-show-signature", f"-n{limit + 1}", fmt, "--", in_repo,
+                 fields=RECENT_FIELDS)  # fmt: skip
+    if found is None:
+        project.warnings.append("the git repository has no commits yet: no history to show")
+        return out
+    out["commits"] = [
+        {k: c[k] for k in SHOWN} | {"records": c["sessions"] + c["groups"] + c["tasks"]}
+        for c in found[:limit]
+    ]
+    out["more"] = len(found) > limit
+    return out
+
+
 def _record(db: IndexDB, ref: str) -> tuple[str, dict[str, Any]]:
     """The record `ref` names and its kind: by its id's prefix (`t-`, `g-`, `s-`);
     without one a task (tasks go by id alone), else a session or a group of the active
@@ -110,8 +150,9 @@ def _repo(project: Project, record_id: str) -> Repo | None:
     return repo
 
 
-def _log(repo: Repo, *args: str) -> list[dict[str, Any]] | None:
-    """The commits `git log ARGS` lists, parsed; None if the branch has no commit yet."""
+def _log(repo: Repo, *args: str, fields: tuple[str, ...] = FIELDS) -> list[dict[str, Any]] | None:
+    """The commits `git log ARGS` lists, parsed into `fields` (the format's, in order);
+    None if the branch has no commit yet."""
     done = repo.run(*args, check=False)
     if done.returncode != 0:
         if repo.head()[0] is None:
@@ -119,14 +160,14 @@ def _log(repo: Repo, *args: str) -> list[dict[str, Any]] | None:
         raise GitError(f"git log failed: {done.stderr.decode(errors='replace').strip()}")
     commits = []
     for chunk in done.stdout.decode("utf-8", errors="replace").split("\x1e"):
-        parts = chunk.lstrip("\n").split("\x1f", len(FIELDS) - 1)
-        if len(parts) != len(FIELDS):
+        parts = chunk.lstrip("\n").split("\x1f", len(fields) - 1)
+        if len(parts) != len(fields):
             continue
-        commit = dict(zip(FIELDS, parts, strict=True))
+        commit = dict(zip(fields, parts, strict=True))
         commit["short"] = commit["commit"][:SHORT]
         commit["time"] = int(commit["time"] or 0)
         commit["parents"] = commit["parents"].split()
-        for key in ("ops", "named"):
+        for key in [k for k in LISTED if k in commit]:
             commit[key] = [v.strip() for v in commit[key].split(",") if v.strip()]
         commits.append(commit)
     return commits

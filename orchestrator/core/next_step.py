@@ -145,3 +145,30 @@ def next_step(project: Project, db, session_id: str, parent_id: str | None = Non
         f"nothing is ready: {task_id} waits for tasks that are not finished;"
         f" orchestrator_task_get(task_id={task_id!r}) shows them"
     )
+
+
+def why_nothing_ready(db, session_id: str, limit: int = 10) -> dict[str, Any]:
+    """Why a session has no ready task, in facts an adapter words: how many of its tasks
+    are open of how many, those in progress, and the other open tasks with what each
+    waits for (unfinished dependencies, open subtasks; none: its status holds it, as
+    blocked or needs_revision), most urgent first, at most `limit` of each."""
+    total = db.scalar("SELECT count(*) FROM tasks WHERE session_id = ?", [session_id])
+    open_count = db.scalar(
+        f"SELECT count(*) FROM tasks WHERE session_id = ? AND {OPEN_SQL}", [session_id]
+    )
+    brief = "task_id, title, status, priority_level"
+    in_progress = db.records(
+        f"SELECT {brief} FROM tasks WHERE session_id = ? AND status = '{IN_PROGRESS}'"
+        f" ORDER BY priority_level, started_at NULLS LAST, task_id LIMIT {int(limit)}",
+        [session_id],
+    )
+    held = db.records(
+        f"SELECT {brief} FROM tasks WHERE session_id = ? AND {OPEN_SQL}"
+        f" AND status <> '{IN_PROGRESS}' ORDER BY priority_level, created_at, task_id"
+        f" LIMIT {int(limit)}",
+        [session_id],
+    )
+    for row in held:
+        row["waits_for"] = unmet_dependencies(db, row["task_id"])
+        row["open_subtasks"] = open_subtasks(db, row["task_id"])
+    return {"total": total, "open": open_count, "in_progress": in_progress, "waiting": held}
