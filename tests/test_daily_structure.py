@@ -75,3 +75,41 @@ def test_a_name_close_to_nothing_still_points_to_the_list(work):
     orch, _project, _ids = work
     shown = orch("group", "show", "Zzzzzz", code=1)
     assert "did you mean" not in shown.stderr and "(orch group list)" in shown.stderr
+
+
+# -- session rename -------------------------------------------------------------------------
+
+
+def test_session_rename_is_one_commit_and_session_md_shows_the_new_name(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    done = orch("session", "rename", "Payments API", "Payments v2")
+    assert f'Renamed session {ids["session"]} "Payments v2"' in done.stdout
+    assert commits(project.root) == before + 1
+    assert last_commit(project.root).startswith(f'orch: rename {ids["session"]} "Payments v2"')
+    session_file = project.layout.session_dir(ids["session"]) / "session.md"
+    assert frontmatter(session_file)["name"] == "Payments v2"
+    assert "# Payments v2" in session_md(project, ids)
+    assert orch.json("session", "show")["name"] == "Payments v2"
+
+
+def test_session_rename_json_and_a_name_another_session_has_is_said(work):
+    orch, project, ids = work
+    other = orch.json("session", "create", "Spike", "--switch")["session_id"]
+    done = orch("session", "rename", other, "Payments API", "--json")
+    row = json.loads(done.stdout)
+    assert row["session_id"] == other and row["name"] == "Payments API"
+    assert f"session {ids['session']} is named 'Payments API' too" in done.stderr
+    warned = orch("session", "rename", other, "Payments API")
+    assert "already has that name" in warned.stderr
+    before = commits(project.root)
+    again = orch("session", "rename", ids["session"], "Payments API")
+    assert "already has that name" in again.stderr and commits(project.root) == before
+
+
+def test_session_rename_refuses_a_blank_name(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    refused = orch("session", "rename", ids["session"], "  ", code=1)
+    assert "a session needs a name" in refused.stderr
+    assert commits(project.root) == before
