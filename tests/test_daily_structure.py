@@ -113,3 +113,148 @@ def test_session_rename_refuses_a_blank_name(work):
     refused = orch("session", "rename", ids["session"], "  ", code=1)
     assert "a session needs a name" in refused.stderr
     assert commits(project.root) == before
+
+
+# -- group rename -----------------------------------------------------------------------------
+
+
+def test_group_rename_keeps_the_file_and_session_md_shows_the_new_name(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    done = orch("group", "rename", "Backend", "Server")
+    assert f'Renamed group {ids["Backend"]} to "Server"' in done.stdout
+    assert commits(project.root) == before + 1
+    assert last_commit(project.root).startswith(f'orch: rename {ids["Backend"]} "Server"')
+    assert frontmatter(group_file(project, ids, "Backend"))["group_name"] == "Server"
+    view = session_md(project, ids)
+    assert "### Server" in view and "### Backend" not in view
+    assert orch.json("group", "show", "Server")["group_id"] == ids["Backend"]
+
+
+def test_group_rename_refuses_a_name_another_group_of_the_session_has(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    refused = orch("group", "rename", "Backend", "docs", code=1)
+    assert f"already has a group named 'Docs' ({ids['Docs']}); choose another name" in refused.stderr
+    assert commits(project.root) == before
+    assert frontmatter(group_file(project, ids, "Backend"))["group_name"] == "Backend"
+    # Its own name in other capitals is not another group's.
+    assert orch.json("group", "rename", "Backend", "BACKEND")["group_name"] == "BACKEND"
+
+
+# -- group delete -----------------------------------------------------------------------------
+
+
+def test_group_delete_refuses_a_group_holding_tasks_and_says_what_to_type(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    refused = orch("group", "delete", "Backend", code=1)
+    assert f'group {ids["Backend"]} "Backend" holds 2 task(s)' in refused.stderr
+    assert f"(orch group delete {ids['Backend']} --move-tasks-to GROUP)" in refused.stderr
+    assert group_file(project, ids, "Backend").exists() and commits(project.root) == before
+    as_json = orch("group", "delete", "Backend", "--json", code=1)
+    error = json.loads(as_json.stderr)
+    assert error["hint"] == f"orch group delete {ids['Backend']} --move-tasks-to GROUP"
+
+
+def test_group_delete_moves_its_tasks_and_lifts_its_subgroups_in_one_commit(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    done = orch("group", "delete", "Backend", "--move-tasks-to", "Docs")
+    assert f'Deleted group {ids["Backend"]} "Backend".' in done.stdout
+    assert f"Moved 2 task(s) to Docs ({ids['Docs']})." in done.stdout
+    assert f"Moved 1 nested group(s) up to the top level: {ids['API']}" in done.stdout
+    assert commits(project.root) == before + 1
+    message = last_commit(project.root)
+    assert "Orch-Op: delete" in message and f'delete {ids["Backend"]} "Backend"' in message
+    assert f"Orch-Task: {ids['Parser']}" in message and f"Orch-Task: {ids['Sub']}" in message
+    assert not group_file(project, ids, "Backend").exists()
+    for task in ("Parser", "Sub"):
+        assert frontmatter(task_file(project, ids[task]))["group_id"] == ids["Docs"]
+    assert "parent_group_id" not in frontmatter(group_file(project, ids, "API"))
+    assert git(project.root, "status", "--porcelain", "--", ".task_orchestrator") == ""
+    listed = orch.json("group", "list")
+    assert [(g["group_name"], g["group_level"]) for g in listed] == [("API", 0), ("Docs", 0)]
+    assert orch.json("group", "show", "Docs")["total_tasks"] == 3
+
+
+def test_group_delete_of_a_nested_group_puts_its_subgroups_under_its_parent(work):
+    orch, project, ids = work
+    inner = orch.json("group", "create", "Inner", "--parent", "API")["group_id"]
+    out = orch.json("group", "delete", "API")
+    assert out["groups_moved"] == [inner] and out["parent_group_id"] == ids["Backend"]
+    assert out["tasks_moved"] == [] and out["moved_to"] is None
+    inner_file = group_file(project, ids | {"Inner": inner}, "Inner")
+    assert frontmatter(inner_file)["parent_group_id"] == ids["Backend"]
+    assert last_commit(project.root).startswith(f"orch: move {inner} \"Inner\", delete {ids['API']}")
+
+
+def test_group_delete_refuses_moving_the_tasks_into_the_group_itself(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    refused = orch("group", "delete", "Backend", "--move-tasks-to", ids["Backend"], code=1)
+    assert "cannot move into itself" in refused.stderr and commits(project.root) == before
+
+
+# -- group move: tasks, or a group's place in the tree -------------------------------------
+
+
+def test_group_move_nests_a_group_and_takes_it_back_to_the_top(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    done = orch("group", "move", "Docs", "--parent", "API")
+    assert f'Moved group {ids["Docs"]} "Docs" under {ids["API"]}' in done.stdout
+    assert commits(project.root) == before + 1
+    assert frontmatter(group_file(project, ids, "Docs"))["parent_group_id"] == ids["API"]
+    levels = {g["group_name"]: g["group_level"] for g in orch.json("group", "list")}
+    assert levels == {"Backend": 0, "API": 1, "Docs": 2}
+    assert orch.json("group", "move", "Docs", "--top")["parent_group_id"] is None
+    assert "parent_group_id" not in frontmatter(group_file(project, ids, "Docs"))
+    orch("group", "move", "API", "--parent", "")
+    assert "parent_group_id" not in frontmatter(group_file(project, ids, "API"))
+    assert commits(project.root) == before + 3
+
+
+def test_group_move_refuses_a_group_under_its_own_descendant(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    refused = orch("group", "move", "Backend", "--parent", "API", code=1)
+    assert (
+        f'cannot put group {ids["Backend"]} "Backend" under group {ids["API"]} "API": that'
+        " group is inside it ('Backend' > 'API')" in refused.stderr
+    )
+    itself = orch("group", "move", "API", "--parent", "API", code=1)
+    assert "a group cannot hold itself" in itself.stderr
+    assert commits(project.root) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["Docs"],  # neither --to nor --parent/--top
+        ["Docs", "--to", "Backend", "--top"],
+        ["Docs", "--to", "Backend", "--parent", "API"],
+    ],
+)
+def test_group_move_needs_exactly_one_of_to_and_parent(work, args):
+    orch, project, _ids = work
+    before = commits(project.root)
+    refused = orch("group", "move", *args, code=2)
+    assert "`orch group move TASK... --to GROUP` moves tasks" in refused.stderr
+    assert "`orch group move GROUP --parent GROUP` (or --top) nests a group" in refused.stderr
+    assert commits(project.root) == before
+
+
+def test_group_move_nests_one_group_at_a_time(work):
+    orch, _project, _ids = work
+    refused = orch("group", "move", "Docs", "API", "--top", code=2)
+    assert "nest one group at a time" in refused.stderr
+    both = orch("group", "move", "Docs", "--parent", "API", "--top", code=2)
+    assert "give --parent GROUP or --top, not both" in both.stderr
+
+
+def test_group_move_with_to_still_moves_tasks(work):
+    orch, project, ids = work
+    rows = orch.json("group", "move", ids["Parser"], "--to", "Docs")
+    assert sorted(r["task_id"] for r in rows) == sorted([ids["Parser"], ids["Sub"]])
+    assert frontmatter(task_file(project, ids["Sub"]))["group_id"] == ids["Docs"]
