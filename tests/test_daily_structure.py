@@ -258,3 +258,43 @@ def test_group_move_with_to_still_moves_tasks(work):
     rows = orch.json("group", "move", ids["Parser"], "--to", "Docs")
     assert sorted(r["task_id"] for r in rows) == sorted([ids["Parser"], ids["Sub"]])
     assert frontmatter(task_file(project, ids["Sub"]))["group_id"] == ids["Docs"]
+
+
+# -- task cancel and delete ------------------------------------------------------------------
+
+
+def test_task_cancel_with_a_reason_is_one_commit_and_a_note_in_the_file(work):
+    orch, project, ids = work
+    before = commits(project.root)
+    done = orch("task", "cancel", ids["Guide"], "--reason", "docs come later")
+    assert f'Cancelled {ids["Guide"]} "Guide" (cancelled)' in done.stdout
+    assert commits(project.root) == before + 1
+    assert last_commit(project.root).startswith(f'orch: cancel {ids["Guide"]} "Guide"')
+    text = task_file(project, ids["Guide"]).read_text(encoding="utf-8")
+    assert frontmatter(task_file(project, ids["Guide"]))["status"] == "cancelled"
+    assert "## Notes" in text and "cancelled: docs come later" in text
+
+
+def test_task_cancel_json_and_a_second_cancel_changes_nothing(work):
+    orch, project, ids = work
+    row = orch.json("task", "cancel", ids["Sub"])
+    assert row["task_id"] == ids["Sub"] and row["status"] == "cancelled"
+    before = commits(project.root)
+    again = orch("task", "cancel", ids["Sub"])
+    assert "is already cancelled" in again.stderr and commits(project.root) == before
+    missing = orch("task", "cancel", "t-00000000", code=1)
+    assert "no task 't-00000000'" in missing.stderr
+
+
+def test_task_delete_refuses_subtasks_then_deletes_them_with_cascade(work):
+    orch, project, ids = work
+    parser_file = task_file(project, ids["Parser"])
+    before = commits(project.root)
+    refused = orch("task", "delete", ids["Parser"], code=1)
+    assert f"(orch task delete {ids['Parser']} --cascade)" in refused.stderr
+    assert parser_file.exists() and commits(project.root) == before
+    out = orch.json("task", "delete", ids["Parser"], "--cascade")
+    assert out["deleted"] == [ids["Parser"], ids["Sub"]]
+    assert not parser_file.exists() and commits(project.root) == before + 1
+    assert "Orch-Op: delete" in last_commit(project.root)
+    assert [t["task_id"] for t in orch.json("task", "list")] == [ids["Guide"]]

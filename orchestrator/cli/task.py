@@ -344,6 +344,17 @@ def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
     shown(row, "Moved", as_json)
 
 
+@task.command("cancel")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
+@click.option("--reason", metavar="TEXT", help="Why: written under Notes in its file.")
+@json_option
+@click.pass_obj
+def cancel(ctx, task_ref, reason, as_json) -> None:
+    """Cancel a task: its parent no longer waits for it (tasks that depend on it still
+    do). The reason, if given, goes under Notes in its file."""
+    shown(core.cancel_task(ctx.project, task_ref, reason=reason), "Cancelled", as_json)
+
+
 @task.command("delete")
 @click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @click.option("--cascade", is_flag=True, help="Delete its subtasks with it.")
