@@ -298,3 +298,49 @@ def test_task_delete_refuses_subtasks_then_deletes_them_with_cascade(work):
     assert not parser_file.exists() and commits(project.root) == before + 1
     assert "Orch-Op: delete" in last_commit(project.root)
     assert [t["task_id"] for t in orch.json("task", "list")] == [ids["Guide"]]
+
+
+# -- lists --------------------------------------------------------------------------------------
+
+
+def test_task_list_of_every_session_names_each_task_s_session(work):
+    orch, _project, ids = work
+    orch("session", "create", "Spike", "--switch")
+    orch("task", "add", "Try it")
+    text = orch("task", "list", "--all-sessions").stdout
+    header, *lines = text.splitlines()
+    assert header.split() == ["ID", "STATUS", "PRIO", "TITLE", "SESSION", "GROUP", "SPECIALIST", "EST"]
+    guide = next(line for line in lines if line.startswith(ids["Guide"]))
+    assert "Payments API" in guide and "Docs" in guide
+    assert "Spike" in next(line for line in lines if "Try it" in line)
+    assert "SESSION" not in orch("task", "list").stdout  # one session: no column
+
+
+def test_a_list_cut_by_limit_says_how_many_more_on_stderr(work):
+    orch, _project, ids = work
+    cut = orch("task", "list", "--limit", "2")
+    assert len(cut.stdout.splitlines()) == 3  # the header and two tasks
+    assert cut.stderr.strip() == "… 1 more (raise --limit to list them)"
+    as_json = orch("task", "list", "--limit", "1", "--json")
+    assert len(json.loads(as_json.stdout)) == 1  # still one JSON document
+    assert "… 2 more" in as_json.stderr
+    lines = orch("task", "list", "--limit", "2", "--jsonl")
+    assert [json.loads(line)["title"] for line in lines.stdout.splitlines()] == ["Parser", "Sub"]
+    assert "… 1 more" in lines.stderr
+    whole = orch("task", "list", "--limit", "3")
+    assert "more" not in whole.stderr and "more" not in orch("task", "list").stderr
+
+
+def test_status_lists_the_tasks_in_progress(work):
+    orch, _project, ids = work
+    orch("task", "update", ids["Guide"], "--specialist", "documenter")
+    orch("task", "start", ids["Guide"])
+    board = orch("status").stdout
+    assert "In progress (1)" in board
+    section = board.split("In progress (1)")[1].split("Ready")[0]
+    assert ids["Guide"] in section and "Guide" in section and "documenter" in section
+    data = orch.json("status")
+    assert [t["task_id"] for t in data["in_progress"]] == [ids["Guide"]]
+    assert data["in_progress_count"] == 1
+    orch("task", "done", ids["Guide"])
+    assert "In progress" not in orch("status").stdout

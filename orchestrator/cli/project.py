@@ -150,6 +150,18 @@ def show_board(data: dict) -> None:
                 ),
                 indent=2,
             )
+        if data["in_progress"]:
+            echo(Styled(f"\nIn progress ({data['in_progress_count']})", bold=True))
+            table(
+                (
+                    [t["task_id"], t["title"], t["specialist_type"] or ""]
+                    for t in data["in_progress"]
+                ),
+                indent=2,
+            )
+            if data["in_progress_count"] > len(data["in_progress"]):
+                more = data["in_progress_count"] - len(data["in_progress"])
+                echo(f"  ... and {more} more: orch task list --status in_progress")
         echo(Styled(f"\nReady ({data['ready_count']})", bold=True))
         if data["ready"]:
             table(
