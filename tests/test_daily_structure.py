@@ -135,7 +135,9 @@ def test_group_rename_refuses_a_name_another_group_of_the_session_has(work):
     orch, project, ids = work
     before = commits(project.root)
     refused = orch("group", "rename", "Backend", "docs", code=1)
-    assert f"already has a group named 'Docs' ({ids['Docs']}); choose another name" in refused.stderr
+    assert (
+        f"already has a group named 'Docs' ({ids['Docs']}); choose another name" in refused.stderr
+    )
     assert commits(project.root) == before
     assert frontmatter(group_file(project, ids, "Backend"))["group_name"] == "Backend"
     # Its own name in other capitals is not another group's.
@@ -186,7 +188,7 @@ def test_group_delete_of_a_nested_group_puts_its_subgroups_under_its_parent(work
     assert out["tasks_moved"] == [] and out["moved_to"] is None
     inner_file = group_file(project, ids | {"Inner": inner}, "Inner")
     assert frontmatter(inner_file)["parent_group_id"] == ids["Backend"]
-    assert last_commit(project.root).startswith(f"orch: move {inner} \"Inner\", delete {ids['API']}")
+    assert last_commit(project.root).startswith(f'orch: move {inner} "Inner", delete {ids["API"]}')
 
 
 def test_group_delete_refuses_moving_the_tasks_into_the_group_itself(work):
@@ -309,7 +311,16 @@ def test_task_list_of_every_session_names_each_task_s_session(work):
     orch("task", "add", "Try it")
     text = orch("task", "list", "--all-sessions").stdout
     header, *lines = text.splitlines()
-    assert header.split() == ["ID", "STATUS", "PRIO", "TITLE", "SESSION", "GROUP", "SPECIALIST", "EST"]
+    assert header.split() == [
+        "ID",
+        "STATUS",
+        "PRIO",
+        "TITLE",
+        "SESSION",
+        "GROUP",
+        "SPECIALIST",
+        "EST",
+    ]
     guide = next(line for line in lines if line.startswith(ids["Guide"]))
     assert "Payments API" in guide and "Docs" in guide
     assert "Spike" in next(line for line in lines if "Try it" in line)
@@ -317,7 +328,7 @@ def test_task_list_of_every_session_names_each_task_s_session(work):
 
 
 def test_a_list_cut_by_limit_says_how_many_more_on_stderr(work):
-    orch, _project, ids = work
+    orch, _project, _ids = work
     cut = orch("task", "list", "--limit", "2")
     assert len(cut.stdout.splitlines()) == 3  # the header and two tasks
     assert cut.stderr.strip() == "… 1 more (raise --limit to list them)"
