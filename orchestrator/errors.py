@@ -44,6 +44,7 @@ OPERATIONS = {
     "session_cancel": "cancel a session [session_id]",
     "session_archive": "archive a session (with an export) [session_id]",
     "group_list": "list the task groups",
+    "group_delete": "delete a task group, moving its tasks to another group [group_id]",
     "doctor": "list every problem in the files",
     "doctor_fix": "repair what can be repaired",
     "conflicts": "list the recorded merge conflicts",

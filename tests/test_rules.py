@@ -283,7 +283,7 @@ SAMPLE_ARGS = {
     "task_id": "t-1234abcd", "session_id": "s-1234abcd", "record_id": "t-1234abcd",
     "name": "Spike", "root": "/tmp/x", "status": "in_progress", "strategy": "merge",
     "remote": "origin", "mode_file": "default_roles.yaml", "force": True, "switch": True,
-    "cascade": True, "no_parent": True,
+    "cascade": True, "no_parent": True, "group_id": "g-1234abcd",
 }  # fmt: skip
 
 

@@ -146,23 +146,99 @@ def elsewhere(task: dict) -> str:
 
 
 @group.command("move")
-@click.argument("task_refs", metavar="TASK...", nargs=-1, required=True, type=params.TASK_REF)
-@click.option("--to", "target", metavar="GROUP", required=True, help="The group to move them into.")
+@click.argument("refs", metavar="TASK...|GROUP", nargs=-1, required=True)
+@click.option("--to", "target", metavar="GROUP", help="Move the TASKs into GROUP.")
+@click.option("--parent", metavar="GROUP",
+              help="Nest GROUP inside this group ('' for the top level).")  # fmt: skip
+@click.option("--top", is_flag=True, help="Make GROUP a top-level group.")
 @click.option(
     "--drop-dependencies",
     is_flag=True,
-    help="Drop dependency links between the moved tasks and the tasks left behind"
-    " (by default every dependency is kept).",
+    help="With --to: drop dependency links between the moved tasks and the tasks left"
+    " behind (by default every dependency is kept).",
 )
 @json_option
 @click.pass_obj
-def move(ctx, task_refs, target, drop_dependencies, as_json) -> None:
-    """Move tasks (with their subtasks) into another group of their session."""
-    rows = core.move_tasks(
-        ctx.project, task_refs, target, preserve_dependencies=not drop_dependencies
-    )
+def move(ctx, refs, target, parent, top, drop_dependencies, as_json) -> None:
+    """Move tasks (with their subtasks) into another group of their session, or nest a
+    group under another one (or at the top level):
+
+    \b
+      orch group move t-1a2b t-3c4d --to Backend
+      orch group move API --parent Backend
+      orch group move API --top"""
+    nesting = parent is not None or top
+    if (target is None) == (not nesting):
+        raise click.UsageError(
+            "say what to move: `orch group move TASK... --to GROUP` moves tasks,"
+            " `orch group move GROUP --parent GROUP` (or --top) nests a group"
+        )
+    if not nesting:
+        task_refs = [params.TASK_REF.convert(r, None, click.get_current_context()) for r in refs]
+        rows = core.move_tasks(
+            ctx.project, task_refs, target, preserve_dependencies=not drop_dependencies
+        )
+        if as_json:
+            emit_json(rows)
+        else:
+            name = rows[0]["task_group"] if rows else target
+            echo(f"Moved {len(rows)} task(s) to {name}: " + ", ".join(r["task_id"] for r in rows))
+        return
+    if top and parent:
+        raise click.UsageError("give --parent GROUP or --top, not both")
+    if len(refs) != 1 or drop_dependencies:
+        raise click.UsageError(
+            "nest one group at a time: `orch group move GROUP --parent GROUP` (or --top)"
+        )
+    ref = params.GROUP_REF.convert(refs[0], None, click.get_current_context())
+    row = core.nest_group(ctx.project, ref, parent or None)
     if as_json:
-        emit_json(rows)
+        emit_json(row)
+    elif row["parent_group_id"]:
+        echo(f'Moved group {row["group_id"]} "{row["group_name"]}" under {row["parent_group_id"]}')
     else:
-        name = rows[0]["task_group"] if rows else target
-        echo(f"Moved {len(rows)} task(s) to {name}: " + ", ".join(r["task_id"] for r in rows))
+        echo(f'Moved group {row["group_id"]} "{row["group_name"]}" to the top level')
+
+
+@group.command("rename")
+@click.argument("group_ref", metavar="GROUP", type=params.GROUP_REF)
+@click.argument("name")
+@click.option(
+    "--session", metavar="ID", help="Session to look the name up in (default: the active one)."
+)
+@json_option
+@click.pass_obj
+def rename(ctx, group_ref, name, session, as_json) -> None:
+    """Rename GROUP to NAME (its id and file stay; session.md shows the new name)."""
+    row = core.rename_group(ctx.project, group_ref, name, session=session)
+    if as_json:
+        emit_json(row)
+    else:
+        echo(f'Renamed group {row["group_id"]} to "{row["group_name"]}"')
+
+
+@group.command("delete")
+@click.argument("group_ref", metavar="GROUP", type=params.GROUP_REF)
+@click.option("--move-tasks-to", metavar="GROUP",
+              help="Move its tasks (with their subtasks) to GROUP first.")  # fmt: skip
+@click.option(
+    "--session", metavar="ID", help="Session to look the name up in (default: the active one)."
+)
+@json_option
+@click.pass_obj
+def delete(ctx, group_ref, move_tasks_to, session, as_json) -> None:
+    """Delete GROUP, in one commit. A group holding tasks is refused unless
+    --move-tasks-to names where they go. Groups nested in it move up to its parent."""
+    out = core.delete_group(ctx.project, group_ref, move_tasks_to=move_tasks_to, session=session)
+    if as_json:
+        emit_json(out)
+        return
+    echo(f'Deleted group {out["group_id"]} "{out["group_name"]}".')
+    if out["tasks_moved"]:
+        echo(
+            f"Moved {len(out['tasks_moved'])} task(s) to {out['moved_to_name']} ({out['moved_to']})."
+        )
+    if out["groups_moved"]:
+        where = out["parent_group_id"] or "the top level"
+        echo(f"Moved {len(out['groups_moved'])} nested group(s) up to {where}: "
+             + ", ".join(out["groups_moved"]))  # fmt: skip

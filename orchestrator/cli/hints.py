@@ -20,6 +20,7 @@ class Command:
     words: str  # the subcommand path, with any fixed flags ("doctor --fix")
     positional: tuple[tuple[str, str], ...] = ()  # (hint argument, metavar if missing)
     options: dict[str, str] = field(default_factory=dict)  # hint argument -> --flag
+    tail: str = ""  # options to fill in, after the arguments ("--move-tasks-to GROUP")
 
 
 COMMANDS = {
@@ -50,6 +51,7 @@ COMMANDS = {
     "session_cancel": Command("session cancel", (("session_id", "ID"),)),
     "session_archive": Command("session archive", (("session_id", "ID"),)),
     "group_list": Command("group list"),
+    "group_delete": Command("group delete", (("group_id", "GROUP"),), tail="--move-tasks-to GROUP"),
     "doctor": Command("doctor"),
     "doctor_fix": Command("doctor --fix"),
     "conflicts": Command("conflicts"),
@@ -74,7 +76,7 @@ def command_args(hint: Hint) -> list[str]:
             args.append(flag)
         elif value is not None and value is not False:
             args += [flag, str(value)]
-    return args
+    return args + command.tail.split()
 
 
 def rendered(hint: Hint) -> str:

@@ -103,6 +103,20 @@ def status(ctx, as_json: bool) -> None:
         show_board(data)
 
 
+def show_in_progress(data: dict) -> None:
+    """The board's tasks in progress, briefly: id, title, specialist."""
+    if not data["in_progress"]:
+        return
+    echo(Styled(f"\nIn progress ({data['in_progress_count']})", bold=True))
+    table(
+        ([t["task_id"], t["title"], t["specialist_type"] or ""] for t in data["in_progress"]),
+        indent=2,
+    )
+    if data["in_progress_count"] > len(data["in_progress"]):
+        more = data["in_progress_count"] - len(data["in_progress"])
+        echo(f"  ... and {more} more: orch task list --status in_progress")
+
+
 def show_board(data: dict) -> None:
     active = data["active_session"]
     if active is None:
@@ -150,6 +164,7 @@ def show_board(data: dict) -> None:
                 ),
                 indent=2,
             )
+        show_in_progress(data)
         echo(Styled(f"\nReady ({data['ready_count']})", bold=True))
         if data["ready"]:
             table(

@@ -1,4 +1,4 @@
-"""`orch session ...`: create, list, show, and the lifecycle."""
+"""`orch session ...`: create, list, show, rename, and the lifecycle."""
 
 from __future__ import annotations
 
@@ -180,6 +180,16 @@ def show(ctx, session_ref, as_json) -> None:
         )
     if row["description"]:
         echo(f"\n{row['description']}")
+
+
+@session.command("rename")
+@click.argument("session_ref", metavar="ID", type=params.SESSION_REF)
+@click.argument("name")
+@json_option
+@click.pass_obj
+def rename(ctx, session_ref, name, as_json) -> None:
+    """Rename session ID to NAME (its id and folder stay; session.md shows the new name)."""
+    show_done(core.rename_session(ctx.project, session_ref, name), "Renamed", as_json)
 
 
 def lifecycle(name: str, target: str, verb: str, doc: str) -> click.Command:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -158,10 +159,14 @@ def list_(
                    status=split_ids(status), specialist_type=specialist, complexity_level=complexity,
                    parent=parent, ready=ready, limit=limit)  # fmt: skip
     if as_lines or (as_json and not sys.stdout.isatty()):
-        emit_json_stream(core.list_tasks_streamed(ctx.project, **filters), lines=as_lines)
+        streamed = [0]
+        emit_json_stream(counted(core.list_tasks_streamed(ctx.project, **filters), streamed),
+                         lines=as_lines)  # fmt: skip
+        say_more(ctx, filters, streamed[0])
         return
     if as_json:
         emit_json_text(core.list_tasks_json(ctx.project, **filters))
+        say_more(ctx, filters, limit or 0)
         return
     rows = core.list_tasks(ctx.project, **filters)
     if not rows:
@@ -179,6 +184,14 @@ def list_(
             f"{', '.join(looped)}: the parents (parent_task_id) make a loop; listed at the top"
             " level with its subtasks (`orch doctor` says how to fix it)"
         )
+    names = {}
+    if all_sessions:
+        from orchestrator.core.queries import session_names  # only then (start-up speed)
+
+        names = session_names(ctx.project)
+    headers = ["ID", "STATUS", "PRIO", "TITLE", "GROUP", "SPECIALIST", "EST"]
+    if all_sessions:
+        headers.insert(4, "SESSION")
     table(
         (
             [
@@ -186,15 +199,36 @@ def list_(
                 status_text(r["status"]),
                 f"P{r['priority_level']}",
                 "  " * depth + r["title"],
+                *([names.get(r["session_id"], r["session_id"])] if all_sessions else []),
                 r["task_group"] or "",
                 r["specialist_type"] or "",
                 hours(r["estimated_effort"]),
             ]
             for depth, r in ordered
         ),
-        headers=["ID", "STATUS", "PRIO", "TITLE", "GROUP", "SPECIALIST", "EST"],
+        headers=headers,
         page=True,
     )
+    say_more(ctx, filters, len(rows))
+
+
+def counted(items: Iterator[str], count: list[int]) -> Iterator[str]:
+    """`items` passed on as they come, counted in count[0]."""
+    for item in items:
+        count[0] += 1
+        yield item
+
+
+def say_more(ctx, filters: dict, listed: int) -> None:
+    """Under a list cut by --limit, on standard error (standard output stays the list,
+    valid JSON with --json): how many tasks it left out."""
+    limit = filters["limit"]
+    if limit and listed >= limit:
+        from orchestrator.core.queries import tasks_beyond  # only then (start-up speed)
+
+        more = tasks_beyond(ctx.project, **filters)
+        if more:
+            echo(f"… {more} more (raise --limit to list them)", err=True)
 
 
 @task.command("show")
@@ -379,6 +413,17 @@ def move(ctx, task_ref, group, ungroup, parent, no_parent, as_json) -> None:
         ctx.project, task_ref, group=group, ungroup=ungroup, parent=parent, no_parent=no_parent
     )
     shown(row, "Moved", as_json)
+
+
+@task.command("cancel")
+@click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
+@click.option("--reason", metavar="TEXT", help="Why: written under Notes in its file.")
+@json_option
+@click.pass_obj
+def cancel(ctx, task_ref, reason, as_json) -> None:
+    """Cancel a task: its parent no longer waits for it (tasks that depend on it still
+    do). The reason, if given, goes under Notes in its file."""
+    shown(core.cancel_task(ctx.project, task_ref, reason=reason), "Cancelled", as_json)
 
 
 @task.command("delete")

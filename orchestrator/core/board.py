@@ -1,4 +1,5 @@
-"""The board: what `orch status` shows — the active session, its groups and what is ready."""
+"""The board: what `orch status` shows — the active session, its groups, what is in
+progress and what is ready."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from orchestrator.core.project import Project
 from orchestrator.core.sessions import with_problems
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
 from orchestrator.index.refresh import broken_files
-from orchestrator.model import ACTIVE, ARCHIVED, Problem
+from orchestrator.model import ACTIVE, ARCHIVED, IN_PROGRESS, Problem
 
 
 def board(project: Project, ready_limit: int = 10, name_broken: bool = False) -> dict[str, Any]:
     """The active session (or None), its groups with progress (as a tree: each nested
-    group under its parent), its ready tasks, the other sessions, and how many problems
+    group under its parent), its tasks in progress (the first `ready_limit`, longest
+    started first), its ready tasks, the other sessions, and how many problems
     the files have; with `name_broken`, also what is wrong in each broken file (left out
     of orch's commits until fixed)."""
     with project.reading(names_broken=name_broken) as db:
@@ -52,7 +54,15 @@ def board(project: Project, ready_limit: int = 10, name_broken: bool = False) ->
                 )
             )
         ready, ready_total = [], 0
+        working, working_total = [], 0
         if active is not None:
+            working = db.records(
+                "SELECT task_id, title, specialist_type, started_at FROM tasks"
+                f" WHERE session_id = ? AND status = '{IN_PROGRESS}'"
+                f" ORDER BY started_at NULLS LAST, task_id LIMIT {int(ready_limit)}",
+                [active["session_id"]],
+            )
+            working_total = status_counts.get(IN_PROGRESS, 0)
             where, params = task_filter(project, db, ready=True)
             ready = db.records(
                 f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(ready_limit)}",
@@ -64,6 +74,8 @@ def board(project: Project, ready_limit: int = 10, name_broken: bool = False) ->
         "mode": mode,
         "status_counts": status_counts,
         "groups": groups,
+        "in_progress": working,
+        "in_progress_count": working_total,
         "ready": ready,
         "ready_count": ready_total,
         "other_sessions": others,

@@ -105,9 +105,16 @@ def not_found(db: IndexDB, kind: str, text: str, where: str = "", params: tuple 
     broken = unusable(db, kind, text)
     if broken is not None:
         return broken
-    table, key = TABLE[kind], ID_KEY[kind]
+    table, key, title = TABLE[kind], ID_KEY[kind], TITLE_KEY[kind]
     clause = f" WHERE {where}" if where else ""
-    ids = [r[0] for r in db.rows(f"SELECT {key} FROM {table}{clause}", list(params))]
+    named = db.rows(f"SELECT {key}, {title} FROM {table}{clause}", list(params))
+    if kind in ("session", "group"):  # these go by their names too
+        names = {str(n).casefold(): str(n) for _, n in named if n}
+        close = difflib.get_close_matches(text.strip().casefold(), names, n=3, cutoff=0.6)
+        if close:
+            listed = " or ".join(repr(names[c]) for c in close)
+            return NotFound(f"no {NOUN[kind]} named {text!r}; did you mean {listed}?")
+    ids = [r[0] for r in named]
     close = difflib.get_close_matches(_candidates(text, kind)[0], ids, n=3, cutoff=0.5)
     if close:
         return NotFound(f"no {NOUN[kind]} {text!r}; did you mean {', '.join(close)}?")

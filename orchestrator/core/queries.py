@@ -8,6 +8,7 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.next_step import ready_tasks
 from orchestrator.core.project import Project
+from orchestrator.core.tasks import TASK_FROM, task_filter
 from orchestrator.model import IN_PROGRESS
 
 # The statuses of a task someone has taken up and not finished.
@@ -49,3 +50,20 @@ def ids_starting(project: Project, name: str, typed: str, limit: int = 101) -> l
     with project.reading() as db:
         rows = db.records(sql, [like] * sql.count("?"))
     return [next(iter(row.values())) for row in rows]
+
+
+def tasks_beyond(project: Project, limit: int, **filters: Any) -> int:
+    """How many tasks a listing (core.tasks.list_tasks's filters) cut at `limit` leaves
+    out, for a list to say so."""
+    with project.reading() as db:
+        said = len(project.warnings)
+        where, params = task_filter(project, db, **filters)
+        del project.warnings[said:]  # the listing itself said them already
+        total = db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
+    return max(0, int(total or 0) - limit)
+
+
+def session_names(project: Project) -> dict[str, str]:
+    """Every session's name by its id (archived ones too), for a list that names them."""
+    with project.reading() as db:
+        return {sid: name or sid for sid, name in db.rows("SELECT session_id, name FROM sessions")}

@@ -1,4 +1,4 @@
-"""Sessions: create, list, show, and move through the spec's state machine."""
+"""Sessions: create, list, show, rename, and move through the spec's state machine."""
 
 from __future__ import annotations
 
@@ -246,6 +246,33 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
         set_session_status(record.meta, target)
         w.save(record)
         w.sync()
+        return lookup.session(w.db, row["session_id"])
+
+
+def rename_session(project: Project, ref: str, name: str) -> dict[str, Any]:
+    """Give a session a new name (its id, and so its folder, stays). Names need not be
+    unique, but a name another session has is said: it then names neither alone."""
+    checked_texts(name=name)
+    one_line(name=name)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a session needs a name")
+    with project.writing("rename") as w:
+        row = lookup.session(w.db, ref)
+        if row["name"] == name:
+            project.warnings.append(f"session {describe(row)} already has that name")
+            return row
+        record = w.load("session", row["session_id"], row["session_id"])
+        record.meta["name"] = name
+        w.save(record)
+        w.sync()
+        for other in w.db.rows(
+            "SELECT session_id FROM sessions WHERE name = ? AND session_id <> ? ORDER BY session_id",
+            [name, row["session_id"]],
+        ):
+            project.warnings.append(
+                f"session {other[0]} is named {name!r} too: use the ids to tell them apart"
+            )
         return lookup.session(w.db, row["session_id"])
 
 

@@ -81,8 +81,9 @@ HINT_CALLS = {
     "mode_validate": ToolCall("orchestrator_mode_list"),
 }
 # Operations no tool here does (doctor --fix repairs files by rules the server does not
-# offer; git hooks are installed from a shell): said in words.
-IN_WORDS = frozenset({"doctor_fix", "hooks_install"})
+# offer; git hooks are installed from a shell; groups are deleted by a person): said in
+# words.
+IN_WORDS = frozenset({"doctor_fix", "hooks_install", "group_delete"})
 
 
 def value_text(value: Any) -> str:
