@@ -258,7 +258,8 @@ def describe(error: Any, path: tuple) -> tuple[str, str]:
     # A field that says what it expects (schema/task.schema.json's labels, due, ...).
     expected = error.schema.get("x-expected")
     if expected and error.validator in ("pattern", "format", "type", "minLength"):
-        return f"{where}: {value!r} is not {expected.split(', e.g.')[0]}", f"write {expected}"
+        what, _, example = expected.partition(", e.g. ")
+        return f"{where}: {value!r} is not {what}", f"write it like {example or what}"
     match error.validator:
         case "enum":
             return (
