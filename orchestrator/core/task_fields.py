@@ -99,11 +99,17 @@ def set_fields(
         # A single label written as text (labels: bug) counts as a one-item list.
         current = [written] if isinstance(written, str) else list(written)
         kept = labels_of(labels) if labels is not None else current
-        meta["labels"] = [x for x in dict.fromkeys([*kept, *add]) if x not in remove]
+        _put(meta, "labels", [x for x in dict.fromkeys([*kept, *add]) if x not in remove])
     if assignee is not None:
-        meta["assignee"] = assignee or None
+        _put(meta, "assignee", assignee or None)
     if due is not None:
-        meta["due"] = due or None
+        _put(meta, "due", due or None)
+
+
+def _put(meta: dict[str, Any], key: str, value: Any) -> None:
+    # Clearing a field that is unset is no change (update_task then writes nothing).
+    if value or meta.get(key):
+        meta[key] = value
 
 
 def with_acceptance(body: str, criteria: Iterable[str]) -> str:
