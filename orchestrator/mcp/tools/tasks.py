@@ -50,7 +50,7 @@ def orchestrator_task_create(
     due: str | None = None,
     acceptance: list[str] | None = None,
 ) -> Annotated[ToolResult, TaskReply]:
-    """Create a task (in the active session by default)."""
+    """Create a task."""
     with served(ctx).call() as call:
         row = tasks.add_task(
             call.project,
@@ -184,7 +184,7 @@ def orchestrator_task_list(
     assignee: str | None = None,
     overdue: bool = False,
 ) -> Annotated[ToolResult, TaskPage]:
-    """Tasks, filtered and paged; ready ones urgent first."""
+    """Tasks, filtered and paged."""
     with served(ctx).call() as call:
         offset = decode_cursor(cursor)
         wanted = None if fields and "all" in fields else (fields or list(SUMMARY))
