@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     markdown_section TEXT,
     file_operations_count INTEGER DEFAULT 0,
     verification_status TEXT DEFAULT 'pending',
+    labels JSON,                     -- orch: as the file lists them; filtered through task_labels
+    assignee TEXT,                   -- orch: who does it
+    due TEXT,                        -- orch: YYYY-MM-DD, so text order is date order
     created_at TEXT,
     started_at TEXT,
     completed_at TEXT,
@@ -154,6 +157,8 @@ CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (session_id, status, estima
 CREATE INDEX IF NOT EXISTS idx_tasks_group ON tasks (session_id, task_group);
 CREATE INDEX IF NOT EXISTS idx_tasks_parent ON tasks (parent_task_id);
 CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id);  -- orch
+CREATE INDEX IF NOT EXISTS idx_tasks_assignee ON tasks (assignee);  -- orch
+CREATE INDEX IF NOT EXISTS idx_tasks_due ON tasks (due);  -- orch: --overdue reads a range
 
 CREATE INDEX IF NOT EXISTS idx_task_groups_session ON task_groups (session_id);
 CREATE INDEX IF NOT EXISTS idx_task_groups_parent ON task_groups (parent_group_id);
@@ -171,6 +176,17 @@ CREATE TABLE IF NOT EXISTS task_dependencies (
     PRIMARY KEY (task_id, depends_on_task_id)
 );
 CREATE INDEX IF NOT EXISTS idx_task_dependencies_target ON task_dependencies (depends_on_task_id);
+
+-- One row per label of a task, as task_dependencies for depends_on: "tasks labelled bug
+-- and ui" is an indexed lookup by label on both engines, where a search in the JSON
+-- column would read every task (DuckDB and SQLite index no JSON array's items).
+CREATE TABLE IF NOT EXISTS task_labels (
+    task_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (task_id, label)
+);
+CREATE INDEX IF NOT EXISTS idx_task_labels_label ON task_labels (label, task_id);
 
 -- What each record file looked like when it was last read: lets every command find the
 -- files edited since (stat only), and re-parse just those.

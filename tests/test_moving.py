@@ -289,7 +289,13 @@ def test_import_backlog_round_trip_and_again(sqlite_project, tmp_path):
         "pending", "in_progress", "pending", "completed")  # fmt: skip
     assert parser["depends_on"] == [ci["task_id"]] and lexer["parent_task_id"] == parser["task_id"]
     assert ci["priority_level"] == 2 and old["priority_level"] == 4
-    assert ci["assignee"] == ["@ana"] and ci["import_source"].endswith(":task-1")
+    # Labels stay labels beside the groups they made; the assignee is a name, no @.
+    assert ci["labels"] == ["infra"] and parser["labels"] == ["backend"]
+    assert ci["assignee"] == "ana" and "assignee" not in parser
+    assert ci["import_source"].endswith(":task-1")
+    criteria = as_json(root, "task", "show", ci["task_id"])["acceptance"]
+    assert criteria == {"done": 0, "total": 1,
+                        "items": [{"text": "Tests run on push", "done": False}]}  # fmt: skip
     assert ci["created_at"] == "2025-07-26T14:30:00.000Z"
     body = (
         root / ".task_orchestrator/sessions" / session / "tasks" / f"{ci['task_id']}.md"
@@ -445,6 +451,10 @@ def test_a_backlog_inside_the_project_is_the_same_source_in_every_clone(tmp_path
     assert any("date '03/06/2025' not understood" in n for n in first["unmapped"])
     odd = tasks_of(root, first["sessions"][0])["Odd"]
     assert odd["labels"] == ["backend"] and len(odd["depends_on"]) == 1
+    # Without --labels-as-groups, labels are labels only, and a listing filters by them.
+    assert not list(root.glob(".task_orchestrator/sessions/*/groups/*.md"))
+    labelled = as_json(root, "task", "list", "--all-sessions", "--label", "backend")
+    assert sorted(t["title"] for t in labelled) == ["Lexer", "Odd", "Write the parser"]
     assert odd["import_source"] == "backlog:backlog:task-5"  # no absolute path committed
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-qm", "backlog"], cwd=root, check=True)

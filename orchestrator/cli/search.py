@@ -29,16 +29,21 @@ def highlighted(snippet: str) -> Styled | str:
               help="Only tasks with this status (repeat).")  # fmt: skip
 @click.option("--group", help="Only tasks of this group (name or id).")
 @click.option("--specialist", help="Only tasks of this specialist type.")
+@click.option("--label", "labels", metavar="LABEL", multiple=True,
+              help="Only tasks with this label (repeat, or separate with commas: all of them).")  # fmt: skip
+@click.option("--assignee", metavar="NAME", help="Only tasks assigned to NAME.")
 @click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @json_option
 @click.pass_obj
-def search(ctx, query, scope, content_types, statuses, group, specialist, limit, as_json) -> None:
+def search(ctx, query, scope, content_types, statuses, group, specialist, labels, assignee, limit,
+           as_json) -> None:  # fmt: skip
     """Search tasks (title, description, results) and session notes for every word of
     QUERY (each also as a prefix: "pars" finds "parser"); best matches first."""
     from orchestrator.core.search import search as core_search
 
     found = core_search(ctx.project, query, scope=scope, content_types=content_types or ("all",),
-                        status=statuses, group=group, specialist_type=specialist, limit=limit)  # fmt: skip
+                        status=statuses, group=group, specialist_type=specialist, labels=labels,
+                        assignee=assignee, limit=limit)  # fmt: skip
     if as_json:
         emit_json(found)
         return

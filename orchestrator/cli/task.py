@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import click
 
@@ -26,11 +26,14 @@ from orchestrator.cli.output import (
 )
 from orchestrator.core import tasks as core
 from orchestrator.core.inputs import split_ids
+from orchestrator.core.task_fields import ACCEPTANCE, DUE_FORMATS, due_of
 from orchestrator.model import allowed_values
+from orchestrator.store.sections import without
 
 # Efforts and choices are checked as they are parsed (cli/params.py) and passed through
 # as typed; the core reads them with the same rules (core/inputs.py).
 EFFORT_HELP = "in hours: 3, 2.5, 3h, 90m, 1.5h or 2d (stored as whole hours, halves up)."
+DUE = params.Checked("date", due_of)
 
 
 def shown(row: dict, verb: str, as_json: bool) -> None:
@@ -85,6 +88,12 @@ def task() -> None:
 @click.option(
     "--status", type=params.choice("task", "status"), help="Initial status (default pending)."
 )
+@click.option("--label", "labels", metavar="LABEL", multiple=True,
+              help="A label (repeat, or separate with commas): bug, ui, docs ...")  # fmt: skip
+@click.option("--assignee", metavar="NAME", help="Who does it.")
+@click.option("--due", type=DUE, metavar="DATE", help=f"Due date: {DUE_FORMATS}.")
+@click.option("--acceptance", metavar="TEXT", multiple=True,
+              help="An acceptance criterion (repeat): a checklist in the task's text.")  # fmt: skip
 @json_option
 @click.pass_obj
 def add(
@@ -100,6 +109,10 @@ def add(
     estimate,
     depends_on,
     status,
+    labels,
+    assignee,
+    due,
+    acceptance,
     as_json,
 ) -> None:
     """Add a task titled TITLE."""
@@ -116,6 +129,10 @@ def add(
         estimated_effort=estimate,
         depends_on=split_ids(depends_on),
         status=status,
+        labels=labels,
+        assignee=assignee,
+        due=due,
+        acceptance=acceptance,
     )
     shown(row, "Added", as_json)
 
@@ -144,20 +161,25 @@ def add(
     is_flag=True,
     help="Only pending tasks whose dependencies and subtasks are all completed, urgent first.",
 )
+@click.option("--label", "labels", metavar="LABEL", multiple=True,
+              help="Only tasks with this label (repeat, or separate with commas: all of them).")  # fmt: skip
+@click.option("--assignee", metavar="NAME", help="Only tasks assigned to NAME.")
+@click.option("--overdue", is_flag=True, help="Only unfinished tasks due before today.")
 @click.option("--limit", type=click.IntRange(1), help="At most this many tasks.")
 @json_option
 @click.option("--jsonl", "as_lines", is_flag=True,
               help="Print one JSON object a line (JSON Lines), as the tasks are found.")  # fmt: skip
 @click.pass_obj
 def list_(
-    ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, limit,
-    as_json, as_lines,
+    ctx, session, all_sessions, group, status, specialist, complexity, parent, ready, labels,
+    assignee, overdue, limit, as_json, as_lines,
 ) -> None:  # fmt: skip
     """List tasks (of the active session unless told otherwise). Piped, --json and
     --jsonl write each task as it is found; on a terminal, a long list opens in a pager."""
     filters = dict(session=session, all_sessions=all_sessions, group=group,
                    status=split_ids(status), specialist_type=specialist, complexity_level=complexity,
-                   parent=parent, ready=ready, limit=limit)  # fmt: skip
+                   parent=parent, ready=ready, limit=limit, labels=labels, assignee=assignee,
+                   overdue=overdue)  # fmt: skip
     if as_lines or (as_json and not sys.stdout.isatty()):
         streamed = [0]
         emit_json_stream(counted(core.list_tasks_streamed(ctx.project, **filters), streamed),
@@ -172,7 +194,17 @@ def list_(
     if not rows:
         echo(
             "No tasks match."
-            if (status or group or ready or parent or specialist or complexity)
+            if (
+                status
+                or group
+                or ready
+                or parent
+                or specialist
+                or complexity
+                or labels
+                or assignee
+                or overdue
+            )
             else 'No tasks. Add one: orch task add "Write the parser"'
         )
         return
@@ -189,9 +221,11 @@ def list_(
         from orchestrator.core.queries import session_names  # only then (start-up speed)
 
         names = session_names(ctx.project)
+    extra = field_columns(rows)
     headers = ["ID", "STATUS", "PRIO", "TITLE", "GROUP", "SPECIALIST", "EST"]
     if all_sessions:
         headers.insert(4, "SESSION")
+    headers += [header for header, _ in extra]
     table(
         (
             [
@@ -203,6 +237,7 @@ def list_(
                 r["task_group"] or "",
                 r["specialist_type"] or "",
                 hours(r["estimated_effort"]),
+                *(show(r) for _, show in extra),
             ]
             for depth, r in ordered
         ),
@@ -231,6 +266,19 @@ def say_more(ctx, filters: dict, listed: int) -> None:
             echo(f"… {more} more (raise --limit to list them)", err=True)
 
 
+# Columns a listing shows only when some task has them: header, cell.
+FIELD_COLUMNS = (
+    ("labels", "LABELS", lambda r: ",".join(r["labels"] or [])),
+    ("assignee", "ASSIGNEE", lambda r: r["assignee"] or ""),
+    ("due", "DUE", lambda r: r["due"] or ""),
+)
+
+
+def field_columns(rows: list[dict]) -> list[tuple[str, Callable[[dict], str]]]:
+    """The optional columns (labels, assignee, due) some row of `rows` has a value in."""
+    return [(head, cell) for key, head, cell in FIELD_COLUMNS if any(r[key] for r in rows)]
+
+
 @task.command("show")
 @click.argument("task_ref", metavar="TASK", type=params.TASK_REF)
 @json_option
@@ -252,6 +300,13 @@ def show(ctx, task_ref, as_json) -> None:
         ("specialist", row["specialist_type"]),
         ("complexity", row["complexity_level"]),
         ("priority", f"P{row['priority_level']}"),
+        ("labels", ", ".join(row["labels"] or [])),
+        ("assignee", row["assignee"]),
+        ("due", row["due"]),
+        (
+            "acceptance",
+            "{done}/{total}".format(**row["acceptance"]) if row["acceptance"]["total"] else None,
+        ),
         ("effort", effort),
         ("created", row["created_at"]),
         ("started", row["started_at"]),
@@ -274,6 +329,10 @@ def show(ctx, task_ref, as_json) -> None:
                 ),
                 indent=2,
             )
+    if row["acceptance"]["total"]:
+        echo(Styled("\nAcceptance criteria", bold=True))
+        for item in row["acceptance"]["items"]:
+            echo(f"  [{'x' if item['done'] else ' '}] {item['text']}")
     for p in row["problems"]:
         echo(
             Styled(
@@ -281,8 +340,14 @@ def show(ctx, task_ref, as_json) -> None:
                 fg="red" if p["severity"] == "error" else "yellow",
             )
         )
-    if row["description"]:
-        echo(f"\n{row['description']}")
+    # The criteria are listed above; the rest of the text follows.
+    text = (
+        without(row["description"], [ACCEPTANCE])
+        if row["acceptance"]["total"]
+        else row["description"]
+    )
+    if text:
+        echo(f"\n{text}")
 
 
 @task.command("update")
@@ -317,6 +382,13 @@ def show(ctx, task_ref, as_json) -> None:
     multiple=True,
     help="Remove a dependency.",
 )
+@click.option("--label", "labels", metavar="LABEL", multiple=True,
+              help="Replace the labels with these (repeat or comma-separate).")  # fmt: skip
+@click.option("--no-labels", is_flag=True, help="Remove every label.")
+@click.option("--add-label", metavar="LABEL", multiple=True, help="Add a label.")
+@click.option("--remove-label", metavar="LABEL", multiple=True, help="Remove a label.")
+@click.option("--assignee", metavar="NAME", help="Who does it ('' clears it).")
+@click.option("--due", type=DUE, metavar="DATE", help=f"Due date: {DUE_FORMATS} ('' clears it).")
 @click.option(
     "--force",
     is_flag=True,
@@ -339,6 +411,12 @@ def update(
     no_dependencies,
     add_dep,
     remove_dep,
+    labels,
+    no_labels,
+    add_label,
+    remove_label,
+    assignee,
+    due,
     force,
     as_json,
 ) -> None:
@@ -360,6 +438,11 @@ def update(
         add_dependencies=split_ids(add_dep),
         remove_dependencies=split_ids(remove_dep),
         force=force,
+        labels=[] if no_labels else (labels or None),
+        add_labels=add_label,
+        remove_labels=remove_label,
+        assignee=assignee,
+        due=due,
     )
     shown(row, "Updated" if row["changed"] else "Nothing to change in", as_json)
 

@@ -12,6 +12,7 @@ from orchestrator.core.groups import in_tree_order
 from orchestrator.core.project import Project
 from orchestrator.core.rules import OPEN_SQL, UNMET_SQL
 from orchestrator.core.sessions import SESSION_VERB, with_problems
+from orchestrator.core.task_fields import field_filter
 from orchestrator.core.tasks import READY_CLAUSE
 from orchestrator.errors import Hint, InvalidInput, NotFound
 from orchestrator.index.derive import group_chains
@@ -37,7 +38,7 @@ MOST = 500  # the largest page a caller may ask for
 CARD = (
     "t.task_id, t.title, t.status, t.specialist_type, t.complexity_level, t.priority_level,"
     " t.estimated_effort, t.actual_effort, t.group_id, g.group_name, t.parent_task_id,"
-    " p.title AS parent_title, t.level, t.progress_percentage,"
+    " p.title AS parent_title, t.level, t.progress_percentage, t.labels, t.assignee, t.due,"
     f" (SELECT count(*) FROM tasks c WHERE c.parent_task_id = t.task_id AND c.{OPEN_SQL})"
     f" AS open_subtasks, CASE WHEN {READY_CLAUSE} THEN 1 ELSE 0 END AS ready"
 )
@@ -57,12 +58,15 @@ def board_columns(
     group: str | None = None,
     limit: int = PAGE,
     limits: dict[str, int] | None = None,
+    label: str | None = None,
+    assignee: str | None = None,
 ) -> dict[str, Any]:
     """A session's board (the active one if `session` is None; the newest if none is
     active): every session for a picker, the session's groups as a tree with their
     progress, and one column per status holding its count and its first `limit` cards
     (`limits` per status, for a page that has shown more). `group`: that group's tasks
-    and those of the groups nested in it."""
+    and those of the groups nested in it; `label`, `assignee`: only the tasks having it
+    (a label list, "bug,ui", asks for all)."""
     with project.reading() as db:
         sessions = with_problems(db, _newest_first(db))
         row = _session(db, session, sessions)
@@ -77,15 +81,20 @@ def board_columns(
             )
         )
         within = _within(db, row["session_id"], group, groups)
+        fields = field_filter(label or (), assignee)
         columns = []
         for status in COLUMNS:
             size = min(max((limits or {}).get(status, limit), 0), MOST)
-            columns.append(_column(db, row["session_id"], status, within, 0, size))
+            columns.append(_column(db, row["session_id"], status, within, 0, size, fields))
+        choices = _choices(db, row["session_id"])
     return {
         "session": row,
         "sessions": sessions,
         "groups": groups,
         "group": group,
+        "label": label,
+        "assignee": assignee,
+        **choices,
         "columns": columns,
         "transitions": session_moves(row["status"]),
     }
@@ -98,8 +107,11 @@ def column_page(
     group: str | None = None,
     offset: int = 0,
     limit: int = PAGE,
+    label: str | None = None,
+    assignee: str | None = None,
 ) -> dict[str, Any]:
-    """More cards of one column: `limit` cards from `offset` ("show more")."""
+    """More cards of one column: `limit` cards from `offset` ("show more"), filtered as
+    board_columns filters them."""
     if status not in COLUMNS:
         raise InvalidInput(
             f"unknown status {status!r}; the board's columns are {', '.join(COLUMNS)}"
@@ -112,8 +124,9 @@ def column_page(
         )
         within = _within(db, row["session_id"], group, groups)
         return _column(
-            db, row["session_id"], status, within, max(offset, 0), min(max(limit, 0), MOST)
-        )
+            db, row["session_id"], status, within, max(offset, 0), min(max(limit, 0), MOST),
+            field_filter(label or (), assignee),
+        )  # fmt: skip
 
 
 def _newest_first(db: IndexDB) -> list[dict[str, Any]]:
@@ -146,13 +159,34 @@ def _within(
     return [g for g, chain in group_chains(groups, []).items() if top in chain]
 
 
+def _choices(db: IndexDB, session_id: str) -> dict[str, list[str]]:
+    """The labels and the assignees the session's tasks have: what the board filters by."""
+    return {
+        "labels": [r[0] for r in db.rows(
+            "SELECT DISTINCT label FROM task_labels WHERE session_id = ? ORDER BY label",
+            [session_id])],
+        "assignees": [r[0] for r in db.rows(
+            "SELECT DISTINCT assignee FROM tasks WHERE session_id = ? AND assignee IS NOT NULL"
+            " ORDER BY assignee", [session_id])],
+    }  # fmt: skip
+
+
 def _column(
-    db: IndexDB, session_id: str, status: str, within: list[str] | None, offset: int, limit: int
+    db: IndexDB,
+    session_id: str,
+    status: str,
+    within: list[str] | None,
+    offset: int,
+    limit: int,
+    fields: tuple[list[str], list[Any]] = ([], []),
 ) -> dict[str, Any]:
     where, params = "t.session_id = ? AND t.status = ?", [session_id, status]
     if within is not None:
         where += f" AND t.group_id IN ({', '.join('?' * len(within))})"
         params += within
+    for clause in fields[0]:
+        where += f" AND {clause}"
+    params += fields[1]
     count = db.scalar(f"SELECT count(*) FROM tasks t WHERE {where}", params)
     cards = db.records(
         f"SELECT {CARD} {CARD_FROM} WHERE {where} ORDER BY {CARD_ORDER} LIMIT {limit} OFFSET {offset}",

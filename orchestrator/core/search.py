@@ -22,6 +22,7 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_choice
 from orchestrator.core.project import Project
+from orchestrator.core.task_fields import field_filter
 from orchestrator.errors import InvalidInput
 from orchestrator.model import ARCHIVED
 
@@ -74,12 +75,14 @@ def search(
     status: Iterable[str] = (),
     group: str | None = None,
     specialist_type: str | None = None,
+    labels: Iterable[str] = (),
+    assignee: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> dict[str, Any]:
     """Tasks and notes matching every word of `query` (each word also as a prefix:
     "pars" finds "parser"), best first. `scope`: the active session, all sessions, or
-    the archived ones."""
+    the archived ones. `labels` (tasks having all) and `assignee` filter the tasks."""
     terms = words(query)
     scope = checked_scope(scope)
     kinds = checked_types(content_types)
@@ -89,6 +92,8 @@ def search(
         out: dict[str, Any] = {"query": query, "scope": scope, "sessions": len(sessions)}
         if "tasks" in kinds:
             clauses, params = _filters(db, sessions, scope, statuses, group, specialist_type)
+            more, more_params = field_filter(labels, assignee)
+            clauses, params = clauses + more, params + more_params
             finder = _fts if db.engine == "sqlite" else _patterns
             total, rows = finder(db, terms, clauses, params, limit, offset)
             out["tasks"] = rows

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.core import lookup
+from orchestrator.core import lookup, task_fields
 from orchestrator.core.inputs import checked_choice, checked_number, effort, one_line
 from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
@@ -125,10 +125,13 @@ def add_task(
     estimated_effort: Effort = None,
     depends_on: Iterable[str] = (),
     status: str | None = None,
+    acceptance: Iterable[str] = (),
+    **fields: Any,
 ) -> dict[str, Any]:
     """Create a task in a session (the active one, or the parent's). A subtask joins its
     parent's group unless another is given. `estimated_effort`: hours, as inputs.effort
-    reads them (3, 2.5, "3h", "90m")."""
+    reads them (3, 2.5, "3h", "90m"). `fields`: labels, assignee, due, as
+    task_fields.set_fields reads them; `acceptance`: criteria, a checklist in the body."""
     checked_texts(title=title, description=description, specialist_type=specialist_type)
     one_line(title=title)
     title = title.strip()
@@ -189,6 +192,8 @@ def add_task(
             },
             description,
         )
+        task_fields.set_fields(record.meta, **fields)
+        record.body = task_fields.with_acceptance(record.body, acceptance)
         w.save(record)
         w.sync()
         return lookup.task(db, task_id)
@@ -267,8 +272,10 @@ def task_filter(
     complexity_level: str | None = None,
     parent: str | None = None,
     ready: bool = False,
+    **fields: Any,
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (over TASK_FROM) and parameters of a task listing."""
+    """The WHERE clause (over TASK_FROM) and parameters of a task listing; `fields`:
+    labels, assignee, overdue (task_fields.field_filter)."""
     statuses = [checked_choice("task", "status", s) for s in status]
     checked_choice("task", "complexity_level", complexity_level)
     clauses, params = [], []
@@ -297,6 +304,8 @@ def task_filter(
         params.append(lookup.task(db, parent)["task_id"])
     if ready:
         clauses.append(READY_CLAUSE)
+    more, more_params = task_fields.field_filter(**fields)
+    clauses, params = clauses + more, params + more_params
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
@@ -325,6 +334,7 @@ def show_task(project: Project, ref: str) -> dict[str, Any]:
             " ORDER BY line NULLS FIRST, message",
             [row["file_path"]],
         )
+        row["acceptance"] = task_fields.acceptance(row["description"])
         return row
 
 
@@ -345,8 +355,11 @@ def update_task(
     remove_dependencies: Iterable[str] = (),
     force: bool = False,
     description_was: str | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it.
+    """Change a task's fields; `depends_on` replaces the list, the add/remove lists edit it,
+    as `fields` labels, add_labels and remove_labels do (task_fields.set_fields; with
+    assignee and due).
     `description_was`: the text the caller's new description was written from (an
     editor's form); if the file's text is no longer that, nothing is written
     (ChangedMeanwhile), so an agent's report written meanwhile is never overwritten.
@@ -393,6 +406,7 @@ def update_task(
         ):
             if value is not None:
                 meta[key] = value
+        task_fields.set_fields(meta, **fields)
         add_dependencies, remove_dependencies = list(add_dependencies), list(remove_dependencies)
         if depends_on is not None or add_dependencies or remove_dependencies:
             written = meta.get("depends_on") or []

@@ -28,7 +28,7 @@ from orchestrator.index.derive import (
 )
 from orchestrator.index.engine import IndexDB
 from orchestrator.index.project_state import derive_project, mode_row
-from orchestrator.index.rows import dependency_rows, group_row, session_row, task_row
+from orchestrator.index.rows import dependency_rows, group_row, label_rows, session_row, task_row
 from orchestrator.index.signatures import Plan, Signature
 from orchestrator.layout import SESSION_FILE, FileRole, Layout
 from orchestrator.model import (
@@ -318,10 +318,11 @@ class Indexer:
         }
         self.db.execute_in(f"DELETE FROM {table} WHERE {key} IN ({{in}})", ids)
         if kind == "task":
-            self.db.execute_in("DELETE FROM task_dependencies WHERE task_id IN ({in})", ids)
+            for edges in ("task_dependencies", "task_labels"):
+                self.db.execute_in(f"DELETE FROM {edges} WHERE task_id IN ({{in}})", ids)
         if kind == "session":
             self.db.execute_in("DELETE FROM session_mode_bindings WHERE session_id IN ({in})", ids)
-        rows, deps, bindings = [], [], []
+        rows, deps, labels, bindings = [], [], [], []
         duplicates: dict[str, list[Problem]] = {}
         root = str(self.layout.root)
         for record_id in ids:
@@ -344,6 +345,7 @@ class Indexer:
             if kind == "task":
                 rows.append(task_row(meta, record, winner))
                 deps += dependency_rows(meta)
+                labels += label_rows(meta)
             elif kind == "group":
                 rows.append(group_row(meta, record, winner))
             else:
@@ -370,6 +372,7 @@ class Indexer:
         self.db.insert_rows(
             "task_dependencies", ("task_id", "depends_on_task_id", "session_id"), deps
         )
+        self.db.insert_rows("task_labels", ("task_id", "label", "session_id"), labels)
         self.db.insert_rows(
             "session_mode_bindings", ("session_id", "mode_id", "bound_at"), bindings
         )

@@ -80,6 +80,9 @@ def task_row(meta: dict[str, Any], record: Record, rel: str) -> dict[str, Any]:
         "depends_on": json.dumps(_ids(meta.get("depends_on"))),
         "related_tasks": json.dumps(_ids(meta.get("related_tasks"))),
         "verification_status": meta.get("verification_status") or "pending",
+        "labels": json.dumps(_ids(meta.get("labels"))),
+        "assignee": meta.get("assignee"),
+        "due": meta.get("due"),
         "file_operations_count": artifact_links(record.body, meta["task_id"]),
         "created_at": meta.get("created_at"),
         "started_at": meta.get("started_at"),
@@ -92,3 +95,8 @@ def task_row(meta: dict[str, Any], record: Record, rel: str) -> dict[str, Any]:
 def dependency_rows(meta: dict[str, Any]) -> list[tuple[str, str, str]]:
     deps = dict.fromkeys(_ids(meta.get("depends_on")))  # unique, in file order
     return [(meta["task_id"], dep, meta["session_id"]) for dep in deps]
+
+
+def label_rows(meta: dict[str, Any]) -> list[tuple[str, str, str]]:
+    labels = dict.fromkeys(_ids(meta.get("labels")))  # unique, in file order
+    return [(meta["task_id"], label, meta["session_id"]) for label in labels]

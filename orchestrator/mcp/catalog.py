@@ -147,7 +147,7 @@ PARAMETERS = {
     "subtasks_json": "Legacy: subtasks as JSON text",
     "results": "Legacy name of summary",
     "artifacts": "Legacy name of file_paths",
-    "ready": "Only ready to start",
+    "ready": "Only ready ones, urgent first",
     "mode_file": "Role file, e.g. research",
     "preserve_dependencies": "Keep links to unmoved tasks",
     "picks": "Per field: ours/theirs/base",

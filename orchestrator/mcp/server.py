@@ -57,7 +57,9 @@ stand. Every reply's next_step says what to do next.
 Parameters mean the same in every tool: task_id and other ids accept any unique start of
 one; session_id (an id, its start or the name) defaults to the active session; group is a
 group's id or name; specialist_type names a role of the session's mode; efforts are hours
-(3, 2.5, "2h", "90m"); priority_level is 1 (urgent) to 5 (someday). Lists are paged: pass
+(3, 2.5, "2h", "90m"); priority_level is 1 (urgent) to 5 (someday); labels are text, comma
+separated ("bug,ui"; a task list gives the tasks having all); due is a date, YYYY-MM-DD,
+today, tomorrow or +3d; "" clears an assignee or a due date. Lists are paged: pass
 a reply's next_cursor back as cursor."""
 
 TOOLS: list[Callable[..., Any]] = [

@@ -103,6 +103,18 @@ def _bounded_loader(unique_keys: bool):
             _check_nodes(node, self.text)
             return super().construct_document(node)
 
+        def construct_yaml_timestamp(self, node):
+            # `due: 2026-13-01` looks like a date to YAML but is none: kept as the text it
+            # is, so the schema says which field is wrong rather than the file not loading.
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    BoundedLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp", BoundedLoader.construct_yaml_timestamp
+    )
+
     if not unique_keys:
         return BoundedLoader
 

@@ -4,6 +4,7 @@ where each problem is (line and key) and how to fix it."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -118,13 +119,15 @@ def _validator(kind: str):
     import jsonschema
 
     schema = record_schema(kind)
-    return jsonschema.validators.validator_for(schema)(schema)
+    # Only "date" is checked as a format (a task's due): 2026-02-30 passes the pattern.
+    dates = jsonschema.FormatChecker(formats=["date"])
+    return jsonschema.validators.validator_for(schema)(schema, format_checker=dates)
 
 
 # JSON Schema keywords `surely_valid` understands; a schema using any other makes it
 # defer to jsonschema.
 ASSERTIONS = {"type", "enum", "pattern", "minimum", "maximum", "minLength", "uniqueItems",
-              "items", "$ref", "properties", "required"}  # fmt: skip
+              "items", "$ref", "properties", "required", "format"}  # fmt: skip
 ANNOTATIONS = {"description", "default", "title", "$schema", "$id", "$defs"}
 JSON_TYPES = {
     "string": lambda v: isinstance(v, str),
@@ -167,6 +170,9 @@ def surely_valid(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> bo
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if number and ((value < rule) if keyword == "minimum" else (value > rule)):
                 return False
+        elif keyword == "format":
+            if rule != "date" or (isinstance(value, str) and not _is_date(value)):
+                return False
         elif keyword == "minLength":
             if isinstance(value, str) and len(value) < rule:
                 return False
@@ -185,6 +191,14 @@ def surely_valid(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> bo
             for key, sub in rule.items():
                 if key in value and not surely_valid(value[key], sub, root):
                     return False
+    return True
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
     return True
 
 
@@ -241,6 +255,11 @@ def dotted(path: tuple) -> str:
 def describe(error: Any, path: tuple) -> tuple[str, str]:
     """A one-line message and a fix for a jsonschema error."""
     where, value, rule = dotted(path), error.instance, error.validator_value
+    # A field that says what it expects (schema/task.schema.json's labels, due, ...).
+    expected = error.schema.get("x-expected")
+    if expected and error.validator in ("pattern", "format", "type", "minLength"):
+        what, _, example = expected.partition(", e.g. ")
+        return f"{where}: {value!r} is not {what}", f"write it like {example or what}"
     match error.validator:
         case "enum":
             return (
@@ -278,7 +297,7 @@ def describe(error: Any, path: tuple) -> tuple[str, str]:
         case "minLength" | "minItems" | "minProperties":
             return f"{where} is empty", "give it a value"
         case "uniqueItems":
-            return f"{where} lists the same id twice", "remove the duplicate"
+            return f"{where} lists the same value twice", "remove the duplicate"
         case _:
             return f"{where}: {error.message}", "see the schema in schema/ for the expected form"
 

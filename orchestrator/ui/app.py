@@ -203,13 +203,15 @@ def build_app(board: Board, *, hosts: set[str] | None, token: str | None, port: 
             if size.isdigit():
                 limits[status] = int(size)
         return await run(kanban.board_columns, session=q.get("session") or None,
-                         group=q.get("group") or None, limits=limits)  # fmt: skip
+                         group=q.get("group") or None, limits=limits,
+                         label=q.get("label") or None, assignee=q.get("assignee") or None)  # fmt: skip
 
     async def column(request: Request) -> Response:
         q = request.query_params
         return await run(lambda project: kanban.column_page(
             project, q.get("session", ""), q.get("status", ""), group=q.get("group") or None,
-            offset=number(request, "offset", 0), limit=number(request, "limit", kanban.PAGE)))  # fmt: skip
+            offset=number(request, "offset", 0), limit=number(request, "limit", kanban.PAGE),
+            label=q.get("label") or None, assignee=q.get("assignee") or None))  # fmt: skip
 
     async def task(request: Request) -> Response:
         return await run(task_page, request.path_params["task_id"])

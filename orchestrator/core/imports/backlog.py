@@ -15,6 +15,7 @@ from orchestrator.core.imports.plans import (
     mapped_status,
     source_key,
 )
+from orchestrator.core.task_fields import assignee_of, labels_of
 from orchestrator.errors import NotFound
 from orchestrator.model import CANCELLED, DONE, IN_PROGRESS, PENDING
 from orchestrator.store.record_file import load_yaml, split_frontmatter
@@ -23,6 +24,9 @@ BACKLOG_STATUS = {"to do": PENDING, "todo": PENDING, "in progress": IN_PROGRESS,
                   "done": DONE, "blocked": "blocked", "cancelled": CANCELLED,
                   "canceled": CANCELLED}  # fmt: skip
 _SECTION_MARKER = re.compile(r"^<!-- (SECTION|AC):[A-Z_]+:(BEGIN|END) -->\n?", re.M)
+# Backlog.md numbers its acceptance criteria (`- [ ] #1 Tests run`); orch's checklist
+# under the same heading (core/task_fields.py) has no numbers.
+_CRITERION_NUMBER = re.compile(r"^([-*] \[[ xX]\] )#\d+ ", re.M)
 
 
 def read_backlog(
@@ -58,19 +62,20 @@ def read_backlog(
         key = str(meta.get("id") or path.name.split(" - ")[0]).strip().lower()
         status = mapped_status(meta.get("status") or ("Done" if path.parent.name == "completed" else "To Do"),
                                BACKLOG_STATUS, key, source)  # fmt: skip
-        labels = [str(x) for x in as_list(meta.get("labels"))]
+        labels = labels_of([str(x) for x in as_list(meta.get("labels"))])
         group = labels[0] if labels_as_groups and labels else None
         if group:
             source.groups.setdefault(group, f"Tasks labelled {group!r} in Backlog.md.")
         parent = meta.get("parent_task_id") or meta.get("parent")
         if not parent and re.fullmatch(r"[a-z]+-\d+(\.\d+)+", key):
             parent = key.rsplit(".", 1)[0]  # task-4.1 is a subtask of task-4
-        assignee = meta.get("assignee")
-        extra = {"labels": labels or None,
-                 "assignee": assignee if assignee not in ([], "", None) else None,
+        # Backlog.md lists assignees as handles (['@ana']); orch has one name: all of them,
+        # without the @ (the board puts it back).
+        names = [str(x).strip().lstrip("@") for x in as_list(meta.get("assignee"))]
+        extra = {"labels": labels or None, "assignee": assignee_of(", ".join(filter(None, names))) or None,
                  "milestone": meta.get("milestone")}  # fmt: skip
         source.items.append(Item(
-            key=key, title=str(meta.get("title") or key), body=_SECTION_MARKER.sub("", body).strip(),
+            key=key, title=str(meta.get("title") or key), body=_CRITERION_NUMBER.sub(r"\1", _SECTION_MARKER.sub("", body)).strip(),
             status=status, priority_level=mapped_priority(meta.get("priority")),
             deps=[str(d).strip().lower() for d in as_list(meta.get("dependencies"))],
             parent=str(parent).strip().lower() if parent else None, group=group,

@@ -45,8 +45,12 @@ def orchestrator_task_create(
     estimated_effort: Hours | None = None,
     dependencies: list[str] | None = None,
     session_id: str | None = None,
+    labels: str | None = None,
+    assignee: str | None = None,
+    due: str | None = None,
+    acceptance: list[str] | None = None,
 ) -> Annotated[ToolResult, TaskReply]:
-    """Create a task (in the active session by default)."""
+    """Create a task."""
     with served(ctx).call() as call:
         row = tasks.add_task(
             call.project,
@@ -60,6 +64,10 @@ def orchestrator_task_create(
             priority_level=priority_level,
             estimated_effort=estimated_effort,
             depends_on=dependencies or (),
+            labels=labels,
+            assignee=assignee,
+            due=due,
+            acceptance=acceptance or (),
         )
         return call.reply(
             f"Created {row['task_id']} {row['title']!r}.",
@@ -85,6 +93,9 @@ def orchestrator_task_update(
     add_dependencies: list[str] | None = None,
     remove_dependencies: list[str] | None = None,
     force: bool = False,
+    labels: str | None = None,
+    assignee: str | None = None,
+    due: str | None = None,
 ) -> Annotated[ToolResult, TaskReply]:
     """Change a task; fields not given stay."""
     with served(ctx).call() as call:
@@ -103,6 +114,9 @@ def orchestrator_task_update(
             add_dependencies=add_dependencies or (),
             remove_dependencies=remove_dependencies or (),
             force=force,
+            labels=labels,
+            assignee=assignee,
+            due=due,
         )
         said = (
             f"Updated {row['task_id']} {row['title']!r} ({row['status']})."
@@ -113,7 +127,9 @@ def orchestrator_task_update(
         return call.reply(
             said,
             {
-                "task": task_brief(row) | {"depends_on": row["depends_on"]},
+                "task": task_brief(row)
+                | {"depends_on": row["depends_on"]}
+                | {k: row[k] for k in ("labels", "assignee", "due") if row[k]},
                 "next_step": next_steps.for_task(call.project, row),
             },
         )
@@ -164,8 +180,11 @@ def orchestrator_task_list(
     limit: Page = PAGE,
     cursor: str | None = None,
     fields: list[str] | None = None,
+    labels: str | None = None,
+    assignee: str | None = None,
+    overdue: bool = False,
 ) -> Annotated[ToolResult, TaskPage]:
-    """Tasks, filtered and paged; ready ones urgent first."""
+    """Tasks, filtered and paged."""
     with served(ctx).call() as call:
         offset = decode_cursor(cursor)
         wanted = None if fields and "all" in fields else (fields or list(SUMMARY))
@@ -181,6 +200,9 @@ def orchestrator_task_list(
             status=split_ids(status),
             specialist_type=specialist_type,
             parent=parent_task_id,
+            labels=labels or (),
+            assignee=assignee,
+            overdue=overdue,
         )
         shown = trimmed(rows, ROWS)
         end = offset + len(shown)
@@ -188,7 +210,8 @@ def orchestrator_task_list(
         more = " next_cursor gives the next page." if cursor else ""
         given = {"status": status, "group": group, "specialist_type": specialist_type,
                  "parent_task_id": parent_task_id, "ready": ready, "session_id": session_id,
-                 "all_sessions": all_sessions, "fields": fields}  # fmt: skip
+                 "all_sessions": all_sessions, "fields": fields, "labels": labels,
+                 "assignee": assignee, "overdue": overdue}  # fmt: skip
         filters = {k: v for k, v in given.items() if v} | (
             {"limit": limit} if limit != PAGE else {}
         )

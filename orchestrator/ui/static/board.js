@@ -106,11 +106,28 @@ async function loadBoard() {
   const { params } = state.route;
   const limits = Object.entries(state.limits).filter(([, n]) => n > PAGE).map(([s, n]) => `${s}:${n}`);
   const query = new URLSearchParams({ session: params.get("session") || "", group: params.get("group") || "",
-                                      limits: limits.join(",") });
+                                      limits: limits.join(","), ...filters(params) });
   const answer = await api(`/api/board?${query}`);
   if (!answer.ok) return show(h("p", { class: "error", role: "alert" }, answer.error));
   state.board = answer.data;
   renderBoard();
+}
+
+// The board's filters by label and assignee, as the route and the API name them.
+function filters(params) {
+  return { label: params.get("label") || "", assignee: params.get("assignee") || "" };
+}
+
+// A select per filter the session's tasks give values for; a choice keeps the others.
+function filterControls(data) {
+  const params = state.route.params;
+  const pick = (name, label, values) => values.length ? h("select", {
+      name, "aria-label": label, class: "filter",
+      onchange: (e) => { state.limits = {}; go("/", { session: data.session.session_id, group: params.get("group") || "",
+                                                     ...filters(params), [name]: e.target.value }); } },
+    h("option", { value: "" }, `Any ${label.toLowerCase()}`),
+    values.map((v) => h("option", { value: v, selected: v === params.get(name) }, v))) : null;
+  return [pick("label", "Label", data.labels || []), pick("assignee", "Assignee", data.assignees || [])];
 }
 
 function renderBoard() {
@@ -134,6 +151,7 @@ function renderBoard() {
       progressBar(s.progress_percentage, `progress of ${s.name}`),
       h("span", { class: "figures" }, `${s.completed_tasks} of ${s.total_tasks} done · ${Math.round(s.progress_percentage || 0)}%`)),
     pill(s.status),
+    ...filterControls(data),
     h("button", { id: "add-task", type: "button", onclick: () => toggleAddForm(true) }, "+ Add task"));
   // Drawn again (a live change, a move): the card or status control that had the focus
   // keeps it, so a keyboard user is not thrown back to the top of the page.
@@ -219,7 +237,8 @@ function column(col) {
 async function showMore(col) {
   const params = state.route.params;
   const query = new URLSearchParams({ session: state.board.session.session_id, status: col.status,
-                                      group: params.get("group") || "", offset: col.cards.length, limit: PAGE });
+                                      group: params.get("group") || "", offset: col.cards.length, limit: PAGE,
+                                      ...filters(params) });
   const answer = await api(`/api/column?${query}`);
   if (!answer.ok) return toast(answer.error, "error");
   col.cards = col.cards.concat(answer.data.cards);
@@ -245,6 +264,9 @@ function card(task) {
       effort(task.estimated_effort) ? h("span", { class: "effort", title: "estimated effort" }, effort(task.estimated_effort)) : null,
       h("span", { class: "priority", title: "priority (1 urgent … 5 someday)" }, `P${task.priority_level}`),
       task.ready ? h("span", { class: "ready-badge" }, "ready") : null),
+    task.assignee || task.due ? h("div", { class: "assigned" },
+      task.assignee ? h("span", { class: "assignee", title: "assignee" }, `@${task.assignee}`) : null,
+      task.due ? h("span", { class: "due", title: "due" }, ` due ${task.due}`) : null) : null,
     (task.labels || []).length ? h("div", { class: "labels" }, task.labels.map((l) => h("span", { class: "label" }, l))) : null,
     task.group_name && !state.route.params.get("group") ? h("div", { class: "group-name" }, task.group_name) : null,
     task.parent_task_id ? h("div", { class: "parent" }, "↳ subtask of ",
@@ -349,6 +371,7 @@ async function loadTask(taskId) {
   const facts = [
     ["Specialist", t.specialist_type], ["Complexity", t.complexity_level], ["Priority", `P${t.priority_level}`],
     ["Estimated", effort(t.estimated_effort)], ["Actual", effort(t.actual_effort)], ["Group", t.task_group],
+    ["Labels", (t.labels || []).join(", ")], ["Assignee", t.assignee], ["Due", t.due],
     ["Created", t.created_at], ["Started", t.started_at], ["Completed", t.completed_at], ["File", t.file_path],
   ].filter(([, v]) => v);
   const error = state.errors[t.task_id];
