@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from orchestrator.cli.output import echo
+
 if TYPE_CHECKING:  # imported when a shell asks (start-up speed of every other command)
     from click.shell_completion import CompletionItem
 
@@ -73,4 +75,4 @@ def completion(ctx: click.Context, shell: str) -> None:
     completer = get_completion_class(shell)
     assert completer is not None  # one of click's own shells, by the Choice above
     top = ctx.find_root().command
-    click.echo(completer(top, {}, "orch", COMPLETE_VAR).source())
+    echo(completer(top, {}, "orch", COMPLETE_VAR).source())
