@@ -152,7 +152,8 @@ def outside_entries(
     project's files), each holding `contents` (path -> the bytes, None: deleted). `gone`:
     (session, title) of deleted records, as the index had them."""
     # A session.md that was not among the edits is its view, regenerated.
-    named = {p for p in paths if p in fresh or not p.endswith("/session.md")}
+    edited = set(fresh)  # a set: `fresh` may name 100,000 files (the first commit)
+    named = {p for p in paths if p in edited or not p.endswith("/session.md")}
     deleted = set()
     if op in ("edit", MERGE_OP):
         deleted = {p for p in paths if p in contents and contents[p] is None}
