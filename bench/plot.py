@@ -16,8 +16,8 @@ import math
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WIDTH, HEIGHT = 640, 400
-LEFT, RIGHT, TOP, BOTTOM = 70, 190, 40, 50
+WIDTH, HEIGHT = 660, 400
+LEFT, RIGHT, TOP, BOTTOM = 90, 190, 40, 50
 SHOW = "`orch task show"
 LINES = (  # label, colour, dash, the figure of one size (None: not measured)
     ("Backlog.md task view", "#c0392b", "", lambda s: s.get("backlog", {}).get("view")),
