@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
 from orchestrator.core.inputs import checked_number, one_line
@@ -15,6 +15,9 @@ from orchestrator.graph import tree_rows
 from orchestrator.model import now
 from orchestrator.store.record_file import new_record
 from orchestrator.store.validation import checked_texts
+
+if TYPE_CHECKING:
+    from orchestrator.core.writer import Writer
 
 
 def create_group(
@@ -200,12 +203,7 @@ def rename_group(
             project.warnings.append(f"{described(row)} already has that name")
             return row
         refuse_taken_name(w.db, row["session_id"], name, other_than=row["group_id"])
-        record = w.load("group", row["session_id"], row["group_id"])
-        record.meta["group_name"] = name
-        record.meta["updated_at"] = now()
-        w.save(record)
-        w.sync()
-        return lookup.group(w.db, row["group_id"], None)
+        return _set_field(w, row, "group_name", name)
 
 
 def ancestors(db, group_id: str | None) -> list[str]:
@@ -254,12 +252,18 @@ def nest_group(
             where = "at the top level" if parent_id is None else f"under {parent_id}"
             project.warnings.append(f"{described(row)} is already {where}")
             return row
-        record = w.load("group", row["session_id"], row["group_id"])
-        record.meta["parent_group_id"] = parent_id
-        record.meta["updated_at"] = now()
-        w.save(record)
-        w.sync()
-        return lookup.group(w.db, row["group_id"], None)
+        return _set_field(w, row, "parent_group_id", parent_id)
+
+
+def _set_field(w: Writer, row: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Write one frontmatter field of the group `row` (and its updated_at) to its file;
+    the group as indexed after."""
+    record = w.load("group", row["session_id"], row["group_id"])
+    record.meta[key] = value
+    record.meta["updated_at"] = now()
+    w.save(record)
+    w.sync()
+    return lookup.group(w.db, row["group_id"], None)
 
 
 def delete_group(
