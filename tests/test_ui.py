@@ -252,6 +252,14 @@ def test_a_cli_write_shows_live_too(page, board_project):
     tasks.update_task(other, READY, status="blocked")
     page.wait_for_selector(f'.column[data-status="blocked"] .card[data-task-id="{READY}"][data-status=blocked]',
                            timeout=WAIT)  # fmt: skip
+    # Labels, the assignee and a due date come live too; a date gone by is marked overdue.
+    from playwright.sync_api import expect
+
+    tasks.update_task(other, READY, labels=["bug"], assignee="ana", due="2000-01-31")
+    overdue = page.locator(f'.card[data-task-id="{READY}"] .due.overdue')
+    expect(overdue).to_have_text("due 2000-01-31", timeout=WAIT)
+    assert "@ana" in card(page, READY).inner_text()
+    assert card(page, READY).locator(".label").all_inner_texts() == ["bug"]
 
 
 @pytest.mark.slow  # in .ci/run's slow step: the suite keeps to 5 minutes

@@ -113,6 +113,14 @@ async function loadBoard() {
   renderBoard();
 }
 
+// Due before today (the person's own day, as `orch task list --overdue` counts it) and
+// not finished.
+function overdue(task) {
+  const d = new Date();
+  const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  return task.due < today && task.status !== "completed" && task.status !== "cancelled";
+}
+
 // The board's filters by label and assignee, as the route and the API name them.
 function filters(params) {
   return { label: params.get("label") || "", assignee: params.get("assignee") || "" };
@@ -266,7 +274,8 @@ function card(task) {
       task.ready ? h("span", { class: "ready-badge" }, "ready") : null),
     task.assignee || task.due ? h("div", { class: "assigned" },
       task.assignee ? h("span", { class: "assignee", title: "assignee" }, `@${task.assignee}`) : null,
-      task.due ? h("span", { class: "due", title: "due" }, ` due ${task.due}`) : null) : null,
+      task.due ? h("span", overdue(task) ? { class: "due overdue", title: "overdue" } : { class: "due", title: "due" },
+                   ` due ${task.due}`) : null) : null,
     (task.labels || []).length ? h("div", { class: "labels" }, task.labels.map((l) => h("span", { class: "label" }, l))) : null,
     task.group_name && !state.route.params.get("group") ? h("div", { class: "group-name" }, task.group_name) : null,
     task.parent_task_id ? h("div", { class: "parent" }, "↳ subtask of ",
