@@ -63,7 +63,11 @@ def show_next(out: dict[str, Any]) -> None:
         ("status", styled_line(state, status_text(task["status"]))),
         ("priority", f"P{task['priority_level']}"),
         ("group", task["task_group"]),
-        ("session", f'{session["session_id"]} "{session["name"]}" ({more} more ready)'),
+        (
+            "session",
+            f'{session["session_id"]} "{session["name"]}"'
+            + (f" ({more} more ready)" if more > 0 else " (no other task ready)"),
+        ),
         ("specialist", f"{role['role'] or '-'} (mode {out['mode'] or '-'})"),
         ("file", task["file_path"]),
     ]
