@@ -282,6 +282,15 @@ def test_log_without_id_lists_the_projects_latest_commits_with_their_records(orc
     assert "Latest commits of .task_orchestrator/ (every session)" in orch("log").stdout
 
 
+def test_log_of_a_group_named_like_the_start_of_a_task_id_shows_the_group(orch):
+    task_id = added(orch, "Some task")
+    name = task_id[2:4]  # two hex digits: also the start of the task's id
+    group = orch.json("group", "create", name)["group_id"]
+    out = orch.json("log", name)
+    assert (out["kind"], out["id"]) == ("group", group)
+    assert orch.json("log", task_id[:6])["kind"] == "task"  # typed with t-: the task
+
+
 def test_log_of_an_unknown_id_is_an_error_naming_it(orch):
     result = orch("log", "t-00000000", code=1)
     assert "t-00000000" in result.stderr

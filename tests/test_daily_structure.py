@@ -355,3 +355,12 @@ def test_status_lists_the_tasks_in_progress(work):
     assert data["in_progress_count"] == 1
     orch("task", "done", ids["Guide"])
     assert "In progress" not in orch("status").stdout
+
+
+def test_a_name_written_like_an_id_is_refused_for_groups_and_sessions(work):
+    orch, _project, ids = work
+    said = orch("session", "rename", ids["session"], "s-7d03b030", code=1).stderr
+    assert "written like an id" in said
+    assert "written like an id" in orch("group", "rename", "Docs", "G-0123ABCD", code=1).stderr
+    assert "written like an id" in orch("group", "create", "t-0123abcd", code=1).stderr
+    assert orch.json("session", "show", ids["session"])["name"] == "Payments API"

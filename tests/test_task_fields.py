@@ -305,3 +305,16 @@ def test_the_board_filters_cards_by_label_and_assignee(project, started):
         assert [c["title"] for c in more["cards"]] == ["Layout"]
     finally:
         board.close()
+
+
+def test_a_blank_or_contradictory_label_is_refused_and_the_labels_kept(sqlite_project):
+    orch = Orch(sqlite_project.root)
+    orch("session", "create", "Shop")
+    task = add(orch, "Fix", "--label", "a,b")
+    assert "--no-labels" in orch("task", "update", task, "--label", "  ", code=1).stderr
+    assert "opposite" in orch("task", "update", task, "--label", "c", "--no-labels", code=2).stderr
+    said = orch("task", "update", task, "--label", "a\u2028b", code=1).stderr
+    assert "one line" in said
+    assert orch.json("task", "show", task)["labels"] == ["a", "b"]
+    assert "blank" in orch("task", "list", "--label", " ", code=1).stderr
+    assert "blank" in orch("task", "list", "--assignee", " ", code=1).stderr

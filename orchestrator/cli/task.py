@@ -423,6 +423,8 @@ def update(
     """Change a task's fields. Completing a task whose subtasks or dependencies are
     unfinished, or starting one whose dependencies are, needs --force."""
     deps = [] if no_dependencies else (split_ids(depends_on) if depends_on else None)
+    if no_labels and labels:
+        raise click.UsageError("--label and --no-labels ask for opposite things: give one")
     row = core.update_task(
         ctx.project,
         task_ref,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_number, one_line
+from orchestrator.core.inputs import checked_number, not_an_id, one_line
 from orchestrator.core.project import Project
 from orchestrator.core.rules import describe
 from orchestrator.core.tasks import regroup
@@ -69,6 +69,7 @@ def checked_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput("a group needs a name")
+    not_an_id("group name", name)
     return name
 
 

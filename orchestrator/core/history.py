@@ -114,8 +114,8 @@ def recent(project: Project, limit: int = 20) -> dict[str, Any]:
 
 def _record(db: IndexDB, ref: str) -> tuple[str, dict[str, Any]]:
     """The record `ref` names and its kind: by its id's prefix (`t-`, `g-`, `s-`);
-    without one a task (tasks go by id alone), else a session or a group of the active
-    session by name. Unknown: the task lookup's NotFound, with the ids close to it."""
+    without one a session, or a group of the active session, of that exact name, else a
+    task by its id. Unknown: the task lookup's NotFound, with the ids close to it."""
     text = ref.strip()
     for kind, prefix in ID_PREFIX.items():
         if text.lower().startswith(prefix):
@@ -125,15 +125,18 @@ def _record(db: IndexDB, ref: str) -> tuple[str, dict[str, Any]]:
             if kind == "group":
                 return kind, lookup.group(db, text, None)
             return kind, lookup.session(db, text)
-    try:
-        return "task", lookup.task(db, record_ref("task", text))
-    except NotFound as missing:
+    # A session or group named exactly so wins over a task id it begins ("ad" is a
+    # group's name and the start of t-adbf3491): a name is typed whole, an id in part.
+    active = lookup.active_session(db)
+    named = db.records("SELECT * FROM sessions WHERE name = ?", [text])
+    if named:
+        return "session", lookup.session(db, text)  # several: AmbiguousId lists them
+    if active is not None:
         with contextlib.suppress(NotFound):
-            return "session", lookup.session(db, text)
-        active = lookup.active_session(db)
-        with contextlib.suppress(NotFound):
-            return "group", lookup.group(db, text, active["session_id"] if active else None)
-        raise missing from None
+            row = lookup.group(db, text, active["session_id"])
+            if lookup.same_name(row["group_name"], text):
+                return "group", row
+    return "task", lookup.task(db, record_ref("task", text))
 
 
 def _repo(project: Project, record_id: str) -> Repo | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.core.lookup import NOUN
 from orchestrator.errors import InvalidInput
+from orchestrator.layout import is_id
 from orchestrator.model import ID_PREFIX, allowed_values, record_schema
 from orchestrator.store.validation import checked_texts
 
@@ -64,6 +65,16 @@ def one_line(**fields: str | None) -> None:
                 f"{field} holds a line break: titles and names are one line; put the rest in"
                 " the description"
             )
+
+
+def not_an_id(field: str, name: str) -> None:
+    """Refuse a session or group name written like an id (`s-7d03b030`): a lookup would
+    then find this record where the id's owner was meant."""
+    if any(is_id(kind, name.strip().lower()) for kind in ID_PREFIX):
+        raise InvalidInput(
+            f"{field} {name.strip()!r} is written like an id, and would be taken for one:"
+            " choose another name"
+        )
 
 
 def split_ids(value: str | Iterable[str] | None) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import one_line
+from orchestrator.core.inputs import not_an_id, one_line
 from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -62,6 +62,7 @@ def create_session(
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")
+    not_an_id("session name", name)
     with project.writing("create") as w:
         say_sessions_in_error(w.db, project.warnings)
         active = lookup.active_session(w.db)
@@ -257,6 +258,7 @@ def rename_session(project: Project, ref: str, name: str) -> dict[str, Any]:
     name = name.strip()
     if not name:
         raise InvalidInput("a session needs a name")
+    not_an_id("session name", name)
     with project.writing("rename") as w:
         row = lookup.session(w.db, ref)
         if row["name"] == name:

@@ -41,7 +41,7 @@ def labels_of(value: str | Iterable[str] | None, name: str = "label") -> list[st
         if not isinstance(part, str):
             raise InvalidInput(f"{name} {part!r} is not text; give labels like bug or ui")
         checked_texts(**{name: part})
-        if "\n" in part or "\r" in part:
+        if len(part.splitlines()) > 1 or part.endswith(("\n", "\r", "\u2028", "\u2029", "\x85")):
             raise InvalidInput(f"{name} {part!r} spans lines; a label is one line")
         for label in part.split(","):
             if label.strip():
@@ -93,6 +93,11 @@ def set_fields(
     assignee and a due date into a task's frontmatter, each read as labels_of,
     assignee_of and due_of read them; None leaves a field, "" clears it."""
     add, remove = labels_of(add_labels), set(labels_of(remove_labels))
+    if labels is not None and not labels_of(labels) and not _empty(labels):
+        # "  " or ",": a slip, not a wish to drop every label (that is an empty list).
+        raise InvalidInput(
+            f"label {labels!r} is blank; to remove every label give none (--no-labels)"
+        )
     assignee, due = assignee_of(assignee), due_of(due)
     if labels is not None or add or remove:
         written = meta.get("labels") or []
@@ -104,6 +109,11 @@ def set_fields(
         _put(meta, "assignee", assignee or None)
     if due is not None:
         _put(meta, "due", due or None)
+
+
+def _empty(value: str | Iterable[str]) -> bool:
+    """An empty list of labels (or no text at all), as asked for on purpose."""
+    return value == "" if isinstance(value, str) else not list(value)
 
 
 def _put(meta: dict[str, Any], key: str, value: Any) -> None:
@@ -141,7 +151,12 @@ def field_filter(
     label, assigned to `assignee`, or due before today and not finished."""
     clauses: list[str] = []
     params: list[Any] = []
-    for label in labels_of(labels):
+    wanted = labels_of(labels)
+    if (labels and not wanted) or (
+        assignee is not None and assignee != "" and not assignee.strip()
+    ):
+        raise InvalidInput("a blank --label or --assignee filter: give a label or a name")
+    for label in wanted:
         # The label index finds the tasks; no task row is read for a label it lacks.
         clauses.append(f"{alias}.task_id IN (SELECT task_id FROM task_labels WHERE label = ?)")
         params.append(label)
