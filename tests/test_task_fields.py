@@ -311,7 +311,7 @@ def test_a_blank_or_contradictory_label_is_refused_and_the_labels_kept(sqlite_pr
     orch = Orch(sqlite_project.root)
     orch("session", "create", "Shop")
     task = add(orch, "Fix", "--label", "a,b")
-    assert "--no-labels" in orch("task", "update", task, "--label", "  ", code=1).stderr
+    assert "blank" in orch("task", "update", task, "--label", "  ", code=1).stderr
     assert "opposite" in orch("task", "update", task, "--label", "c", "--no-labels", code=2).stderr
     said = orch("task", "update", task, "--label", "a\u2028b", code=1).stderr
     assert "one line" in said

@@ -96,7 +96,7 @@ def set_fields(
     if labels is not None and not labels_of(labels) and not _empty(labels):
         # "  " or ",": a slip, not a wish to drop every label (that is an empty list).
         raise InvalidInput(
-            f"label {labels!r} is blank; to remove every label give none (--no-labels)"
+            f"label {labels!r} is blank: give a label, or an empty list to remove every label"
         )
     assignee, due = assignee_of(assignee), due_of(due)
     if labels is not None or add or remove:
@@ -155,7 +155,7 @@ def field_filter(
     if (labels and not wanted) or (
         assignee is not None and assignee != "" and not assignee.strip()
     ):
-        raise InvalidInput("a blank --label or --assignee filter: give a label or a name")
+        raise InvalidInput("a blank label or assignee filter: give a label or a name")
     for label in wanted:
         # The label index finds the tasks; no task row is read for a label it lacks.
         clauses.append(f"{alias}.task_id IN (SELECT task_id FROM task_labels WHERE label = ?)")
