@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import checked_number, not_an_id, one_line
+from orchestrator.core.inputs import checked_name, checked_number
 from orchestrator.core.project import Project
 from orchestrator.core.rules import describe
 from orchestrator.core.tasks import regroup
@@ -33,7 +33,7 @@ def create_group(
     """Create a group in a session (the active one by default); names are unique per
     session. `parent` nests it in another group of the same session."""
     checked_texts(description=description, specialist_focus=specialist_focus)
-    name = checked_name(name)
+    name = checked_name("group", name)
     checked_number("priority", priority_level, 1, 5)
     with project.writing("create") as w:
         session_row = lookup.session_or_active(w.db, session)
@@ -60,17 +60,6 @@ def create_group(
         )
         w.sync()
         return lookup.group(w.db, group_id, None)
-
-
-def checked_name(name: str) -> str:
-    """A group name as typed, trimmed; refused if blank or over several lines."""
-    checked_texts(group_name=name)
-    one_line(group_name=name)
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a group needs a name")
-    not_an_id("group name", name)
-    return name
 
 
 def refuse_taken_name(db, session_id: str, name: str, other_than: str | None = None) -> None:
@@ -197,7 +186,7 @@ def rename_group(
 ) -> dict[str, Any]:
     """Give a group a new name (its id, and so its file name, stays); refused if another
     group of its session has that name. session.md shows the new name."""
-    name = checked_name(name)
+    name = checked_name("group", name)
     with project.writing("rename") as w:
         row = group_named(w.db, ref, session)
         if row["group_name"] == name:

@@ -67,14 +67,22 @@ def one_line(**fields: str | None) -> None:
             )
 
 
-def not_an_id(field: str, name: str) -> None:
-    """Refuse a session or group name written like an id (`s-7d03b030`): a lookup would
-    then find this record where the id's owner was meant."""
-    if any(is_id(kind, name.strip().lower()) for kind in ID_PREFIX):
+def checked_name(kind: str, name: str) -> str:
+    """A session's or a group's name as typed, trimmed: refused if blank, over several
+    lines, or written like an id (`s-7d03b030`: a lookup would then find this record
+    where the id's owner was meant)."""
+    field = "group_name" if kind == "group" else "name"
+    checked_texts(**{field: name})
+    one_line(**{field: name})
+    name = name.strip()
+    if not name:
+        raise InvalidInput(f"a {kind} needs a name")
+    if any(is_id(k, name.lower()) for k in ID_PREFIX):
         raise InvalidInput(
-            f"{field} {name.strip()!r} is written like an id, and would be taken for one:"
+            f"{kind} name {name!r} is written like an id, and would be taken for one:"
             " choose another name"
         )
+    return name
 
 
 def split_ids(value: str | Iterable[str] | None) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.core import lookup
-from orchestrator.core.inputs import not_an_id, one_line
+from orchestrator.core.inputs import checked_name
 from orchestrator.core.modes import checked_mode_name
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
@@ -57,12 +57,8 @@ def create_session(
     an adapter's default for `switch` is its own). The session is `creating` until its
     files are written, then made active, all in one commit; one left `creating` by a
     crash is finished by the doctor's repair (finish_creating)."""
-    checked_texts(name=name, description=description)
-    one_line(name=name)
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a session needs a name")
-    not_an_id("session name", name)
+    checked_texts(description=description)
+    name = checked_name("session", name)
     with project.writing("create") as w:
         say_sessions_in_error(w.db, project.warnings)
         active = lookup.active_session(w.db)
@@ -253,12 +249,7 @@ def change_status(project: Project, ref: str, target: str) -> dict[str, Any]:
 def rename_session(project: Project, ref: str, name: str) -> dict[str, Any]:
     """Give a session a new name (its id, and so its folder, stays). Names need not be
     unique, but a name another session has is said: it then names neither alone."""
-    checked_texts(name=name)
-    one_line(name=name)
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a session needs a name")
-    not_an_id("session name", name)
+    name = checked_name("session", name)
     with project.writing("rename") as w:
         row = lookup.session(w.db, ref)
         if row["name"] == name:
