@@ -95,10 +95,12 @@ def spread(times: list[float]) -> str:
     return f"{ms(statistics.median(ordered))} (p95 {ms(p95(ordered))})"
 
 
-def command(args: list[str], cwd: Path) -> Callable[[], None]:
-    """A function running `args` in `cwd` with stdout discarded; it stops the benchmark
-    with orch's error message if the command fails."""
-    env = {k: v for k, v in os.environ.items() if k != "ORCH_ROOT"}
+def command(
+    args: list[str], cwd: Path, env_set: dict[str, str] | None = None
+) -> Callable[[], None]:
+    """A function running `args` in `cwd` (with `env_set` in its environment) with stdout
+    discarded; it stops the benchmark with orch's error message if the command fails."""
+    env = {k: v for k, v in os.environ.items() if k != "ORCH_ROOT"} | (env_set or {})
 
     def run() -> None:
         done = subprocess.run(

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 # Lower numbers sit higher in ARCHITECTURE.md's table: a module imports its own rank or lower.
 RANKS = {"store": 1, "index": 2, "git": 3, "core": 4, "cli": 5, "mcp": 5, "ui": 5}
 ADAPTERS = ("cli", "mcp", "ui")
-TOP_LEVEL_ADAPTERS = {"orchestrator.__main__", "orchestrator.merge_driver"}
+TOP_LEVEL_ADAPTERS = {"orchestrator.__main__", "orchestrator.launch", "orchestrator.merge_driver"}
 # `orch mcp` is the CLI command that starts the MCP server: the one adapter-to-adapter import.
 STARTS = {"orchestrator.cli.mcp": "orchestrator.mcp", "orchestrator.cli.ui": "orchestrator.ui"}
 # config.py reads config.yaml with the store's bounded YAML reader: it sits with the store.

@@ -142,6 +142,9 @@ def warn(message: str) -> None:
 # Styles only for a terminal (click would strip them from anything else, line by line);
 # NO_COLOR turns them off (https://no-color.org).
 COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+# Who runs a pager: None is click's, here; the daemon's worker (cli/worker.py) hands it
+# to the `orch` process that asked, the one in the terminal's foreground.
+PAGER: Callable[[str, bool], None] | None = None
 
 
 class Styled(str):
@@ -206,7 +209,11 @@ def table(
         cells = [c + " " * (w - n) for c, n, w in zip(row, row_lengths, widths, strict=False)]
         lines.append((margin + "  ".join([*cells, row[-1]])).rstrip())
     if page and sys.stdout.isatty() and len(lines) > shutil.get_terminal_size().lines - 1:
-        click.echo_via_pager("\n".join(lines) + "\n", color=COLOR)
+        text = "\n".join(lines) + "\n"
+        if PAGER is not None:
+            PAGER(text, COLOR)
+        else:
+            click.echo_via_pager(text, color=COLOR)
         return
     click.echo("\n".join(lines))
 

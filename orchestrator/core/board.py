@@ -63,12 +63,19 @@ def board(project: Project, ready_limit: int = 10, name_broken: bool = False) ->
                 [active["session_id"]],
             )
             working_total = status_counts.get(IN_PROGRESS, 0)
+            # One pass over the ready tasks gives their count and the first ones: the
+            # readiness of every pending task is most of the board's time.
             where, params = task_filter(project, db, ready=True)
+            ready_ids = [r[0] for r in db.rows(
+                f"SELECT t.task_id {TASK_FROM} {where} ORDER BY {READY_ORDER}", params
+            )]  # fmt: skip
+            ready_total = len(ready_ids)
+            first = ready_ids[: max(int(ready_limit), 0)]
             ready = db.records(
-                f"SELECT t.* {TASK_FROM} {where} ORDER BY {READY_ORDER} LIMIT {int(ready_limit)}",
-                params,
-            )
-            ready_total = db.scalar(f"SELECT count(*) {TASK_FROM} {where}", params)
+                f"SELECT t.* {TASK_FROM} WHERE t.task_id IN ({', '.join('?' * len(first))})"
+                f" ORDER BY {READY_ORDER}",
+                first,
+            ) if first else []  # fmt: skip
     return {
         "active_session": active,
         "mode": mode,

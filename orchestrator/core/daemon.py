@@ -17,10 +17,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchError
 from orchestrator.index import journal_client as client
 from orchestrator.layout import Layout
+
+if TYPE_CHECKING:
+    from orchestrator.index.journal_daemon import Worker
 
 # Seconds `orch daemon start` waits for the new daemon's first answer, and `stop` for
 # it to end: generous, for a loaded machine.
@@ -44,6 +48,8 @@ class DaemonStatus:
     answering: bool = False  # it answered a question just now
     refused: str | None = None  # why it would not start here, if it said so
     log: str | None = None
+    relays: bool = False  # it runs the read commands `orch` hands it (relay.py)
+    relayed: int = 0  # how many it ran
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -67,7 +73,7 @@ def status(layout: Layout) -> DaemonStatus:
     started = datetime.fromtimestamp(found.started, UTC).isoformat(timespec="seconds")
     answering = client.ask(layout, None, timeout=1.0).token is not None
     return DaemonStatus(True, found.pid, started, memory_mb(found.pid), found.socket, answering,
-                        refused, log)  # fmt: skip
+                        refused, log, found.relays, found.relayed)  # fmt: skip
 
 
 def memory_mb(pid: int) -> float | None:
@@ -159,10 +165,11 @@ def stop(layout: Layout, wait: float = STOP_WAIT) -> DaemonStatus | None:
     return found
 
 
-def serve(layout: Layout) -> None:
+def serve(layout: Layout, worker: Worker | None = None) -> None:
     """Run the daemon in this process until stopped (what `start` runs in the
-    background). Refused where it cannot vouch for changes; the reason is kept for
-    autostart and the doctor."""
+    background); with a `worker`, it also runs the read commands `orch` hands it.
+    Refused where it cannot vouch for changes; the reason is kept for autostart and the
+    doctor."""
     from orchestrator.index.journal_daemon import Daemon, refusal
 
     why = refusal(layout)
@@ -173,7 +180,7 @@ def serve(layout: Layout) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"{stamp} [{os.getpid()}] {line}", flush=True)
 
-    Daemon(layout, say).run()
+    Daemon(layout, say, worker).run()
 
 
 def _note_refusal(layout: Layout, why: str) -> None:

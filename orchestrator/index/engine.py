@@ -22,7 +22,7 @@ from orchestrator.resources import shipped
 
 # Bump when the meaning of derived columns changes within one release: an index written
 # by another format (or another orch version) is rebuilt from the files on first use.
-INDEX_FORMAT = "5"
+INDEX_FORMAT = "6"
 FILE_NAME = {"sqlite": "index.sqlite", "duckdb": "index.duckdb"}
 
 
@@ -75,6 +75,36 @@ def column_types(table: str) -> dict[str, str]:
 def json_columns() -> frozenset[str]:
     """The columns schema/index.sql declares as JSON: decoded for callers of records()."""
     return frozenset(re.findall(r"^\s+(\w+) JSON\b", schema_sql(), flags=re.M))
+
+
+def json_object(columns: Iterable[str], alias: str, engine: str) -> str:
+    """The SQL of a row (`alias`.column ...) as a JSON object, keys in column order."""
+
+    def value(column: str) -> str:
+        # SQLite keeps JSON as text: json() embeds it as JSON, not as a string.
+        if column in json_columns() and engine == "sqlite":
+            return f"json({alias}.{column})"
+        return f"{alias}.{column}"
+
+    pairs = ", ".join(f"'{c}', {value(c)}" for c in columns)
+    return f"json_object({pairs})"
+
+
+def task_json_statements() -> list[str]:
+    """SQLite only: each task row kept as its JSON object in task_json by triggers, so
+    that `task list --json` of 10,000 tasks reads 10,000 texts instead of building them
+    (~25 ms against ~150 ms). Every write of a row, by any refresh, rewrites its text."""
+    row = json_object(table_columns("tasks"), "new", "sqlite")
+    keep = f"INSERT OR REPLACE INTO task_json (task_id, json) VALUES (new.task_id, {row});"
+    return [
+        "CREATE TABLE IF NOT EXISTS task_json (task_id TEXT PRIMARY KEY, json TEXT NOT NULL)",
+        f"CREATE TRIGGER IF NOT EXISTS task_json_insert AFTER INSERT ON tasks BEGIN {keep} END",
+        "CREATE TRIGGER IF NOT EXISTS task_json_update AFTER UPDATE ON tasks BEGIN"
+        " DELETE FROM task_json WHERE task_id = old.task_id AND old.task_id <> new.task_id;"
+        f" {keep} END",
+        "CREATE TRIGGER IF NOT EXISTS task_json_delete AFTER DELETE ON tasks BEGIN"
+        " DELETE FROM task_json WHERE task_id = old.task_id; END",
+    ]
 
 
 @cache  # read once a process: every command compares it with the index's
@@ -148,14 +178,11 @@ class IndexDB:
         """query_json()'s objects one by one, fetched a few hundred at a time: a caller
         writes the first before the engine has found the last."""
 
-        def value(column: str) -> str:
-            # SQLite keeps JSON as text: json() embeds it as JSON, not as a string.
-            if column in json_columns() and self.engine == "sqlite":
-                return f"json({alias}.{column})"
-            return f"{alias}.{column}"
-
-        pairs = ", ".join(f"'{c}', {value(c)}" for c in self.columns(table))
-        cursor = self._con.execute(f"SELECT json_object({pairs}) {rest}", params)
+        if self.engine == "sqlite" and table == "tasks":  # kept as JSON by its triggers
+            made = f"(SELECT json FROM task_json j WHERE j.task_id = {alias}.task_id)"
+        else:
+            made = json_object(self.columns(table), alias, self.engine)
+        cursor = self._con.execute(f"SELECT {made} {rest}", params)
         while batch := cursor.fetchmany(500):
             yield from (row[0] for row in batch)
 
@@ -313,7 +340,7 @@ class IndexDB:
             for statement in schema_statements():
                 self._con.execute(statement)
             if self.engine == "sqlite":
-                for statement in sqlite_statements():
+                for statement in sqlite_statements() + task_json_statements():
                     self._con.execute(statement)
             self.execute("DELETE FROM index_meta")
             self.executemany(

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import socket
 
+from orchestrator import relay
 from orchestrator.layout import Layout
 
 # index_meta key: the daemon's token the index was last made equal to the files under.
@@ -43,12 +44,10 @@ ADVANCE_AFTER = 50
 # answer (well under a millisecond), short next to a scan that would be slowed down.
 TIMEOUT = 0.1
 # Files of the daemon in .index/.
-SOCKET_NAME = "journal.sock"
+SOCKET_NAME = relay.SOCKET_NAME
 LOCK_NAME = "journal.lock"  # held (flock) by the running daemon; holds its pid and start
 LOG_NAME = "journal.log"
 REFUSED_NAME = "journal.refused"  # why the daemon would not start here (autostart skips)
-# A unix socket's path is at most 108 bytes with its final NUL (sun_path).
-SOCKET_PATH_MAX = 107
 ANSWER_MAX = 64 << 20  # bytes: an answer larger than this is not believed
 
 
@@ -70,19 +69,8 @@ def real_base(layout: Layout) -> str:
 
 
 def socket_path(layout: Layout) -> Path:
-    """Where the daemon listens: in .index/, or, when that path is too long for a unix
-    socket, in $XDG_RUNTIME_DIR or /tmp under a name made from the folder's hash."""
-    index_dir = Path(real_base(layout)) / layout.index_dir.name
-    inside = index_dir / SOCKET_NAME
-    if len(os.fsencode(inside)) <= SOCKET_PATH_MAX:
-        return inside
-    import hashlib
-
-    digest = hashlib.sha256(os.fsencode(index_dir)).hexdigest()[:20]
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and len(os.fsencode(runtime)) < 60:
-        return Path(runtime) / f"orch-{digest}.sock"
-    return Path("/tmp") / f"orch-{os.getuid()}-{digest}.sock"
+    """Where the daemon listens (relay.socket_path: the rule `orch` finds it by too)."""
+    return Path(relay.socket_path(real_base(layout)))
 
 
 def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
@@ -178,6 +166,8 @@ class Running:
     pid: int
     started: float  # seconds since the epoch
     socket: str
+    relays: bool = False  # it runs the read commands `orch` hands it (relay.py)
+    relayed: int = 0  # how many so far
 
 
 def running(layout: Layout) -> Running | None:
@@ -199,7 +189,8 @@ def running(layout: Layout) -> Running | None:
             return None
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             info = json.loads(os.read(fd, 4096))
-            return Running(int(info["pid"]), float(info["started"]), str(info["socket"]))
+            return Running(int(info["pid"]), float(info["started"]), str(info["socket"]),
+                           bool(info.get("relays")), int(info.get("relayed", 0)))  # fmt: skip
         return None
     finally:
         os.close(fd)

@@ -27,11 +27,13 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator import relay
 from orchestrator.errors import OrchError
 from orchestrator.index import journal_client as client
 from orchestrator.index.journal import BLIND_FILESYSTEMS, INotify, Monitor, filesystem_type
@@ -173,16 +175,26 @@ def refusal(layout: Layout) -> str | None:
     return None
 
 
-class Daemon:
-    """The journal served over the project's socket until stopped or gone."""
+# Runs a relayed command in a forked process and ends it (cli/worker.py's run): the
+# client's connection, its request, the daemon's own descriptors.
+Worker = Callable[[socket.socket, dict, list[int]], Any]
 
-    def __init__(self, layout: Layout, say: Callable[[str], None]):
-        self.layout, self.say = layout, say
+
+class Daemon:
+    """The journal served over the project's socket until stopped or gone; with a
+    `worker`, also the read commands `orch` hands it (relay.py)."""
+
+    def __init__(self, layout: Layout, say: Callable[[str], None], worker: Worker | None = None):
+        self.layout, self.say, self.worker = layout, say, worker
         self.base = client.real_base(layout)
         self.index_dir = Path(self.base) / layout.index_dir.name
         self.socket_path = client.socket_path(layout)
         self.stopping = False
         self.pretend_overflow = False
+        self.fingerprint = relay.fingerprint() if worker else None
+        self.relayed = 0  # commands run by workers
+        self._info: dict[str, Any] = {}
+        self._own: list[Callable[[], int]] = []  # the descriptors a worker closes
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT, or until the project folder, the socket or the
@@ -197,6 +209,7 @@ class Daemon:
             base_id = _identity(self.base)
             journal = Journal(self.layout)
             server = self._listen()
+            self._own = [lambda: lock, journal.inotify.fileno, server.fileno]
             with contextlib.ExitStack() as cleanup:
                 cleanup.callback(journal.close)
                 cleanup.callback(self._unlink_socket, _identity(self.socket_path))
@@ -225,9 +238,14 @@ class Daemon:
         raise OrchError(f"a journal daemon already runs for this project{who}")
 
     def _write_info(self, fd: int) -> None:
-        info = {"pid": os.getpid(), "started": time.time(), "socket": str(self.socket_path)}
+        """What `orch daemon status` reads from the lock file: rewritten as it changes."""
+        if not self._info:
+            self._info = {"pid": os.getpid(), "started": time.time(),
+                          "socket": str(self.socket_path), "relays": self.worker is not None}  # fmt: skip
+        self._info["relayed"] = self.relayed
+        self._lock_fd = fd
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        os.pwrite(fd, json.dumps(self._info).encode(), 0)
 
     def _listen(self) -> socket.socket:
         """Bind the socket, in place of one a killed daemon left (ours: we hold the lock;
@@ -260,6 +278,7 @@ class Daemon:
         waker.setblocking(False)
         selector.register(woken, selectors.EVENT_READ, "signal")
         previous = signal.set_wakeup_fd(waker.fileno())
+        self._own += [selector.fileno, woken.fileno, waker.fileno]
         checked = time.monotonic()
         try:
             while not self.stopping:
@@ -270,6 +289,7 @@ class Daemon:
                     journal.drain()  # on a question too: every change made before it
                     if key.data == "question":
                         self._answer(journal, server)
+                _reap()
                 if time.monotonic() - checked >= CHECK_EVERY:
                     checked = time.monotonic()
                     if not still_there():
@@ -293,8 +313,11 @@ class Daemon:
         with conn:
             try:
                 conn.settimeout(QUESTION_TIMEOUT)
-                question = json.loads(_read_line(conn))
+                question = json.loads(_read_request(conn))
                 if not isinstance(question, dict):
+                    return
+                if "run" in question:
+                    self._relay(conn, question)
                     return
                 if question.get("pretend") == "overflow":  # tests: what an overflow does
                     journal.forget()
@@ -304,6 +327,49 @@ class Daemon:
                 conn.sendall(json.dumps(answer).encode())
             except (OSError, ValueError):
                 return  # a client gone or garbled: its own fallback is the scan
+
+    def _relay(self, conn: socket.socket, request: dict) -> None:
+        """Fork a worker for a command `orch` handed over, or say why not (the client
+        then runs it itself)."""
+        why = self._refusal(conn, request)
+        if why:
+            conn.sendall(json.dumps({"refused": why}).encode() + b"\n")
+            return
+        pid = os.fork()
+        if pid == 0:  # the worker: it never comes back here
+            try:
+                assert self.worker is not None
+                self.worker(conn, request, [own() for own in self._own])
+            finally:
+                os._exit(1)
+        self.relayed += 1
+        self._write_info(self._lock_fd)
+
+    def _refusal(self, conn: socket.socket, request: dict) -> str | None:
+        if self.worker is None:
+            return "this daemon runs no commands"
+        _pid, uid, _gid = struct.unpack(
+            "3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        )
+        if uid != os.getuid():
+            return "another user's command"
+        if request.get("fingerprint") != self.fingerprint:
+            if not getattr(self, "_said_stale", False):
+                self._said_stale = True
+                self.say("orch's code changed since this daemon started: commands run"
+                         " in their own processes until it is restarted")  # fmt: skip
+            return "the daemon runs other code than this orch (restart it)"
+        request_ok = (
+            isinstance(request.get("run"), list)
+            and all(isinstance(a, str) for a in request["run"])
+            and isinstance(request.get("cwd"), str)
+            and isinstance(request.get("env"), dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in request["env"].items())
+            and isinstance(request.get("umask"), int)
+        )
+        if not request_ok:
+            return "a request not understood"
+        return None
 
     def _still_there(self, base_id: tuple[int, int] | None, lock: int) -> bool:
         lock_there = _identity(self.index_dir / client.LOCK_NAME) == _fd_identity(lock)
@@ -321,14 +387,22 @@ class Daemon:
         self.stopping = True
 
 
-def _read_line(conn: socket.socket) -> bytes:
+def _read_request(conn: socket.socket) -> bytes:
+    """A question's or a command's line (a command's is larger: its environment)."""
     data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(4096)
-        if not chunk or len(data) > 4096:
+    while not data.endswith(b"\n") and len(data) <= relay.REQUEST_MAX:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
             break
         data += chunk
     return data
+
+
+def _reap() -> None:
+    """Collect the workers that ended."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def _identity(path: str | os.PathLike) -> tuple[int, int] | None:

@@ -1,0 +1,208 @@
+"""`orch`: hand a read command to the project's journal daemon, or run it here.
+
+With a daemon running (`orch daemon start`), a read command (RELAYED) is run by a worker
+the daemon forks, with this process's standard streams, directory and environment
+(relay.py has the protocol; cli/worker.py the worker): no interpreter of its own to
+warm up, no click or orch to import. Anything else, or anything that goes wrong before
+the worker starts, runs here as before. ORCH_RELAY=0 turns it off.
+
+Imports only the standard library (and relay.py) until it knows it runs the command
+itself: this module is what every `orch` process starts with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+from orchestrator import relay
+
+# The commands a worker may run: reads, which take no terminal input (a worker is not
+# in the terminal's foreground process group) and which can safely run here instead if
+# the daemon does not take them. The first words after the global options.
+RELAYED = {
+    ("status",),
+    ("search",),
+    ("log",),
+    ("next",),
+    ("task", "show"),
+    ("task", "list"),
+    ("group", "list"),
+    ("group", "show"),
+    ("session", "list"),
+    ("session", "show"),
+    ("mode", "list"),
+    ("mode", "show"),
+}
+# Arguments that make a relayed command write or read the terminal: run here.
+HERE_ONLY = {"--start"}  # `orch next --start` starts the task
+# Seconds to wait for the daemon's worker to start before running the command here.
+START_TIMEOUT = 2.0
+ORCH_DIR = ".task_orchestrator"
+
+
+def main() -> None:
+    code = relay_command(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    from orchestrator.cli import main as run_here
+
+    run_here()
+
+
+def relay_command(args: list[str]) -> int | None:
+    """The exit code of `orch ARGS` run by the daemon's worker, or None when this process
+    must run it (no daemon, a command not relayed, the daemon refused or did not start it)."""
+    if os.environ.get(relay.RELAY_ENV, "1") == "0":
+        return None
+    root, words = _split(args)
+    if words is None or not _relayed(words, args):
+        return None
+    base = _base(root)
+    if base is None:
+        return None
+    path = relay.socket_path(base)
+    if not os.path.lexists(path):
+        return None
+    return _run_by_daemon(path, args)
+
+
+def _split(args: list[str]) -> tuple[str | None, list[str] | None]:
+    """The --root given (or ORCH_ROOT) and the arguments after the global options; None
+    for arguments this module does not parse (click will)."""
+    root = os.environ.get("ORCH_ROOT") or None
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if args[i] == "--root" and i + 1 < len(args):
+            root, i = args[i + 1], i + 2
+        elif args[i].startswith("--root="):
+            root, i = args[i].partition("=")[2], i + 1
+        else:
+            return root, None  # --help, --version, or a mistake: click's to answer
+    return root, args[i:]
+
+
+def _relayed(words: list[str], args: list[str]) -> bool:
+    if tuple(words[:1]) not in RELAYED and tuple(words[:2]) not in RELAYED:
+        return False
+    if HERE_ONLY.intersection(args) or "_ORCH_COMPLETE" in os.environ:
+        return False
+    # `-` reads standard input: from a terminal that is a person typing, to this process.
+    return "-" not in args or not os.isatty(0)
+
+
+def _base(root: str | None) -> str | None:
+    """The project's .task_orchestrator folder, links resolved, as layout.find_root finds
+    the project (a mistake in --root is left to it to explain)."""
+    if root:
+        here = os.path.realpath(os.path.expanduser(root))
+        if os.path.basename(here) == ORCH_DIR:
+            here = os.path.dirname(here)
+        candidates = [here]
+    else:
+        try:
+            here = os.path.realpath(os.getcwd())
+        except OSError:
+            return None
+        candidates = [here]
+        while os.path.dirname(candidates[-1]) != candidates[-1]:
+            candidates.append(os.path.dirname(candidates[-1]))
+    for directory in candidates:
+        base = os.path.join(directory, ORCH_DIR)
+        if os.path.isdir(base):
+            return os.path.realpath(base)
+    return None
+
+
+def _run_by_daemon(path: str, args: list[str]) -> int | None:
+    # _socket, not socket: the module's enums cost a command ~3 ms to import.
+    import _socket
+    import struct
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(START_TIMEOUT)
+        try:
+            sock.connect(path)
+            _pid, uid, _gid = struct.unpack(
+                "3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+            )
+            if uid != os.getuid():  # a socket in /tmp could be anyone's: not given our streams
+                return None
+            umask = os.umask(0o022)
+            os.umask(umask)
+            request = {
+                "run": args,
+                "cwd": os.getcwd(),
+                "env": dict(os.environ),
+                "umask": umask,
+                "fingerprint": relay.fingerprint(),
+                "streams": [
+                    [s.encoding, s.errors] if s else None
+                    for s in (sys.stdin, sys.stdout, sys.stderr)
+                ],
+            }
+            sock.sendall(json.dumps(request).encode("utf-8", "surrogateescape") + b"\n")
+            reader = _Lines(sock)
+            first = reader.message()
+            if not isinstance(first, dict) or not isinstance(first.get("pid"), int):
+                return None  # refused, or gone before it started: nothing ran
+            # The streams go with the go, to a worker that waits for them: never left in
+            # the socket of a daemon that does not read (a pipe held open for ever).
+            fds = struct.pack("3i", 0, 1, 2)
+            sock.sendmsg([relay.GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        except (OSError, ValueError):
+            return None  # nothing ran: the worker waits for the go, or was never made
+        sock.settimeout(None)
+        return _follow(sock, reader, first["pid"])
+    finally:
+        sock.close()
+
+
+def _follow(sock, reader: _Lines, pid: int) -> int:
+    """Pass on the signals a person sends this process (Ctrl-C) to the worker, run the
+    pager it asks for, and return its exit code."""
+    import signal
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, forward)
+    while True:
+        try:
+            message = reader.message()
+        except (OSError, ValueError):
+            message = None
+        if not isinstance(message, dict):
+            sys.stderr.write(
+                f"orch: the daemon's worker (pid {pid}) ended before it said how the command"
+                " went; see .task_orchestrator/.index/journal.log, and run it again\n"
+            )
+            return 1
+        if "page" in message:
+            import click
+
+            click.echo_via_pager(str(message["page"]), color=bool(message.get("color")))
+            sock.sendall(relay.OK)
+        elif isinstance(message.get("exit"), int):
+            return message["exit"]
+
+
+class _Lines:
+    """The daemon's messages, a line of JSON each."""
+
+    def __init__(self, sock):
+        self.sock, self.buffer = sock, b""
+
+    def message(self) -> object:
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
