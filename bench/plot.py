@@ -3,8 +3,9 @@
     python bench/plot.py [--figures bench/sizes.json] [--out bench/latency.svg]
 
 One chart, both axes logarithmic: the time of one `task show` (a whole process) against
-the number of tasks in the project, for orch without the journal daemon, orch with it,
-Backlog.md's `task view`, and the floor (a Python process importing click and sqlite3).
+the number of tasks in the project, for orch without the journal daemon, orch asking its
+journal (`ORCH_RELAY=0`), orch run by it (the default with a daemon), Backlog.md's `task
+view`, and the floor (a Python process importing click and sqlite3).
 Plain SVG written by hand: no plotting library to install.
 """
 
@@ -22,7 +23,8 @@ SHOW = "`orch task show"
 LINES = (  # label, colour, dash, the figure of one size (None: not measured)
     ("Backlog.md task view", "#c0392b", "", lambda s: s.get("backlog", {}).get("view")),
     ("orch, no daemon", "#2471a3", "", lambda s: _show(s["without"])),
-    ("orch with the daemon", "#1e8449", "", lambda s: _show(s["with"])),
+    ("orch, daemon's journal", "#d68910", "", lambda s: _show(s.get("journal", {}))),
+    ("orch, run by the daemon", "#1e8449", "", lambda s: _show(s["with"])),
     ("floor (python start)", "#7f8c8d", "4 3", lambda s: s["floor"]),
 )
 

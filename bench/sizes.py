@@ -6,12 +6,15 @@ For each size, a project of one session (bench/generate.py) under bench/projects
 measured in one run with nothing changed since the last command (whole processes,
 medians of --runs):
 
-- `orch task show ID`, `orch status`, `orch task list --ready --json`: without a daemon
-  (every record file stat-ed), then with one (`orch daemon start`);
+- `orch task show ID`, `orch status`, `orch task list --ready --json`, `orch task list
+  --json`: without a daemon (every record file stat-ed), then with one (`orch daemon
+  start`), each command in its own process asking the journal (`ORCH_RELAY=0`), and run
+  by the daemon (the default);
 - the floor, `python -c "import click, sqlite3"`;
 - Backlog.md's `backlog task view N --plain` on the same tasks written as Backlog.md
   files (when npm can install it: bench/backlog_compare.py), medians of --backlog-runs
-  (one run at 100,000 tasks, where each takes half a minute);
+  (one run at 100,000 tasks, where each takes half a minute); with --keep-backlog, the
+  figures of the last bench/sizes.json (Backlog.md has not changed since);
 - the layout: the same number of tasks in five sessions (five folders of a fifth each),
   `orch task show` and `orch status` without a daemon, beside one folder.
 
@@ -64,17 +67,20 @@ def medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {label: round(statistics.median(values), 1) for label, values in times.items()}
 
 
-def measure_size(size: int, runs: int, backlog_runs: int) -> dict:
+def measure_size(size: int, runs: int, backlog_runs: int, kept_backlog: dict) -> dict:
     root, shape = project(size, 1)
     task_id = shape["task_id"]
-    found: dict = {"tasks": size, "without": medians(measure_reads(root, task_id, runs))}
+    found: dict = {"tasks": size, "without": medians(measure_reads(root, task_id, runs, "0"))}
     found["floor"] = round(statistics.median(timings_ms(command(FLOOR, root), runs)), 1)
     daemon(root, "start")
     try:
-        found["with"] = medians(measure_reads(root, task_id, runs))
+        found["journal"] = medians(measure_reads(root, task_id, runs, "0"))
+        found["with"] = medians(measure_reads(root, task_id, runs, "1"))
     finally:
         daemon(root, "stop")
-    if backlog_runs and install():
+    if kept_backlog and size in kept_backlog:
+        found["backlog"], found["backlog_version"] = kept_backlog[size]
+    elif backlog_runs and install():
         numbers = write_backlog(root)
         view = [str(BACKLOG), "task", "view", f"task-{numbers[task_id]}", "--plain"]
         print(f"{size:,} tasks: Backlog.md ...", file=sys.stderr)
@@ -97,7 +103,7 @@ def measure_layout(size: int, runs: int) -> dict:
             for label, args in reads(shape["task_id"]).items():
                 if label.startswith(wanted):
                     key = label.split(" t-")[0].rstrip("`") + "`"
-                    run = command(args, root)
+                    run = command(args, root, {"ORCH_RELAY": "0"})
                     run()
                     found[name].setdefault(key, []).extend(timings_ms(run, max(1, runs // 3)))
     for root, _shape in layouts.values():
@@ -107,16 +113,18 @@ def measure_layout(size: int, runs: int) -> dict:
 
 def table(sizes: list[dict]) -> str:
     lines = [
-        "| tasks | command | without daemon | with daemon | with − floor | floor | Backlog.md `task view` |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| tasks | command | without daemon | daemon's journal | run by the daemon"
+        " | journal − floor | run by it − floor | floor | Backlog.md `task view` |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sizes:
         for label, off in s["without"].items():
-            on = s["with"][label]
+            journal, on = s["journal"][label], s["with"][label]
             backlog = ms(s["backlog"]["view"]) if "backlog" in s and "show" in label else ""
             lines.append(
-                f"| {s['tasks']:,} | {label} | {ms(off)} | {ms(on)} | {ms(on - s['floor'])}"
-                f" | {ms(s['floor'])} | {backlog} |"
+                f"| {s['tasks']:,} | {label} | {ms(off)} | {ms(journal)} | {ms(on)}"
+                f" | {ms(journal - s['floor'])} | {ms(on - s['floor'])} | {ms(s['floor'])}"
+                f" | {backlog} |"
             )
     return "\n".join(lines)
 
@@ -138,11 +146,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--runs", type=int, default=9, help="runs per median")
     parser.add_argument("--backlog-runs", type=int, default=3, help="0: no Backlog.md")
+    parser.add_argument("--keep-backlog", action="store_true",
+                        help="take Backlog.md's figures from the last bench/sizes.json")  # fmt: skip
     parser.add_argument("--layout", type=int, default=10_000, help="tasks of the layout test")
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args(argv)
 
-    sizes = [measure_size(size, args.runs, args.backlog_runs) for size in args.tasks]
+    kept_backlog = {}
+    if args.keep_backlog and FIGURES.exists():  # Backlog.md's figures of the last run
+        for s in json.loads(FIGURES.read_text())["sizes"]:
+            if "backlog" in s:
+                kept_backlog[s["tasks"]] = (s["backlog"], s.get("backlog_version"))
+    sizes = [measure_size(size, args.runs, args.backlog_runs, kept_backlog) for size in args.tasks]
     layout = measure_layout(args.layout, args.runs)
     FIGURES.write_text(json.dumps({"sizes": sizes, "layout": layout}, indent=1) + "\n")
     section = section_header("sqlite", " — latency against project size")

