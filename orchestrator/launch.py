@@ -1,7 +1,7 @@
-"""`orch`: hand a read command to the project's journal daemon, or run it here.
+"""`orch`: hand a command to the project's journal daemon, or run it here.
 
-With a daemon running (`orch daemon start`), a read command (RELAYED) is run by a worker
-the daemon forks, with this process's standard streams, directory and environment
+With a daemon running (`orch daemon start`), a command of RELAYED is run by a worker the
+daemon forks, with this process's standard streams, directory and environment
 (relay.py has the protocol; cli/worker.py the worker): no interpreter of its own to
 warm up, no click or orch to import. Anything else, or anything that goes wrong before
 the worker starts, runs here as before. ORCH_RELAY=0 turns it off.
@@ -19,25 +19,23 @@ import sys
 
 from orchestrator import relay
 
-# The commands a worker may run: reads, which take no terminal input (a worker is not
-# in the terminal's foreground process group) and which can safely run here instead if
-# the daemon does not take them. The first words after the global options.
+# The commands a worker may run: those that take no terminal input (a worker is not in
+# the terminal's foreground process group: `task edit` and its editor run here) and are
+# safe to run here instead when the daemon does not take them, which is true of every
+# command before its worker starts. The first words after the global options.
+TASK_COMMANDS = ("show", "list", "add", "update", "start", "done", "cancel", "move", "delete")
 RELAYED = {
     ("status",),
     ("search",),
     ("log",),
     ("next",),
-    ("task", "show"),
-    ("task", "list"),
-    ("group", "list"),
-    ("group", "show"),
-    ("session", "list"),
-    ("session", "show"),
+    ("note",),
+    *(("task", c) for c in TASK_COMMANDS),
+    *(("group", c) for c in ("list", "show", "create", "rename", "move", "delete")),
+    *(("session", c) for c in ("list", "show", "create", "rename", "archive")),
     ("mode", "list"),
     ("mode", "show"),
 }
-# Arguments that make a relayed command write or read the terminal: run here.
-HERE_ONLY = {"--start"}  # `orch next --start` starts the task
 # Seconds to wait for the daemon's worker to start before running the command here.
 START_TIMEOUT = 2.0
 ORCH_DIR = ".task_orchestrator"
@@ -87,10 +85,11 @@ def _split(args: list[str]) -> tuple[str | None, list[str] | None]:
 def _relayed(words: list[str], args: list[str]) -> bool:
     if tuple(words[:1]) not in RELAYED and tuple(words[:2]) not in RELAYED:
         return False
-    if HERE_ONLY.intersection(args) or "_ORCH_COMPLETE" in os.environ:
+    if "_ORCH_COMPLETE" in os.environ:
         return False
     # `-` reads standard input: from a terminal that is a person typing, to this process.
-    return "-" not in args or not os.isatty(0)
+    reads_input = any(a == "-" or a.endswith("=-") for a in args)
+    return not reads_input or not os.isatty(0)
 
 
 def _base(root: str | None) -> str | None:

@@ -138,14 +138,85 @@ def test_an_edit_by_hand_is_seen_by_the_next_relayed_command(project):
     assert again == log
 
 
-def test_writes_and_the_relay_switched_off_run_in_their_own_process(project):
+def commits(project: Project) -> list[str]:
+    return subprocess.run(
+        ["git", "log", "--format=%s"], cwd=project.root, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()  # fmt: skip
+
+
+def test_writes_run_by_the_daemon_are_one_commit_each_and_answer_as_here(project):
     task_id = a_task(project)
-    before = relayed(project)
-    assert orch("task", "update", task_id, "--priority", "1", cwd=project.root)[0] == 0
-    assert orch("next", "--start", "--json", cwd=project.root)[0] in (0, 1)
+    before, made = relayed(project), len(commits(project))
+    code, out, err = orch("task", "update", task_id, "--priority", "1", cwd=project.root)
+    assert (code, err) == (0, "") and task_id in out
+    assert "priority_level: 1" in task_file(project, task_id).read_text()
+    code, out, _ = orch("task", "add", "Made through the daemon", "--json", cwd=project.root)
+    assert code == 0
+    import json
+
+    added = json.loads(out)["task_id"]
+    assert task_file(project, added).exists()
+    assert orch("task", "update", added, "--priority", "9", cwd=project.root) == orch(
+        "task", "update", added, "--priority", "9", cwd=project.root, relayed=False
+    )  # a usage error, alike
+    assert relayed(project) - before == 3
+    assert len(commits(project)) - made == 2  # each write once in git
     assert orch("status", cwd=project.root, relayed=False)[0] == 0
     assert orch("daemon", "status", cwd=project.root)[0] == 0
-    assert relayed(project) == before
+    assert relayed(project) == before + 3
+
+
+def daemon_children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+def blocked_on_a_lock(pid: int) -> bool:
+    """Whether process `pid` waits for a lock (a "->" line of /proc/locks)."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and str(pid) in fields:
+            return True
+    return False
+
+
+def test_a_client_killed_takes_its_worker_with_it_and_nothing_is_written(project):
+    """SIGKILL cannot be passed on: the worker sees its client gone and ends itself, and
+    its git processes, as the client's own would have ended."""
+    import time
+
+    task_id = a_task(project)
+    path = task_file(project, task_id)
+    text, made = path.read_bytes(), commits(project)
+    daemon_pid = daemon.status(project.layout).pid
+    with project.lock():  # the worker's write waits for it
+        client = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "task", "update", task_id, "--priority", "1"],
+            cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env={**os.environ, relay.RELAY_ENV: "1"},
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            workers: set[int] = set()
+            while not any(blocked_on_a_lock(w) for w in workers):
+                assert time.monotonic() < deadline and client.poll() is None
+                time.sleep(0.02)
+                workers = daemon_children(daemon_pid)
+            (worker,) = workers
+            os.killpg(client.pid, signal.SIGKILL)
+            client.wait()
+            while Path(f"/proc/{worker}").exists() and worker in daemon_children(daemon_pid):
+                assert time.monotonic() < deadline, "the worker outlived its client"
+                time.sleep(0.02)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(client.pid, signal.SIGKILL)
+    assert path.read_bytes() == text and commits(project) == made
+    assert orch("status", cwd=project.root)[0] == 0  # the daemon serves on
 
 
 def paged_on_a_terminal(project: Project, tmp_path: Path, relayed: bool) -> str:
@@ -245,8 +316,11 @@ def test_a_socket_that_hangs_up_or_never_answers_means_the_command_runs_here(
         (["task", "show", "t-1"], True),
         (["--root", "/x", "task", "list"], True),
         (["--root=/x", "search", "y"], True),
-        (["task", "update", "t-1"], False),
-        (["next", "--start"], False),
+        (["task", "update", "t-1"], True),
+        (["next", "--start"], True),
+        (["task", "edit", "t-1"], False),
+        (["task", "add", "x", "--description", "-"], "stdin"),
+        (["task", "add", "x", "--description=-"], "stdin"),
         (["--version"], False),
         (["--help"], False),
         (["daemon", "run"], False),
@@ -255,6 +329,8 @@ def test_a_socket_that_hangs_up_or_never_answers_means_the_command_runs_here(
 )
 def test_which_commands_are_handed_over(args, relayed_here):
     _root, words = launch._split(args)
+    if relayed_here == "stdin":  # handed over unless standard input is a terminal
+        relayed_here = not os.isatty(0)
     assert (words is not None and launch._relayed(words, args)) == relayed_here
 
 

@@ -1,5 +1,5 @@
-"""The daemon's worker: a read command that `orch` handed to the journal daemon
-(launch.py, relay.py), run in a process the daemon forked for it.
+"""The daemon's worker: a command that `orch` handed to the journal daemon (launch.py,
+relay.py), run in a process the daemon forked for it.
 
 The worker takes the command's standard streams, directory, environment and umask as
 its own and runs `orch ARGS` as main() would in a process of its own; only a pager is
@@ -21,7 +21,8 @@ from typing import Any, NoReturn
 
 from orchestrator import relay
 
-# What the relayed commands import (launch.RELAYED), imported once by the daemon.
+# What the relayed commands import (launch.RELAYED), imported once by the daemon: a
+# `task update` in a worker spends nothing on importing YAML (~40 ms).
 WARM = (
     "orchestrator.cli",
     "orchestrator.cli.output",
@@ -46,8 +47,17 @@ WARM = (
     "orchestrator.core.queries",
     "orchestrator.index.refresh",
     "orchestrator.git.syncer",
+    "orchestrator.core.writer",
+    "orchestrator.core.views",
+    "orchestrator.store.view_edits",
+    "orchestrator.cli.note",
+    "yaml",
+    "ctypes",
+    "hashlib",
     "sqlite3",
     "socket",
+    "select",
+    "threading",
 )
 
 # Seconds a worker waits for the client's go (the client answers at once, or gave up).
@@ -78,6 +88,7 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
                 _close(fd)
             os._exit(0)  # the client gave up waiting: it runs the command itself
         conn.settimeout(None)  # a pager waits for a person
+        _die_with_the_client(conn)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             _close(fd)
@@ -127,6 +138,26 @@ def _page(conn: Any, text: str, color: bool) -> None:
     sys.stdout.flush()
     conn.sendall(json.dumps({"page": text, "color": color}).encode() + b"\n")
     conn.recv(64)  # its ok, once the pager ended
+
+
+def _die_with_the_client(conn: Any) -> None:
+    """If the `orch` process that asked dies before the command ends (SIGKILL: the
+    signals it can catch it passes on), end this worker and its git processes as that
+    would have ended them: a process group of its own, killed whole."""
+    import select
+    import threading
+
+    os.setpgid(0, 0)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLRDHUP)
+
+    def watch() -> None:
+        while True:
+            for _fd, event in poller.poll():
+                if event & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
+                    os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _as_a_command() -> None:
