@@ -8,8 +8,8 @@ task show ID`, `orch task list --ready --json` and `orch task list --json` with 
 changed since the last command: without a daemon (every command stats every record file
 and lists every folder); with one (`orch daemon start`) but each command in its own
 process (`ORCH_RELAY=0`: it asks the daemon what changed); and with the daemon running
-the command in a worker it forks (the default); plus `orch task update ID --priority N`
-(a commit, never run by the daemon) without and with it, and the floor, `python -c
+the command in a worker it forks (the default); the same three for `orch task update ID
+--priority N` (a commit each), and the floor, `python -c
 "import click, sqlite3"`. It prints medians and medians minus the floor, and appends the
 table, with the machine and the command line, to bench/RESULTS.md. Targets at 10,000
 tasks: reads floor + 30 ms with the daemon, floor + 60 ms without; `task list --json`
@@ -83,13 +83,13 @@ def daemon(root: Path, action: str) -> None:
 class Priorities:
     """`orch task update ID --priority N`, N changing each time: one commit each."""
 
-    def __init__(self, root: Path, task_id: str):
-        self.root, self.task_id, self.n = root, task_id, 0
+    def __init__(self, root: Path, task_id: str, relay: str):
+        self.root, self.task_id, self.relay, self.n = root, task_id, relay, 0
 
     def __call__(self) -> None:
         self.n += 1
         args = [str(ORCH), "task", "update", self.task_id, "--priority", str(1 + self.n % 4)]
-        command(args, self.root)()
+        command(args, self.root, {"ORCH_RELAY": self.relay})()
 
 
 def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
@@ -97,14 +97,15 @@ def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
     time.sleep(RACY_WAIT_S)  # files just generated are "racy" and would be re-read
     command([str(ORCH), "reindex"], root)()
     without = measure_reads(root, task_id, runs, "0")
-    update_without = timings_ms(Priorities(root, task_id), runs)
+    update_without = timings_ms(Priorities(root, task_id, "0"), runs)
     floor_times = timings_ms(command(FLOOR, root), runs)
     floor = statistics.median(floor_times)
     daemon(root, "start")
     try:
         journal_only = measure_reads(root, task_id, runs, "0")
         relayed = measure_reads(root, task_id, runs, "1")
-        update_with = timings_ms(Priorities(root, task_id), runs)
+        update_journal = timings_ms(Priorities(root, task_id, "0"), runs)
+        update_with = timings_ms(Priorities(root, task_id, "1"), runs)
         edit = TitleEditor(root / shape["task_file"])
         show = command(reads(task_id)[f"`orch task show {task_id}`"], root)
         after_edit = timings_ms(show, runs, before=edit)
@@ -123,15 +124,12 @@ def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
             _judged(medians[1], floor, WITH_TARGET_MS, target),
             _judged(medians[2], floor, WITH_TARGET_MS, target),
         ))  # fmt: skip
-    updates = [statistics.median(update_without), statistics.median(update_with)]
+    found = [update_without, update_journal, update_with]
+    updates = [statistics.median(times) for times in found]
     rows.append((
-        f"`orch task update {task_id} --priority N` (a commit; never relayed)",
-        f"{ms(updates[0])} (p95 {ms(p95(update_without))})",
-        f"{ms(updates[1])} (p95 {ms(p95(update_with))})",
-        "",
-        _judged(updates[0], floor, None, UPDATE_TARGET_MS),
-        _judged(updates[1], floor, None, UPDATE_TARGET_MS),
-        "",
+        f"`orch task update {task_id} --priority N` (a commit each)",
+        *(f"{ms(m)} (p95 {ms(p95(t))})" for m, t in zip(updates, found, strict=True)),
+        *(_judged(m, floor, None, UPDATE_TARGET_MS) for m in updates),
     ))  # fmt: skip
     notes = [
         f'floor (`python -c "import click, sqlite3"`): {ms(floor)} (p95 {ms(p95(floor_times))})',

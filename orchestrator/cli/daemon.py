@@ -26,7 +26,7 @@ def describe(found) -> str:
         )
     memory = f", {found.memory_mb:g} MB" if found.memory_mb is not None else ""
     answering = "" if found.answering else ", not answering"
-    relays = f"; runs read commands ({found.relayed} so far)" if found.relays else ""
+    relays = f"; runs commands ({found.relayed} so far)" if found.relays else ""
     return (
         f"Journal daemon: running (pid {found.pid}, since {found.started}{memory}{answering});"
         f" socket {found.socket}{relays}"
@@ -76,9 +76,9 @@ def status(ctx, as_json: bool) -> None:
 @click.pass_obj
 def run(ctx) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C (what `start` runs in
-    the background; for a service manager). It also runs the read commands `orch` hands
-    it, each in a process forked from it (ORCH_RELAY=0 in a command's environment keeps
-    that command in its own process)."""
+    the background; for a service manager). It also runs the commands `orch` hands it,
+    each in a process forked from it (ORCH_RELAY=0 in a command's environment keeps that
+    command in its own process)."""
     from orchestrator.cli import worker
     from orchestrator.core.daemon import serve
 

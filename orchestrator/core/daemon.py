@@ -48,7 +48,7 @@ class DaemonStatus:
     answering: bool = False  # it answered a question just now
     refused: str | None = None  # why it would not start here, if it said so
     log: str | None = None
-    relays: bool = False  # it runs the read commands `orch` hands it (relay.py)
+    relays: bool = False  # it runs the commands `orch` hands it (relay.py)
     relayed: int = 0  # how many it ran
 
     def as_dict(self) -> dict:
@@ -167,7 +167,7 @@ def stop(layout: Layout, wait: float = STOP_WAIT) -> DaemonStatus | None:
 
 def serve(layout: Layout, worker: Worker | None = None) -> None:
     """Run the daemon in this process until stopped (what `start` runs in the
-    background); with a `worker`, it also runs the read commands `orch` hands it.
+    background); with a `worker`, it also runs the commands `orch` hands it.
     Refused where it cannot vouch for changes; the reason is kept for autostart and the
     doctor."""
     from orchestrator.index.journal_daemon import Daemon, refusal

@@ -166,7 +166,7 @@ class Running:
     pid: int
     started: float  # seconds since the epoch
     socket: str
-    relays: bool = False  # it runs the read commands `orch` hands it (relay.py)
+    relays: bool = False  # it runs the commands `orch` hands it (relay.py)
     relayed: int = 0  # how many so far
 
 

@@ -182,7 +182,7 @@ Worker = Callable[[socket.socket, dict, list[int]], Any]
 
 class Daemon:
     """The journal served over the project's socket until stopped or gone; with a
-    `worker`, also the read commands `orch` hands it (relay.py)."""
+    `worker`, also the commands `orch` hands it (relay.py)."""
 
     def __init__(self, layout: Layout, say: Callable[[str], None], worker: Worker | None = None):
         self.layout, self.say, self.worker = layout, say, worker
