@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,28 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def serve_once_forever(path: Path, reply: bytes | None) -> socket.socket:
+    """A socket at `path` whose every connection hears `reply` (None: nothing, ever)."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(8)
+    held = []
+
+    def run() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if reply is None:
+                held.append(conn)  # says nothing: the client times out
+            else:
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                    conn.sendall(reply)
+                conn.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return server

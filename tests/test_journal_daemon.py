@@ -30,7 +30,7 @@ from orchestrator.index import journal_client, journal_daemon, signatures
 from orchestrator.index.engine import IndexDB, index_path
 from orchestrator.index.journal import F
 from orchestrator.layout import Layout
-from tests.conftest import Orch, copy_sample, edit, git_init, task_file
+from tests.conftest import Orch, copy_sample, edit, git_init, serve_once_forever, task_file
 
 pytestmark = pytest.mark.skipif(journal_daemon.INotify is None, reason="inotify: Linux only")
 
@@ -342,31 +342,6 @@ def test_an_unknown_token_means_a_scan(sample, started, scans):
     scans.clear()
     assert orch.json("task", "show", task_id)["title"].startswith("Unknown ")
     assert scans == [1]
-
-
-def serve_once_forever(path: Path, reply: bytes | None) -> socket.socket:
-    """A socket at `path` whose every connection hears `reply` (None: nothing, ever)."""
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(path))
-    server.listen(8)
-    held = []
-
-    def run() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            if reply is None:
-                held.append(conn)  # says nothing: the client times out
-            else:
-                with contextlib.suppress(OSError):
-                    conn.recv(4096)
-                    conn.sendall(reply)
-                conn.close()
-
-    threading.Thread(target=run, daemon=True).start()
-    return server
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,8 @@ import contextlib
 import os
 import pty
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from orchestrator import launch, relay
 from orchestrator.core import daemon
 from orchestrator.core.project import Project
 from orchestrator.index import journal_daemon
-from tests.conftest import copy_sample, edit, task_file
+from tests.conftest import copy_sample, edit, serve_once_forever, task_file
 
 pytestmark = pytest.mark.skipif(journal_daemon.INotify is None, reason="inotify: Linux only")
 
@@ -271,35 +269,14 @@ def test_a_daemon_with_other_code_refuses_and_nothing_runs_there(project, monkey
     assert "orch's code changed since this daemon started" in log
 
 
-def hanging_socket(path: Path, hang_up: bool) -> socket.socket:
-    """A socket at `path` that hangs up on every caller, or never answers."""
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(path))
-    server.listen(8)
-    held = []
-
-    def run() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            if hang_up:
-                conn.close()
-            else:
-                held.append(conn)
-
-    threading.Thread(target=run, daemon=True).start()
-    return server
-
-
 @pytest.mark.parametrize("hang_up", [True, False], ids=["hangs-up", "never-answers"])
 def test_a_socket_that_hangs_up_or_never_answers_means_the_command_runs_here(
     tmp_path, monkeypatch, hang_up
 ):
     sample = copy_sample(tmp_path / "sample")
     (sample.layout.index_dir).mkdir(exist_ok=True)
-    server = hanging_socket(Path(relay.socket_path(os.path.realpath(sample.layout.base))), hang_up)
+    path = Path(relay.socket_path(os.path.realpath(sample.layout.base)))
+    server = serve_once_forever(path, b"" if hang_up else None)
     monkeypatch.setattr(launch, "START_TIMEOUT", 0.3)
     try:
         assert launch.relay_command(["--root", str(sample.root), "status"]) is None
