@@ -159,6 +159,7 @@ CREATE INDEX IF NOT EXISTS idx_tasks_parent ON tasks (parent_task_id);
 CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id);  -- orch
 CREATE INDEX IF NOT EXISTS idx_tasks_assignee ON tasks (assignee);  -- orch
 CREATE INDEX IF NOT EXISTS idx_tasks_due ON tasks (due);  -- orch: --overdue reads a range
+CREATE INDEX IF NOT EXISTS idx_tasks_started ON tasks (session_id, status, started_at, task_id);  -- orch: the board's longest in progress
 
 CREATE INDEX IF NOT EXISTS idx_task_groups_session ON task_groups (session_id);
 CREATE INDEX IF NOT EXISTS idx_task_groups_parent ON task_groups (parent_group_id);
@@ -193,7 +194,11 @@ CREATE INDEX IF NOT EXISTS idx_task_labels_label ON task_labels (label, task_id)
 -- dependencies and subtasks of every pending task.
 CREATE TABLE IF NOT EXISTS task_ready (
     task_id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL
+    session_id TEXT NOT NULL,
+    priority_level INTEGER,
+    group_id TEXT,
+    position_in_group INTEGER,
+    created_at TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_task_ready_session ON task_ready (session_id, task_id);
 

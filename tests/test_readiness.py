@@ -8,16 +8,21 @@ from __future__ import annotations
 from random import Random
 
 from orchestrator.core.project import Project
-from orchestrator.index.readiness import READY_RULE
+from orchestrator.index.readiness import KEPT, READY_RULE
 from tests.conftest import Orch, copy_sample, task_file
 
 STATUSES = ["pending", "in_progress", "completed", "cancelled", "blocked"]
 
 
-def kept_and_ruled(project: Project) -> tuple[set[str], set[str]]:
+def kept_and_ruled(project: Project) -> tuple[set[tuple], set[tuple]]:
+    """task_ready's rows, and the rows the rule gives from the tasks as they are now
+    (what orders them included: a place in a group a refresh moved is kept too)."""
+    columns = ", ".join(KEPT)
     with project.reading() as db:
-        kept = {r[0] for r in db.rows("SELECT task_id FROM task_ready")}
-        ruled = {r[0] for r in db.rows(f"SELECT t.task_id FROM tasks t WHERE {READY_RULE}")}
+        kept = set(db.rows(f"SELECT {columns} FROM task_ready"))
+        ruled = set(
+            db.rows(f"SELECT {', '.join(f't.{c}' for c in KEPT)} FROM tasks t WHERE {READY_RULE}")
+        )
     return kept, ruled
 
 
@@ -89,4 +94,5 @@ def test_a_parent_named_by_hand_stops_being_ready_and_is_again_when_its_subtask_
     assert dependent in ready()
     set_line(project, child, "status", "in_progress")  # only the dependency's file changes
     assert dependent not in ready() and parent not in ready()
-    assert kept_and_ruled(project)[0] == kept_and_ruled(project)[1]
+    kept, ruled = kept_and_ruled(project)
+    assert kept == ruled

@@ -11,7 +11,7 @@ from orchestrator.core.groups import in_tree_order
 from orchestrator.core.modes import binding_context, note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import with_problems
-from orchestrator.core.tasks import READY_ORDER, TASK_FROM, task_filter
+from orchestrator.core.tasks import READY_ORDER, TASK_FROM, ready_order
 from orchestrator.index.refresh import broken_files
 from orchestrator.model import ACTIVE, ARCHIVED, IN_PROGRESS, Problem
 
@@ -63,14 +63,16 @@ def board(project: Project, ready_limit: int = 10, name_broken: bool = False) ->
                 [active["session_id"]],
             )
             working_total = status_counts.get(IN_PROGRESS, 0)
-            # One pass over the ready tasks gives their count and the first ones: the
-            # readiness of every pending task is most of the board's time.
-            where, params = task_filter(project, db, ready=True)
-            ready_ids = [r[0] for r in db.rows(
-                f"SELECT t.task_id {TASK_FROM} {where} ORDER BY {READY_ORDER}", params
+            # The ready tasks as task_ready keeps them, with what orders them: their
+            # count and the first ones without reading the rows of the others.
+            ready_total = db.scalar(
+                "SELECT count(*) FROM task_ready WHERE session_id = ?", [active["session_id"]]
+            )
+            first = [r[0] for r in db.rows(
+                "SELECT r.task_id FROM task_ready r LEFT JOIN task_groups g ON g.group_id = r.group_id"
+                f" WHERE r.session_id = ? ORDER BY {ready_order('r')} LIMIT {max(int(ready_limit), 0)}",
+                [active["session_id"]],
             )]  # fmt: skip
-            ready_total = len(ready_ids)
-            first = ready_ids[: max(int(ready_limit), 0)]
             ready = db.records(
                 f"SELECT t.* {TASK_FROM} WHERE t.task_id IN ({', '.join('?' * len(first))})"
                 f" ORDER BY {READY_ORDER}",

@@ -30,11 +30,18 @@ if TYPE_CHECKING:
 
 # An effort as a caller may give it: hours as a number, or text ("2.5", "3h", "90m").
 Effort = int | float | str | None
-# Ready tasks: urgent first, then the group's priority and order, then creation order.
-READY_ORDER = (
-    "t.priority_level, g.priority_level NULLS LAST, g.position_in_session NULLS LAST,"
-    " t.position_in_group, t.created_at NULLS FIRST, t.task_id"
-)
+
+
+def ready_order(alias: str = "t") -> str:
+    """Ready tasks (of `alias`, beside their group g): urgent first, then the group's
+    priority and order, then their place in the group and creation order."""
+    return (
+        f"{alias}.priority_level, g.priority_level NULLS LAST, g.position_in_session NULLS LAST,"
+        f" {alias}.position_in_group, {alias}.created_at NULLS FIRST, {alias}.task_id"
+    )
+
+
+READY_ORDER = ready_order()
 LIST_ORDER = (
     "s.created_at NULLS FIRST, t.session_id, g.position_in_session NULLS LAST,"
     " t.position_in_group, t.task_id"

@@ -116,6 +116,7 @@ class Indexer:
     def __init__(self, layout: Layout, db: IndexDB):
         self.layout, self.db = layout, db
         self._read_tasks: set[str] = set()  # the tasks whose files this refresh reads
+        self._derived_tasks: set[str] = set()  # the tasks whose derived figures it changed
 
     def stored(self, rels: list[str]) -> dict[str, Stored]:
         """What the index remembers of these files."""
@@ -145,6 +146,7 @@ class Indexer:
         snapshot = plan.snapshot or signatures.load_snapshot(self.layout, self.db.engine)
         if snapshot is not None and snapshot[0] != self.db.generation():
             snapshot = None  # taken from another state of the index
+        self._derived_tasks = set()
         with self.db.transaction():
             report = self._apply(plan, stored, progress)
             generation = self.db.new_generation()
@@ -256,7 +258,7 @@ class Indexer:
                 stamps_moved = any(row[c] != was[c] for row in current for c in STAMPED["sessions"])
             self._derive_edited(session_id, edited, before, session_edited=stamps_moved)
         checklists.settle(self.db, lines_before, changed_tasks)
-        readiness.settle(self.db, changed_tasks, before, after)
+        readiness.settle(self.db, sorted({*changed_tasks, *self._derived_tasks}), before, after)
         if touched.get("session") or touched.get("mode"):
             self._derive_project()
         return report
@@ -640,6 +642,8 @@ class Indexer:
                     shown.append(row[key])
         self.db.update_rows(table, key, columns, rows)
         checklists.drop_for(self.db, shown)
+        if table == "tasks":  # task_ready keeps a derived figure too (its place in its group)
+            self._derived_tasks.update(row[-1] for row in rows)
 
     def _derive_project(self) -> None:
         """What depends on all sessions (project_state.derive_project), and its problems."""
