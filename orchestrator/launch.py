@@ -88,8 +88,16 @@ def _relayed(words: list[str], args: list[str]) -> bool:
     if "_ORCH_COMPLETE" in os.environ:
         return False
     # `-` reads standard input: from a terminal that is a person typing, to this process.
-    reads_input = any(a == "-" or a.endswith("=-") for a in args)
-    return not reads_input or not os.isatty(0)
+    return not any(map(_reads_input, args)) or not os.isatty(0)
+
+
+def _reads_input(arg: str) -> bool:
+    """Whether an argument is `-` as a value: `-`, `--opt=-`, `-o-`."""
+    return (
+        arg == "-"
+        or arg.endswith("=-")
+        or (len(arg) > 2 and arg[0] == "-" != arg[1] and arg[-1] == "-")
+    )
 
 
 def _base(root: str | None) -> str | None:
@@ -122,6 +130,8 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
+        if sock.fileno() <= 2:  # a standard stream is closed: it would be this socket
+            return None
         sock.settimeout(START_TIMEOUT)
         try:
             sock.connect(path)
@@ -137,6 +147,7 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
                 "cwd": os.getcwd(),
                 "env": dict(os.environ),
                 "umask": umask,
+                "groups": [os.getgid(), *sorted(os.getgroups())],
                 "fingerprint": relay.fingerprint(),
                 "streams": [
                     [s.encoding, s.errors] if s else None
@@ -152,7 +163,7 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
             # the socket of a daemon that does not read (a pipe held open for ever).
             fds = struct.pack("3i", 0, 1, 2)
             sock.sendmsg([relay.GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: no SO_PEERCRED here
             return None  # nothing ran: the worker waits for the go, or was never made
         sock.settimeout(None)
         return _follow(sock, reader, first["pid"])
@@ -161,13 +172,23 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
 
 
 def _follow(sock, reader: _Lines, pid: int) -> int:
-    """Pass on the signals a person sends this process (Ctrl-C) to the worker, run the
-    pager it asks for, and return its exit code."""
+    """Pass on the signals a person sends this process (Ctrl-C) to the worker and its git
+    processes, run the pager it asks for, and return its exit code; if the worker ends
+    without one after a signal passed on, end by that signal, as the command would have."""
     import signal
 
+    passed: list[int] = []
+    paging = [False]
+
     def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signum)
+        if paging[0] and signum == signal.SIGINT:
+            return  # Ctrl-C in the pager is the pager's (as click's own pager has it)
+        passed.append(signum)
+        try:
+            os.killpg(pid, signum)  # the worker leads its own group once it runs
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, forward)
@@ -177,6 +198,9 @@ def _follow(sock, reader: _Lines, pid: int) -> int:
         except (OSError, ValueError):
             message = None
         if not isinstance(message, dict):
+            if passed:  # killed by what was passed on: say so as that signal would
+                signal.signal(passed[-1], signal.SIG_DFL)
+                os.kill(os.getpid(), passed[-1])
             sys.stderr.write(
                 f"orch: the daemon's worker (pid {pid}) ended before it said how the command"
                 " went; see .task_orchestrator/.index/journal.log, and run it again\n"
@@ -185,8 +209,13 @@ def _follow(sock, reader: _Lines, pid: int) -> int:
         if "page" in message:
             import click
 
-            click.echo_via_pager(str(message["page"]), color=bool(message.get("color")))
-            sock.sendall(relay.OK)
+            paging[0] = True
+            try:
+                click.echo_via_pager(str(message["page"]), color=bool(message.get("color")))
+            finally:
+                paging[0] = False
+            with contextlib.suppress(OSError):
+                sock.sendall(relay.OK)
         elif isinstance(message.get("exit"), int):
             return message["exit"]
 

@@ -64,9 +64,10 @@ def socket_path(base: str) -> str:
 
 
 def fingerprint() -> str:
-    """The code a command would run: the interpreter, and the name, size and change time
-    of every file of the package and of the shipped schema and config folders. An edit
-    of orch's source (an editable install) or an upgrade changes it."""
+    """The code a command would run: the interpreter, the folders of installed packages,
+    and the name, size and change time of every file of the package and of the shipped
+    schema and config folders. An edit of orch's source (an editable install), an
+    upgrade of orch or of a package it imports changes it."""
     folders = [_PACKAGE]
     for name in ("schema", "config"):
         for candidate in (
@@ -76,7 +77,12 @@ def fingerprint() -> str:
             if os.path.isdir(candidate):
                 folders.append(candidate)
                 break
-    parts = [sys.executable, sys.version]
+    # The folders packages are installed in change as pip adds or removes one (click,
+    # PyYAML upgraded): a daemon keeps the versions it imported.
+    import site
+
+    installed = [*site.getsitepackages(), site.getusersitepackages()]
+    parts = [sys.executable, sys.version, *(f"{p}:{_mtime(p)}" for p in installed)]
     while folders:
         folder = folders.pop()
         try:
@@ -92,3 +98,10 @@ def fingerprint() -> str:
                 parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
     text = "\n".join(parts).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(text):08x}-{zlib.adler32(text):08x}-{len(parts)}"
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0

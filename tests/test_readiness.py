@@ -48,7 +48,7 @@ def test_kept_ready_tasks_follow_every_kind_of_change(tmp_path, engine):
     project = copy_sample(tmp_path / "sample", engine)
     orch = Orch(project.root)
     rng = Random(20)
-    for step in range(40 if engine == "sqlite" else 16):  # DuckDB: the same SQL, slower
+    for step in range(40 if engine == "sqlite" else 8):  # DuckDB: the same SQL, slower
         ids = [t["task_id"] for t in orch.json("task", "list")]
         a, b = rng.sample(ids, 2)
         kind = step % 8

@@ -280,8 +280,8 @@ def test_a_socket_that_hangs_up_or_never_answers_means_the_command_runs_here(
     monkeypatch.setattr(launch, "START_TIMEOUT", 0.3)
     try:
         assert launch.relay_command(["--root", str(sample.root), "status"]) is None
-        # The same as a process (START_TIMEOUT is 2 s there):
-        assert orch("status", cwd=sample.root) == orch("status", cwd=sample.root, relayed=False)
+        if hang_up:  # the same as a process (one that never answers costs it 2 s)
+            assert orch("status", cwd=sample.root) == orch("status", cwd=sample.root, relayed=False)
     finally:
         server.close()
 
@@ -298,6 +298,7 @@ def test_a_socket_that_hangs_up_or_never_answers_means_the_command_runs_here(
         (["task", "edit", "t-1"], False),
         (["task", "add", "x", "--description", "-"], "stdin"),
         (["task", "add", "x", "--description=-"], "stdin"),
+        (["task", "add", "x", "-d-"], "stdin"),
         (["--version"], False),
         (["--help"], False),
         (["daemon", "run"], False),
@@ -320,3 +321,102 @@ def test_the_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
     assert relay.fingerprint() == first
     (package / "a.py").write_text("x = 22\n")
     assert relay.fingerprint() != first
+
+
+def test_ctrl_c_in_the_pager_is_the_pager_s_and_the_command_ends_well(project, tmp_path):
+    """As click's own pager has it: Ctrl-C while paging does not abort the command."""
+    import time
+
+    marks = {name: tmp_path / name for name in ("paging", "go-on", "paged")}
+    pager = tmp_path / "pager.sh"
+    pager.write_text(
+        f"#!/bin/sh\ntouch {marks['paging']}\n"
+        f"while [ ! -e {marks['go-on']} ]; do sleep 0.02; done\ncat > {marks['paged']}\n"
+    )
+    pager.chmod(0o755)
+    leader, follower = pty.openpty()
+    client = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "task", "list"],
+        cwd=project.root, stdin=follower, stdout=follower, stderr=subprocess.PIPE,
+        env={**os.environ, "PAGER": str(pager), "LINES": "3", relay.RELAY_ENV: "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not marks["paging"].exists():
+            assert time.monotonic() < deadline and client.poll() is None
+            time.sleep(0.02)
+        client.send_signal(signal.SIGINT)
+        time.sleep(0.2)  # not a race to win: the handler must have nothing to do
+        marks["go-on"].touch()
+        _, err = client.communicate(timeout=TIMEOUT)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            client.kill()
+        os.close(follower)
+        os.close(leader)
+    assert client.returncode == 0, err
+    assert "ID" in marks["paged"].read_text()
+
+
+def test_a_signal_passed_on_ends_the_client_by_that_signal(project):
+    """SIGTERM to `orch` reaches its worker (waiting for the project lock here); the
+    worker dies of it, nothing is written, and `orch` ends by SIGTERM too."""
+    import time
+
+    task_id = a_task(project)
+    path = task_file(project, task_id)
+    text, made = path.read_bytes(), commits(project)
+    daemon_pid = daemon.status(project.layout).pid
+    with project.lock():
+        client = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "task", "update", task_id, "--priority", "1"],
+            cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env={**os.environ, relay.RELAY_ENV: "1"},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            workers: set[int] = set()
+            while not any(blocked_on_a_lock(w) for w in workers):
+                assert time.monotonic() < deadline and client.poll() is None
+                time.sleep(0.02)
+                workers = daemon_children(daemon_pid)
+            client.send_signal(signal.SIGTERM)
+            client.communicate(timeout=TIMEOUT)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                client.kill()
+    assert client.returncode == -signal.SIGTERM
+    assert path.read_bytes() == text and commits(project) == made
+
+
+def test_the_client_s_time_zone_decides_today(project):
+    """`--due today` is the day where the person is, not where the daemon was started."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    for hours, zone in ((14, "Etc/GMT-14"), (-12, "Etc/GMT+12")):
+        before = datetime.now(timezone(timedelta(hours=hours))).date().isoformat()
+        code, out, err = orch(
+            "task", "add", f"Due in {zone}", "--due", "today", "--json", cwd=project.root, TZ=zone
+        )
+        after = datetime.now(timezone(timedelta(hours=hours))).date().isoformat()
+        assert code == 0, err
+        assert json.loads(out)["due"] in (before, after), zone
+
+
+def test_other_groups_are_refused_and_the_command_runs_here(project, monkeypatch):
+    monkeypatch.setattr(os, "getgroups", lambda: [4242])  # as after `newgrp`
+    before = relayed(project)
+    assert launch.relay_command(["--root", str(project.root), "status"]) is None
+    assert relayed(project) == before
+
+
+def test_a_closed_standard_stream_means_the_command_runs_here(project):
+    before = relayed(project)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "status"], cwd=project.root,
+        capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, relay.RELAY_ENV: "1"}, preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert relayed(project) == before

@@ -81,6 +81,10 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
             _close(fd)
         _as_a_command()
         conn.settimeout(GO_TIMEOUT)
+        why = _take_place(request)
+        if why:  # nothing ran: the client runs the command itself
+            conn.sendall(json.dumps({"refused": why}).encode() + b"\n")
+            os._exit(0)
         conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
         go, fds, _flags, _addr = socket.recv_fds(conn, 64, 3)
         if go != relay.GO or len(fds) != 3:
@@ -92,13 +96,9 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             _close(fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.umask(int(request["umask"]))
         _reopen_streams(request.get("streams") or [])
         code = _main(request["run"], conn)
-    except BaseException:
+    except BaseException:  # a worker ends here, never back in the daemon's loop
         import traceback
 
         traceback.print_exc()
@@ -107,6 +107,27 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
             conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
         finally:
             os._exit(code if 0 <= code < 256 else 1)
+
+
+def _take_place(request: dict) -> str | None:
+    """Take the client's directory, environment (its time zone too) and umask, and check
+    its streams' encodings: why the command cannot run here, or None."""
+    import codecs
+    import time
+
+    try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()  # `--due today` is the client's day
+        os.umask(int(request["umask"]))
+        for stream in request.get("streams") or []:
+            if stream:
+                codecs.lookup(stream[0])
+                codecs.lookup_error(stream[1])
+    except (OSError, LookupError, TypeError, ValueError) as error:
+        return f"cannot take the command's place: {error}"
+    return None
 
 
 def _main(args: list[str], conn: Any) -> int:
@@ -143,11 +164,13 @@ def _page(conn: Any, text: str, color: bool) -> None:
 def _die_with_the_client(conn: Any) -> None:
     """If the `orch` process that asked dies before the command ends (SIGKILL: the
     signals it can catch it passes on), end this worker and its git processes as that
-    would have ended them: a process group of its own, killed whole."""
+    would have ended them: a process group of its own, killed whole. In a session of its
+    own too, without a terminal: no job control stops it (a daemon started with `&` from
+    a shell with `stty tostop` would see its workers stopped by their first line)."""
     import select
     import threading
 
-    os.setpgid(0, 0)
+    os.setsid()
     poller = select.poll()
     poller.register(conn.fileno(), select.POLLRDHUP)
 

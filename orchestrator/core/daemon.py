@@ -122,7 +122,9 @@ def spawn(layout: Layout) -> subprocess.Popen:
     index_dir = _index_dir(layout)
     index_dir.mkdir(parents=True, exist_ok=True)
     root = str(Path(client.real_base(layout)).parent)
-    args = [sys.executable, "-m", "orchestrator", "--root", root, "daemon", "run"]
+    # -P: nothing imported from the project's folder, the daemon's working directory (a
+    # repository's files are not code to run; its workers import what they need later).
+    args = [sys.executable, "-P", "-m", "orchestrator", "--root", root, "daemon", "run"]
     env = {k: v for k, v in os.environ.items() if k != "ORCH_LOCK_HELD"}
     with open(index_dir / client.LOG_NAME, "ab") as log:
         os.utime(log.fileno())  # when it was last started (autostart waits after it)

@@ -244,8 +244,9 @@ class Daemon:
                           "socket": str(self.socket_path), "relays": self.worker is not None}  # fmt: skip
         self._info["relayed"] = self.relayed
         self._lock_fd = fd
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(self._info).encode(), 0)
+        data = json.dumps(self._info).encode()
+        os.pwrite(fd, data, 0)  # then cut: a reader never finds the file empty
+        os.ftruncate(fd, len(data))
 
     def _listen(self) -> socket.socket:
         """Bind the socket, in place of one a killed daemon left (ours: we hold the lock;
@@ -312,8 +313,9 @@ class Daemon:
             return
         with conn:
             try:
-                conn.settimeout(QUESTION_TIMEOUT)
-                question = json.loads(_read_request(conn))
+                if _peer_uid(conn) != os.getuid():
+                    return  # the socket is this user's alone; anyone else is not heard
+                question = json.loads(_read_request(conn, time.monotonic() + QUESTION_TIMEOUT))
                 if not isinstance(question, dict):
                     return
                 if "run" in question:
@@ -348,11 +350,8 @@ class Daemon:
     def _refusal(self, conn: socket.socket, request: dict) -> str | None:
         if self.worker is None:
             return "this daemon runs no commands"
-        _pid, uid, _gid = struct.unpack(
-            "3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        )
-        if uid != os.getuid():
-            return "another user's command"
+        if request.get("groups") != [os.getgid(), *sorted(os.getgroups())]:
+            return "the command runs with other groups than the daemon (newgrp, sg)"
         if request.get("fingerprint") != self.fingerprint:
             if not getattr(self, "_said_stale", False):
                 self._said_stale = True
@@ -387,15 +386,25 @@ class Daemon:
         self.stopping = True
 
 
-def _read_request(conn: socket.socket) -> bytes:
-    """A question's or a command's line (a command's is larger: its environment)."""
+def _read_request(conn: socket.socket, deadline: float) -> bytes:
+    """A question's or a command's line (a command's is larger: its environment), read
+    by `deadline` (a client that trickles its bytes holds up nobody for longer)."""
     data = b""
     while not data.endswith(b"\n") and len(data) <= relay.REQUEST_MAX:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request came too slowly")
+        conn.settimeout(left)
         chunk = conn.recv(1 << 16)
         if not chunk:
             break
         data += chunk
     return data
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return int(struct.unpack("3i", creds)[1])
 
 
 def _reap() -> None:
