@@ -178,3 +178,12 @@ def serve_once_forever(path: Path, reply: bytes | None) -> socket.socket:
 
     threading.Thread(target=run, daemon=True).start()
     return server
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return False

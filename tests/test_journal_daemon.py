@@ -30,7 +30,7 @@ from orchestrator.index import journal_client, journal_daemon, signatures
 from orchestrator.index.engine import IndexDB, index_path
 from orchestrator.index.journal import F
 from orchestrator.layout import Layout
-from tests.conftest import Orch, copy_sample, edit, git_init, serve_once_forever, task_file
+from tests.conftest import Orch, alive, copy_sample, edit, git_init, serve_once_forever, task_file
 
 pytestmark = pytest.mark.skipif(journal_daemon.INotify is None, reason="inotify: Linux only")
 
@@ -45,15 +45,6 @@ def wait_for(condition, what: str, deadline: float = DEADLINE):
             return found
         time.sleep(0.02)
     raise AssertionError(f"waited {deadline:g} s for {what}")
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` runs (a zombie does not)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
-            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
-    except FileNotFoundError:
-        return False
 
 
 def kill_group(pid: int) -> None:

@@ -22,7 +22,7 @@ from orchestrator import launch, relay
 from orchestrator.core import daemon
 from orchestrator.core.project import Project
 from orchestrator.index import journal_daemon
-from tests.conftest import copy_sample, edit, serve_once_forever, task_file
+from tests.conftest import alive, copy_sample, edit, serve_once_forever, task_file
 
 pytestmark = pytest.mark.skipif(journal_daemon.INotify is None, reason="inotify: Linux only")
 
@@ -181,16 +181,14 @@ def blocked_on_a_lock(pid: int) -> bool:
     return False
 
 
-def test_a_client_killed_takes_its_worker_with_it_and_nothing_is_written(project):
-    """SIGKILL cannot be passed on: the worker sees its client gone and ends itself, and
-    its git processes, as the client's own would have ended."""
+@contextlib.contextmanager
+def an_update_waiting_for_the_lock(project: Project, task_id: str):
+    """`orch task update` handed to the daemon, its worker waiting for the project lock
+    held here: yields the `orch` process and the worker's pid."""
     import time
 
-    task_id = a_task(project)
-    path = task_file(project, task_id)
-    text, made = path.read_bytes(), commits(project)
     daemon_pid = daemon.status(project.layout).pid
-    with project.lock():  # the worker's write waits for it
+    with project.lock():
         client = subprocess.Popen(
             [sys.executable, "-m", "orchestrator", "task", "update", task_id, "--priority", "1"],
             cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -205,14 +203,27 @@ def test_a_client_killed_takes_its_worker_with_it_and_nothing_is_written(project
                 time.sleep(0.02)
                 workers = daemon_children(daemon_pid)
             (worker,) = workers
-            os.killpg(client.pid, signal.SIGKILL)
-            client.wait()
-            while Path(f"/proc/{worker}").exists() and worker in daemon_children(daemon_pid):
-                assert time.monotonic() < deadline, "the worker outlived its client"
-                time.sleep(0.02)
+            yield client, worker
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(client.pid, signal.SIGKILL)
+
+
+def test_a_client_killed_takes_its_worker_with_it_and_nothing_is_written(project):
+    """SIGKILL cannot be passed on: the worker sees its client gone and ends itself, and
+    its git processes, as the client's own would have ended."""
+    import time
+
+    task_id = a_task(project)
+    path = task_file(project, task_id)
+    text, made = path.read_bytes(), commits(project)
+    with an_update_waiting_for_the_lock(project, task_id) as (client, worker):
+        os.killpg(client.pid, signal.SIGKILL)
+        client.wait()
+        deadline = time.monotonic() + TIMEOUT
+        while Path(f"/proc/{worker}").exists() and alive(worker):
+            assert time.monotonic() < deadline, "the worker outlived its client"
+            time.sleep(0.02)
     assert path.read_bytes() == text and commits(project) == made
     assert orch("status", cwd=project.root)[0] == 0  # the daemon serves on
 
@@ -361,30 +372,12 @@ def test_ctrl_c_in_the_pager_is_the_pager_s_and_the_command_ends_well(project, t
 def test_a_signal_passed_on_ends_the_client_by_that_signal(project):
     """SIGTERM to `orch` reaches its worker (waiting for the project lock here); the
     worker dies of it, nothing is written, and `orch` ends by SIGTERM too."""
-    import time
-
     task_id = a_task(project)
     path = task_file(project, task_id)
     text, made = path.read_bytes(), commits(project)
-    daemon_pid = daemon.status(project.layout).pid
-    with project.lock():
-        client = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator", "task", "update", task_id, "--priority", "1"],
-            cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, env={**os.environ, relay.RELAY_ENV: "1"},
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + TIMEOUT
-            workers: set[int] = set()
-            while not any(blocked_on_a_lock(w) for w in workers):
-                assert time.monotonic() < deadline and client.poll() is None
-                time.sleep(0.02)
-                workers = daemon_children(daemon_pid)
-            client.send_signal(signal.SIGTERM)
-            client.communicate(timeout=TIMEOUT)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                client.kill()
+    with an_update_waiting_for_the_lock(project, task_id) as (client, _worker):
+        client.send_signal(signal.SIGTERM)
+        client.wait(timeout=TIMEOUT)
     assert client.returncode == -signal.SIGTERM
     assert path.read_bytes() == text and commits(project) == made
 
