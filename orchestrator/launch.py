@@ -38,7 +38,6 @@ RELAYED = {
 }
 # Seconds to wait for the daemon's worker to start before running the command here.
 START_TIMEOUT = 2.0
-ORCH_DIR = ".task_orchestrator"
 
 
 def main() -> None:
@@ -105,7 +104,7 @@ def _base(root: str | None) -> str | None:
     the project (a mistake in --root is left to it to explain)."""
     if root:
         here = os.path.realpath(os.path.expanduser(root))
-        if os.path.basename(here) == ORCH_DIR:
+        if os.path.basename(here) == relay.ORCH_DIR:
             here = os.path.dirname(here)
         candidates = [here]
     else:
@@ -117,7 +116,7 @@ def _base(root: str | None) -> str | None:
         while os.path.dirname(candidates[-1]) != candidates[-1]:
             candidates.append(os.path.dirname(candidates[-1]))
     for directory in candidates:
-        base = os.path.join(directory, ORCH_DIR)
+        base = os.path.join(directory, relay.ORCH_DIR)
         if os.path.isdir(base):
             return os.path.realpath(base)
     return None
@@ -135,10 +134,7 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
         sock.settimeout(START_TIMEOUT)
         try:
             sock.connect(path)
-            _pid, uid, _gid = struct.unpack(
-                "3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-            )
-            if uid != os.getuid():  # a socket in /tmp could be anyone's: not given our streams
+            if not relay.same_user(sock):  # not given our streams
                 return None
             umask = os.umask(0o022)
             os.umask(umask)
@@ -147,14 +143,14 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
                 "cwd": os.getcwd(),
                 "env": dict(os.environ),
                 "umask": umask,
-                "groups": [os.getgid(), *sorted(os.getgroups())],
+                "groups": relay.groups(),
                 "fingerprint": relay.fingerprint(),
                 "streams": [
                     [s.encoding, s.errors] if s else None
                     for s in (sys.stdin, sys.stdout, sys.stderr)
                 ],
             }
-            sock.sendall(json.dumps(request).encode("utf-8", "surrogateescape") + b"\n")
+            sock.sendall(relay.line(request))
             reader = _Lines(sock)
             first = reader.message()
             if not isinstance(first, dict) or not isinstance(first.get("pid"), int):
@@ -163,7 +159,7 @@ def _run_by_daemon(path: str, args: list[str]) -> int | None:
             # the socket of a daemon that does not read (a pipe held open for ever).
             fds = struct.pack("3i", 0, 1, 2)
             sock.sendmsg([relay.GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        except (OSError, ValueError, AttributeError):  # AttributeError: no SO_PEERCRED here
+        except (OSError, ValueError):
             return None  # nothing ran: the worker waits for the go, or was never made
         sock.settimeout(None)
         return _follow(sock, reader, first["pid"])

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from orchestrator.errors import Hint, PathOutsideProject, ProjectNotFound
 from orchestrator.model import ID_KEY, ID_PREFIX, record_schema
+from orchestrator.relay import INDEX_DIR, ORCH_DIR
 
-ORCH_DIR = ".task_orchestrator"
 SESSION_FILE = "session.md"
 KIND_FOLDER = {"group": "groups", "task": "tasks"}
 FOLDER_KIND = {folder: kind for kind, folder in KIND_FOLDER.items()}
@@ -68,7 +68,7 @@ class Layout:
         self.sessions_dir = self.base / "sessions"
         self.archives_dir = self.base / "archives"
         self.exports_dir = self.base / "exports"
-        self.index_dir = self.base / ".index"
+        self.index_dir = self.base / INDEX_DIR
         # Keep the index's signature snapshot (signatures.py) on disk and in memory. A
         # process with a change journal (a server) needs neither, and drops it instead.
         self.keep_snapshot = True

@@ -27,13 +27,17 @@ This module is imported by `orch` before anything else: the standard library onl
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import zlib
 
-# The daemon's socket, in .task_orchestrator/.index/ (journal_client.py asks it too).
-SOCKET_NAME = "journal.sock"
+# The folders a project is found by (layout.py takes them from here: `orch` finds the
+# daemon's socket before it imports anything else), and the daemon's socket in the
+# second (journal_client.py asks it too).
+ORCH_DIR = ".task_orchestrator"
 INDEX_DIR = ".index"
+SOCKET_NAME = "journal.sock"
 # A unix socket's path is at most 108 bytes with its final NUL (sun_path).
 SOCKET_PATH_MAX = 107
 # A request larger than this (its environment, mostly) is not read.
@@ -61,6 +65,30 @@ def socket_path(base: str) -> str:
     if runtime and os.path.isabs(runtime) and len(os.fsencode(runtime)) < 60:
         return os.path.join(runtime, f"orch-{digest}.sock")
     return os.path.join("/tmp", f"orch-{os.getuid()}-{digest}.sock")
+
+
+def same_user(sock) -> bool:
+    """Whether the other end of the unix socket `sock` runs as this user: a socket in
+    /tmp could be anyone's, and neither a journal's answer nor a command's streams are
+    to be trusted to anyone else. False where it cannot be told (no SO_PEERCRED)."""
+    import _socket  # not socket: its enums cost `orch` ~3 ms to import
+    import struct
+
+    try:
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        return struct.unpack("3i", creds)[1] == os.getuid()
+    except (OSError, AttributeError, struct.error):
+        return False
+
+
+def groups() -> list[int]:
+    """This process's group and supplementary groups, as both ends compare them."""
+    return [os.getgid(), *sorted(os.getgroups())]
+
+
+def line(message: object) -> bytes:
+    """A message of the wire: a line of JSON."""
+    return json.dumps(message).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def fingerprint() -> str:

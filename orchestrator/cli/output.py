@@ -141,7 +141,11 @@ def warn(message: str) -> None:
 
 # Styles only for a terminal (click would strip them from anything else, line by line);
 # NO_COLOR turns them off (https://no-color.org).
-COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+def color_wanted() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+COLOR = color_wanted()
 # Who runs a pager: None is click's, here; the daemon's worker (cli/worker.py) hands it
 # to the `orch` process that asked, the one in the terminal's foreground.
 PAGER: Callable[[str, bool], None] | None = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import json
 import os
 import signal
 import socket
@@ -83,9 +82,9 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
         conn.settimeout(GO_TIMEOUT)
         why = _take_place(request)
         if why:  # nothing ran: the client runs the command itself
-            conn.sendall(json.dumps({"refused": why}).encode() + b"\n")
+            conn.sendall(relay.line({"refused": why}))
             os._exit(0)
-        conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        conn.sendall(relay.line({"pid": os.getpid()}))
         go, fds, _flags, _addr = socket.recv_fds(conn, 64, 3)
         if go != relay.GO or len(fds) != 3:
             for fd in fds:
@@ -104,7 +103,7 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
         traceback.print_exc()
     finally:
         try:
-            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            conn.sendall(relay.line({"exit": code}))
         finally:
             os._exit(code if 0 <= code < 256 else 1)
 
@@ -133,7 +132,7 @@ def _take_place(request: dict) -> str | None:
 def _main(args: list[str], conn: Any) -> int:
     from orchestrator.cli import main, output
 
-    output.COLOR = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    output.COLOR = output.color_wanted()  # the client's terminal and NO_COLOR
     output.PAGER = lambda text, color: _page(conn, text, color)
     sys.argv = ["orch", *args]
     try:
@@ -157,7 +156,7 @@ def _main(args: list[str], conn: Any) -> int:
 def _page(conn: Any, text: str, color: bool) -> None:
     """A pager is for the client to run: it is in the terminal's foreground."""
     sys.stdout.flush()
-    conn.sendall(json.dumps({"page": text, "color": color}).encode() + b"\n")
+    conn.sendall(relay.line({"page": text, "color": color}))
     conn.recv(64)  # its ok, once the pager ended
 
 

@@ -90,7 +90,7 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
             sock.connect(os.fsdecode(path))
         except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
             return Answer(absent=True)  # none runs (a killed one's socket refuses)
-        if not _same_user(sock):
+        if not relay.same_user(sock):
             return Answer()
         sock.sendall(json.dumps({"since": since}).encode() + b"\n")
         data = _read_all(sock, deadline)
@@ -99,21 +99,6 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
     finally:
         sock.close()
     return parse_answer(data, real_base(layout)) if data is not None else Answer()
-
-
-def _same_user(sock: socket.socket) -> bool:
-    """Whether the socket's other end runs as this user: a socket in /tmp could be
-    anyone's, and an answer that leaves a change out would hide it."""
-    import socket
-    import struct
-
-    try:
-        _pid, uid, _gid = struct.unpack(
-            "3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        )
-    except (OSError, AttributeError, struct.error):  # no SO_PEERCRED: not Linux
-        return False
-    return uid == os.getuid()
 
 
 def _read_all(sock: socket.socket, deadline: float) -> bytes | None:

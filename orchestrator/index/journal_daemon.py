@@ -27,7 +27,6 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -193,6 +192,8 @@ class Daemon:
         self.pretend_overflow = False
         self.fingerprint = relay.fingerprint() if worker else None
         self.relayed = 0  # commands run by workers
+        self._said_stale = False  # the log says it once
+        self._lock_fd = -1
         self._info: dict[str, Any] = {}
         self._own: list[Callable[[], int]] = []  # the descriptors a worker closes
 
@@ -202,19 +203,19 @@ class Daemon:
         why = refusal(self.layout)
         if why:
             raise OrchError(f"no journal daemon for this project: {why}; commands scan instead")
-        lock = self._lock()
+        lock = self._lock_fd = self._lock()
         try:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
             base_id = _identity(self.base)
             journal = Journal(self.layout)
             server = self._listen()
-            self._own = [lambda: lock, journal.inotify.fileno, server.fileno]
+            self._own = [lambda: self._lock_fd, journal.inotify.fileno, server.fileno]
             with contextlib.ExitStack() as cleanup:
                 cleanup.callback(journal.close)
                 cleanup.callback(self._unlink_socket, _identity(self.socket_path))
                 cleanup.callback(server.close)
-                self._write_info(lock)
+                self._write_info()
                 self.say(f"journal daemon {journal.instance} serving {self.socket_path}")
                 self._serve(journal, server, lambda: self._still_there(base_id, lock))
         finally:
@@ -237,16 +238,15 @@ class Daemon:
         who = f" (pid {running.pid})" if running else ""
         raise OrchError(f"a journal daemon already runs for this project{who}")
 
-    def _write_info(self, fd: int) -> None:
+    def _write_info(self) -> None:
         """What `orch daemon status` reads from the lock file: rewritten as it changes."""
         if not self._info:
             self._info = {"pid": os.getpid(), "started": time.time(),
                           "socket": str(self.socket_path), "relays": self.worker is not None}  # fmt: skip
         self._info["relayed"] = self.relayed
-        self._lock_fd = fd
         data = json.dumps(self._info).encode()
-        os.pwrite(fd, data, 0)  # then cut: a reader never finds the file empty
-        os.ftruncate(fd, len(data))
+        os.pwrite(self._lock_fd, data, 0)  # then cut: a reader never finds the file empty
+        os.ftruncate(self._lock_fd, len(data))
 
     def _listen(self) -> socket.socket:
         """Bind the socket, in place of one a killed daemon left (ours: we hold the lock;
@@ -313,7 +313,7 @@ class Daemon:
             return
         with conn:
             try:
-                if _peer_uid(conn) != os.getuid():
+                if not relay.same_user(conn):
                     return  # the socket is this user's alone; anyone else is not heard
                 question = json.loads(_read_request(conn, time.monotonic() + QUESTION_TIMEOUT))
                 if not isinstance(question, dict):
@@ -333,9 +333,9 @@ class Daemon:
     def _relay(self, conn: socket.socket, request: dict) -> None:
         """Fork a worker for a command `orch` handed over, or say why not (the client
         then runs it itself)."""
-        why = self._refusal(conn, request)
+        why = self._refusal(request)
         if why:
-            conn.sendall(json.dumps({"refused": why}).encode() + b"\n")
+            conn.sendall(relay.line({"refused": why}))
             return
         pid = os.fork()
         if pid == 0:  # the worker: it never comes back here
@@ -345,15 +345,15 @@ class Daemon:
             finally:
                 os._exit(1)
         self.relayed += 1
-        self._write_info(self._lock_fd)
+        self._write_info()
 
-    def _refusal(self, conn: socket.socket, request: dict) -> str | None:
+    def _refusal(self, request: dict) -> str | None:
         if self.worker is None:
             return "this daemon runs no commands"
-        if request.get("groups") != [os.getgid(), *sorted(os.getgroups())]:
+        if request.get("groups") != relay.groups():
             return "the command runs with other groups than the daemon (newgrp, sg)"
         if request.get("fingerprint") != self.fingerprint:
-            if not getattr(self, "_said_stale", False):
+            if not self._said_stale:
                 self._said_stale = True
                 self.say("orch's code changed since this daemon started: commands run"
                          " in their own processes until it is restarted")  # fmt: skip
@@ -400,11 +400,6 @@ def _read_request(conn: socket.socket, deadline: float) -> bytes:
             break
         data += chunk
     return data
-
-
-def _peer_uid(conn: socket.socket) -> int:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    return int(struct.unpack("3i", creds)[1])
 
 
 def _reap() -> None:

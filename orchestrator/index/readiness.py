@@ -6,9 +6,9 @@ by that rule costs a look at the dependencies and subtasks of every pending task
 at 10,000 tasks, ten times that at 100,000, for every `orch status`. So the index keeps
 the answer in `task_ready` (schema/index.sql), and each refresh settles it for the tasks
 a change can make ready or not: the tasks read or removed, their parents before and
-after, and the tasks that depend on them (and the tasks whose place in their group a
-refresh changed: task_ready keeps what orders them). A rebuild reads every task, so it settles all.
-Queries ask `task_ready` (core/tasks.READY_CLAUSE); this module is the rule's one place.
+after, the tasks that depend on them, and the tasks whose place in their group a refresh
+changed (task_ready keeps what orders them). A rebuild reads every task, so it settles
+all. Queries ask `task_ready` (core/tasks.READY_CLAUSE); this module is the rule's one place.
 """
 
 from __future__ import annotations
