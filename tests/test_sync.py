@@ -149,6 +149,38 @@ def test_the_users_own_staged_and_unstaged_work_is_never_touched(started):
     assert not any("/.index/" in p for p in committed)
 
 
+def test_each_commit_lands_on_the_branch_tip_whoever_moved_it(started):
+    """orch reads the branch's tip from its ref file when it names the commit orch made
+    last; a commit of the user's, refs packed by `git pack-refs` (no ref file left) and
+    a marker cut short all send it back to git: each commit has the tip as its parent."""
+    project, orch = started
+    root = project.root
+    task_id = new_task(orch, "Tip")
+    marker = project.layout.index_dir / "git-index.head"
+
+    def update_lands_on_tip(priority: str) -> None:
+        tip = git(root, "rev-parse", "HEAD")
+        orch("task", "update", task_id, "--priority", priority)
+        assert git(root, "rev-parse", "HEAD~1") == tip
+        assert (
+            marker.read_text().split()
+            == git(root, "rev-parse", "HEAD^{commit}", "HEAD^{tree}").split()
+        )
+
+    update_lands_on_tip("2")  # orch's own commit before: known from the files
+    (root / "notes.txt").write_text("theirs\n")
+    git(root, "add", "notes.txt")
+    git(root, "commit", "-q", "-m", "their commit")
+    update_lands_on_tip("3")
+    git(root, "pack-refs", "--all")
+    assert not list((root / ".git" / "refs" / "heads").iterdir())
+    update_lands_on_tip("4")
+    marker.write_text(marker.read_text()[:50])  # a write of the marker cut short
+    update_lands_on_tip("5")
+    assert git(root, "show", "HEAD:notes.txt") == "theirs"
+    assert git(root, "status", "--porcelain") == ""
+
+
 def test_a_folder_that_is_not_a_repository_gets_one_of_its_own(tmp_path):
     root = tmp_path / "plain"
     project, _ = init_project(root)

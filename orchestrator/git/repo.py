@@ -60,6 +60,14 @@ GIT_ENV = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
 # Stage the work-tree state of the paths given on its input.
 UPDATE_INDEX = ("update-index", "--add", "--remove", "-z", "--stdin")
 PIPE_SIZE = 4096  # bytes a pipe always takes before its reader reads (one page)
+# zlib levels of the objects orch writes loose, until `git gc` packs them (packs keep
+# their own setting). Blobs at the fastest level, not git's default: a 10,000-task
+# session.md (840 KB) compresses in 13.5 ms, not 34, to 190 KB, not 126. Trees not at
+# all: a tree is mostly object ids, which do not compress (the tree of a 10,000-task
+# folder: 288 KB at level 1, 410 KB stored), and compressing it was 11 of the 19 ms of
+# `write-tree`. Measured 2026-12-02 on a 10,000-task project.
+BLOB_COMPRESSION = 1
+TREE_COMPRESSION = 0
 
 
 class GitError(OrchError):
@@ -195,18 +203,26 @@ class Repo:
         check: bool = True,
         private: bool = False,
         literal: bool = True,
+        compression: int = BLOB_COMPRESSION,
     ) -> subprocess.CompletedProcess:
         import subprocess
 
         done = subprocess.run(
-            **self._call(args, env, private, literal), input=input, capture_output=True
+            **self._call(args, env, private, literal, compression),
+            input=input,
+            capture_output=True,
         )
         if check and done.returncode != 0:
             raise GitError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
         return done
 
     def _call(
-        self, args: tuple[str, ...], env: dict[str, str] | None, private: bool, literal: bool
+        self,
+        args: tuple[str, ...],
+        env: dict[str, str] | None,
+        private: bool,
+        literal: bool,
+        compression: int = BLOB_COMPRESSION,
     ) -> dict:
         # git's messages in English whatever the user's language: orch reads some of them
         # (a lock in the way, a missing identity, a rejected push).
@@ -215,11 +231,7 @@ class Repo:
             full_env["GIT_INDEX_FILE"] = str(self.private_index)
         # Paths are file names, never patterns (check-ignore refuses the option).
         argv = ["git", *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
-        # The objects orch writes loose (a 10,000-task session.md is 840 KB, its folder's
-        # tree 400 KB) compressed at zlib's fastest level, not its default: session.md
-        # compresses in 13.5 ms, not 34, to 190 KB, not 126, until `git gc` packs it
-        # (packs keep their own setting). Measured 2026-12-02 on this 10,000-task case.
-        argv += ["-c", "core.looseCompression=1"]
+        argv += ["-c", f"core.looseCompression={compression}"]
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
     def out(self, *args: str, **kwargs) -> str:
@@ -409,8 +421,8 @@ class Repo:
         try:
             for _attempt in range(5):
                 try:
-                    head, head_tree = self.head()
-                    self._private_index_at(head)
+                    head, head_tree = self._head_for_commit()
+                    self._private_index_at(head, head_tree)
                     self._forget_private_index()  # until this attempt succeeds, rebuild it next time
                     self._add(paths, private=True)
                     strayed = self.strayed(wrote)
@@ -419,7 +431,9 @@ class Repo:
                     # -w, update-index --add). Not looking each one up again saves a third
                     # of the commit of a 10,000-file folder (10,000 lookups of loose
                     # objects).
-                    tree = self.out("write-tree", "--missing-ok", private=True)
+                    tree = self.out(
+                        "write-tree", "--missing-ok", private=True, compression=TREE_COMPRESSION
+                    )
                 except GitError:
                     if rebuilt:
                         raise
@@ -434,7 +448,7 @@ class Repo:
                     strayed = list(dict.fromkeys([*strayed, *self.strayed(wrote)]))
                     self._put(strayed, wrote, private=False)
                 if tree == head_tree:
-                    self._remember_private_index(head)
+                    self._remember_private_index(head, head_tree)
                     return None, strayed
                 commit = self._commit_tree(tree, head, message)
                 moved = self.run(
@@ -442,7 +456,7 @@ class Repo:
                     check=False,
                 )  # fmt: skip
                 if moved.returncode == 0:
-                    self._remember_private_index(commit)
+                    self._remember_private_index(commit, tree)
                     return commit, strayed
                 said = moved.stderr.decode(errors="replace")
                 if locked_by(said) is not None and not self._waited_for(said):
@@ -602,17 +616,45 @@ class Repo:
 
     @property
     def _marker(self) -> Path:
-        """Names the commit the private index holds; absent: rebuild it from HEAD."""
+        """Names the commit the private index holds, and its tree; absent: rebuild it
+        from HEAD."""
         return self._private_index_file.with_suffix(".head")
 
-    def _private_index_at(self, head: str | None) -> None:
+    def _kept(self) -> tuple[str, str] | None:
+        """(commit, tree) the private index holds, as its marker says."""
+        try:
+            commit, tree = self._marker.read_text().split()
+        except (OSError, ValueError):
+            return None  # none, or a marker of an older orch (the commit alone)
+        return (commit, tree) if _is_object_id(commit) and _is_object_id(tree) else None
+
+    def _head_for_commit(self) -> tuple[str | None, str | None]:
+        """HEAD's (commit, tree), as head() says it, for a commit to start from. When HEAD
+        still names the commit the private index holds (the usual case: orch made it),
+        both are known without a git process: the branch is read from its ref file, which
+        git replaces whole (a lock file renamed over it), and update-ref checks it again."""
+        kept = self._kept()
+        if kept is not None and self._branch_tip() == kept[0]:
+            return kept
+        return self.head()
+
+    def _branch_tip(self) -> str | None:
+        """The commit the checked-out branch's ref file names; None where git must be
+        asked (a detached HEAD, a packed ref, refs kept in a reftable, anything odd)."""
+        try:
+            head = (self.git_dir / "HEAD").read_text(encoding="utf-8")
+            if not head.startswith("ref: refs/heads/"):
+                return None
+            tip = (self.common_dir / head[5:].strip()).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeError):
+            return None
+        return tip if _is_object_id(tip) else None
+
+    def _private_index_at(self, head: str | None, tree: str | None) -> None:
         """Make the private index hold HEAD's tree (kept between commands: rebuilt only
         when HEAD moved by other hands, or an attempt was cut short)."""
-        try:
-            if self._marker.read_text() == (head or "") and self._private_index_file.exists():
-                return
-        except OSError:
-            pass
+        if self._kept() == (head, tree) and self._private_index_file.exists():
+            return
         # From nothing: an index that cannot be read could not be replaced.
         self._private_index_file.unlink(missing_ok=True)
         if head:
@@ -620,11 +662,19 @@ class Repo:
         else:
             self.run("read-tree", "--empty", private=True)
 
-    def _remember_private_index(self, commit: str | None) -> None:
-        self._marker.write_text(commit or "")
+    def _remember_private_index(self, commit: str | None, tree: str | None) -> None:
+        """Say the private index holds `commit`, whose tree is `tree` (an unborn branch's
+        commit is not remembered: the index is built again, from nothing, next time)."""
+        if commit and tree:
+            self._marker.write_text(f"{commit} {tree}")
 
     def _forget_private_index(self) -> None:
         self._marker.unlink(missing_ok=True)
+
+
+def _is_object_id(text: str) -> bool:
+    """Whether `text` is a whole object id (SHA-1 or SHA-256, as git writes them)."""
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def _plainly_own(git_dir: Path) -> bool:
