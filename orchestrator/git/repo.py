@@ -16,10 +16,12 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchError
+from orchestrator.git.private_index import SPLIT, PrivateIndex, branch_tip
 from orchestrator.store.files import blob_id
 
 if TYPE_CHECKING:
@@ -182,9 +184,16 @@ def clear_stale_lock(path: Path, repo_dirs: list[Path]) -> Lock | None:
 
 
 def git_available() -> bool:
+    return _program(os.environ.get("PATH")) is not None
+
+
+@cache
+def _program(path: str | None) -> str | None:
+    """git's executable on this PATH, found once: else each of a commit's five git
+    processes tries every folder of PATH before git's (~0.3 ms each)."""
     import shutil
 
-    return shutil.which("git") is not None
+    return shutil.which("git", path=path)
 
 
 @dataclass
@@ -207,11 +216,8 @@ class Repo:
     ) -> subprocess.CompletedProcess:
         import subprocess
 
-        done = subprocess.run(
-            **self._call(args, env, private, literal, compression),
-            input=input,
-            capture_output=True,
-        )
+        call = self._call(args, env, private, literal, compression)
+        done = subprocess.run(**call, input=input, capture_output=True)
         if check and done.returncode != 0:
             raise GitError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
         return done
@@ -227,11 +233,13 @@ class Repo:
         # git's messages in English whatever the user's language: orch reads some of them
         # (a lock in the way, a missing identity, a rejected push).
         full_env = {**os.environ, **PLAIN_MESSAGES, **(env or {})}
+        # Paths are file names, never patterns (check-ignore refuses the option).
+        git = _program(full_env.get("PATH")) or "git"
+        argv = [git, *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
+        argv += ["-c", f"core.looseCompression={compression}"]
         if private:
             full_env["GIT_INDEX_FILE"] = str(self.private_index)
-        # Paths are file names, never patterns (check-ignore refuses the option).
-        argv = ["git", *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
-        argv += ["-c", f"core.looseCompression={compression}"]
+            argv += SPLIT
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
     def out(self, *args: str, **kwargs) -> str:
@@ -423,7 +431,7 @@ class Repo:
                 try:
                     head, head_tree = self._head_for_commit()
                     self._private_index_at(head, head_tree)
-                    self._forget_private_index()  # until this attempt succeeds, rebuild it next time
+                    self._private.forget()  # until this attempt succeeds, rebuild it next time
                     self._add(paths, private=True)
                     strayed = self.strayed(wrote)
                     self._put(strayed, wrote, private=True)
@@ -448,7 +456,7 @@ class Repo:
                     strayed = list(dict.fromkeys([*strayed, *self.strayed(wrote)]))
                     self._put(strayed, wrote, private=False)
                 if tree == head_tree:
-                    self._remember_private_index(head, head_tree)
+                    self._private.remember(head, head_tree)
                     return None, strayed
                 commit = self._commit_tree(tree, head, message)
                 moved = self.run(
@@ -456,7 +464,7 @@ class Repo:
                     check=False,
                 )  # fmt: skip
                 if moved.returncode == 0:
-                    self._remember_private_index(commit, tree)
+                    self._private.remember(commit, tree)
                     return commit, strayed
                 said = moved.stderr.decode(errors="replace")
                 if locked_by(said) is not None and not self._waited_for(said):
@@ -506,16 +514,15 @@ class Repo:
             self._wait_for(self.private_lock)
 
     @property
-    def _private_index_file(self) -> Path:
+    def _private(self) -> PrivateIndex:
         """orch's private index; asked for only by a repository opened with one."""
         assert self.private_index is not None, "this Repo was opened without a private index"
-        return self.private_index
+        return PrivateIndex(self.private_index, self.git_dir)
 
     @property
     def private_lock(self) -> Path:
         """Where git locks orch's private index."""
-        index = self._private_index_file
-        return index.with_name(index.name + ".lock")
+        return self._private.lock
 
     def _waited_for(self, said: str) -> bool:
         """Wait for the lock a git error message names to be let go (or removed, its owner
@@ -614,67 +621,25 @@ class Repo:
             )
         return done.stdout.decode().strip()
 
-    @property
-    def _marker(self) -> Path:
-        """Names the commit the private index holds, and its tree; absent: rebuild it
-        from HEAD."""
-        return self._private_index_file.with_suffix(".head")
-
-    def _kept(self) -> tuple[str, str] | None:
-        """(commit, tree) the private index holds, as its marker says."""
-        try:
-            commit, tree = self._marker.read_text().split()
-        except (OSError, ValueError):
-            return None  # none, or a marker of an older orch (the commit alone)
-        return (commit, tree) if _is_object_id(commit) and _is_object_id(tree) else None
-
     def _head_for_commit(self) -> tuple[str | None, str | None]:
         """HEAD's (commit, tree), as head() says it, for a commit to start from. When HEAD
         still names the commit the private index holds (the usual case: orch made it),
         both are known without a git process: the branch is read from its ref file, which
         git replaces whole (a lock file renamed over it), and update-ref checks it again."""
-        kept = self._kept()
-        if kept is not None and self._branch_tip() == kept[0]:
+        kept = self._private.kept()
+        if kept is not None and branch_tip(self.git_dir, self.common_dir) == kept[0]:
             return kept
         return self.head()
 
-    def _branch_tip(self) -> str | None:
-        """The commit the checked-out branch's ref file names; None where git must be
-        asked (a detached HEAD, a packed ref, refs kept in a reftable, anything odd)."""
-        try:
-            head = (self.git_dir / "HEAD").read_text(encoding="utf-8")
-            if not head.startswith("ref: refs/heads/"):
-                return None
-            tip = (self.common_dir / head[5:].strip()).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeError):
-            return None
-        return tip if _is_object_id(tip) else None
-
     def _private_index_at(self, head: str | None, tree: str | None) -> None:
-        """Make the private index hold HEAD's tree (kept between commands: rebuilt only
-        when HEAD moved by other hands, or an attempt was cut short)."""
-        if self._kept() == (head, tree) and self._private_index_file.exists():
+        """Make the private index hold HEAD's tree (kept between commands: built again
+        only when HEAD moved by other hands, or an attempt was cut short)."""
+        if self._private.kept() == (head, tree):
             return
         # From nothing: an index that cannot be read could not be replaced.
-        self._private_index_file.unlink(missing_ok=True)
-        if head:
-            self.run("read-tree", head, private=True)
-        else:
-            self.run("read-tree", "--empty", private=True)
-
-    def _remember_private_index(self, commit: str | None, tree: str | None) -> None:
-        """Say the private index holds `commit`, whose tree is `tree` (an unborn branch's
-        commit is not remembered: the index is built again, from nothing, next time)."""
-        if commit and tree:
-            self._marker.write_text(f"{commit} {tree}")
-
-    def _forget_private_index(self) -> None:
-        self._marker.unlink(missing_ok=True)
-
-
-def _is_object_id(text: str) -> bool:
-    """Whether `text` is a whole object id (SHA-1 or SHA-256, as git writes them)."""
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+        shared = self._private.discard()
+        self.run("read-tree", head or "--empty", private=True)
+        self._private.remove_shared(shared)
 
 
 def _plainly_own(git_dir: Path) -> bool:
