@@ -439,6 +439,47 @@ def test_stop_ends_it_and_removes_its_socket(sample, started):
     assert daemon.stop(sample.layout) is None
 
 
+def holding(daemon_pid: int, path: Path) -> int | None:
+    """The daemon's child process that has the file at `path` (this very file) open."""
+    try:
+        children = Path(f"/proc/{daemon_pid}/task/{daemon_pid}/children").read_text().split()
+    except OSError:
+        return None
+    target = os.stat(path)
+    for child in map(int, children):
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{child}/fd").iterdir():
+                st = os.stat(fd)
+                if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                    return child
+    return None
+
+
+def test_the_daemon_holds_the_index_open_so_no_command_closes_it_last(sample, started, tmp_path):
+    """A process of the daemon's keeps the SQLite index open: a command's close is then
+    never the last, which would checkpoint the write-ahead log into the database and
+    delete it (9 ms of a write at 10,000 tasks). The log stays; answers are unchanged;
+    a rebuilt index (another file) is held in its turn, and the holder ends with the
+    daemon, stopped or killed."""
+    orch = Orch(sample.root)
+    db_path = index_path(sample.layout.index_dir, "sqlite")
+    orch("status")  # the index exists before the daemon looks for it
+    pid = started(sample.layout)
+    holder = wait_for(lambda: holding(pid, db_path), "the index held open")
+    task_id, _ = first_task(sample)
+    orch("task", "update", task_id, "--priority", "2")
+    assert Path(f"{db_path}-wal").exists()  # no close was the last
+    assert answers(orch) == rebuilt(sample.root, tmp_path / "rebuilt")
+    orch("reindex")  # a new file in the index's place
+    assert wait_for(lambda: holding(pid, db_path), "the new index held open") == holder
+    daemon.stop(sample.layout)
+    assert not alive(holder)
+    pid = started(sample.layout)
+    holder = wait_for(lambda: holding(pid, db_path), "the index held open again")
+    os.kill(pid, signal.SIGKILL)  # the daemon alone, not its group
+    wait_for(lambda: not alive(holder), "the holder to end with its daemon")
+
+
 def test_blind_file_systems_are_refused_with_the_reason(sample, monkeypatch):
     monkeypatch.setattr(journal_daemon, "filesystem_type", lambda path: "nfs4")
     with pytest.raises(OrchError, match="nfs4 file system"):

@@ -202,7 +202,8 @@ def an_update_waiting_for_the_lock(project: Project, task_id: str):
                 assert time.monotonic() < deadline and client.poll() is None
                 time.sleep(0.02)
                 workers = daemon_children(daemon_pid)
-            (worker,) = workers
+            # The daemon's other child, the process holding the index open, waits for none.
+            (worker,) = [w for w in workers if blocked_on_a_lock(w)]
             yield client, worker
         finally:
             with contextlib.suppress(ProcessLookupError):

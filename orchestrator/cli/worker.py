@@ -64,9 +64,13 @@ GO_TIMEOUT = 5.0
 
 
 def warm() -> None:
-    """Import what the relayed commands need, once, before any worker is forked."""
+    """Import what the relayed commands need, once, before any worker is forked, and
+    compile the schemas' patterns."""
     for name in WARM:
         importlib.import_module(name)
+    from orchestrator.store import validation
+
+    validation.warm()
 
 
 def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
