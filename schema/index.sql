@@ -156,7 +156,7 @@ CREATE INDEX IF NOT EXISTS idx_tasks_hierarchy ON tasks (session_id, hierarchy_p
 CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (session_id, status, estimated_effort, actual_effort);
 CREATE INDEX IF NOT EXISTS idx_tasks_group ON tasks (session_id, task_group);
 CREATE INDEX IF NOT EXISTS idx_tasks_parent ON tasks (parent_task_id);
-CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id);  -- orch
+CREATE INDEX IF NOT EXISTS idx_tasks_group_id ON tasks (session_id, group_id, status, estimated_effort);  -- orch: covers a group's totals
 CREATE INDEX IF NOT EXISTS idx_tasks_assignee ON tasks (assignee);  -- orch
 CREATE INDEX IF NOT EXISTS idx_tasks_due ON tasks (due);  -- orch: --overdue reads a range
 CREATE INDEX IF NOT EXISTS idx_tasks_started ON tasks (session_id, status, started_at, task_id);  -- orch: the board's longest in progress

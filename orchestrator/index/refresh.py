@@ -88,10 +88,9 @@ class Report:
 # change of one (a level, a position) changes the list.
 SHOWN = frozenset(checklists.SHOWN)
 STRUCTURE = ("session_id", "file_path", "parent_task_id", "group_id", "depends_on", "created_at")
-COUNT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN 1 ELSE 0 END)"
-# The estimated effort completed and still open (derive.session_effort, in SQL).
-EFFORT_DONE = f"sum(CASE WHEN status = '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
-EFFORT_LEFT = f"sum(CASE WHEN status <> '{DONE}' THEN coalesce(estimated_effort, 0) ELSE 0 END)"
+# Counts and effort of some tasks by status, folded by _totals() (derive.counts and
+# derive.session_effort, in SQL): per status, not CASE per row, half the time of a scan.
+BY_STATUS = "SELECT status, count(*), sum(coalesce(estimated_effort, 0)) FROM tasks WHERE"
 
 
 def same_shape(
@@ -529,12 +528,11 @@ class Indexer:
                 progress = 100.0
             else:
                 prefix = row["hierarchy_path"] + "/"
-                total, done = db.rows(
-                    f"SELECT count(*), {COUNT_DONE} FROM tasks WHERE session_id = ?"
-                    f" AND hierarchy_path >= ? AND hierarchy_path < ? AND status <> '{CANCELLED}'",
+                total, done, _, _ = self._totals(
+                    "session_id = ? AND hierarchy_path >= ? AND hierarchy_path < ?",
                     [session_id, prefix, prefix[:-1] + "0"],
-                )[0]
-                progress = percent(done or 0, total)
+                )
+                progress = percent(done, total)
             values[row["task_id"]] = {**row, "progress_percentage": progress}
         self._update("tasks", "task_id", current, values, TASK_DERIVED)
 
@@ -549,19 +547,17 @@ class Indexer:
         group_values = {}
         for gid in affected:
             members = [g for g, chain in chains.items() if gid in chain]
-            total, done, effort = db.rows(
-                f"SELECT count(*), {COUNT_DONE}, sum(coalesce(estimated_effort, 0)) FROM tasks"
-                f" WHERE session_id = ? AND status <> '{CANCELLED}'"
-                f" AND group_id IN ({', '.join('?' * len(members))})",
+            total, done, effort_done, effort_left = self._totals(
+                f"session_id = ? AND group_id IN ({', '.join('?' * len(members))})",
                 [session_id, *members],
-            )[0]
+            )
             row = next(g for g in groups if g["group_id"] == gid)
             group_values[gid] = {
                 **{c: row[c] for c in GROUP_DERIVED},
-                "estimated_effort": effort or 0,
+                "estimated_effort": effort_done + effort_left,
                 "total_tasks": total,
-                "completed_tasks": done or 0,
-                "progress_percentage": percent(done or 0, total),
+                "completed_tasks": done,
+                "progress_percentage": percent(done, total),
             }
         self._update("task_groups", "group_id", groups, group_values, GROUP_DERIVED)
 
@@ -572,22 +568,29 @@ class Indexer:
         )
         if session is None:
             return
-        total, done, effort_done, effort_left = db.rows(
-            f"SELECT count(*), {COUNT_DONE}, {EFFORT_DONE}, {EFFORT_LEFT} FROM tasks"
-            f" WHERE session_id = ? AND status <> '{CANCELLED}'",
-            [session_id],
-        )[0]
+        total, done, effort_done, effort_left = self._totals("session_id = ?", [session_id])
         latest = self._latest_activity(session, edited, before, session_edited)
         started = session["activated_at"] or session["created_at"]
         self._update("sessions", "session_id", [session], {session_id: {
             "total_tasks": total,
-            "completed_tasks": done or 0,
-            "progress_percentage": percent(done or 0, total),
+            "completed_tasks": done,
+            "progress_percentage": percent(done, total),
             "last_activity_at": latest,
             "estimated_completion_date": estimated_completion(
-                started, latest, effort_done or 0, effort_left or 0
+                started, latest, effort_done, effort_left
             ),
         }}, SESSION_DERIVED)  # fmt: skip
+
+    def _totals(self, where: str, params: list) -> tuple[int, int, float, float]:
+        """(tasks, completed, effort completed, effort open) of the counted tasks among
+        those `where` selects: cancelled ones are not counted."""
+        found = {
+            s: (n, e) for s, n, e in self.db.rows(f"{BY_STATUS} {where} GROUP BY status", params)
+        }
+        done, effort_done = found.pop(DONE, (0, 0))
+        found.pop(CANCELLED, None)
+        rest = found.values()
+        return done + sum(n for n, _ in rest), done, effort_done, sum(e for _, e in rest)
 
     def _latest_activity(
         self, session: dict[str, Any], edited: list[str], before: dict, read_all: bool = False
