@@ -102,7 +102,12 @@ def test_workflow_initialize_plan_execute_complete_synthesize(new_dir, engine):
         refused = await agent.error("orchestrator_execute_subtask", task_id=write)
         assert design in refused  # the call that would succeed: the hint test below
 
-        context = await agent.ok("orchestrator_execute_subtask", task_id=design[:6])
+        # A prefix of the id, as a person types it: long enough to name one task (ids are
+        # random: two may share their first hex digits).
+        n = 6
+        while any(other.startswith(design[:n]) for other in (write, test, parent)):
+            n += 1
+        context = await agent.ok("orchestrator_execute_subtask", task_id=design[:n])
         assert context["task"]["status"] == "in_progress"
         assert context["specialist"]["role"] == "architect"
         assert context["specialist"]["role_definition"].startswith("You are a Senior Software")
