@@ -65,11 +65,13 @@ GO_TIMEOUT = 5.0
 
 def warm() -> None:
     """Import what the relayed commands need, once, before any worker is forked, and
-    compile the schemas' patterns."""
+    read schema/ (the index's tables, the records' patterns), as a first command would."""
     for name in WARM:
         importlib.import_module(name)
+    from orchestrator.index import engine
     from orchestrator.store import validation
 
+    engine.warm()
     validation.warm()
 
 
