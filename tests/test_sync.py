@@ -911,6 +911,23 @@ def shared_index_files(root: Path) -> list[Path]:
     return list(Path(git(root, "rev-parse", "--absolute-git-dir")).glob("sharedindex.*"))
 
 
+def test_a_lost_shared_part_of_the_private_index_is_rebuilt_from_head(started):
+    """Someone tidies .git and deletes the sharedindex file orch's private index links
+    to: git cannot read the index any more, and the next commit builds it again."""
+    project, orch = started
+    root = project.root
+    task_id = new_task(orch, "Lost shared part")
+    orch("task", "update", task_id, "--priority", "2")
+    (shared,) = shared_index_files(root)
+    shared.unlink()
+    orch("task", "update", task_id, "--priority", "3")
+    assert subjects(root)[0] == f'orch: update {task_id} "Lost shared part"'
+    shown = git(root, "show", f"HEAD:{project.layout.rel(task_file(project, task_id))}")
+    assert "priority_level: 3" in shown
+    assert git(root, "status", "--porcelain") == ""
+    assert len(shared_index_files(root)) == 1
+
+
 def test_the_private_index_built_again_leaves_no_shared_file_behind(started):
     """orch's private index is split (git keeps its entries in .git/sharedindex.<id>);
     each time HEAD moves by other hands it is built again, and the shared file of the
