@@ -470,8 +470,13 @@ def test_the_daemon_holds_the_index_open_so_no_command_closes_it_last(sample, st
     orch("task", "update", task_id, "--priority", "2")
     assert Path(f"{db_path}-wal").exists()  # no close was the last
     assert answers(orch) == rebuilt(sample.root, tmp_path / "rebuilt")
-    orch("reindex")  # a new file in the index's place
-    assert wait_for(lambda: holding(pid, db_path), "the new index held open") == holder
+    orch("reindex")  # a new file in the index's place: another holder for it
+    wait_for(lambda: not alive(holder), "the old holder to end")
+    holder = wait_for(lambda: holding(pid, db_path), "the new index held open")
+    orch("task", "update", task_id, "--priority", "3")
+    assert Path(f"{db_path}-wal").exists()
+    assert index(sample).rows("PRAGMA integrity_check") == [("ok",)]
+    assert answers(orch) == rebuilt(sample.root, tmp_path / "rebuilt again")
     daemon.stop(sample.layout)
     assert not alive(holder)
     pid = started(sample.layout)

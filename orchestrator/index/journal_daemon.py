@@ -294,8 +294,8 @@ class Daemon:
                     journal.drain()  # on a question too: every change made before it
                     if key.data == "question":
                         self._answer(journal, server)
-                if self._holder in _reap():
-                    self._holder = None  # it died (killed): commands close as before
+                if self._holder in _reap():  # the index was rebuilt, or it was killed
+                    self._holder = _hold_index(self.index_dir, [own() for own in self._own])
                 if time.monotonic() - checked >= CHECK_EVERY:
                     checked = time.monotonic()
                     if not still_there():
@@ -439,25 +439,28 @@ def _hold_index(index_dir: Path, inherited: list[int]) -> int:
 
 
 def _keep_open(path: Path, parent_alive: Callable[[], bool]) -> None:
-    """Hold `path` open (never creating it) while `parent_alive`; opened again when the
-    index is rebuilt (another file at the path), looked at every second."""
+    """Hold `path` open (never creating it), looked at every second, while `parent_alive`
+    and until another file takes its place (a rebuilt index: the daemon starts a holder
+    for it). The process then ends without closing: a last close deletes the log by its
+    name, which may be the new index's by then."""
     import sqlite3
     from urllib.parse import quote
 
-    held, con = None, None
+    held, kept = None, []  # the connection is kept: one let go of is closed
     while parent_alive():
         there = _identity(path)
-        if there != held:
-            if con is not None:
-                con.close()
-            con, held = None, None
-            if there is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    con = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True)
-                    # A read maps the shared memory of the log: held from now on.
-                    con.execute("SELECT count(*) FROM sqlite_master").fetchall()
-                    held = there
+        if held is None and there is not None:
+            try:
+                kept.append(sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True))
+                # A read maps the shared memory of the log: held from now on.
+                kept[-1].execute("SELECT count(*) FROM sqlite_master").fetchall()
+            except sqlite3.Error:
+                os._exit(1)  # not (yet) a database: the daemon starts another holder
+            held = there
+        elif held is not None and there != held:
+            os._exit(0)
         time.sleep(1.0)
+    os._exit(0)
 
 
 def _reap() -> set[int]:
