@@ -10,6 +10,7 @@ WARM lists what the daemon imports before it forks its first worker.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -80,6 +81,7 @@ def run(conn: Any, request: dict, inherited: list[int]) -> NoReturn:
     connection (its standard input, output and error come with its go), `inherited` the
     daemon's own descriptors (closed here: a worker holds neither its lock nor its
     socket)."""
+    gc.disable()  # as cli.main() does for any command: no collection touches shared pages
     code = 1
     try:
         for fd in inherited:

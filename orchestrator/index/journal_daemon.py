@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import selectors
@@ -342,6 +343,9 @@ class Daemon:
         if why:
             conn.sendall(relay.line({"refused": why}))
             return
+        # The daemon's objects out of the collector's sight: a collection in the worker
+        # would touch every one of them, copying the pages it shares with the daemon.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker: it never comes back here
             try:
