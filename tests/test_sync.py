@@ -948,6 +948,27 @@ def test_the_private_index_built_again_leaves_no_shared_file_behind(started):
     assert git(root, "status", "--porcelain") == ""
 
 
+def test_a_split_part_grown_large_is_folded_into_a_new_shared_file(started, monkeypatch):
+    """Files added by the hundred (an import) land in the split part, which git never
+    folds into the shared one (orch tells it not to): past SPLIT_MAX bytes the private
+    index is built again, and the old shared file goes."""
+    from orchestrator.git import private_index
+
+    project, orch = started
+    root = project.root
+    private = project.layout.index_dir / "git-index"
+    orch("task", "add", "First")
+    small = private.stat().st_size
+    monkeypatch.setattr(private_index, "SPLIT_MAX", small + 200)
+    seen = set()
+    for n in range(6):
+        orch("task", "add", f"Imported {n}")
+        (shared,) = shared_index_files(root)  # one at a time
+        seen.add(shared.name)
+    assert len(seen) > 1  # built again, with a new shared part
+    assert git(root, "status", "--porcelain") == ""
+
+
 def test_files_the_code_repository_ignores_are_not_committed(tmp_path):
     code = tmp_path / "code"
     code.mkdir()

@@ -20,7 +20,9 @@ from pathlib import Path
 # What the git processes that use the private index are told: split, its shared part
 # never written again (git would otherwise write a new one whenever a fifth of the
 # entries changed, every commit of a small project, and leave the old one two weeks).
-# The split part grows with the files orch changes until the index is built again.
+# The split part grows with the files orch changes; past SPLIT_MAX bytes (an import of
+# thousands of files) the index is built again, with a shared part of them all.
+SPLIT_MAX = 1 << 16
 SPLIT = (
     "-c", "core.splitIndex=true",
     "-c", "splitIndex.maxPercentChange=100",
@@ -49,7 +51,12 @@ class PrivateIndex:
             commit, tree = self.marker.read_text().split()
         except (OSError, ValueError):
             return None  # none, or a marker of an older orch (the commit alone)
-        if not (is_object_id(commit) and is_object_id(tree) and self.path.exists()):
+        if not (is_object_id(commit) and is_object_id(tree)):
+            return None
+        try:
+            if self.path.stat().st_size > SPLIT_MAX:
+                return None  # a split part grown large, or a whole index: built again
+        except OSError:
             return None
         return commit, tree
 
@@ -79,8 +86,7 @@ class PrivateIndex:
         """The `sharedindex.<id>` file a split index links to (its `link` extension;
         gitformat-index(5)), None for any other index or one that cannot be read."""
         try:
-            with open(self.path, "rb") as f:
-                data = f.read(1 << 16)  # a split index is small; a whole one is not split
+            data = self.path.read_bytes()
         except OSError:
             return None
         if len(data) < 12 or data[:4] != b"DIRC" or data[4:8] not in (b"\0\0\0\2", b"\0\0\0\3"):
@@ -92,7 +98,7 @@ class PrivateIndex:
                 name_end = data.index(b"\0", at + 62 + (2 if extended else 0))
                 at += (name_end - at + 8) & ~7  # NUL-padded to a multiple of 8
         except (IndexError, ValueError):
-            return None  # cut short: a whole index larger than what was read
+            return None  # damaged
         for size in (20, 32):  # the id length of SHA-1 and of SHA-256 repositories
             found, here = None, at
             while here + 8 <= len(data) - size:
