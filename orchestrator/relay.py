@@ -97,7 +97,7 @@ def parse(data: bytes) -> object:
     text = data.decode("utf-8", "surrogateescape").strip()
     try:
         value, end = _scanner()(text, 0)
-    except StopIteration:
+    except (StopIteration, RecursionError):  # nothing, or nested past any message's depth
         raise ValueError(f"not JSON: {text[:40]!r}") from None
     if end != len(text):
         raise ValueError(f"not one JSON value: {text[:40]!r}")
@@ -108,8 +108,12 @@ class _Plain:
     """What json's C scanner reads of a decoder: plain JSON, no hooks."""
 
     strict = True
-    object_hook = object_pairs_hook = parse_constant = None
+    object_hook = object_pairs_hook = None
     parse_float, parse_int = float, int
+
+    @staticmethod
+    def parse_constant(name: str) -> object:
+        raise ValueError(f"{name} is not part of a message")  # NaN, Infinity
 
 
 def _encoder():

@@ -321,6 +321,22 @@ def test_an_overflow_makes_the_next_command_scan(sample, started, scans):
     assert scans == [1]
 
 
+@pytest.mark.parametrize(
+    "garbage", [b'{"since": NaN}\n', b"[" * 100_000 + b"\n", b"\xff\xfe not json\n"]
+)
+def test_a_garbled_question_is_not_answered_and_the_daemon_stays(sample, started, garbage):
+    """JSON's NaN, nesting past any message's depth, bytes that are no JSON: the
+    connection is dropped, and the daemon answers the next question."""
+    pid = started(sample.layout)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(journal_client.socket_path(sample.layout)))
+    sock.sendall(garbage)
+    assert sock.recv(4096) == b""  # dropped unanswered
+    sock.close()
+    assert alive(pid)
+    assert journal_client.ask(sample.layout, None).token is not None
+
+
 def test_an_unknown_token_means_a_scan(sample, started, scans):
     orch = Orch(sample.root)
     started(sample.layout)

@@ -950,7 +950,7 @@ def test_the_private_index_built_again_leaves_no_shared_file_behind(started):
 
 def test_a_split_part_grown_large_is_folded_into_a_new_shared_file(started, monkeypatch):
     """Files added by the hundred (an import) land in the split part, which git never
-    folds into the shared one (orch tells it not to): past SPLIT_MAX bytes the private
+    folds into the shared one (orch tells it not to): past SPLIT_MAX entries the private
     index is built again, and the old shared file goes."""
     from orchestrator.git import private_index
 
@@ -958,8 +958,8 @@ def test_a_split_part_grown_large_is_folded_into_a_new_shared_file(started, monk
     root = project.root
     private = project.layout.index_dir / "git-index"
     orch("task", "add", "First")
-    small = private.stat().st_size
-    monkeypatch.setattr(private_index, "SPLIT_MAX", small + 200)
+    entries = int.from_bytes(private.read_bytes()[8:12], "big")  # of the split part
+    monkeypatch.setattr(private_index, "SPLIT_MAX", entries + 2)
     seen = set()
     for n in range(6):
         orch("task", "add", f"Imported {n}")
@@ -967,6 +967,57 @@ def test_a_split_part_grown_large_is_folded_into_a_new_shared_file(started, monk
         seen.add(shared.name)
     assert len(seen) > 1  # built again, with a new shared part
     assert git(root, "status", "--porcelain") == ""
+
+
+def bare_repo(tmp_path: Path, object_format: str, folders: int = 0):
+    """A git repository of its own with a few files (and `folders` folders of one file
+    each), committed; a Repo on it with a private index."""
+    from orchestrator.git.repo import Repo
+
+    root = tmp_path / f"repo-{object_format}"
+    subprocess.run(["git", "init", "-q", f"--object-format={object_format}", str(root)],
+                   check=True)  # fmt: skip
+    for i in range(20):
+        (root / f"f{i}.md").write_text(f"{i}\n")
+    for i in range(folders):
+        (root / f"d{i}").mkdir()
+        (root / f"d{i}" / "x.txt").write_text(f"{i}\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "init")
+    (root / ".idx").mkdir()
+    with open(root / ".git" / "info" / "exclude", "a") as exclude:
+        exclude.write(".idx/\n")
+    return root, Repo(root, root / ".git", root / ".idx" / "git-index")
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_the_shared_file_is_found_in_sha1_and_sha256_repositories(tmp_path, object_format):
+    """The private index's link to its shared file is read with the repository's id
+    length: a SHA-256 repository's rebuild removes its predecessor's shared file too."""
+    root, repo = bare_repo(tmp_path, object_format)
+    for round in range(3):
+        for k in range(3):
+            name = f"task-{round}-{k}-with-a-longer-name.md"
+            (root / name).write_text(f"new {round} {k}\n")
+            repo.commit([name], f"orch {round} {k}")
+        (root / "user.txt").write_text(f"{round}\n")  # HEAD moved by other hands
+        git(root, "add", "user.txt")
+        git(root, "commit", "-q", "-m", "theirs")
+        assert len(shared_index_files(root)) <= 1
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_repository_of_many_folders_keeps_its_private_index(tmp_path):
+    """git keeps the trees of every folder in the split part of orch's index: a
+    repository of thousands of folders must not make each commit build it again."""
+    root, repo = bare_repo(tmp_path, "sha1", folders=2500)
+    names = set()
+    for k in range(4):
+        (root / "task.md").write_text(f"{k}\n")
+        repo.commit(["task.md"], f"orch {k}")
+        (shared,) = shared_index_files(root)
+        names.add(shared.name)
+    assert len(names) == 1  # one shared part from the first commit on: never rebuilt
 
 
 def test_files_the_code_repository_ignores_are_not_committed(tmp_path):

@@ -20,9 +20,11 @@ from pathlib import Path
 # What the git processes that use the private index are told: split, its shared part
 # never written again (git would otherwise write a new one whenever a fifth of the
 # entries changed, every commit of a small project, and leave the old one two weeks).
-# The split part grows with the files orch changes; past SPLIT_MAX bytes (an import of
-# thousands of files) the index is built again, with a shared part of them all.
-SPLIT_MAX = 1 << 16
+# The split part grows with the files orch changes; past SPLIT_MAX entries (an import
+# of hundreds of files) the index is built again, with a shared part of them all. Its
+# entries, not its bytes: the split part also holds git's cached trees, ~32 bytes for
+# every folder of the repository, orch's or not.
+SPLIT_MAX = 500
 SPLIT = (
     "-c", "core.splitIndex=true",
     "-c", "splitIndex.maxPercentChange=100",
@@ -54,10 +56,12 @@ class PrivateIndex:
         if not (is_object_id(commit) and is_object_id(tree)):
             return None
         try:
-            if self.path.stat().st_size > SPLIT_MAX:
-                return None  # a split part grown large, or a whole index: built again
+            with open(self.path, "rb") as f:
+                header = f.read(12)
         except OSError:
             return None
+        if len(header) < 12 or int.from_bytes(header[8:12], "big") > SPLIT_MAX:
+            return None  # a split part grown large, or a whole index: built again
         return commit, tree
 
     def remember(self, commit: str | None, tree: str | None) -> None:
@@ -90,25 +94,33 @@ class PrivateIndex:
         except OSError:
             return None
         if len(data) < 12 or data[:4] != b"DIRC" or data[4:8] not in (b"\0\0\0\2", b"\0\0\0\3"):
-            return None
-        at = 12
-        try:
-            for _ in range(int.from_bytes(data[8:12], "big")):
-                extended = data[at + 60] & 0x40 and data[7] == 3
-                name_end = data.index(b"\0", at + 62 + (2 if extended else 0))
-                at += (name_end - at + 8) & ~7  # NUL-padded to a multiple of 8
-        except (IndexError, ValueError):
-            return None  # damaged
+            return None  # version 4 (GIT_INDEX_VERSION is not passed on to orch's git)
         for size in (20, 32):  # the id length of SHA-1 and of SHA-256 repositories
-            found, here = None, at
-            while here + 8 <= len(data) - size:
-                length = int.from_bytes(data[here + 4 : here + 8], "big")
-                if data[here : here + 4] == b"link" and length >= size:
-                    found = data[here + 8 : here + 8 + size].hex()
-                here += 8 + length
-            if here == len(data) - size and found:
+            found = _link(data, size)
+            if found is not None:
                 return self.git_dir / f"sharedindex.{found}"
         return None
+
+
+def _link(data: bytes, size: int) -> str | None:
+    """The shared index a version 2 or 3 index names, read with object ids of `size`
+    bytes; None if there is none, or the index does not read whole at that size."""
+    at = 12
+    try:
+        for _ in range(int.from_bytes(data[8:12], "big")):
+            flags = 40 + size  # ctime..size (40 bytes), the object id, then the flags
+            extended = data[at + flags] & 0x40 and data[7] == 3
+            name_end = data.index(b"\0", at + flags + (4 if extended else 2))
+            at += (name_end - at + 8) & ~7  # NUL-padded to a multiple of 8
+    except (IndexError, ValueError):
+        return None
+    found = None
+    while at + 8 <= len(data) - size:
+        length = int.from_bytes(data[at + 4 : at + 8], "big")
+        if data[at : at + 4] == b"link" and length >= size:
+            found = data[at + 8 : at + 8 + size].hex()
+        at += 8 + length
+    return found if at == len(data) - size else None
 
 
 def branch_tip(git_dir: Path, common_dir: Path) -> str | None:

@@ -237,8 +237,8 @@ class Repo:
         git = _program(full_env.get("PATH")) or "git"
         argv = [git, *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
         argv += ["-c", f"core.looseCompression={compression}"]
-        if private:
-            full_env["GIT_INDEX_FILE"] = str(self.private_index)
+        if private:  # in version 2, which private_index reads, whatever the environment says
+            full_env |= {"GIT_INDEX_FILE": str(self.private_index), "GIT_INDEX_VERSION": "2"}
             argv += SPLIT
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
@@ -636,7 +636,9 @@ class Repo:
         only when HEAD moved by other hands, or an attempt was cut short)."""
         if self._private.kept() == (head, tree):
             return
-        # From nothing: an index that cannot be read could not be replaced.
+        # From nothing (one unreadable could not be replaced), its marker gone first: an
+        # index cut short must never pass for the commit the marker names.
+        self._private.forget()
         shared = self._private.discard()
         self.run("read-tree", head or "--empty", private=True)
         self._private.remove_shared(shared)

@@ -48,6 +48,8 @@ MAX_ENTRIES = 200_000
 CHECK_EVERY = 2.0
 # Seconds a connected client has to ask its question.
 QUESTION_TIMEOUT = 1.0
+# Seconds between starts of the process holding the index open, when one ends.
+HOLD_AGAIN = 5.0
 # Tries, 10 ms apart, at the lock a status check may hold for an instant (shared).
 LOCK_TRIES = 50
 
@@ -199,6 +201,8 @@ class Daemon:
         self._info: dict[str, Any] = {}
         self._own: list[Callable[[], int]] = []  # the descriptors a worker closes
         self._holder: int | None = None  # the process holding the index open
+        self._held_at = 0.0  # when it started
+        self._collected = 0  # self.relayed when the daemon's garbage was last collected
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT, or until the project folder, the socket or the
@@ -215,7 +219,7 @@ class Daemon:
             server = self._listen()
             self._own = [lambda: self._lock_fd, journal.inotify.fileno, server.fileno]
             with contextlib.ExitStack() as cleanup:
-                self._holder = _hold_index(self.index_dir, [own() for own in self._own])
+                self._hold()
                 cleanup.callback(self._end_holder)
                 cleanup.callback(journal.close)
                 cleanup.callback(self._unlink_socket, _identity(self.socket_path))
@@ -288,7 +292,12 @@ class Daemon:
         checked = time.monotonic()
         try:
             while not self.stopping:
-                for key, _ in selector.select(timeout=CHECK_EVERY):
+                ready = selector.select(timeout=CHECK_EVERY)
+                if not ready and self.relayed != self._collected:  # idle: collect what
+                    self._collected = self.relayed  # the forks froze (gc.freeze)
+                    gc.unfreeze()
+                    gc.collect()
+                for key, _ in ready:
                     if key.data == "signal":
                         woken.recv(64)
                         continue
@@ -296,7 +305,9 @@ class Daemon:
                     if key.data == "question":
                         self._answer(journal, server)
                 if self._holder in _reap():  # the index was rebuilt, or it was killed
-                    self._holder = _hold_index(self.index_dir, [own() for own in self._own])
+                    self._holder = None
+                if self._holder is None and time.monotonic() - self._held_at >= HOLD_AGAIN:
+                    self._hold()
                 if time.monotonic() - checked >= CHECK_EVERY:
                     checked = time.monotonic()
                     if not still_there():
@@ -391,11 +402,17 @@ class Daemon:
             with contextlib.suppress(OSError):
                 os.unlink(self.socket_path)
 
+    def _hold(self) -> None:
+        """Start the process holding the index open (again, if one ended)."""
+        self._holder = _hold_index(self.index_dir, [own() for own in self._own])
+        self._held_at = time.monotonic()
+
     def _end_holder(self) -> None:
-        """Stop the process holding the index open, and collect it."""
+        """Stop the process holding the index open (SIGKILL: it has nothing to tidy,
+        and may not yet have left this process's handler of SIGTERM), and collect it."""
         if self._holder is not None:
             with contextlib.suppress(OSError):
-                os.kill(self._holder, signal.SIGTERM)
+                os.kill(self._holder, signal.SIGKILL)
                 os.waitpid(self._holder, 0)
             self._holder = None
 
