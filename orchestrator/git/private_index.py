@@ -25,11 +25,9 @@ from pathlib import Path
 # entries, not its bytes: the split part also holds git's cached trees, ~32 bytes for
 # every folder of the repository, orch's or not.
 SPLIT_MAX = 500
-SPLIT = (
-    "-c", "core.splitIndex=true",
-    "-c", "splitIndex.maxPercentChange=100",
-    "-c", "index.version=2",
-)  # fmt: skip
+SPLIT = ("-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=100")
+# And in version 2 (the only one _link reads), whatever the person's GIT_INDEX_VERSION.
+SPLIT_ENV = {"GIT_INDEX_VERSION": "2"}
 
 
 @dataclass
@@ -94,7 +92,7 @@ class PrivateIndex:
         except OSError:
             return None
         if len(data) < 12 or data[:4] != b"DIRC" or data[4:8] not in (b"\0\0\0\2", b"\0\0\0\3"):
-            return None  # version 4 (GIT_INDEX_VERSION is not passed on to orch's git)
+            return None  # another version: one written before SPLIT_ENV was
         for size in (20, 32):  # the id length of SHA-1 and of SHA-256 repositories
             found = _link(data, size)
             if found is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import OrchError
-from orchestrator.git.private_index import SPLIT, PrivateIndex, branch_tip
+from orchestrator.git.private_index import SPLIT, SPLIT_ENV, PrivateIndex, branch_tip
 from orchestrator.store.files import blob_id
 
 if TYPE_CHECKING:
@@ -237,8 +237,8 @@ class Repo:
         git = _program(full_env.get("PATH")) or "git"
         argv = [git, *(["--literal-pathspecs"] if literal else []), "-c", "core.quotepath=off"]
         argv += ["-c", f"core.looseCompression={compression}"]
-        if private:  # in version 2, which private_index reads, whatever the environment says
-            full_env |= {"GIT_INDEX_FILE": str(self.private_index), "GIT_INDEX_VERSION": "2"}
+        if private:
+            full_env |= {"GIT_INDEX_FILE": str(self.private_index), **SPLIT_ENV}
             argv += SPLIT
         return {"args": [*argv, *args], "cwd": self.top, "env": full_env}
 
