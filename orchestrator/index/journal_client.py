@@ -92,7 +92,7 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
             return Answer(absent=True)  # none runs (a killed one's socket refuses)
         if not relay.same_user(sock):
             return Answer()
-        sock.sendall(json.dumps({"since": since}).encode() + b"\n")
+        sock.sendall(relay.line({"since": since}))
         data = _read_all(sock, deadline)
     except (OSError, ValueError):
         return Answer()

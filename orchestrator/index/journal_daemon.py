@@ -467,18 +467,18 @@ def _keep_open(path: Path, parent_alive: Callable[[], bool]) -> None:
     import sqlite3
     from urllib.parse import quote
 
-    held, kept = None, []  # the connection is kept: one let go of is closed
+    held, con = None, None  # never let go of: a connection let go of is closed
     while parent_alive():
         there = _identity(path)
-        if held is None and there is not None:
+        if con is None and there is not None:
             try:
-                kept.append(sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True))
+                con = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True)
                 # A read maps the shared memory of the log: held from now on.
-                kept[-1].execute("SELECT count(*) FROM sqlite_master").fetchall()
+                con.execute("SELECT count(*) FROM sqlite_master").fetchall()
             except sqlite3.Error:
                 os._exit(1)  # not (yet) a database: the daemon starts another holder
             held = there
-        elif held is not None and there != held:
+        elif con is not None and there != held:
             os._exit(0)
         time.sleep(1.0)
     os._exit(0)
