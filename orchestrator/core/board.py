@@ -12,7 +12,7 @@ from orchestrator.core.modes import binding_context, note_fallback
 from orchestrator.core.project import Project
 from orchestrator.core.sessions import with_problems
 from orchestrator.core.tasks import READY_ORDER, TASK_FROM, ready_order
-from orchestrator.index.refresh import broken_files
+from orchestrator.index.broken import broken_files
 from orchestrator.model import ACTIVE, ARCHIVED, IN_PROGRESS, Problem
 
 

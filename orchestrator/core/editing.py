@@ -16,7 +16,8 @@ from typing import Any
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.errors import NotFound
-from orchestrator.index.refresh import breaking, read_file
+from orchestrator.index.broken import breaking
+from orchestrator.index.refresh import read_file
 from orchestrator.layout import is_id
 from orchestrator.model import Problem
 

@@ -12,7 +12,7 @@ from orchestrator.core.project import LOCK_HELD_ENV, Project
 from orchestrator.errors import Hint, InvalidInput, OrchError
 from orchestrator.git.merge_driver import MERGE_CLONE_ENV
 from orchestrator.git.repo import GitError, Repo
-from orchestrator.index.refresh import broken_files
+from orchestrator.index.broken import broken_files
 from orchestrator.store.files import write_atomic
 
 ATTRIBUTES = "*.md merge=orch\n"

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from orchestrator.errors import Hint, OrchError, RecordError, Said
 from orchestrator.git.commits import Change, Entry
+from orchestrator.index.broken import breaking
 from orchestrator.index.engine import (
     IndexDB,
 )
-from orchestrator.index.refresh import Indexer, breaking
+from orchestrator.index.refresh import Indexer
 from orchestrator.layout import FileRole
 from orchestrator.model import CONFLICT_KEY, ID_KEY, Record, new_id
 from orchestrator.store.files import (

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import first_few
-from orchestrator.index.refresh import breaking, broken_files, read_file
+from orchestrator.index.broken import breaking, broken_files
+from orchestrator.index.refresh import read_file
 from orchestrator.layout import Layout
 from orchestrator.model import TABLE, Problem
 from orchestrator.store.files import blob_id, read_unlinked
