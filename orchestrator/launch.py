@@ -16,6 +16,7 @@ import os
 import sys
 
 from orchestrator import relay
+from orchestrator.names import ORCH_DIR
 
 # The commands a worker may run: those that take no terminal input (a worker is not in
 # the terminal's foreground process group: `task edit` and its editor run here) and are
@@ -39,12 +40,28 @@ START_TIMEOUT = 2.0
 
 
 def main() -> None:
-    code = relay_command(sys.argv[1:])
+    args = sys.argv[1:]
+    code = relay_command(args)
     if code is not None:
         raise SystemExit(code)
+    prescan(args)
     from orchestrator.cli import main as run_here
 
     run_here()
+
+
+def prescan(args: list[str]) -> None:
+    """Start the scan of the project's files before this process imports orch
+    (index/prescan.py), for a command of RELAYED and where no daemon keeps a journal."""
+    root, words = _split(args)
+    if words is None or not _listed(words) or "_ORCH_COMPLETE" in os.environ:
+        return
+    base = _base(root)
+    if base is None or os.path.lexists(relay.socket_path(base)):
+        return
+    from orchestrator.index import prescan
+
+    prescan.start(base)
 
 
 def relay_command(args: list[str]) -> int | None:
@@ -79,8 +96,12 @@ def _split(args: list[str]) -> tuple[str | None, list[str] | None]:
     return root, args[i:]
 
 
+def _listed(words: list[str]) -> bool:
+    return tuple(words[:1]) in RELAYED or tuple(words[:2]) in RELAYED
+
+
 def _relayed(words: list[str], args: list[str]) -> bool:
-    if tuple(words[:1]) not in RELAYED and tuple(words[:2]) not in RELAYED:
+    if not _listed(words):
         return False
     if "_ORCH_COMPLETE" in os.environ:
         return False
@@ -102,7 +123,7 @@ def _base(root: str | None) -> str | None:
     the project (a mistake in --root is left to it to explain)."""
     if root:
         here = os.path.realpath(os.path.expanduser(root))
-        if os.path.basename(here) == relay.ORCH_DIR:
+        if os.path.basename(here) == ORCH_DIR:
             here = os.path.dirname(here)
         candidates = [here]
     else:
@@ -114,7 +135,7 @@ def _base(root: str | None) -> str | None:
         while os.path.dirname(candidates[-1]) != candidates[-1]:
             candidates.append(os.path.dirname(candidates[-1]))
     for directory in candidates:
-        base = os.path.join(directory, relay.ORCH_DIR)
+        base = os.path.join(directory, ORCH_DIR)
         if os.path.isdir(base):
             return os.path.realpath(base)
     return None

@@ -21,12 +21,19 @@ from pathlib import Path
 
 from orchestrator.errors import Hint, PathOutsideProject, ProjectNotFound
 from orchestrator.model import ID_KEY, ID_PREFIX, record_schema
-from orchestrator.relay import INDEX_DIR, ORCH_DIR
+from orchestrator.names import (
+    INDEX_DIR,
+    KIND_FOLDER,
+    MODE_SUFFIXES,
+    ORCH_DIR,
+    ROLES_DIR,
+    SESSION_FILE,
+    SESSIONS_DIR,
+    SKIPPED_FIRST,
+    SKIPPED_LAST,
+)
 
-SESSION_FILE = "session.md"
-KIND_FOLDER = {"group": "groups", "task": "tasks"}
 FOLDER_KIND = {folder: kind for kind, folder in KIND_FOLDER.items()}
-MODE_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,8 @@ class Layout:
         self.root = root
         self.base = root / ORCH_DIR
         self.config_file = self.base / "config.yaml"
-        self.roles_dir = self.base / "roles"
-        self.sessions_dir = self.base / "sessions"
+        self.roles_dir = self.base / ROLES_DIR
+        self.sessions_dir = self.base / SESSIONS_DIR
         self.archives_dir = self.base / "archives"
         self.exports_dir = self.base / "exports"
         self.index_dir = self.base / INDEX_DIR
@@ -96,9 +103,9 @@ class Layout:
         parts = rel.split("/")
         if len(parts) < 3 or parts[0] != ORCH_DIR or not is_record_name(parts[-1]):
             return None
-        if parts[1] == "roles" and len(parts) == 3 and parts[2].endswith(MODE_SUFFIXES):
+        if parts[1] == ROLES_DIR and len(parts) == 3 and parts[2].endswith(MODE_SUFFIXES):
             return FileRole("mode", parts[2], None)
-        if parts[1] != "sessions" or len(parts) not in (4, 5):
+        if parts[1] != SESSIONS_DIR or len(parts) not in (4, 5):
             return None
         session_dir = parts[2]
         if len(parts) == 4:
@@ -139,12 +146,6 @@ def _id_pattern(kind: str) -> re.Pattern:
 def is_id(kind: str, text: str) -> bool:
     """Whether `text` is a well-formed id of a session, group or task (schema/*.json)."""
     return _id_pattern(kind).match(text) is not None
-
-
-# Editor droppings and orch's own temporary files: hidden files, swap files, backups,
-# lock links (.t-x.md.swp, t-x.md~, #t-x.md#, .#t-x.md, .t-x.md.1234.tmp).
-SKIPPED_FIRST = ".#~"
-SKIPPED_LAST = ("~", ".swp", ".tmp")
 
 
 def is_record_name(name: str) -> bool:

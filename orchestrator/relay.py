@@ -33,11 +33,8 @@ import os
 import sys
 import zlib
 
-# The folders a project is found by (layout.py takes them from here: `orch` finds the
-# daemon's socket before it imports anything else), and the daemon's socket in the
-# second (journal_client.py asks it too).
-ORCH_DIR = ".task_orchestrator"
-INDEX_DIR = ".index"
+from orchestrator.names import INDEX_DIR
+
 SOCKET_NAME = "journal.sock"
 # A unix socket's path is at most 108 bytes with its final NUL (sun_path).
 SOCKET_PATH_MAX = 107

@@ -22,7 +22,7 @@ from orchestrator.core.progress import QUIET, Cancelled, Progress
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
-from orchestrator.index import journal_client, signatures
+from orchestrator.index import journal_client, prescan, signatures
 from orchestrator.index.engine import (
     IndexDB,
     index_path,
@@ -32,7 +32,6 @@ from orchestrator.index.engine import (
     storage_errors,
     storage_failure,
 )
-from orchestrator.index.refresh import Indexer, Report
 from orchestrator.index.signatures import Plan
 from orchestrator.layout import Layout, find_root
 from orchestrator.store.files import (
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
     from orchestrator.git.syncer import Syncer
     from orchestrator.index.journal import Monitor
+    from orchestrator.index.refresh import Report
 
 # Set for the processes orch starts while it holds the project lock (see Project.lock).
 LOCK_HELD_ENV = "ORCH_LOCK_HELD"
@@ -313,7 +313,7 @@ class Project:
                     # A plan made against an index that had to be rebuilt does not apply.
                     if rebuilt:
                         plan = paths = None
-                    elif plan is None and paths is not None:
+                    elif plan is None:  # the journal's paths, or the early scan's plan
                         plan = self._plan(db, paths)
                     self._refresh(db, plan, paths)
                     ready = True
@@ -400,6 +400,9 @@ class Project:
     def _refresh(self, db: IndexDB, plan: Plan | None, paths: list[str] | None = None) -> Report:
         """Bring the index up to date (checking `paths` only, if given), then sync what
         changed outside orch."""
+        # Imported here: a read that finds nothing changed (most) reads no file.
+        from orchestrator.index.refresh import Indexer, Report
+
         report = Indexer(self.layout, db).refresh(paths=paths, plan=plan)
         self._keep_token(db)
         self.refreshed += len(report.read) + len(report.removed)
@@ -501,6 +504,8 @@ class Project:
         try:
             if db.stored_version() != schema_version():
                 return None
+            if paths is None and (early := prescan.take(self.layout, db)) is not None:
+                return early  # made while this process started (launch.py)
             return signatures.plan(self.layout, db, paths)
         except Exception:
             return None
@@ -559,6 +564,8 @@ class Project:
                 # The daemon's token before a file is read: the new index equals the
                 # files as of it (none if no daemon answers: the next command scans).
                 self._journal = (None, journal_client.ask(self.layout, None))
+                from orchestrator.index.refresh import Indexer
+
                 report = Indexer(self.layout, db).refresh(progress=progress)
                 self._keep_token(db)
                 self.syncer.outside(db, [*report.read, *report.removed])

@@ -142,10 +142,17 @@ class IndexDB:
             import sqlite3
 
             sqlite3.register_converter("BOOLEAN", lambda b: b not in (b"0", b""))
+            # Read-only: opened by URI in mode=ro, which never creates a missing file.
+            where = path if writable else f"{Path(path).absolute().as_uri()}?mode=ro"
             self._con = sqlite3.connect(
-                path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES, timeout=60
+                where,
+                isolation_level=None,
+                detect_types=sqlite3.PARSE_DECLTYPES,
+                timeout=60,
+                uri=not writable,
             )
-            self._con.execute("PRAGMA synchronous=NORMAL")
+            if writable:
+                self._con.execute("PRAGMA synchronous=NORMAL")
         else:
             import duckdb
 

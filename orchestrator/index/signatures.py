@@ -17,20 +17,33 @@ git" problem) is checked by content the next time.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import marshal
 import os
 import stat
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from orchestrator.index.engine import IndexDB
-from orchestrator.layout import MODE_SUFFIXES, ORCH_DIR, SESSION_FILE, SKIPPED_FIRST, Layout
-from orchestrator.store.files import write_atomic
+from orchestrator.names import (
+    INDEX_DIR,
+    KIND_FOLDER,
+    MODE_SUFFIXES,
+    ORCH_DIR,
+    ROLES_DIR,
+    SESSION_FILE,
+    SESSIONS_DIR,
+    SKIPPED_FIRST,
+)
+
+# Types only: the early scan (prescan.py) imports this module in a process that has
+# imported nothing else, where pathlib, typing or dataclasses would cost more than it saves.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+    from typing import Any
+
+    from orchestrator.index.engine import IndexDB
+    from orchestrator.layout import Layout
 
 # (ctime_ns, size, inode): plain tuples, as a scan makes ten thousand of them.
 Signature = tuple[int, int, int]
@@ -51,31 +64,37 @@ def is_racy(ctime_ns: int, read_ns: int) -> bool:
     return read_ns - window <= ctime_ns <= read_ns + COARSE_CLOCK_NS
 
 
-@dataclass
 class Plan:
     """What a refresh has to do: files to read (new, changed or racy) and files gone."""
 
-    to_read: dict[str, Signature]  # path relative to the root -> its signature now
-    gone: list[str]
-    clock_ns: int  # when the scan began: the time the files are read "at"
-    generation: str | None = None  # the state of the index the plan was made against
-    snapshot: Snapshot | None = None  # the snapshot the plan was made from, if any
+    __slots__ = ("clock_ns", "generation", "gone", "snapshot", "to_read")
+
+    def __init__(
+        self,
+        to_read: dict[str, Signature],  # path relative to the root -> its signature now
+        gone: list[str],
+        clock_ns: int,  # when the scan began: the time the files are read "at"
+        generation: str | None = None,  # the state of the index the plan was made against
+        snapshot: Snapshot | None = None,  # the snapshot the plan was made from, if any
+    ):
+        self.to_read, self.gone, self.clock_ns = to_read, gone, clock_ns
+        self.generation, self.snapshot = generation, snapshot
 
     @property
     def empty(self) -> bool:
         return not self.to_read and not self.gone
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
+class collector_paused:  # a class, not contextlib's: see TYPE_CHECKING above
     """Ten thousand signature tuples make no reference cycles: the cyclic collector would
     only walk them again and again while they are made (a server keeps it on otherwise)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.enabled:
             gc.enable()
 
 
@@ -83,10 +102,16 @@ def scan(layout: Layout) -> Folders:
     """Signatures of every file orch reads, by folder (empty folders left out). Links
     are not followed (a folder or file that is one is left out, and `orch doctor` lists
     it): what the index holds comes from inside the project."""
+    return scan_base(os.fspath(layout.base))
+
+
+def scan_base(base: str) -> Folders:
+    """scan() of the project whose .task_orchestrator folder is `base`."""
     folders: Folders = {}
-    _scan_folder(layout.roles_dir, f"{ORCH_DIR}/roles", MODE_SUFFIXES, folders)
+    _scan_folder(os.path.join(base, ROLES_DIR), f"{ORCH_DIR}/{ROLES_DIR}", MODE_SUFFIXES, folders)
+    sessions_dir = os.path.join(base, SESSIONS_DIR)
     try:
-        fd = os.open(layout.sessions_dir, _REAL_FOLDER)
+        fd = os.open(sessions_dir, _REAL_FOLDER)
     except OSError:  # missing, or a link
         return folders
     try:
@@ -97,15 +122,16 @@ def scan(layout: Layout) -> Folders:
     for name in sessions:
         if name.startswith("."):
             continue
-        folder = f"{ORCH_DIR}/sessions/{name}"
+        folder = f"{ORCH_DIR}/{SESSIONS_DIR}/{name}"
         try:
-            st = os.stat(layout.sessions_dir / name / SESSION_FILE, follow_symlinks=False)
+            st = os.stat(os.path.join(sessions_dir, name, SESSION_FILE), follow_symlinks=False)
             if stat.S_ISREG(st.st_mode):
                 folders[folder] = {SESSION_FILE: (st.st_ctime_ns, st.st_size, st.st_ino)}
         except (FileNotFoundError, NotADirectoryError):
             pass
-        for sub in ("groups", "tasks"):
-            _scan_folder(layout.sessions_dir / name / sub, f"{folder}/{sub}", (".md",), folders)
+        for sub in KIND_FOLDER.values():
+            path = os.path.join(sessions_dir, name, sub)
+            _scan_folder(path, f"{folder}/{sub}", (".md",), folders)
     return folders
 
 
@@ -113,7 +139,7 @@ def scan(layout: Layout) -> Folders:
 _REAL_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
-def _scan_folder(path: os.PathLike, rel: str, suffixes: tuple[str, ...], folders: Folders) -> None:
+def _scan_folder(path: str, rel: str, suffixes: tuple[str, ...], folders: Folders) -> None:
     # Listing through a descriptor makes each stat relative to it (fstatat) instead of
     # resolving the whole path again: a quarter faster over 10,000 files.
     try:
@@ -178,7 +204,11 @@ def _no_link(layout: Layout, folder: str) -> bool:
 
 
 def snapshot_path(layout: Layout, engine: str) -> Path:
-    return layout.index_dir / f"signatures-{engine}.marshal"
+    return layout.index_dir / _snapshot_name(engine)
+
+
+def _snapshot_name(engine: str) -> str:
+    return f"signatures-{engine}.marshal"
 
 
 STORED = "SELECT path, ctime_ns, size, inode, recorded_ns FROM file_signatures"
@@ -249,39 +279,62 @@ def drop_snapshot(layout: Layout, engine: str) -> None:
     """Forget the snapshot: the next command without a journal reads the table once."""
     path = snapshot_path(layout, engine)
     _loaded.pop(str(path), None)
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib is not for this module (see TYPE_CHECKING)
         os.unlink(path)
+    except OSError:
+        pass
 
 
 def _write(layout: Layout, engine: str, snapshot: Snapshot) -> None:
     if not layout.keep_snapshot:
         drop_snapshot(layout, engine)
         return
+    from orchestrator.store.files import write_atomic
+
     path = snapshot_path(layout, engine)
     _loaded.pop(str(path), None)
-    with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs time
+    try:
         write_atomic(path, marshal.dumps(snapshot), durable=False)
         st = os.stat(path)
         _loaded[str(path)] = ((st.st_ctime_ns, st.st_size, st.st_ino), snapshot)
+    except OSError:
+        pass  # a snapshot that cannot be written only costs time
 
 
 def load_snapshot(layout: Layout, engine: str) -> Snapshot | None:
     if not layout.keep_snapshot:
         return None
-    path = snapshot_path(layout, engine)
+    return _load(str(snapshot_path(layout, engine)))
+
+
+def _load(path: str) -> Snapshot | None:
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             signature = (st.st_ctime_ns, st.st_size, st.st_ino)
-            kept = _loaded.get(str(path))
+            kept = _loaded.get(path)
             if kept is not None and kept[0] == signature:
                 return kept[1]
             # loads(read()): marshal.load on a file object reads in small pieces, 7x slower.
             generation, folders, racy = marshal.loads(f.read())
-        _loaded[str(path)] = (signature, (generation, folders, racy))
+        _loaded[path] = (signature, (generation, folders, racy))
         return generation, folders, racy
     except (OSError, ValueError, EOFError, TypeError):
         return None
+
+
+def early_plan(base: str, engine: str) -> Plan | None:
+    """The plan of a process with no index open (prescan.py), made against the snapshot:
+    as of its generation, the index's when it was written. None without a snapshot.
+
+    Whoever takes the plan checks that generation is still the index's: as generations
+    never come back, the index was then at it through the whole scan."""
+    clock_ns = time.time_ns()
+    snapshot = _load(os.path.join(base, INDEX_DIR, _snapshot_name(engine)))
+    if snapshot is None or snapshot[0] is None:
+        return None
+    with collector_paused():
+        return _against_snapshot(scan_base(base), snapshot, clock_ns)
 
 
 def plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None = None) -> Plan:
@@ -300,18 +353,16 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
         found = _compare(stat_paths(layout, rels), rows, clock_ns)
         found.generation = generation
         return found
+    # The generation before the scan: a refresh that writes after this changes it, and
+    # whoever uses the plan then makes another (refresh()). Read after the scan, it could
+    # be a refresh's that added a file the scan missed, and the plan would drop that file.
+    generation = db.generation()
     folders = scan(layout)
     snapshot = load_snapshot(layout, db.engine)
-    generation = db.generation()
     if snapshot is not None and snapshot[0] == generation:
-        _, known, racy = snapshot
-        if folders == known and not racy:
-            return Plan({}, [], clock_ns, generation, snapshot)
-        found = _compare_folders(folders, known, racy, clock_ns)
-        found.generation, found.snapshot = generation, snapshot
-        return found
+        return _against_snapshot(folders, snapshot, clock_ns)
     with db.reading():
-        generation = db.generation()
+        now = db.generation()  # the rows' own, for the snapshot made of them
         held: list[tuple[Any, ...]] | None = None
         if layout.keep_snapshot:
             held = stored_rows(db)
@@ -320,7 +371,17 @@ def _plan(layout: Layout, db: IndexDB, paths: Iterable[str] | None) -> Plan:
             found = _compare_folders_rows(folders, db.stream(STORED), clock_ns)
     found.generation = generation
     if found.empty and held is not None:
-        write_snapshot(layout, db, generation, held)
+        write_snapshot(layout, db, now, held)
+    return found
+
+
+def _against_snapshot(folders: Folders, snapshot: Snapshot, clock_ns: int) -> Plan:
+    """The plan of a scan against the snapshot (at the snapshot's generation)."""
+    generation, known, racy = snapshot
+    if folders == known and not racy:
+        return Plan({}, [], clock_ns, generation, snapshot)
+    found = _compare_folders(folders, known, racy, clock_ns)
+    found.generation, found.snapshot = generation, snapshot
     return found
 
 

@@ -1,0 +1,142 @@
+"""The scan of every record file, made while the command is still importing orch.
+
+Without a journal daemon, a command trusts the index only after a stat of every record
+file (signatures.py): ~50 ms at 10,000 files, after ~60 ms of importing click and orch.
+Both are bound to one core: imports hold the GIL, and so does a thread's loop of stats
+(two threads stat slower than one). So `orch` (launch.py) forks a child before it imports
+anything, as git's preload-index stats the index's files from threads while git goes on.
+The child compares a scan with the signature snapshot (signatures.early_plan: it imports
+no more than os and marshal) and writes the plan to a pipe; the command takes it (take())
+in place of making its own.
+
+Only an accelerator. The plan names the snapshot's generation, the index's when the
+snapshot was written; it is taken only while that is still the index's generation, so the
+index was at it through the child's scan (generations never come back). A file edited by
+hand after the child's stat is seen by the next command, as one edited after a command's
+own scan is. No child (one core, no fork, DuckDB, a daemon's journal to ask), no snapshot,
+a dead or slow child, another project: the command scans as before. ORCH_PRESCAN=0 turns
+it off.
+
+Imported by `orch` before anything else: the standard library only, and little of it.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+
+TYPE_CHECKING = False  # not typing's: importing typing costs `orch` ~10 ms before the fork
+if TYPE_CHECKING:
+    from orchestrator.index.engine import IndexDB
+    from orchestrator.index.signatures import Plan
+    from orchestrator.layout import Layout
+
+ENV = "ORCH_PRESCAN"
+ENGINE = "sqlite"  # the engine whose snapshot the child reads (DuckDB's commands scan)
+WAIT_S = 10.0  # for a child still scanning; after that the command scans itself
+
+# The child started for this process: (pid, the pipe's read end, the project folder).
+_child: tuple[int, int, str] | None = None
+
+
+def start(base: str) -> bool:
+    """Fork the child that plans the refresh of the project in `base` (its
+    .task_orchestrator folder, links resolved). Says whether it did."""
+    global _child
+    if _child is not None or os.environ.get(ENV, "1") == "0" or not hasattr(os, "fork"):
+        return False
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return False  # one core: the child would only take turns with the command
+    read, write = os.pipe()
+    if min(read, write) <= 2:  # a standard stream was closed: not ours to take
+        os.close(read)
+        os.close(write)
+        return False
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return False
+    if pid == 0:  # the child: never back into the caller
+        code = 1
+        try:
+            os.close(read)
+            _child_main(base, write)
+            code = 0
+        except BaseException:  # Ctrl-C, a broken pipe: nothing to say, nowhere to say it
+            pass
+        finally:
+            os._exit(code)
+    os.close(write)
+    _child = (pid, read, base)
+    return True
+
+
+def _child_main(base: str, write: int) -> None:
+    # Not the command's terminal or pipes: a reader of its output sees the end when the
+    # command ends, not when this does.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    from orchestrator.index.signatures import early_plan
+
+    found = early_plan(base, ENGINE)
+    if found is None:
+        return  # no snapshot: the command reads the table
+    data = marshal.dumps((base, found.generation, found.clock_ns, found.to_read, found.gone))
+    view = memoryview(data)
+    while view:
+        view = view[os.write(write, view) :]
+
+
+def take(layout: Layout, db: IndexDB) -> Plan | None:
+    """The child's plan for the index `db` of `layout`, if one was made and still applies;
+    None otherwise (the caller makes its own). Once per process: a later refresh scans."""
+    global _child
+    if _child is None:
+        return None
+    pid, read, base = _child
+    _child = None
+    data = None
+    try:
+        mine = db.engine == ENGINE and layout.keep_snapshot
+        if mine and os.path.realpath(layout.base) == base:
+            data = _read_all(read)
+    finally:
+        os.close(read)
+    if data is None:
+        return None  # the child ends at its next write (a broken pipe), reaped with us
+    _quietly(os.waitpid, pid, 0)  # it closed its end: it is ending
+    try:
+        made_in, generation, clock_ns, to_read, gone = marshal.loads(data)
+    except (ValueError, EOFError, TypeError):
+        return None  # nothing, or the child died before it said it all
+    if made_in != base or generation is None or generation != db.generation():
+        return None
+    from orchestrator.index.signatures import Plan
+
+    return Plan(to_read, gone, clock_ns, generation)
+
+
+def _read_all(fd: int) -> bytes | None:
+    """All the child writes, up to its end; None if it is still writing after WAIT_S."""
+    import select
+
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    chunks: list[bytes] = []
+    while poll.poll(WAIT_S * 1000):
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+    return None
+
+
+def _quietly(call, *args) -> None:
+    try:  # noqa: SIM105 - contextlib is not imported yet when `orch` starts
+        call(*args)
+    except OSError:
+        pass
