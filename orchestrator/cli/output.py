@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -212,7 +211,7 @@ def table(
     for row, row_lengths in zip(rows, lengths, strict=True):
         cells = [c + " " * (w - n) for c, n, w in zip(row, row_lengths, widths, strict=False)]
         lines.append((margin + "  ".join([*cells, row[-1]])).rstrip())
-    if page and sys.stdout.isatty() and len(lines) > shutil.get_terminal_size().lines - 1:
+    if page and sys.stdout.isatty() and len(lines) > _terminal_lines() - 1:
         text = "\n".join(lines) + "\n"
         if PAGER is not None:
             PAGER(text, COLOR)
@@ -220,6 +219,12 @@ def table(
             click.echo_via_pager(text, color=COLOR)
         return
     click.echo("\n".join(lines))
+
+
+def _terminal_lines() -> int:
+    import shutil  # only on a terminal: shutil and its compressors cost every command ~2 ms
+
+    return shutil.get_terminal_size().lines
 
 
 def read_text_option(value: str | None) -> str | None:

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.core import lookup
 from orchestrator.core.project import Project
 from orchestrator.errors import InvalidInput, NotFound
-from orchestrator.index.project_state import mode_binding
 from orchestrator.layout import MODE_SUFFIXES
 from orchestrator.model import DEFAULT_MODE, now
 from orchestrator.resources import shipped
-from orchestrator.store.mode_file import Mode, parse_mode
 
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
+    from orchestrator.store.mode_file import Mode
 
 
 def available(project: Project) -> list[str]:
@@ -54,6 +53,8 @@ def mode_path(project: Project, name: str) -> Path:
 
 def load_mode(project: Project, path: Path) -> Mode:
     rel = project.layout.rel(path) if path.is_relative_to(project.root) else str(path)
+    from orchestrator.store.mode_file import parse_mode  # a read of the index needs no parser
+
     return parse_mode(path.name, path.read_text(encoding="utf-8", errors="replace"), rel)
 
 
@@ -140,6 +141,9 @@ def session_mode(project: Project, session: str | None = None) -> tuple[Mode, di
     with project.reading() as db:
         row = lookup.session_or_active(db, session)
         modes = {r[0]: bool(r[1]) for r in db.rows("SELECT mode_id, is_valid FROM session_modes")}
+    # Imported here: project_state brings session.md's parser, which a read never needs.
+    from orchestrator.index.project_state import mode_binding
+
     context = mode_binding(row["mode_file"] or DEFAULT_MODE, modes)
     note_fallback(project, row["session_id"], context)
     effective = context["effective_mode"]

@@ -14,7 +14,7 @@ snapshot was written; it is taken only while that is still the index's generatio
 index was at it through the child's scan (generations never come back). A file edited by
 hand after the child's stat is seen by the next command, as one edited after a command's
 own scan is. No child (one core, no fork, DuckDB, a daemon's journal to ask), no snapshot,
-a dead or slow child, another project: the command scans as before. ORCH_PRESCAN=0 turns
+a dead child, another project: the command scans as before. ORCH_PRESCAN=0 turns
 it off.
 
 Imported by `orch` before anything else: the standard library only, and little of it.
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 ENV = "ORCH_PRESCAN"
 ENGINE = "sqlite"  # the engine whose snapshot the child reads (DuckDB's commands scan)
-WAIT_S = 10.0  # for a child still scanning; after that the command scans itself
 
 # The child started for this process: (pid, the pipe's read end, the project folder).
 _child: tuple[int, int, str] | None = None
@@ -108,7 +107,7 @@ def take(layout: Layout, db: IndexDB) -> Plan | None:
         os.close(read)
     if data is None:
         return None  # the child ends at its next write (a broken pipe), reaped with us
-    _quietly(os.waitpid, pid, 0)  # it closed its end: it is ending
+    _quietly(os.waitpid, pid, 0)  # it has closed its end: it is ending, or gone
     try:
         made_in, generation, clock_ns, to_read, gone = marshal.loads(data)
     except (ValueError, EOFError, TypeError):
@@ -120,19 +119,14 @@ def take(layout: Layout, db: IndexDB) -> Plan | None:
     return Plan(to_read, gone, clock_ns, generation)
 
 
-def _read_all(fd: int) -> bytes | None:
-    """All the child writes, up to its end; None if it is still writing after WAIT_S."""
-    import select
-
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
+def _read_all(fd: int) -> bytes:
+    """All the child writes, up to its end. Not bounded in time: a child slower than
+    expected is still quicker than a scan begun now (it is the same scan, begun sooner),
+    and one that hangs on a file would hang the command's own scan too."""
     chunks: list[bytes] = []
-    while poll.poll(WAIT_S * 1000):
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
+    while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
-    return None
+    return b"".join(chunks)
 
 
 def _quietly(call, *args) -> None:
