@@ -6,9 +6,10 @@ For each size it generates a project of one session under bench/projects/ (git-i
 replaced on each run) and measures, in one run, whole processes of `orch status`, `orch
 task show ID`, `orch task list --ready --json` and `orch task list --json` with nothing
 changed since the last command: without a daemon (every command stats every record file
-and lists every folder); with one (`orch daemon start`) but each command in its own
+and lists every folder, in a child it forks as it starts: index/prescan.py); with one (`orch daemon start`) but each command in its own
 process (`ORCH_RELAY=0`: it asks the daemon what changed); and with the daemon running
-the command in a worker it forks (the default); the same three for `orch task update ID
+the command in a worker it forks (the default); without a daemon and without the early
+scan of index/prescan.py (`ORCH_PRESCAN=0`); the same for `orch task update ID
 --priority N` (a commit each), and the floor, `python -c
 "import click, sqlite3"`. It prints medians and medians minus the floor, and appends the
 table, with the machine and the command line, to bench/RESULTS.md. Targets at 10,000
@@ -61,12 +62,15 @@ def reads(task_id: str) -> dict[str, list[str]]:
     }
 
 
-def measure_reads(root: Path, task_id: str, runs: int, relay: str) -> dict[str, list[float]]:
+def measure_reads(
+    root: Path, task_id: str, runs: int, relay: str, prescan: str = "1"
+) -> dict[str, list[float]]:
     """Each read command's times in `root` as things are (daemon or not); `relay` is
-    ORCH_RELAY: "0" keeps every command in its own process."""
+    ORCH_RELAY: "0" keeps every command in its own process; `prescan` ORCH_PRESCAN: "0"
+    makes a command without a daemon scan for itself (no early scan in a child)."""
     found = {}
     for label, args in reads(task_id).items():
-        run = command(args, root, {"ORCH_RELAY": relay})
+        run = command(args, root, {"ORCH_RELAY": relay, "ORCH_PRESCAN": prescan})
         run()  # warm-up, and the index's token moved on
         run()
         found[label] = timings_ms(run, runs)
@@ -83,13 +87,14 @@ def daemon(root: Path, action: str) -> None:
 class Priorities:
     """`orch task update ID --priority N`, N changing each time: one commit each."""
 
-    def __init__(self, root: Path, task_id: str, relay: str):
-        self.root, self.task_id, self.relay, self.n = root, task_id, relay, 0
+    def __init__(self, root: Path, task_id: str, relay: str, prescan: str = "1"):
+        self.root, self.task_id, self.n = root, task_id, 0
+        self.env = {"ORCH_RELAY": relay, "ORCH_PRESCAN": prescan}
 
     def __call__(self) -> None:
         self.n += 1
         args = [str(ORCH), "task", "update", self.task_id, "--priority", str(1 + self.n % 4)]
-        command(args, self.root, {"ORCH_RELAY": self.relay})()
+        command(args, self.root, self.env)()
 
 
 def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
@@ -98,6 +103,8 @@ def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
     command([str(ORCH), "reindex"], root)()
     without = measure_reads(root, task_id, runs, "0")
     update_without = timings_ms(Priorities(root, task_id, "0"), runs)
+    late = measure_reads(root, task_id, runs, "0", prescan="0")
+    late["update"] = timings_ms(Priorities(root, task_id, "0", prescan="0"), runs)
     floor_times = timings_ms(command(FLOOR, root), runs)
     floor = statistics.median(floor_times)
     daemon(root, "start")
@@ -133,6 +140,15 @@ def measure(root: Path, shape: dict, runs: int) -> tuple[list[Row], list[str]]:
     ))  # fmt: skip
     notes = [
         f'floor (`python -c "import click, sqlite3"`): {ms(floor)} (p95 {ms(p95(floor_times))})',
+        "without a daemon and without the early scan (`ORCH_PRESCAN=0`: each command stats"
+        " every file itself), medians and − floor: "
+        + "; ".join(
+            f"`{label.split('`')[1].replace(task_id, 'ID')}`"
+            f" {ms(statistics.median(t))} (+{ms(statistics.median(t) - floor)})"
+            for label, t in late.items()
+            if label != "update"
+        )
+        + f"; `orch task update ID --priority N` {ms(statistics.median(late['update']))}",
         f"with the daemon, `orch task show {task_id}` right after a hand edit of one task"
         f" file (re-read and committed): {ms(statistics.median(after_edit))}"
         f" (p95 {ms(p95(after_edit))})",

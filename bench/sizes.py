@@ -7,7 +7,8 @@ measured in one run with nothing changed since the last command (whole processes
 medians of --runs):
 
 - `orch task show ID`, `orch status`, `orch task list --ready --json`, `orch task list
-  --json`: without a daemon (every record file stat-ed), then with one (`orch daemon
+  --json`: without a daemon (every record file stat-ed, by the child each command forks as
+  it starts: index/prescan.py), then with one (`orch daemon
   start`), each command in its own process asking the journal (`ORCH_RELAY=0`), and run
   by the daemon (the default);
 - the floor, `python -c "import click, sqlite3"`;
