@@ -19,10 +19,12 @@ import pytest
 
 from orchestrator.core.project import Project
 from orchestrator.index import prescan, signatures
-from tests.conftest import Orch, alive, copy_sample, edit, task_file
+from orchestrator.index.engine import IndexDB, index_path
+from tests.conftest import Orch, alive, copy_sample, edit, set_engine, task_file
 from tests.test_index import read_at
 
 ORCH = [sys.executable, "-m", "orchestrator"]
+CORES = prescan._cores  # the real one: the tests' fixture gives start() two cores
 
 
 def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -66,7 +68,9 @@ def taken(monkeypatch) -> list[object]:
 
 
 @pytest.fixture(autouse=True)
-def no_child_left():
+def no_child_left(monkeypatch):
+    """Two cores for prescan.start() here, whatever the machine; no child left over."""
+    monkeypatch.setattr(prescan, "_cores", lambda: 2)
     yield
     if prescan._child is not None:  # a test that did not take its plan
         os.close(prescan._child[1])
@@ -101,12 +105,19 @@ def test_the_childs_plan_is_taken_and_the_command_does_not_scan(fresh, monkeypat
 
 def test_a_plan_from_before_another_refresh_is_not_taken(fresh, monkeypatch):
     """The child planned against the snapshot; then another process added a task and
-    refreshed the index. The plan (which lacks the new file, so would call it gone) is
+    refreshed the index. A plan of the old generation that calls the new file gone is
     refused, and the command scans."""
     project, orch = fresh
     stale = signatures.early_plan(base_of(project), "sqlite")
     assert stale is not None
     run(project.root, "task", "add", "Added meanwhile", ORCH_RELAY="0", ORCH_PRESCAN="0")
+    added = [
+        p
+        for p in project.layout.sessions_dir.glob("*/tasks/*.md")
+        if "Added meanwhile" in p.read_text()
+    ]
+    assert len(added) == 1
+    stale.gone = [project.layout.rel(added[0])]
     hand(stale, base_of(project))
     seen = taken(monkeypatch)
     titles = [t["title"] for t in orch.json("task", "list")]
@@ -134,14 +145,51 @@ def test_a_child_that_died_or_said_nothing_leaves_the_command_to_scan(fresh, mon
     assert seen == [None]
 
 
-def test_another_projects_plan_is_not_taken(fresh, tmp_path, monkeypatch):
+@pytest.mark.parametrize("forged", ["started", "made"], ids=["started-for", "made-for"])
+def test_another_projects_plan_is_not_taken(fresh, tmp_path, monkeypatch, forged):
+    """A child started for another folder, or a plan that says it was made for one."""
     project, orch = fresh
-    other = tmp_path / "other" / ".task_orchestrator"
+    other = str(tmp_path / "other" / ".task_orchestrator")
     plan = signatures.early_plan(base_of(project), "sqlite")
-    hand(plan, str(other))  # made for, and said to be of, another folder
+    assert plan is not None
+    read, write = os.pipe()
+    made_for = other if forged == "made" else base_of(project)
+    os.write(
+        write, marshal.dumps((made_for, plan.generation, plan.clock_ns, plan.to_read, plan.gone))
+    )
+    os.close(write)
+    prescan._child = (os.getpid(), read, other if forged == "started" else base_of(project))
     seen = taken(monkeypatch)
     orch("status")
     assert seen == [None]
+
+
+def test_a_plan_is_not_taken_for_duckdb_and_the_left_sqlite_snapshot_goes(fresh, monkeypatch):
+    project, orch = fresh
+    left = signatures.snapshot_file(base_of(project), "sqlite")
+    assert os.path.exists(left)
+    plan = signatures.early_plan(base_of(project), "sqlite")
+    set_engine(project.root, "duckdb")
+    orch("status")  # builds the DuckDB index (a rebuild takes no plan)
+    hand(plan, base_of(project))
+    seen = taken(monkeypatch)
+    orch("status")
+    assert seen == [None]
+    assert not os.path.exists(left), "the next child would scan for nothing"
+    assert signatures.early_plan(base_of(project), "sqlite") is None
+
+
+def test_a_plan_is_not_taken_where_the_snapshot_is_not_kept(fresh):
+    """keep_snapshot is off while a daemon's journal answers: no snapshot to trust."""
+    project, _orch = fresh
+    plan = signatures.early_plan(base_of(project), "sqlite")
+    hand(plan, base_of(project))
+    project.layout.keep_snapshot = False
+    db = IndexDB("sqlite", index_path(project.layout.index_dir, "sqlite"), writable=False)
+    try:
+        assert prescan.take(project.layout, db) is None
+    finally:
+        db.close()
 
 
 def test_without_a_snapshot_the_child_says_nothing(fresh):
@@ -219,30 +267,89 @@ def test_orch_as_a_process_answers_as_a_rebuild_with_and_without_the_early_scan(
     )
 
 
-def test_a_reader_of_the_output_sees_its_end_when_the_command_ends(fresh):
-    """The child does not hold the command's output open: `orch status | head -1` ends."""
-    project, _orch = fresh
+TRACED = """
+import atexit, sys
+from orchestrator.index import prescan
+said = []
+real = prescan.take
+def spy(layout, db):
+    found = real(layout, db)
+    said.append("taken" if found is not None else "refused")
+    return found
+prescan.take = spy
+atexit.register(lambda: sys.stderr.write(f"early plan: {said}\\n"))
+sys.argv = ["orch", *sys.argv[1:]]
+from orchestrator.launch import main
+main()
+"""
+
+
+@pytest.mark.skipif(CORES() < 2, reason="fewer than two cores: no child is forked")
+def test_orch_as_a_process_takes_the_childs_plan(fresh):
+    """The whole path in a real `orch` process: launch.py forks the child, the command
+    takes its plan, and shows the hand edit it found."""
+    project, orch = fresh
+    task = orch.json("task", "list")[0]
+    edit(task_file(project, task["task_id"]), f"title: {task['title']}", "title: Seen early")
+    environment = {k: v for k, v in os.environ.items() if k not in ("ORCH_ROOT", "ORCH_PRESCAN")}
     done = subprocess.run(
-        f"{sys.executable} -m orchestrator status | head -1",
-        shell=True,
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if k != "ORCH_ROOT"},
-    )
-    assert done.returncode == 0 and done.stdout.strip()
+        [sys.executable, "-c", TRACED, "task", "show", task["task_id"], "--json"],
+        cwd=project.root, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["title"] == "Seen early"
+    assert "early plan: ['taken']" in done.stderr
 
 
-def test_a_child_whose_command_ended_without_its_plan_ends_too(fresh, tmp_path):
-    """The command can end before it asks (an error, a signal): the child ends at its
-    write to the pipe nobody reads, or when done, and is no one's to wait for."""
+def child_fds(pid: int) -> dict[int, str]:
+    folder = Path(f"/proc/{pid}/fd")
+    return {int(fd.name): os.readlink(fd) for fd in folder.iterdir()}
+
+
+def test_the_child_holds_nothing_of_the_commands_but_its_pipe(fresh, tmp_path, monkeypatch):
+    """Its standard streams are /dev/null and every other descriptor is closed: a lock
+    or a pipe handed to `orch` is not held past the command."""
+    project, _orch = fresh
+    held = open(tmp_path / "a lock the caller holds", "w")  # noqa: SIM115 - held across the fork
+    ready = tmp_path / "ready"
+
+    def wait_here(_base, _engine):  # runs in the child: says it is there, then waits
+        ready.write_text("")
+        time.sleep(600)
+
+    monkeypatch.setattr(signatures, "early_plan", wait_here)
+    try:
+        assert prescan.start(base_of(project))
+        pid = prescan._child[0]
+        deadline = time.monotonic() + 60  # only ends a hang
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fds = child_fds(pid)
+        assert sorted(fds) == [0, 1, 2, 3], fds
+        assert {fds[0], fds[1], fds[2]} == {os.devnull}
+        assert fds[3].startswith("pipe:")
+        assert str(tmp_path / "a lock the caller holds") not in fds.values()
+    finally:
+        held.close()
+        os.kill(prescan._child[0], 9)
+        os.waitpid(prescan._child[0], 0)
+
+
+@pytest.mark.parametrize("size", [10, 20_000], ids=["small", "over-a-pipe"])
+def test_a_child_whose_command_ended_without_its_plan_ends_too(fresh, size):
+    """The command can end before it asks (an error, a signal, a command that reads no
+    index): the child ends when done, or at its write to the pipe nobody reads (a plan
+    larger than a pipe holds blocks it until then)."""
     project, _orch = fresh
     script = (
-        "import os, sys\n"
-        "from orchestrator.index import prescan\n"
+        "import os, time\n"
+        "from orchestrator.index import prescan, signatures\n"
+        "prescan._cores = lambda: 2\n"
+        f"signatures.early_plan = lambda base, engine: signatures.Plan("
+        f"{{f'.task_orchestrator/x/{{n:08}}.md': (n, n, n) for n in range({size})}}, [], 0, 'g')\n"
         f"assert prescan.start({base_of(project)!r})\n"
         "print(prescan._child[0], flush=True)\n"
+        "time.sleep(0.5)\n"  # gives a large plan's child time to fill the pipe (not needed to pass)
         "os._exit(0)\n"
     )
     done = subprocess.run(
@@ -261,6 +368,24 @@ def test_no_child_on_one_core_or_when_turned_off(fresh, monkeypatch):
     monkeypatch.setenv("ORCH_PRESCAN", "0")
     assert not prescan.start(base_of(project))
     monkeypatch.delenv("ORCH_PRESCAN")
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    monkeypatch.setattr(prescan, "_cores", lambda: 1)
     assert not prescan.start(base_of(project))
     assert prescan._child is None
+
+
+@pytest.mark.parametrize(
+    ("quota", "cores"), [(b"max 100000\n", 4), (b"150000 100000\n", 1.5), (None, 4)]
+)
+def test_cores_are_the_affinity_cut_by_a_cgroup_quota(monkeypatch, tmp_path, quota, cores):
+    """A container given 1.5 CPUs of a 4-core machine gets no child."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    limit = tmp_path / "cpu.max"
+    if quota is not None:
+        limit.write_bytes(quota)
+    real_open = open
+
+    def opened(path, *args, **kwargs):
+        return real_open(limit if path == "/sys/fs/cgroup/cpu.max" else path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", opened)
+    assert CORES() == cores

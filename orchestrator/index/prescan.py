@@ -9,13 +9,14 @@ The child compares a scan with the signature snapshot (signatures.early_plan: it
 no more than os and marshal) and writes the plan to a pipe; the command takes it (take())
 in place of making its own.
 
-Only an accelerator. The plan names the snapshot's generation, the index's when the
-snapshot was written; it is taken only while that is still the index's generation, so the
-index was at it through the child's scan (generations never come back). A file edited by
+Only an accelerator. The plan names the snapshot's generation. A snapshot of generation G
+holds the signatures of the index at G, written once G's contents are final, and
+generations never come back; so the plan is taken only while G is still the index's: it
+compared the scan with what the index holds. A file edited by
 hand after the child's stat is seen by the next command, as one edited after a command's
-own scan is. No child (one core, no fork, DuckDB, a daemon's journal to ask), no snapshot,
-a dead child, another project: the command scans as before. ORCH_PRESCAN=0 turns
-it off.
+own scan is. No child (one core, no fork, a daemon's journal to ask), no snapshot, a dead
+child or one that has not answered in a minute, another project, DuckDB: the command
+scans as before. ORCH_PRESCAN=0 turns it off.
 
 Imported by `orch` before anything else: the standard library only, and little of it.
 """
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 ENV = "ORCH_PRESCAN"
 ENGINE = "sqlite"  # the engine whose snapshot the child reads (DuckDB's commands scan)
+WAIT_S = 60.0  # for the child's plan: a child stopped or hung is killed, and the command scans
 
 # The child started for this process: (pid, the pipe's read end, the project folder).
 _child: tuple[int, int, str] | None = None
@@ -44,7 +46,7 @@ def start(base: str) -> bool:
     global _child
     if _child is not None or os.environ.get(ENV, "1") == "0" or not hasattr(os, "fork"):
         return False
-    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+    if _cores() < 2:
         return False  # one core: the child would only take turns with the command
     read, write = os.pipe()
     if min(read, write) <= 2:  # a standard stream was closed: not ours to take
@@ -72,13 +74,34 @@ def start(base: str) -> bool:
     return True
 
 
+def _cores() -> float:
+    """How many cores this process may use: its CPU affinity, cut by a cgroup's quota
+    (a container given one CPU of a larger machine)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return 1  # not Linux: not measured there, so not done
+    cores: float = len(os.sched_getaffinity(0))
+    try:
+        with open("/sys/fs/cgroup/cpu.max", "rb") as f:  # cgroup v2: "quota period"
+            quota, period = f.read().split()[:2]
+        if quota != b"max":
+            cores = min(cores, int(quota) / int(period))
+    except (OSError, ValueError, ZeroDivisionError):
+        pass  # no limit, or cgroup v1 (not read: none of our machines use it)
+    return cores
+
+
 def _child_main(base: str, write: int) -> None:
-    # Not the command's terminal or pipes: a reader of its output sees the end when the
-    # command ends, not when this does.
+    # Nothing of the command's but the pipe: not its terminal or output (a reader sees
+    # the end when the command ends, not when this does), nor a lock or a pipe a caller
+    # gave it (`flock L orch status`).
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+    if write != 3:
+        os.dup2(write, 3)
+        write = 3
+    os.closerange(4, _fd_limit())
     from orchestrator.index.signatures import early_plan
 
     found = early_plan(base, ENGINE)
@@ -88,6 +111,13 @@ def _child_main(base: str, write: int) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(write, view) :]
+
+
+def _fd_limit() -> int:
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        return 1 << 16
 
 
 def take(layout: Layout, db: IndexDB) -> Plan | None:
@@ -100,14 +130,19 @@ def take(layout: Layout, db: IndexDB) -> Plan | None:
     _child = None
     data = None
     try:
-        mine = db.engine == ENGINE and layout.keep_snapshot
-        if mine and os.path.realpath(layout.base) == base:
-            data = _read_all(read)
+        if db.engine != ENGINE:
+            # A SQLite snapshot left from before the switch to DuckDB: without it the next
+            # child finds nothing to compare with and ends at once, scanning nothing.
+            from orchestrator.index.signatures import snapshot_file
+
+            _quietly(os.unlink, snapshot_file(base, ENGINE))
+        elif layout.keep_snapshot and os.path.realpath(layout.base) == base:
+            data = _read_all(read, pid)
     finally:
         os.close(read)
     if data is None:
         return None  # the child ends at its next write (a broken pipe), reaped with us
-    _quietly(os.waitpid, pid, 0)  # it has closed its end: it is ending, or gone
+    _quietly(os.waitpid, pid, 0)  # it has closed its end (or was killed): it is ending
     try:
         made_in, generation, clock_ns, to_read, gone = marshal.loads(data)
     except (ValueError, EOFError, TypeError):
@@ -119,14 +154,24 @@ def take(layout: Layout, db: IndexDB) -> Plan | None:
     return Plan(to_read, gone, clock_ns, generation)
 
 
-def _read_all(fd: int) -> bytes:
-    """All the child writes, up to its end. Not bounded in time: a child slower than
-    expected is still quicker than a scan begun now (it is the same scan, begun sooner),
-    and one that hangs on a file would hang the command's own scan too."""
+def _read_all(fd: int, pid: int) -> bytes:
+    """All the child writes, up to its end. A child slower than expected is still quicker
+    than a scan begun now (it is the same scan, begun sooner), so it is waited for; but
+    not for ever: one stopped or hung past WAIT_S is killed, and the command scans."""
+    import select
+    import time
+
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    deadline = time.monotonic() + WAIT_S
     chunks: list[bytes] = []
-    while chunk := os.read(fd, 1 << 20):
+    while poll.poll(max(deadline - time.monotonic(), 0) * 1000):
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
+    _quietly(os.kill, pid, 9)  # SIGKILL (the signal module costs its enums to import)
+    return b""
 
 
 def _quietly(call, *args) -> None:

@@ -207,6 +207,11 @@ def snapshot_path(layout: Layout, engine: str) -> Path:
     return layout.index_dir / _snapshot_name(engine)
 
 
+def snapshot_file(base: str, engine: str) -> str:
+    """snapshot_path() of the project whose .task_orchestrator folder is `base`."""
+    return os.path.join(base, INDEX_DIR, _snapshot_name(engine))
+
+
 def _snapshot_name(engine: str) -> str:
     return f"signatures-{engine}.marshal"
 
@@ -327,10 +332,12 @@ def early_plan(base: str, engine: str) -> Plan | None:
     """The plan of a process with no index open (prescan.py), made against the snapshot:
     as of its generation, the index's when it was written. None without a snapshot.
 
-    Whoever takes the plan checks that generation is still the index's: as generations
-    never come back, the index was then at it through the whole scan."""
+    Whoever takes the plan checks that generation is still the index's. A snapshot of
+    generation G holds the index's signatures at G (written once they are final), and
+    generations never come back: the plan then compared the scan with what the index
+    holds."""
     clock_ns = time.time_ns()
-    snapshot = _load(os.path.join(base, INDEX_DIR, _snapshot_name(engine)))
+    snapshot = _load(snapshot_file(base, engine))
     if snapshot is None or snapshot[0] is None:
         return None
     with collector_paused():
