@@ -17,12 +17,13 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator import relay
 from orchestrator.config import Config, load_config
 from orchestrator.core.progress import QUIET, Cancelled, Progress
 from orchestrator.core.rules import edit_warning
 from orchestrator.errors import Hint, LinkRefused, OrchError, Said, first_few
 from orchestrator.git import waiting
-from orchestrator.index import journal_client, prescan, signatures
+from orchestrator.index import prescan, signatures
 from orchestrator.index.engine import (
     IndexDB,
     index_path,
@@ -42,6 +43,7 @@ from orchestrator.store.files import (
 if TYPE_CHECKING:
     from orchestrator.core.writer import Writer
     from orchestrator.git.syncer import Syncer
+    from orchestrator.index import journal_client
     from orchestrator.index.journal import Monitor
     from orchestrator.index.refresh import Report
 
@@ -334,6 +336,15 @@ class Project:
         project's journal daemon can tell; None: look at every file. Asked before any
         file is looked at, so that a change made meanwhile is in the next answer. Under
         `journal: auto`, a command that finds no daemon starts one for the next."""
+        if not os.path.lexists(relay.socket_path(os.path.realpath(self.layout.base))):
+            # No daemon (journal_client.ask's first look, made before importing it).
+            if self.config.journal == "auto":
+                from orchestrator.core.daemon import autostart
+
+                autostart(self.layout)
+            return None
+        from orchestrator.index import journal_client
+
         try:
             since = db.meta(journal_client.TOKEN_KEY)
         except Exception:  # an index from before the journal, or damaged: scan
@@ -362,6 +373,8 @@ class Project:
         since, answer = self._journal
         if answer.token == since:
             return False
+        from orchestrator.index import journal_client  # imported when a daemon answered
+
         return answer.paths is None or len(answer.paths) > journal_client.ADVANCE_AFTER
 
     def _keep_token(self, db: IndexDB) -> None:
@@ -373,6 +386,8 @@ class Project:
         since, answer = self._journal
         self._journal = None
         if answer.token is not None and answer.token != since:
+            from orchestrator.index import journal_client  # imported when a daemon answered
+
             with suppress(Exception):  # best effort: without it the next command scans
                 db.set_meta(journal_client.TOKEN_KEY, answer.token)
 
@@ -563,6 +578,8 @@ class Project:
                 db.create_schema()
                 # The daemon's token before a file is read: the new index equals the
                 # files as of it (none if no daemon answers: the next command scans).
+                from orchestrator.index import journal_client
+
                 self._journal = (None, journal_client.ask(self.layout, None))
                 from orchestrator.index.refresh import Indexer
 
