@@ -348,9 +348,21 @@ def test_a_child_whose_command_ended_without_its_plan_ends_too(fresh, size):
         f"signatures.early_plan = lambda base, engine: signatures.Plan("
         f"{{f'.task_orchestrator/x/{{n:08}}.md': (n, n, n) for n in range({size})}}, [], 0, 'g')\n"
         f"assert prescan.start({base_of(project)!r})\n"
-        "print(prescan._child[0], flush=True)\n"
-        "time.sleep(0.5)\n"  # gives a large plan's child time to fill the pipe (not needed to pass)
-        "os._exit(0)\n"
+        "pid, read, _ = prescan._child\n"
+        "print(pid, flush=True)\n"
+        + (
+            # Until the pipe is full: the child is then blocked in its write.
+            "import array, fcntl, termios\n"
+            "full, waiting = fcntl.fcntl(read, fcntl.F_GETPIPE_SZ), array.array('i', [0])\n"
+            "deadline = time.monotonic() + 60\n"
+            "while waiting[0] < full and time.monotonic() < deadline:\n"
+            "    fcntl.ioctl(read, termios.FIONREAD, waiting)\n"
+            "    time.sleep(0.01)\n"
+            "assert waiting[0] >= full, waiting\n"
+            if size > 10
+            else ""
+        )
+        + "os._exit(0)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
