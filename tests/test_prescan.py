@@ -125,6 +125,24 @@ def test_a_plan_from_before_another_refresh_is_not_taken(fresh, monkeypatch):
     assert "Added meanwhile" in titles
 
 
+def test_a_file_the_plan_found_gone_but_there_again_is_kept(fresh, monkeypatch):
+    """An editor that deletes a file before writing it again, seen by the child between
+    the two: the refresh looks at the file again before it drops it from the index."""
+    project, orch = fresh
+    task = orch.json("task", "list")[0]
+    path = task_file(project, task["task_id"])
+    text = path.read_text(encoding="utf-8")
+    path.unlink()
+    plan = signatures.early_plan(base_of(project), "sqlite")  # the child's scan, in between
+    path.write_text(text.replace(task["title"], "Saved again", 1), encoding="utf-8")
+    assert plan is not None and plan.gone == [project.layout.rel(path)]
+    hand(plan, base_of(project))
+    seen = taken(monkeypatch)
+    assert orch.json("task", "show", task["task_id"])["title"] == "Saved again"
+    assert len(seen) == 1 and isinstance(seen[0], signatures.Plan), "the child's plan was taken"
+    assert task["task_id"] in [t["task_id"] for t in orch.json("task", "list")]
+
+
 @pytest.mark.parametrize("written", [b"", b"\x00garbled", None], ids=["nothing", "garbled", "cut"])
 def test_a_child_that_died_or_said_nothing_leaves_the_command_to_scan(fresh, monkeypatch, written):
     project, orch = fresh

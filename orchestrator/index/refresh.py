@@ -139,6 +139,14 @@ class Indexer:
         if plan is not None and plan.generation != self.db.generation():
             plan = None  # another process refreshed since the plan was made: look again
         plan = plan or signatures.plan(self.layout, self.db, paths)
+        if plan.gone:
+            # A file the plan found gone may be back: the plan can be older than this
+            # refresh (made before the lock, or by prescan.py's child), and some editors
+            # delete a file before writing it again. It is read again, not dropped.
+            back = signatures.stat_paths(self.layout, plan.gone)
+            if back:
+                plan.to_read = dict(sorted({**plan.to_read, **back}.items()))
+                plan.gone = [rel for rel in plan.gone if rel not in back]
         if plan.empty:
             return Report()
         stored = self.stored([*plan.to_read, *plan.gone])
