@@ -12,11 +12,11 @@ in place of making its own.
 Only an accelerator. The plan names the snapshot's generation. A snapshot of generation G
 holds the signatures of the index at G, written once G's contents are final, and
 generations never come back; so the plan is taken only while G is still the index's: it
-compared the scan with what the index holds. A file edited by
-hand after the child's stat is seen by the next command, as one edited after a command's
-own scan is. No child (one core, no fork, a daemon's journal to ask), no snapshot, a dead
-child or one that has not answered in a minute, another project, DuckDB: the command
-scans as before. ORCH_PRESCAN=0 turns it off.
+compared the scan with what the index holds. A file edited by hand after the child's stat
+is seen by the next command, as one edited after a command's own scan is. No child (one
+core, no fork, a daemon's journal to ask), no snapshot, a dead child or one that has not
+answered in a minute, another project, DuckDB: the command scans as before.
+ORCH_PRESCAN=0 turns it off.
 
 Imported by `orch` before anything else: the standard library only, and little of it.
 """
