@@ -57,7 +57,7 @@ def prescan(args: list[str]) -> None:
     if words is None or not _listed(words) or "_ORCH_COMPLETE" in os.environ:
         return
     base = _base(root)
-    if base is None or os.path.lexists(relay.socket_path(base)):
+    if base is None or relay.listening(base) is not None:
         return
     from orchestrator.index import prescan
 
@@ -73,10 +73,8 @@ def relay_command(args: list[str]) -> int | None:
     if words is None or not _relayed(words, args):
         return None
     base = _base(root)
-    if base is None:
-        return None
-    path = relay.socket_path(base)
-    if not os.path.lexists(path):
+    path = relay.listening(base) if base is not None else None
+    if path is None:
         return None
     return _run_by_daemon(path, args)
 

@@ -65,6 +65,15 @@ def socket_path(base: str) -> str:
     return os.path.join("/tmp", f"orch-{os.getuid()}-{digest}.sock")
 
 
+def listening(base: str) -> str | None:
+    """The daemon's socket for `base` if one is there; None: no daemon runs. (One left by
+    a killed daemon is there too: connecting to it tells.) Every client looks here first:
+    launch.py, before it hands a command over or forks its early scan; a command, before
+    it imports the journal's client; the client itself."""
+    path = socket_path(base)
+    return path if os.path.lexists(path) else None
+
+
 def same_user(sock) -> bool:
     """Whether the other end of the unix socket `sock` runs as this user: a socket in
     /tmp could be anyone's, and neither a journal's answer nor a command's streams are

@@ -336,8 +336,8 @@ class Project:
         project's journal daemon can tell; None: look at every file. Asked before any
         file is looked at, so that a change made meanwhile is in the next answer. Under
         `journal: auto`, a command that finds no daemon starts one for the next."""
-        if not os.path.lexists(relay.socket_path(os.path.realpath(self.layout.base))):
-            # No daemon (journal_client.ask's first look, made before importing it).
+        if relay.listening(os.path.realpath(self.layout.base)) is None:
+            # No daemon: its client is not even imported.
             if self.config.journal == "auto":
                 from orchestrator.core.daemon import autostart
 

@@ -76,8 +76,8 @@ def socket_path(layout: Layout) -> Path:
 def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
     """Ask the project's daemon what changed since token `since`. Never raises: no
     answer is an Answer without a token."""
-    path = socket_path(layout)
-    if not os.path.lexists(path):
+    path = relay.listening(real_base(layout))
+    if path is None:
         return Answer(absent=True)
     # Only now: `socket` costs a command without a daemon a few ms to import.
     import socket
@@ -87,7 +87,7 @@ def ask(layout: Layout, since: str | None, timeout: float = TIMEOUT) -> Answer:
     try:
         sock.settimeout(timeout)
         try:
-            sock.connect(os.fsdecode(path))
+            sock.connect(path)
         except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
             return Answer(absent=True)  # none runs (a killed one's socket refuses)
         if not relay.same_user(sock):
